@@ -1,0 +1,34 @@
+// Shared pieces of the interposed functions: readiness, the bootstrap path, and export.
+#pragma once
+
+#include <cstddef>
+
+#include "capture/runtime.h"
+#include "hooks/bootstrap_arena.h"
+#include "hooks/originals.h"
+
+#define MEASURE_EXPORT __attribute__((visibility("default")))
+
+namespace measure::hooks {
+
+using detail::AllocFamily;
+using detail::BusyScope;
+
+/// True when the originals are known; resolves them on first call. While they are being
+/// resolved (re-entry from the loader) it returns false and callers use the bootstrap arena.
+inline bool ready() noexcept {
+  if (__builtin_expect(originals_ready(), 1)) {
+    return true;
+  }
+  resolve_originals();
+  return originals_ready();
+}
+
+/// Allocation from the bootstrap arena, counted in the capture's diagnostics.
+void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
+
+/// True when an event should pass straight to the original (inside the runtime, or not
+/// recording).
+inline bool pass_through() noexcept { return detail::thread_busy() || !detail::recording(); }
+
+}  // namespace measure::hooks

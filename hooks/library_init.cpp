@@ -1,0 +1,22 @@
+// The library constructor: runs once the loader has relocated us, at a safe point for the
+// work the hooks must never do themselves (loading libunwind, scanning modules, registering
+// exit and fork handlers).
+#include "hooks/hooks.h"
+#include "platform/platform.h"
+
+extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp
+
+namespace measure::hooks {
+namespace {
+
+__attribute__((constructor(101))) void on_load() noexcept {
+  resolve_originals();
+  resolve_cxx_originals();
+  // This copy's hooks are live only if the program's malloc is ours. When the library is
+  // both preloaded and linked (or the program defines malloc itself) the other copy owns it.
+  void* winner = detail::platform::find_symbol("malloc", false);
+  detail::on_library_loaded(winner == reinterpret_cast<void*>(&measure_own_malloc));
+}
+
+}  // namespace
+}  // namespace measure::hooks

@@ -1,0 +1,272 @@
+#include "capture/capture_dump.h"
+
+#include <cstring>
+
+#include "capture/runtime.h"
+#include "format/sections.h"
+#include "platform/platform.h"
+#include "support/internal_alloc.h"
+#include "support/log.h"
+
+namespace measure::detail {
+namespace {
+
+struct ModuleWriter {
+  format::ByteBuffer* out;
+  static void visit(const ModuleRecord& r, void* self) noexcept {
+    format::SegmentFields segments[16];
+    for (std::uint32_t i = 0; i < r.segment_count; ++i) {
+      segments[i] = format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset,
+                                          r.segments[i].flags};
+    }
+    format::encode_module(*static_cast<ModuleWriter*>(self)->out,
+                          format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias,
+                                               r.first_generation, r.end_generation, segments, r.segment_count});
+  }
+};
+
+// Sums every thread's counters per stack. Returns mapped memory of `count` entries.
+format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_t* bytes) noexcept {
+  *bytes = sizeof(format::SiteFields) * (count == 0 ? 1 : count);
+  auto* sites = static_cast<format::SiteFields*>(platform::map_pages(*bytes));
+  if (sites == nullptr) {
+    return nullptr;
+  }
+  auto* peaks = static_cast<std::int64_t*>(platform::map_pages(sizeof(std::int64_t) * (count == 0 ? 1 : count)));
+  if (peaks == nullptr) {
+    platform::unmap_pages(sites, *bytes);
+    return nullptr;
+  }
+  std::uint64_t mark = rt.account.mark();
+  for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+    for (std::uint32_t id = 0; id < count; ++id) {
+      const SiteCounters* c = t->find_site(id);
+      if (c == nullptr) {
+        id |= (1U << ThreadState::site_chunk_bits) - 1;  // skip the rest of an absent chunk
+        continue;
+      }
+      format::SiteFields& s = sites[id];
+      s.alloc_count += load_relaxed(c->alloc_count);
+      s.alloc_bytes += load_relaxed(c->alloc_bytes);
+      s.free_count += load_relaxed(c->free_count);
+      s.freed_bytes += load_relaxed(c->freed_bytes);
+      s.temporary_count += load_relaxed(c->temporary_count);
+      peaks[id] += c->contribution_at(mark);
+    }
+  }
+  for (std::uint32_t id = 0; id < count; ++id) {
+    if (peaks[id] < 0) {
+      rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
+      peaks[id] = 0;
+    }
+    sites[id].peak_bytes = static_cast<std::uint64_t>(peaks[id]);
+  }
+  platform::unmap_pages(peaks, sizeof(std::int64_t) * (count == 0 ? 1 : count));
+  return sites;
+}
+
+void encode_program(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
+  char exe[4096];
+  if (!platform::executable_path(exe, sizeof exe)) {
+    exe[0] = '\0';
+  }
+  constexpr std::size_t args_capacity = 64 * 1024;
+  auto* args = static_cast<char*>(platform::map_pages(args_capacity));
+  std::size_t args_size = args != nullptr ? platform::command_line(args, args_capacity) : 0;
+  std::uint32_t flags = (final ? format::program_final : 0U) | (rt.hooks_active ? 0U : format::program_hooks_inactive);
+  std::uint64_t now = platform::monotonic_ns();
+  format::encode_program(out, format::ProgramFields{exe, args, args_size,
+                                                    static_cast<std::uint64_t>(platform::process_id()),
+                                                    static_cast<std::uint64_t>(platform::parent_process_id()),
+                                                    static_cast<format::CaptureMode>(rt.options.mode),
+                                                    rt.options.depth, rt.options.sample_interval,
+                                                    rt.start_realtime_ns, platform::realtime_ns(),
+                                                    now - rt.start_monotonic_ns, flags});
+  platform::unmap_pages(args, args_capacity);
+}
+
+void encode_diagnostics(format::ByteBuffer& out, Runtime& rt) noexcept {
+  struct Named {
+    const char* name;
+    std::uint64_t value;
+  };
+  const Diagnostics& d = rt.diagnostics;
+  Named counters[] = {
+      {"unmatched_frees", d.unmatched_frees.load()},
+      {"mismatched_frees", d.mismatched_frees.load()},
+      {"dropped_events", d.dropped_events.load()},
+      {"unknown_stacks", d.unknown_stacks.load()},
+      {"bootstrap_allocations", d.bootstrap_allocations.load()},
+      {"negative_contributions", d.negative_contributions.load()},
+      {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
+      {"stack_table_bytes", rt.stacks.memory_bytes()},
+      {"pointer_table_bytes", rt.pointers.memory_bytes()},
+  };
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
+  out.put_varint(sizeof counters / sizeof counters[0]);
+  for (const Named& c : counters) {
+    out.put_string(c.name);
+    out.put_varint(c.value);
+  }
+  out.put_varint(rt.hooks_active ? 0 : 1);
+  if (!rt.hooks_active) {
+    out.put_string("the program's allocation functions were not interposed; this capture is incomplete");
+  }
+  out.end_section();
+}
+
+// Basename of the executable, for %n.
+void program_name(char* out, std::size_t size) noexcept {
+  char exe[4096];
+  const char* base = "program";
+  if (platform::executable_path(exe, sizeof exe)) {
+    const char* slash = std::strrchr(exe, '/');
+    base = slash != nullptr ? slash + 1 : exe;
+  }
+  std::strncpy(out, base, size - 1);
+  out[size - 1] = '\0';
+}
+
+}  // namespace
+
+bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept {
+  char name[256];
+  program_name(name, sizeof name);
+  char pid[24];
+  pid[format_decimal(static_cast<std::uint64_t>(platform::process_id()), pid)] = '\0';
+  std::size_t n = 0;
+  auto put = [&](const char* s) {
+    for (; *s != '\0'; ++s) {
+      if (n + 1 >= size) {
+        return false;
+      }
+      out[n++] = *s;
+    }
+    return true;
+  };
+  for (const char* p = templ; *p != '\0'; ++p) {
+    bool ok = true;
+    if (p[0] == '%' && p[1] == 'p') {
+      ok = put(pid);
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'n') {
+      ok = put(name);
+      ++p;
+    } else if (p[0] == '%' && p[1] == '%') {
+      ok = put("%");
+      ++p;
+    } else {
+      char c[2] = {*p, '\0'};
+      ok = put(c);
+    }
+    if (!ok) {
+      return false;
+    }
+  }
+  out[n] = '\0';
+  return true;
+}
+
+bool write_capture_file(Runtime& rt, bool final) noexcept {
+  char path[4096];
+  if (!expand_output_path(rt.output_path, path, sizeof path)) {
+    LogLine().text("capture path too long: ").text(rt.output_path).emit();
+    return false;
+  }
+  format::ByteBuffer out;
+  out.put_header();
+  encode_program(out, rt, final);
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
+  out.put_varint(rt.modules.count());
+  ModuleWriter modules{&out};
+  rt.modules.for_each(&ModuleWriter::visit, &modules);
+  out.end_section();
+
+  std::uint32_t count = rt.stacks.count();
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
+  out.put_varint(count);
+  std::uint64_t frames[max_depth];
+  for (std::uint32_t id = 0; id < count; ++id) {
+    const StackRecord* r = rt.stacks.get(id);
+    std::uint32_t depth = r != nullptr ? r->depth : 0;
+    for (std::uint32_t i = 0; i < depth; ++i) {
+      frames[i] = r->frames[i];
+    }
+    format::encode_stack(out, id == 0 ? 0 : 1, r != nullptr ? r->generation : 0, r != nullptr ? r->flags : 0, frames,
+                         depth);
+  }
+  out.end_section();
+
+  std::size_t sites_bytes = 0;
+  format::SiteFields* sites = aggregate_sites(rt, count, &sites_bytes);
+  format::TotalsFields totals{};
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
+  std::uint32_t used = 0;
+  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
+    used += sites[id].alloc_count != 0 || sites[id].free_count != 0 ? 1 : 0;
+  }
+  out.put_varint(used);
+  std::uint32_t previous = 0;
+  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
+    const format::SiteFields& s = sites[id];
+    if (s.alloc_count == 0 && s.free_count == 0) {
+      continue;
+    }
+    format::encode_site(out, id - previous, s);
+    previous = id;
+    totals.counters.alloc_count += s.alloc_count;
+    totals.counters.alloc_bytes += s.alloc_bytes;
+    totals.counters.free_count += s.free_count;
+    totals.counters.freed_bytes += s.freed_bytes;
+    totals.counters.temporary_count += s.temporary_count;
+  }
+  out.end_section();
+  if (sites != nullptr) {
+    platform::unmap_pages(sites, sites_bytes);
+  } else {
+    LogLine().text("out of memory while aggregating call sites; the capture has no sites").emit();
+  }
+
+  totals.counters.peak_bytes = rt.account.peak();
+  totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
+  totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
+  totals.toolkit_bytes = internal_bytes();
+  totals.toolkit_peak_bytes = internal_peak_bytes();
+  totals.resident_bytes = platform::resident_bytes();
+  totals.threads = rt.threads.count();
+  format::encode_totals(out, totals);
+  encode_diagnostics(out, rt);
+  out.put_end();
+  if (out.failed()) {
+    LogLine().text("out of memory while encoding the capture; nothing was written").emit();
+    return false;
+  }
+
+  char temporary[4096 + 32];
+  std::size_t n = std::strlen(path);
+  std::memcpy(temporary, path, n);
+  std::memcpy(temporary + n, ".tmp.", 5);
+  temporary[n + 5 + format_decimal(static_cast<std::uint64_t>(platform::process_id()), temporary + n + 5)] = '\0';
+  int fd = platform::create_file(temporary);
+  if (fd < 0) {
+    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-fd)).emit();
+    return false;
+  }
+  int rc = platform::write_all(fd, out.data(), out.size());
+  int close_rc = platform::close_file(fd);
+  if (rc == 0) {
+    rc = close_rc;
+  }
+  if (rc == 0) {
+    rc = platform::rename_file(temporary, path);
+  }
+  if (rc != 0) {
+    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-rc)).emit();
+    platform::remove_file(temporary);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,145 @@
+#include "capture/config.h"
+
+#include <cstring>
+
+#include "support/log.h"
+
+namespace measure::detail {
+
+const char* mode_name(Mode mode) noexcept {
+  switch (mode) {
+    case Mode::off: return "off";
+    case Mode::exact: return "exact";
+    case Mode::sampled: return "sampled";
+    case Mode::counters: return "counters";
+  }
+  return "unknown";
+}
+
+bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
+  if (text == nullptr || *text < '0' || *text > '9') {
+    return false;
+  }
+  std::uint64_t value = 0;
+  for (; *text >= '0' && *text <= '9'; ++text) {
+    std::uint64_t digit = static_cast<std::uint64_t>(*text - '0');
+    if (value > (UINT64_MAX - digit) / 10) {
+      return false;
+    }
+    value = value * 10 + digit;
+  }
+  unsigned shift = 0;
+  switch (*text) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; ++text; break;
+    case 'm': case 'M': shift = 20; ++text; break;
+    case 'g': case 'G': shift = 30; ++text; break;
+    default: return false;
+  }
+  if (shift != 0 && (*text == 'i' || *text == 'I')) {
+    ++text;
+  }
+  if (shift != 0 && (*text == 'b' || *text == 'B')) {
+    ++text;
+  }
+  if (*text != '\0' || (shift != 0 && value > (UINT64_MAX >> shift))) {
+    return false;
+  }
+  *out = value << shift;
+  return true;
+}
+
+namespace {
+
+void warn_bad(const char* name, const char* value, const char* expected, const char* fallback) noexcept {
+  LogLine().text("ignoring ").text(name).text("=").text(value).text(" (expected ").text(expected)
+      .text("); using ").text(fallback).emit();
+}
+
+bool parse_flag(const char* name, const char* value, bool* out) noexcept {
+  if (std::strcmp(value, "1") == 0 || std::strcmp(value, "yes") == 0 || std::strcmp(value, "true") == 0) {
+    *out = true;
+    return true;
+  }
+  if (std::strcmp(value, "0") == 0 || std::strcmp(value, "no") == 0 || std::strcmp(value, "false") == 0 ||
+      *value == '\0') {
+    *out = false;
+    return true;
+  }
+  warn_bad(name, value, "0 or 1", "0");
+  return false;
+}
+
+void apply(const char* name, const char* value, Options& options) noexcept {
+  if (std::strcmp(name, "MEASURE_MODE") == 0) {
+    if (std::strcmp(value, "exact") == 0) {
+      options.mode = Mode::exact;
+    } else if (std::strcmp(value, "sampled") == 0) {
+      options.mode = Mode::sampled;
+    } else if (std::strcmp(value, "counters") == 0) {
+      options.mode = Mode::counters;
+    } else if (std::strcmp(value, "off") == 0) {
+      options.mode = Mode::off;
+    } else {
+      warn_bad(name, value, "exact, sampled, counters or off", "exact");
+    }
+  } else if (std::strcmp(name, "MEASURE_DEPTH") == 0) {
+    std::uint64_t depth = 0;
+    if (parse_byte_count(value, &depth) && depth >= 1 && depth <= max_depth) {
+      options.depth = static_cast<std::uint32_t>(depth);
+    } else {
+      warn_bad(name, value, "a number of frames from 1 to 256", "64");
+    }
+  } else if (std::strcmp(name, "MEASURE_SAMPLE_INTERVAL") == 0) {
+    std::uint64_t bytes = 0;
+    if (parse_byte_count(value, &bytes) && bytes >= 1) {
+      options.sample_interval = bytes;
+    } else {
+      warn_bad(name, value, "a positive byte count such as 524288 or 512K", "512K");
+    }
+  } else if (std::strcmp(name, "MEASURE_OUTPUT") == 0) {
+    std::size_t n = std::strlen(value);
+    if (n > 0 && n < sizeof options.output) {
+      std::memcpy(options.output, value, n + 1);
+    } else {
+      warn_bad(name, value, "a file path shorter than 4096 bytes", "measure.%n.%p.msr");
+    }
+  } else if (std::strcmp(name, "MEASURE_FOLLOW_FORKS") == 0) {
+    parse_flag(name, value, &options.follow_forks);
+  } else if (std::strcmp(name, "MEASURE_FOLLOW_EXEC") == 0) {
+    parse_flag(name, value, &options.follow_exec);
+  } else {
+    LogLine().text("ignoring unknown environment variable ").text(name)
+        .text(" (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
+              "MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
+        .emit();
+  }
+}
+
+}  // namespace
+
+void parse_environment(char* const* environment, Options& options) noexcept {
+  if (environment == nullptr) {
+    return;
+  }
+  for (char* const* entry = environment; *entry != nullptr; ++entry) {
+    const char* e = *entry;
+    if (std::strncmp(e, "MEASURE_", 8) != 0) {
+      continue;
+    }
+    const char* eq = std::strchr(e, '=');
+    if (eq == nullptr) {
+      continue;
+    }
+    char name[64];
+    std::size_t len = static_cast<std::size_t>(eq - e);
+    if (len >= sizeof name) {
+      len = sizeof name - 1;
+    }
+    std::memcpy(name, e, len);
+    name[len] = '\0';
+    apply(name, eq + 1, options);
+  }
+}
+
+}  // namespace measure::detail

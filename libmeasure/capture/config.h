@@ -1,0 +1,34 @@
+// Runtime options, read once from MEASURE_* environment variables into a table. An unknown
+// MEASURE_* variable or a bad value gives one warning on stderr and the default; nothing
+// here ever fails the program.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace measure::detail {
+
+enum class Mode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
+
+const char* mode_name(Mode mode) noexcept;
+
+struct Options {
+  Mode mode = Mode::exact;
+  std::uint32_t depth = 64;                     // MEASURE_DEPTH, 1..max_depth
+  std::uint64_t sample_interval = 512 * 1024;   // MEASURE_SAMPLE_INTERVAL, bytes
+  bool follow_forks = false;                    // MEASURE_FOLLOW_FORKS=1
+  bool follow_exec = false;                     // MEASURE_FOLLOW_EXEC=1
+  char output[4096] = "measure.%n.%p.msr";      // MEASURE_OUTPUT, %p pid, %n program, %% percent
+};
+
+constexpr std::uint32_t max_depth = 256;
+
+/// Parses `environ`-style entries (NULL-terminated) into `options`, warning on stderr about
+/// unknown variables and bad values. Safe before the C library is fully initialized: it only
+/// reads the array and writes through platform::write_stderr.
+void parse_environment(char* const* environment, Options& options) noexcept;
+
+/// Parses a decimal byte count with an optional K/M/G suffix (binary units). False if bad.
+bool parse_byte_count(const char* text, std::uint64_t* out) noexcept;
+
+}  // namespace measure::detail

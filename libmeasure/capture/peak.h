@@ -1,0 +1,79 @@
+// Exact global live bytes and peak, and each call site's contribution at the peak, without a
+// lock. Live bytes and a "peak mark" share one 16-byte word updated by a single
+// compare-and-swap, which puts every event in one total order. The mark changes exactly when
+// a new peak is reached (or the peak is reset), so an event can tell whether a peak happened
+// between a site's previous event and itself, and the site's contribution at that peak is
+// then simply its live bytes before the event. Each thread keeps its own counters per site
+// (SiteCounters), so the only shared write per event is the one CAS.
+#pragma once
+
+#include <cstdint>
+
+namespace measure::detail {
+
+__extension__ using uint128 = unsigned __int128;
+
+struct PeakTransition {
+  std::uint64_t old_mark;    // mark before this event
+  std::uint64_t new_mark;    // mark after it; differs from old_mark when this event is a new peak
+  std::uint64_t live_after;  // total live bytes after the event
+};
+
+class GlobalAccount {
+ public:
+  /// Applies a change of live bytes. Never blocks; retries only when another thread's event
+  /// lands between the read and the CAS.
+  PeakTransition apply(std::int64_t delta) noexcept;
+  /// Sets the peak to the current live bytes (tracemalloc's reset_peak).
+  void reset_peak() noexcept;
+  std::uint64_t live() const noexcept;
+  std::uint64_t peak() const noexcept;
+  /// The current mark; compare with SiteCounters::peak_mark.
+  std::uint64_t mark() const noexcept;
+  /// Restores a fresh state (forked child that starts its own capture).
+  void reset() noexcept;
+
+  static constexpr std::uint64_t peak_of(std::uint64_t mark) noexcept { return mark & peak_mask; }
+
+ private:
+  static constexpr std::uint64_t peak_mask = (1ULL << 48) - 1;  // 256 TiB
+  static constexpr std::uint64_t generation_one = 1ULL << 48;
+  alignas(16) uint128 m_word = 0;  // low: live bytes, high: mark (generation<<48 | peak)
+};
+
+/// Counters of one call site kept by one thread. Only the owning thread writes; readers on
+/// other threads (reports, snapshots) use relaxed loads, so values are never torn.
+struct alignas(64) SiteCounters {
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+  std::uint64_t temporary_count;
+  std::int64_t peak_bytes;  // this thread's part of the site's live bytes at the peak of peak_mark
+  std::uint64_t peak_mark;
+  std::uint64_t reserved;
+
+  /// Records an allocation or a free of `bytes` that the account ordered as `t`.
+  void on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes) noexcept;
+  /// This thread's part of the site's live bytes at the peak whose mark is `final_mark`.
+  std::int64_t contribution_at(std::uint64_t final_mark) const noexcept;
+};
+
+/// Relaxed single-writer updates, readable from other threads without tearing.
+inline void bump(std::uint64_t& field, std::uint64_t delta) noexcept {
+  __atomic_store_n(&field, __atomic_load_n(&field, __ATOMIC_RELAXED) + delta, __ATOMIC_RELAXED);
+}
+inline std::uint64_t load_relaxed(const std::uint64_t& field) noexcept {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+inline std::int64_t load_relaxed(const std::int64_t& field) noexcept {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+inline void store_relaxed(std::int64_t& field, std::int64_t value) noexcept {
+  __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+inline void store_relaxed(std::uint64_t& field, std::uint64_t value) noexcept {
+  __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+
+}  // namespace measure::detail

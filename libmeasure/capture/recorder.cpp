@@ -1,0 +1,216 @@
+// The hot path: what happens on every intercepted allocation and free while recording.
+// Order matters throughout: allocations record after the real call succeeded, frees before
+// the real call (once freed, the address may be reused by another thread at once).
+#include <cerrno>
+
+#include "capture/runtime.h"
+#include "platform/platform.h"
+#include "support/hash.h"
+
+namespace measure::detail {
+namespace {
+
+__thread ThreadState* t_state __attribute__((tls_model("initial-exec"))) = nullptr;
+
+void thread_exiting(void* state) noexcept {
+  t_state = nullptr;
+  runtime().threads.release(static_cast<ThreadState*>(state));
+}
+
+ThreadState* attach_thread() noexcept {
+  Runtime& rt = runtime();
+  ThreadState* state = rt.threads.acquire();
+  if (state == nullptr) {
+    return nullptr;
+  }
+  platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
+  // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
+  if (state->site(StackTable::unknown_id) == nullptr) {
+    rt.threads.release(state);
+    return nullptr;
+  }
+  if (rt.thread_slot_ready) {
+    platform::thread_exit_slot_set(rt.thread_slot, state);
+  }
+  t_state = state;
+  return state;
+}
+
+inline ThreadState* current_thread() noexcept {
+  ThreadState* state = t_state;
+  return __builtin_expect(state != nullptr, 1) ? state : attach_thread();
+}
+
+std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
+  std::uintptr_t frames[max_depth];
+  std::uint32_t flags = 0;
+  std::uint32_t depth = rt.unwinder.capture(frames, rt.options.depth, &flags, thread.stack_low, thread.stack_high);
+  std::uint32_t generation = rt.modules.generation();
+  std::uint64_t hash = hash_frames(frames, depth, generation);
+  ThreadState::CacheSlot& slot = thread.cache_slot(hash);
+  if (slot.hash == hash) {
+    const StackRecord* record = rt.stacks.get(slot.id);
+    if (record != nullptr && StackTable::same(*record, frames, depth, generation)) {
+      return slot.id;
+    }
+  }
+  std::uint32_t id = rt.stacks.intern(frames, depth, generation, flags, hash);
+  if (id == StackTable::unknown_id) {
+    rt.diagnostics.unknown_stacks.fetch_add(1, std::memory_order_relaxed);
+    return id;
+  }
+  slot.hash = hash;
+  slot.id = id;
+  return id;
+}
+
+// Applies one free to the account and the freeing thread's counters.
+void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, const BlockInfo& info) noexcept {
+  SiteCounters* site = thread.site(info.stack);
+  if (site == nullptr) {
+    site = thread.site(StackTable::unknown_id);
+  }
+  PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size));
+  site->on_event(t, false, info.size);
+  if (thread.last_allocation == address) {
+    bump(site->temporary_count, 1);
+    thread.last_allocation = 0;
+  }
+}
+
+bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
+  return allocated == freed || allocated == AllocFamily::reported || freed == AllocFamily::reported;
+}
+
+}  // namespace
+
+void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
+  int saved_errno = errno;
+  Runtime& rt = runtime();
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
+  }
+  std::uint32_t stack = capture_stack(rt, *thread);
+  SiteCounters* site = thread->site(stack);
+  if (site == nullptr) {
+    stack = StackTable::unknown_id;
+    site = thread->site(stack);
+  }
+  auto key = reinterpret_cast<std::uintptr_t>(address);
+  if (!rt.pointers.insert(key, BlockInfo{size, stack, family})) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
+  }
+  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size));
+  site->on_event(t, true, size);
+  thread->last_allocation = key;
+  errno = saved_errno;
+}
+
+void record_free(void* address, AllocFamily family) noexcept {
+  int saved_errno = errno;
+  Runtime& rt = runtime();
+  auto key = reinterpret_cast<std::uintptr_t>(address);
+  BlockInfo info;
+  if (!rt.pointers.remove(key, &info)) {
+    rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
+  }
+  if (!same_family(info.family, family)) {
+    rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
+  }
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    // Keep the global live bytes right even when the thread's counters are unavailable.
+    rt.account.apply(-static_cast<std::int64_t>(info.size));
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    account_free(rt, *thread, key, info);
+  }
+  errno = saved_errno;
+}
+
+bool take_block(void* address, BlockInfo* info) noexcept {
+  return runtime().pointers.remove(reinterpret_cast<std::uintptr_t>(address), info);
+}
+
+void restore_block(void* address, const BlockInfo& info) noexcept {
+  int saved_errno = errno;
+  runtime().pointers.insert(reinterpret_cast<std::uintptr_t>(address), info);
+  errno = saved_errno;
+}
+
+void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, std::size_t size) noexcept {
+  int saved_errno = errno;
+  Runtime& rt = runtime();
+  ThreadState* thread = current_thread();
+  if (old == nullptr && old_address != nullptr) {
+    rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (thread == nullptr) {
+    if (old != nullptr) {
+      rt.account.apply(-static_cast<std::int64_t>(old->size));
+    }
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
+  }
+  if (old != nullptr && old->family != AllocFamily::malloc && old->family != AllocFamily::reported) {
+    rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (fresh == nullptr) {
+    if (old != nullptr) {
+      account_free(rt, *thread, reinterpret_cast<std::uintptr_t>(old_address), *old);
+    }
+    errno = saved_errno;
+    return;
+  }
+  std::uint32_t stack = capture_stack(rt, *thread);
+  SiteCounters* site = thread->site(stack);
+  if (site == nullptr) {
+    stack = StackTable::unknown_id;
+    site = thread->site(stack);
+  }
+  auto key = reinterpret_cast<std::uintptr_t>(fresh);
+  if (!rt.pointers.insert(key, BlockInfo{size, stack, AllocFamily::malloc})) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    if (old != nullptr) {
+      account_free(rt, *thread, reinterpret_cast<std::uintptr_t>(old_address), *old);
+    }
+    errno = saved_errno;
+    return;
+  }
+  // One account event for both halves: the old block's site loses its bytes and the new
+  // block's site gains them at the same point of the order, as in the glossary (realloc is
+  // a free plus an allocation at the realloc call site).
+  std::int64_t delta = static_cast<std::int64_t>(size) - static_cast<std::int64_t>(old != nullptr ? old->size : 0);
+  PeakTransition t = rt.account.apply(delta);
+  if (old != nullptr) {
+    SiteCounters* old_site = thread->site(old->stack);
+    if (old_site == nullptr) {
+      old_site = thread->site(StackTable::unknown_id);
+    }
+    old_site->on_event(t, false, old->size);
+    if (thread->last_allocation == reinterpret_cast<std::uintptr_t>(old_address)) {
+      bump(old_site->temporary_count, 1);
+    }
+  }
+  site->on_event(t, true, size);
+  thread->last_allocation = key;
+  errno = saved_errno;
+}
+
+// Used by the runtime's thread-exit slot (registered in runtime.cpp).
+void release_thread_state(void* state) noexcept { thread_exiting(state); }
+
+// Fork child: only the calling thread exists; keep its state, free the others.
+void keep_only_current_thread() noexcept {
+  runtime().threads.release_all_but(t_state);
+}
+
+}  // namespace measure::detail

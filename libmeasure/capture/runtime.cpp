@@ -1,0 +1,208 @@
+// Lifecycle of the runtime: lazy first-use initialization (possibly before any constructor
+// has run), the library constructor's work at a safe point, fork handling, and the final
+// capture at exit.
+#include "capture/runtime.h"
+
+#include <cstring>
+#include <type_traits>
+
+#include "capture/capture_dump.h"
+#include "platform/platform.h"
+#include "support/log.h"
+
+extern char** environ;
+
+namespace measure::detail {
+
+void release_thread_state(void* state) noexcept;  // recorder.cpp
+void keep_only_current_thread() noexcept;          // recorder.cpp
+
+constinit Runtime g_runtime;
+static_assert(std::is_trivially_destructible_v<Runtime>,
+              "the runtime must outlive every static destructor, so it must never be destroyed");
+
+__thread bool t_busy __attribute__((tls_model("initial-exec"))) = false;
+
+namespace {
+
+// Resolves the output template against the working directory at start, so a program that
+// changes directory still writes where the user asked.
+void resolve_output_path(Runtime& rt) noexcept {
+  const char* templ = rt.options.output;  // shorter than output_path (config.cpp checks)
+  std::size_t t = std::strlen(templ);
+  char cwd[2048];
+  if (templ[0] == '/' || !platform::current_directory(cwd, sizeof cwd) ||
+      std::strlen(cwd) + 1 + t + 1 > sizeof rt.output_path) {
+    std::memcpy(rt.output_path, templ, t + 1);
+    return;
+  }
+  std::size_t n = std::strlen(cwd);
+  std::memcpy(rt.output_path, cwd, n);
+  rt.output_path[n] = '/';
+  std::memcpy(rt.output_path + n + 1, templ, t + 1);
+}
+
+bool is_measure_library(const char* entry, std::size_t size) noexcept {
+  const char* base = entry;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (entry[i] == '/') {
+      base = entry + i + 1;
+    }
+  }
+  std::size_t base_size = size - static_cast<std::size_t>(base - entry);
+  auto is = [&](const char* name) {
+    return base_size == std::strlen(name) && std::memcmp(base, name, base_size) == 0;
+  };
+  return is("libmeasure_preload.so") || is("libmeasure.so") || is("libmeasure.so.0");
+}
+
+// Children started with exec are not traced unless --follow-exec: drop our library from
+// LD_PRELOAD in place (the strings only shrink, so no allocation is needed).
+void strip_preload_for_children() noexcept {
+  if (environ == nullptr) {
+    return;
+  }
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0) {
+      continue;
+    }
+    char* value = *entry + 11;
+    char* out = value;
+    for (char* p = value; *p != '\0';) {
+      while (*p == ':' || *p == ' ') {
+        ++p;
+      }
+      char* start = p;
+      while (*p != '\0' && *p != ':' && *p != ' ') {
+        ++p;
+      }
+      std::size_t size = static_cast<std::size_t>(p - start);
+      if (size == 0 || is_measure_library(start, size)) {
+        continue;
+      }
+      if (out != value) {
+        *out++ = ':';
+      }
+      std::memmove(out, start, size);
+      out += size;
+    }
+    *out = '\0';
+  }
+}
+
+void on_fork_prepare() noexcept {
+  Runtime& rt = g_runtime;
+  if (t_busy || rt.current() != RuntimeState::recording) {
+    return;  // forking from inside the runtime (a signal handler): the child resets locks
+  }
+  rt.modules.lock();
+  rt.stacks.lock_all();
+  rt.pointers.lock_all();
+}
+
+void on_fork_parent() noexcept {
+  Runtime& rt = g_runtime;
+  if (t_busy || rt.current() != RuntimeState::recording) {
+    return;
+  }
+  rt.pointers.unlock_all();
+  rt.stacks.unlock_all();
+  rt.modules.unlock();
+}
+
+void on_fork_child() noexcept {
+  Runtime& rt = g_runtime;
+  rt.pointers.reset_locks_after_fork();
+  rt.stacks.reset_locks_after_fork();
+  rt.modules.reset_lock_after_fork();
+  keep_only_current_thread();
+  // A child is not followed (yet): it runs untraced and writes nothing. Every event passes
+  // straight through to the program's allocator, including frees of the parent's blocks.
+  if (rt.current() == RuntimeState::recording) {
+    rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
+  }
+}
+
+void on_exit_handler() noexcept { finish_capture(); }
+
+}  // namespace
+
+bool start_recording() noexcept {
+  Runtime& rt = g_runtime;
+  int expected = static_cast<int>(RuntimeState::uninitialized);
+  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::initializing),
+                                        std::memory_order_acq_rel)) {
+    return false;  // another thread is initializing: its allocations are not recorded yet
+  }
+  BusyScope busy;
+  parse_environment(environ, rt.options);
+  rt.start_realtime_ns = platform::realtime_ns();
+  rt.start_monotonic_ns = platform::monotonic_ns();
+  resolve_output_path(rt);
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+  if (platform::module_text_range(reinterpret_cast<const void*>(&start_recording), &begin, &end)) {
+    rt.unwinder.set_own_range(begin, end);
+  }
+  RuntimeState next = RuntimeState::recording;
+  if (rt.options.mode == Mode::off) {
+    next = RuntimeState::off;
+  } else if (!rt.stacks.init()) {
+    LogLine().text("cannot reserve memory for the stack table; recording is off").emit();
+    next = RuntimeState::off;
+  }
+  rt.state.store(static_cast<int>(next), std::memory_order_release);
+  return next == RuntimeState::recording;
+}
+
+void on_library_loaded(bool hooks_active) noexcept {
+  Runtime& rt = g_runtime;
+  if (!hooks_active) {
+    // Another copy of the runtime (the preloaded one) owns malloc in this process, or the
+    // program defines its own allocator; this copy must not write a second capture.
+    int expected = static_cast<int>(RuntimeState::uninitialized);
+    rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::dormant));
+    rt.hooks_active = false;
+    return;
+  }
+  if (!recording()) {
+    return;
+  }
+  BusyScope busy;
+  if (!rt.unwinder.load_tables()) {
+    LogLine().text("libunwind.so.8 is not available; stacks use frame pointers only and may be partial").emit();
+  }
+  rt.modules.scan();
+  rt.thread_slot_ready = platform::thread_exit_slot_create(&rt.thread_slot, &release_thread_state);
+  platform::at_fork(&on_fork_prepare, &on_fork_parent, &on_fork_child);
+  // Registered before main's static objects exist, so it runs after their destructors (and
+  // after the loader's own finalizers), when the program's last frees have happened.
+  if (!platform::at_exit(&on_exit_handler)) {
+    LogLine().text("cannot register the exit handler; no capture will be written").emit();
+  }
+  if (!rt.options.follow_exec) {
+    strip_preload_for_children();
+  }
+}
+
+void finish_capture() noexcept {
+  Runtime& rt = g_runtime;
+  if (rt.current() != RuntimeState::recording) {
+    return;
+  }
+  // Let libstdc++ release its emergency exception pool first, so it is not reported as a
+  // leak (the glossary counts leaks after the C++ runtime's own cleanup). Its frees are the
+  // program's and are recorded normally.
+  if (auto freeres = reinterpret_cast<void (*)()>(platform::find_symbol("_ZN9__gnu_cxx9__freeresEv", false))) {
+    freeres();
+  }
+  int expected = static_cast<int>(RuntimeState::recording);
+  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::finished))) {
+    return;
+  }
+  BusyScope busy;
+  rt.modules.scan();
+  write_capture_file(rt, true);
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,117 @@
+// The recording runtime: one instance per process, in static storage, never destroyed (late
+// frees from static destructors and detached threads must still find it). The hooks call
+// the record_* functions below; everything else (init, exit, fork) is driven from here.
+//
+// Threading: the hot path takes no global lock. Per-thread state holds per-site counters;
+// the live-block table and the stack index are sharded; the one shared word per event is
+// the GlobalAccount CAS.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "capture/config.h"
+#include "capture/peak.h"
+#include "capture/pointer_table.h"
+#include "capture/thread_state.h"
+#include "stacks/module_map.h"
+#include "stacks/stack_table.h"
+#include "stacks/unwind.h"
+
+namespace measure::detail {
+
+enum class RuntimeState : int {
+  uninitialized = 0,
+  initializing = 1,
+  recording = 2,
+  finished = 3,  // the final capture was written; events pass through
+  off = 4,       // MEASURE_MODE=off, or a forked child that is not followed
+  dormant = 5,   // another copy of the runtime owns the hooks in this process
+};
+
+/// Counters of what the runtime could not see or keep; written to the capture's
+/// diagnostics section under the same names.
+struct Diagnostics {
+  std::atomic<std::uint64_t> unmatched_frees{0};    // free of an address never recorded
+  std::atomic<std::uint64_t> mismatched_frees{0};   // e.g. delete of malloc'ed memory
+  std::atomic<std::uint64_t> dropped_events{0};     // toolkit out of memory: event not recorded
+  std::atomic<std::uint64_t> unknown_stacks{0};     // stack table full: event kept without a stack
+  std::atomic<std::uint64_t> bootstrap_allocations{0};  // served while the originals were resolved
+  std::atomic<std::uint64_t> negative_contributions{0};  // consistency check of peak attribution
+};
+
+class Runtime {
+ public:
+  Options options;
+  PointerTable pointers;
+  StackTable stacks;
+  GlobalAccount account;
+  ModuleMap modules;
+  ThreadRegistry threads;
+  Unwinder unwinder;
+  Diagnostics diagnostics;
+  std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
+  std::uint64_t start_realtime_ns = 0;
+  std::uint64_t start_monotonic_ns = 0;
+  char output_path[4096] = {};  // the resolved output template (absolute)
+  unsigned thread_slot = 0;
+  bool thread_slot_ready = false;
+  bool hooks_active = true;
+
+  RuntimeState current() const noexcept { return static_cast<RuntimeState>(state.load(std::memory_order_acquire)); }
+};
+
+extern constinit Runtime g_runtime;
+inline Runtime& runtime() noexcept { return g_runtime; }
+
+// ---- re-entrancy ---------------------------------------------------------------------
+// `__thread` with the initial-exec model: a plain %fs-relative access, no TLS wrapper call,
+// no allocation on first touch in a new thread.
+extern __thread bool t_busy __attribute__((tls_model("initial-exec")));
+
+/// True while the calling thread is inside the runtime (recording, or forwarding to an
+/// original that may call back into the hooks). Allocations made then pass straight through.
+inline bool thread_busy() noexcept { return t_busy; }
+
+class BusyScope {
+ public:
+  BusyScope() noexcept : m_was_busy(t_busy) { t_busy = true; }
+  ~BusyScope() { t_busy = m_was_busy; }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+
+ private:
+  bool m_was_busy;
+};
+
+// ---- lifecycle -----------------------------------------------------------------------
+/// The slow path of recording(): lazy first-use initialization (which may run before any
+/// constructor). Returns whether recording is on afterwards.
+bool start_recording() noexcept;
+
+/// True when events should be recorded now. pre: the originals are resolved.
+inline bool recording() noexcept {
+  int state = g_runtime.state.load(std::memory_order_acquire);
+  return __builtin_expect(state == static_cast<int>(RuntimeState::recording), 1) ||
+         (state == static_cast<int>(RuntimeState::uninitialized) && start_recording());
+}
+/// The library constructor's part: load unwind tables, scan modules, register exit and fork
+/// handlers. `hooks_active` says whether this library's malloc is the one the program calls.
+void on_library_loaded(bool hooks_active) noexcept;
+/// Writes the final capture (runs from the exit handler). Idempotent.
+void finish_capture() noexcept;
+
+// ---- hot path (call with BusyScope held, recording() true) ----------------------------
+void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
+/// Call before the real free: once freed, the address may be handed to another thread.
+void record_free(void* address, AllocFamily family) noexcept;
+/// realloc support: removes the old block's entry so its address can be reused safely.
+bool take_block(void* address, BlockInfo* info) noexcept;
+/// realloc failed: the old block is still live.
+void restore_block(void* address, const BlockInfo& info) noexcept;
+/// realloc succeeded (or freed with size 0): `old` is the old block's entry (nullptr if it
+/// was unknown), `fresh` the new block or nullptr.
+void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, std::size_t size) noexcept;
+
+}  // namespace measure::detail

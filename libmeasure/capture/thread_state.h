@@ -1,0 +1,93 @@
+// Per-thread recording state. A thread gets a state on its first recorded event and returns
+// it to a pool when it exits; the next new thread reuses it. States are never freed, so a
+// report can walk all of them at any time, and counters simply keep accumulating across
+// owners (every metric is a sum over threads).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "capture/peak.h"
+
+namespace measure::detail {
+
+class ThreadState {
+ public:
+  static constexpr std::uint32_t site_chunk_bits = 8;  // 256 sites (16 KiB) per chunk
+  static constexpr std::uint32_t cache_slots = 1024;
+
+  struct CacheSlot {
+    std::uint64_t hash;
+    std::uint32_t id;
+    std::uint32_t reserved;
+  };
+
+  /// The counters of `stack` for this thread, creating them on first use. Returns nullptr
+  /// when the toolkit is out of memory. Owner thread only.
+  SiteCounters* site(std::uint32_t stack) noexcept {
+    SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_relaxed);
+    if (__builtin_expect(chunk == nullptr, 0)) {
+      chunk = add_chunk(stack >> site_chunk_bits);
+      if (chunk == nullptr) {
+        return nullptr;
+      }
+    }
+    return &chunk[stack & ((1U << site_chunk_bits) - 1)];
+  }
+  /// Reader side (any thread): the counters of `stack`, or nullptr if this thread never
+  /// touched that chunk.
+  const SiteCounters* find_site(std::uint32_t stack) const noexcept {
+    if ((stack >> site_chunk_bits) >= chunk_limit()) {
+      return nullptr;
+    }
+    const SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_acquire);
+    return chunk == nullptr ? nullptr : &chunk[stack & ((1U << site_chunk_bits) - 1)];
+  }
+  /// One past the highest chunk index in use (for readers that walk every site).
+  std::uint32_t chunk_limit() const noexcept { return m_chunk_limit.load(std::memory_order_acquire); }
+
+  CacheSlot& cache_slot(std::uint64_t hash) noexcept { return m_cache[hash & (cache_slots - 1)]; }
+
+  /// Resets what belongs to the owning thread (not the counters) for a new owner.
+  void adopt() noexcept;
+
+  std::uintptr_t last_allocation = 0;  // for temporaries: freed before this thread's next allocation
+  std::uintptr_t stack_low = 0;        // the owner's stack, for validating frame pointers
+  std::uintptr_t stack_high = 0;
+  std::uint64_t os_thread_id = 0;
+
+  ThreadState* next_in_registry = nullptr;
+  std::atomic<bool> in_use{false};
+
+  std::uint64_t memory_bytes() const noexcept { return m_memory; }
+
+ private:
+  SiteCounters* add_chunk(std::uint32_t chunk_index) noexcept;
+
+  std::atomic<SiteCounters*>* m_sites = nullptr;  // mapped directory of chunk pointers
+  std::atomic<std::uint32_t> m_chunk_limit{0};
+  std::uint64_t m_memory = 0;
+  CacheSlot m_cache[cache_slots] = {};
+
+  friend class ThreadRegistry;
+};
+
+class ThreadRegistry {
+ public:
+  /// A state for the calling thread: a pooled one if available, else a new one. nullptr
+  /// when the toolkit is out of memory.
+  ThreadState* acquire() noexcept;
+  /// Returns a state to the pool (at thread exit).
+  void release(ThreadState* state) noexcept;
+  /// First state of the registry; follow next_in_registry. States are never removed.
+  ThreadState* first() const noexcept { return m_head.load(std::memory_order_acquire); }
+  std::uint32_t count() const noexcept { return m_count.load(std::memory_order_relaxed); }
+  /// Forked child: only the forking thread survives, so every other state becomes free.
+  void release_all_but(ThreadState* survivor) noexcept;
+
+ private:
+  std::atomic<ThreadState*> m_head{nullptr};
+  std::atomic<std::uint32_t> m_count{0};
+};
+
+}  // namespace measure::detail

@@ -1,0 +1,67 @@
+// A growable byte buffer for encoding captures. Memory comes from mapped pages, so the
+// runtime can encode at exit or in a checkpoint without touching any heap. A failed growth
+// sets failed() and drops further writes; the caller then reports the loss.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace measure::format {
+
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ~ByteBuffer();
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+
+  void append(const void* data, std::size_t size) noexcept;
+  void append_byte(unsigned char byte) noexcept {
+    if (m_size < m_capacity) {
+      m_data[m_size++] = byte;
+    } else {
+      append(&byte, 1);
+    }
+  }
+  void put_u32le(std::uint32_t value) noexcept;
+  void put_u64le(std::uint64_t value) noexcept;
+  void put_varint(std::uint64_t value) noexcept {
+    while (value >= 0x80) {
+      append_byte(static_cast<unsigned char>(value | 0x80));
+      value >>= 7;
+    }
+    append_byte(static_cast<unsigned char>(value));
+  }
+  void put_signed(std::int64_t value) noexcept {
+    put_varint((static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
+  }
+  void put_string(const char* text, std::size_t size) noexcept {
+    put_varint(size);
+    append(text, size);
+  }
+  void put_string(const char* text) noexcept;
+
+  /// Starts a section; pair with end_section(), which fills in its length and crc32.
+  void begin_section(std::uint32_t kind) noexcept;
+  void end_section() noexcept;
+  /// Writes the file header.
+  void put_header() noexcept;
+  /// Writes the end section (after all others).
+  void put_end() noexcept;
+
+  const unsigned char* data() const noexcept { return m_data; }
+  std::size_t size() const noexcept { return m_size; }
+  bool failed() const noexcept { return m_failed; }
+
+ private:
+  bool reserve(std::size_t extra) noexcept;
+
+  unsigned char* m_data = nullptr;
+  std::size_t m_size = 0;
+  std::size_t m_capacity = 0;
+  std::size_t m_section_start = 0;
+  std::uint32_t m_sections = 0;
+  bool m_failed = false;
+};
+
+}  // namespace measure::format

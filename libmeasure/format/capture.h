@@ -1,0 +1,132 @@
+// A decoded capture file: what the tools read, report on, compare and write back. This is the
+// cold side; it uses the standard library freely.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace measure {
+
+/// The eight metrics of the glossary (docs/reports.md explains each).
+struct Metrics {
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  std::uint64_t live_count = 0;
+  std::uint64_t live_bytes = 0;
+  std::uint64_t peak_bytes = 0;  // contribution at the global peak
+  std::uint64_t temporary_count = 0;
+
+  Metrics& operator+=(const Metrics& other) noexcept;
+  friend bool operator==(const Metrics&, const Metrics&) = default;
+};
+
+enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
+std::string_view mode_name(CaptureMode mode) noexcept;
+
+struct Segment {
+  std::uint64_t vaddr = 0;
+  std::uint64_t memsz = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t flags = 0;
+  friend bool operator==(const Segment&, const Segment&) = default;
+};
+
+struct Module {
+  std::string path;
+  std::string build_id;  // raw bytes
+  std::uint64_t load_bias = 0;
+  std::uint32_t first_generation = 0;
+  std::optional<std::uint32_t> end_generation;  // unset: still loaded at the end
+  std::vector<Segment> segments;
+
+  /// True when `address` (a run-time address) lies in one of the module's segments.
+  bool contains(std::uint64_t address) const noexcept;
+  /// True when the module was loaded in `generation`.
+  bool loaded_in(std::uint32_t generation) const noexcept {
+    return generation >= first_generation && (!end_generation || generation < *end_generation);
+  }
+  friend bool operator==(const Module&, const Module&) = default;
+};
+
+enum StackFlag : std::uint32_t { stack_truncated = 1U << 0, stack_partial = 1U << 1 };
+
+struct Stack {
+  std::uint32_t generation = 0;
+  std::uint32_t flags = 0;
+  std::vector<std::uint64_t> frames;  // return addresses, innermost first
+  friend bool operator==(const Stack&, const Stack&) = default;
+};
+
+struct Site {
+  std::uint32_t stack = 0;  // index into Capture::stacks
+  Metrics metrics;
+  friend bool operator==(const Site&, const Site&) = default;
+};
+
+struct ExitInfo {
+  std::int64_t status = 0;   // as `measure run` exited: the code, or 128+signal
+  std::uint32_t signal = 0;  // 0: exited normally
+  friend bool operator==(const ExitInfo&, const ExitInfo&) = default;
+};
+
+struct Program {
+  std::string executable;
+  std::vector<std::string> arguments;
+  std::uint64_t pid = 0;
+  std::uint64_t parent_pid = 0;
+  CaptureMode mode = CaptureMode::exact;
+  std::uint32_t depth = 0;
+  std::uint64_t sample_interval = 0;
+  std::uint64_t start_time_ns = 0;
+  std::uint64_t end_time_ns = 0;
+  std::uint64_t duration_ns = 0;
+  std::uint32_t flags = 0;
+  std::optional<ExitInfo> exit;
+  friend bool operator==(const Program&, const Program&) = default;
+};
+
+struct Diagnostic {
+  std::string name;
+  std::uint64_t value = 0;
+  friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
+};
+
+struct Capture {
+  Program program;
+  std::vector<Module> modules;
+  std::vector<Stack> stacks;
+  std::vector<Site> sites;
+  Metrics totals;
+  std::uint64_t toolkit_bytes = 0;
+  std::uint64_t toolkit_peak_bytes = 0;
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t threads = 0;
+  std::vector<Diagnostic> diagnostics;
+  std::vector<std::string> warnings;
+
+  /// The value of a named diagnostic counter, 0 when absent.
+  std::uint64_t diagnostic(std::string_view name) const noexcept;
+  friend bool operator==(const Capture&, const Capture&) = default;
+};
+
+/// Decodes a capture. Throws FormatError naming `source` and what is wrong (not a capture,
+/// truncated, corrupt, newer version); never returns a partial capture.
+Capture parse_capture(std::span<const unsigned char> bytes, const std::string& source);
+/// Reads and decodes a file. Throws IoError when it cannot be read, FormatError as above.
+Capture read_capture(const std::string& path);
+/// Encodes a capture with the same section layouts the runtime writes.
+std::vector<unsigned char> encode_capture(const Capture& capture);
+/// Writes atomically (temporary file, then rename). Throws IoError.
+void write_capture(const Capture& capture, const std::string& path);
+/// Reads the whole file at `path`. Throws IoError.
+std::vector<unsigned char> read_file(const std::string& path);
+/// Writes `bytes` to `path` atomically. Throws IoError.
+void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes);
+
+}  // namespace measure

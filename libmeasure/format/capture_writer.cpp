@@ -1,0 +1,169 @@
+// Encoding a decoded Capture back to bytes, with the section encoders the runtime uses, and
+// writing files atomically.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "format/capture.h"
+#include "format/sections.h"
+#include "support/error.h"
+
+namespace measure {
+
+std::string_view mode_name(CaptureMode mode) noexcept {
+  switch (mode) {
+    case CaptureMode::off: return "off";
+    case CaptureMode::exact: return "exact";
+    case CaptureMode::sampled: return "sampled";
+    case CaptureMode::counters: return "counters";
+  }
+  return "unknown";
+}
+
+Metrics& Metrics::operator+=(const Metrics& o) noexcept {
+  alloc_count += o.alloc_count;
+  alloc_bytes += o.alloc_bytes;
+  free_count += o.free_count;
+  freed_bytes += o.freed_bytes;
+  live_count += o.live_count;
+  live_bytes += o.live_bytes;
+  peak_bytes += o.peak_bytes;
+  temporary_count += o.temporary_count;
+  return *this;
+}
+
+bool Module::contains(std::uint64_t address) const noexcept {
+  for (const Segment& s : segments) {
+    std::uint64_t begin = load_bias + s.vaddr;
+    if (address >= begin && address - begin < s.memsz) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::uint64_t Capture::diagnostic(std::string_view name) const noexcept {
+  for (const Diagnostic& d : diagnostics) {
+    if (d.name == name) {
+      return d.value;
+    }
+  }
+  return 0;
+}
+
+namespace {
+
+format::SiteFields site_fields(const Metrics& m) noexcept {
+  return {m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.temporary_count, m.peak_bytes};
+}
+
+}  // namespace
+
+std::vector<unsigned char> encode_capture(const Capture& c) {
+  format::ByteBuffer out;
+  out.put_header();
+  std::string args;
+  for (std::size_t i = 0; i < c.program.arguments.size(); ++i) {
+    args += c.program.arguments[i];
+    if (i + 1 < c.program.arguments.size()) {
+      args.push_back('\0');
+    }
+  }
+  const Program& p = c.program;
+  format::encode_program(out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid,
+                                                    p.parent_pid, static_cast<format::CaptureMode>(p.mode), p.depth,
+                                                    p.sample_interval, p.start_time_ns, p.end_time_ns, p.duration_ns,
+                                                    p.flags});
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
+  out.put_varint(c.modules.size());
+  for (const Module& m : c.modules) {
+    std::vector<format::SegmentFields> segments;
+    for (const Segment& s : m.segments) {
+      segments.push_back({s.vaddr, s.memsz, s.offset, s.flags});
+    }
+    format::encode_module(out, format::ModuleFields{m.path.data(), m.path.size(),
+                                                    reinterpret_cast<const unsigned char*>(m.build_id.data()),
+                                                    m.build_id.size(), m.load_bias, m.first_generation,
+                                                    m.end_generation.value_or(UINT32_MAX), segments.data(),
+                                                    static_cast<std::uint32_t>(segments.size())});
+  }
+  out.end_section();
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
+  out.put_varint(c.stacks.size());
+  for (std::size_t i = 0; i < c.stacks.size(); ++i) {
+    const Stack& s = c.stacks[i];
+    format::encode_stack(out, i == 0 ? 0 : 1, s.generation, s.flags, s.frames.data(),
+                         static_cast<std::uint32_t>(s.frames.size()));
+  }
+  out.end_section();
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
+  out.put_varint(c.sites.size());
+  std::uint32_t previous = 0;
+  for (const Site& s : c.sites) {
+    format::encode_site(out, s.stack - previous, site_fields(s.metrics));
+    previous = s.stack;
+  }
+  out.end_section();
+
+  format::encode_totals(out, format::TotalsFields{site_fields(c.totals), c.totals.live_count, c.totals.live_bytes,
+                                                  c.toolkit_bytes, c.toolkit_peak_bytes, c.resident_bytes,
+                                                  c.threads});
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
+  out.put_varint(c.diagnostics.size());
+  for (const Diagnostic& d : c.diagnostics) {
+    out.put_string(d.name.data(), d.name.size());
+    out.put_varint(d.value);
+  }
+  out.put_varint(c.warnings.size());
+  for (const std::string& w : c.warnings) {
+    out.put_string(w.data(), w.size());
+  }
+  out.end_section();
+
+  if (p.exit) {
+    format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});
+  }
+  out.put_end();
+  if (out.failed()) {
+    throw IoError("out of memory while encoding a capture");
+  }
+  return {out.data(), out.data() + out.size()};
+}
+
+void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes) {
+  std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+    }
+    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    file.flush();
+    if (!file) {
+      int error = errno;
+      std::remove(temporary.c_str());
+      throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    int error = errno;
+    std::remove(temporary.c_str());
+    throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
+  }
+}
+
+void write_capture(const Capture& capture, const std::string& path) {
+  std::vector<unsigned char> bytes = encode_capture(capture);
+  write_file_atomically(path, bytes);
+}
+
+}  // namespace measure

@@ -1,0 +1,80 @@
+#include "format/sections.h"
+
+namespace measure::format {
+
+void encode_program(ByteBuffer& out, const ProgramFields& f) noexcept {
+  out.begin_section(static_cast<std::uint32_t>(SectionKind::program));
+  out.put_string(f.executable);
+  out.put_string(f.arguments, f.arguments_size);
+  out.put_varint(f.pid);
+  out.put_varint(f.parent_pid);
+  out.put_varint(static_cast<std::uint64_t>(f.mode));
+  out.put_varint(f.depth);
+  out.put_varint(f.sample_interval);
+  out.put_varint(f.start_time_ns);
+  out.put_varint(f.end_time_ns);
+  out.put_varint(f.duration_ns);
+  out.put_varint(f.flags);
+  out.end_section();
+}
+
+void encode_module(ByteBuffer& out, const ModuleFields& f) noexcept {
+  out.put_string(f.path, f.path_size);
+  out.put_varint(f.build_id_size);
+  out.append(f.build_id, f.build_id_size);
+  out.put_varint(f.load_bias);
+  out.put_varint(f.first_generation);
+  out.put_varint(f.end_generation == UINT32_MAX ? 0 : static_cast<std::uint64_t>(f.end_generation) + 1);
+  out.put_varint(f.segment_count);
+  for (std::uint32_t i = 0; i < f.segment_count; ++i) {
+    out.put_varint(f.segments[i].vaddr);
+    out.put_varint(f.segments[i].memsz);
+    out.put_varint(f.segments[i].offset);
+    out.put_varint(f.segments[i].flags);
+  }
+}
+
+void encode_stack(ByteBuffer& out, std::uint32_t id_delta, std::uint32_t generation, std::uint32_t flags,
+                  const std::uint64_t* frames, std::uint32_t depth) noexcept {
+  out.put_varint(id_delta);
+  out.put_varint(generation);
+  out.put_varint(flags);
+  out.put_varint(depth);
+  // Frames of one stack sit close together in the address space: store differences.
+  std::uint64_t previous = 0;
+  for (std::uint32_t i = 0; i < depth; ++i) {
+    out.put_signed(static_cast<std::int64_t>(frames[i] - previous));
+    previous = frames[i];
+  }
+}
+
+void encode_site(ByteBuffer& out, std::uint32_t id_delta, const SiteFields& f) noexcept {
+  out.put_varint(id_delta);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+  out.put_varint(f.temporary_count);
+  out.put_varint(f.peak_bytes);
+}
+
+void encode_totals(ByteBuffer& out, const TotalsFields& f) noexcept {
+  out.begin_section(static_cast<std::uint32_t>(SectionKind::totals));
+  encode_site(out, 0, f.counters);
+  out.put_varint(f.live_count);
+  out.put_varint(f.live_bytes);
+  out.put_varint(f.toolkit_bytes);
+  out.put_varint(f.toolkit_peak_bytes);
+  out.put_varint(f.resident_bytes);
+  out.put_varint(f.threads);
+  out.end_section();
+}
+
+void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
+  out.begin_section(static_cast<std::uint32_t>(SectionKind::exit));
+  out.put_signed(f.status);
+  out.put_varint(f.signal);
+  out.end_section();
+}
+
+}  // namespace measure::format

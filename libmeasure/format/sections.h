@@ -1,0 +1,87 @@
+// Field layouts of the capture sections, written once and used by both writers: the runtime
+// (from its live tables, at exit or at a checkpoint) and the tools (from a decoded Capture,
+// e.g. after an import). capture_reader.cpp decodes exactly these layouts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format/byte_buffer.h"
+#include "format/capture_format.h"
+
+namespace measure::format {
+
+struct ProgramFields {
+  const char* executable;
+  const char* arguments;        // NUL-separated argv, as in /proc/PID/cmdline
+  std::size_t arguments_size;
+  std::uint64_t pid;
+  std::uint64_t parent_pid;
+  CaptureMode mode;
+  std::uint32_t depth;
+  std::uint64_t sample_interval;
+  std::uint64_t start_time_ns;  // wall clock, since the epoch
+  std::uint64_t end_time_ns;
+  std::uint64_t duration_ns;    // monotonic
+  std::uint32_t flags;          // ProgramFlags
+};
+void encode_program(ByteBuffer& out, const ProgramFields& fields) noexcept;
+
+struct SegmentFields {
+  std::uint64_t vaddr;
+  std::uint64_t memsz;
+  std::uint64_t offset;
+  std::uint32_t flags;
+};
+struct ModuleFields {
+  const char* path;
+  std::size_t path_size;
+  const unsigned char* build_id;
+  std::size_t build_id_size;
+  std::uint64_t load_bias;
+  std::uint32_t first_generation;
+  std::uint32_t end_generation;  // UINT32_MAX: loaded at the end
+  const SegmentFields* segments;
+  std::uint32_t segment_count;
+};
+/// Inside a modules section, after put_varint(count).
+void encode_module(ByteBuffer& out, const ModuleFields& fields) noexcept;
+
+/// Inside a stacks section, after put_varint(count). Stacks are written in increasing id
+/// order; `id_delta` is the id minus the previous id (the first stack's id itself).
+void encode_stack(ByteBuffer& out, std::uint32_t id_delta, std::uint32_t generation, std::uint32_t flags,
+                  const std::uint64_t* frames, std::uint32_t depth) noexcept;
+
+struct SiteFields {
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+  std::uint64_t temporary_count;
+  std::uint64_t peak_bytes;
+};
+/// Inside a sites section, after put_varint(count); ids increase as for stacks.
+void encode_site(ByteBuffer& out, std::uint32_t id_delta, const SiteFields& fields) noexcept;
+
+struct TotalsFields {
+  SiteFields counters;
+  std::uint64_t live_count;
+  std::uint64_t live_bytes;
+  std::uint64_t toolkit_bytes;       // the toolkit's own memory at the end
+  std::uint64_t toolkit_peak_bytes;
+  std::uint64_t resident_bytes;      // RSS of the process when the capture was written
+  std::uint64_t threads;             // threads that recorded events
+};
+void encode_totals(ByteBuffer& out, const TotalsFields& fields) noexcept;
+
+/// A diagnostics section holds named counters then warnings:
+///   varint n, n x (string name, varint value), varint m, m x string
+/// Known names are listed in docs/capture-format.md; readers keep unknown names.
+
+struct ExitFields {
+  std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal
+  std::uint32_t signal;  // 0 when the program exited normally
+};
+void encode_exit(ByteBuffer& out, const ExitFields& fields) noexcept;
+
+}  // namespace measure::format

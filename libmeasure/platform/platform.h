@@ -1,0 +1,107 @@
+// The operating-system contract of measure. Every OS call the library makes goes through
+// these functions; platform_<os>.cpp is the only file with OS headers, and CMake compiles
+// exactly one. All functions here are safe to call from the runtime's hot side: none
+// allocates from the C heap, none takes a lock of the library, and all are async-signal-safe
+// unless a comment says otherwise. EINTR is retried inside; callers never see it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace measure::detail::platform {
+
+// ---- memory -------------------------------------------------------------------------
+/// Maps `bytes` (rounded up to pages) of zeroed, private, read-write memory that is only
+/// committed when touched. Returns nullptr on failure; never aborts.
+void* map_pages(std::size_t bytes) noexcept;
+/// Unmaps memory obtained from map_pages. pre: `p`/`bytes` are exactly what map_pages saw.
+void unmap_pages(void* p, std::size_t bytes) noexcept;
+std::size_t page_size() noexcept;
+
+// ---- time, identity -------------------------------------------------------------------
+std::uint64_t monotonic_ns() noexcept;
+/// Wall-clock time since the Unix epoch, in nanoseconds.
+std::uint64_t realtime_ns() noexcept;
+/// The process id from the kernel (not a cached value, so it is right in a forked child).
+int process_id() noexcept;
+int parent_process_id() noexcept;
+/// The kernel's id of the calling thread.
+std::uint64_t thread_id() noexcept;
+void yield_cpu() noexcept;
+
+// ---- files ----------------------------------------------------------------------------
+/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
+int create_file(const char* path) noexcept;
+/// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
+int write_all(int fd, const void* data, std::size_t size) noexcept;
+/// fsync-free close; returns 0 or -errno.
+int close_file(int fd) noexcept;
+/// Atomically replaces `to` with `from`. Returns 0 or -errno.
+int rename_file(const char* from, const char* to) noexcept;
+int remove_file(const char* path) noexcept;
+/// True when `path` exists (any type).
+bool path_exists(const char* path) noexcept;
+/// Writes the working directory into `buf` (NUL-terminated). Returns false if it does not fit.
+bool current_directory(char* buf, std::size_t size) noexcept;
+/// Reads the target of /proc/self/exe (or the OS equivalent) into `buf`. False on failure.
+bool executable_path(char* buf, std::size_t size) noexcept;
+/// Reads the process's command line (NUL-separated arguments) into `buf`; returns the number
+/// of bytes stored (0 on failure). Output is truncated to `size`.
+std::size_t command_line(char* buf, std::size_t size) noexcept;
+/// Writes a message to standard error with one write call (never buffered).
+void write_stderr(const char* text, std::size_t size) noexcept;
+
+// ---- process state --------------------------------------------------------------------
+/// Resident set size of the process in bytes, or 0 if it cannot be read.
+std::uint64_t resident_bytes() noexcept;
+/// The calling thread's stack [low, high). May allocate from the C heap (it asks the thread
+/// library), so call it only with the runtime's re-entrancy guard held. False if unknown.
+bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept;
+
+// ---- loaded modules -------------------------------------------------------------------
+struct Segment {
+  std::uint64_t vaddr;   // p_vaddr as linked
+  std::uint64_t memsz;   // p_memsz
+  std::uint64_t offset;  // p_offset in the file
+  std::uint32_t flags;   // PF_R/PF_W/PF_X bits
+};
+
+struct ModuleView {
+  const char* path;               // as the loader knows it; "" for the main program on Linux
+  std::uintptr_t load_bias;       // run-time address minus link-time address
+  const unsigned char* build_id;  // GNU build-id note bytes, or nullptr
+  std::size_t build_id_size;
+  const Segment* segments;        // PT_LOAD segments only
+  std::size_t segment_count;
+  bool has_eh_frame_hdr;          // the module carries unwind tables in memory
+};
+
+/// Calls `visit(view, context)` for each loaded module while the loader's list is stable.
+/// Takes the loader's lock: never call it while holding a lock of the runtime, and never
+/// from inside an intercepted allocation function. Views are valid only during the call.
+void for_each_module(void (*visit)(const ModuleView&, void*), void* context) noexcept;
+
+/// The [begin, end) range of executable code of the module that contains `address`.
+bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept;
+
+/// Looks up `name` among the objects loaded after the one containing this code
+/// (RTLD_NEXT semantics), or in the default scope when `next` is false. Returns nullptr if
+/// absent. May allocate from the C heap (the loader's error buffer).
+void* find_symbol(const char* name, bool next) noexcept;
+
+/// Opens a shared library privately (its symbols do not join the program's scope).
+/// Returns nullptr on failure. Takes the loader lock; call only at safe points.
+void* open_library_private(const char* soname) noexcept;
+void* library_symbol(void* library, const char* name) noexcept;
+
+/// Registers fork handlers: `prepare` in the parent before fork, `parent`/`child` after.
+bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
+/// Registers `fn` to run at normal process exit.
+bool at_exit(void (*fn)()) noexcept;
+
+/// A per-thread destructor slot: `destroy(value)` runs when a thread exits with a non-null
+/// value set. Returns false on failure.
+bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept;
+void thread_exit_slot_set(unsigned slot, void* value) noexcept;
+
+}  // namespace measure::detail::platform

@@ -1,0 +1,297 @@
+// Linux (glibc) implementation of platform.h. The only file of the library with OS headers.
+#include "platform/platform.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+
+namespace measure::detail::platform {
+namespace {
+
+// One place retries EINTR for every system call of the library.
+template <class F>
+auto retry(F f) noexcept {
+  for (;;) {
+    auto result = f();
+    if (result >= 0 || errno != EINTR) {
+      return result;
+    }
+  }
+}
+
+}  // namespace
+
+void* map_pages(std::size_t bytes) noexcept {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap_pages(void* p, std::size_t bytes) noexcept {
+  if (p != nullptr) {
+    ::munmap(p, bytes);
+  }
+}
+
+std::size_t page_size() noexcept {
+  static const long size = ::sysconf(_SC_PAGESIZE);
+  return static_cast<std::size_t>(size > 0 ? size : 4096);
+}
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::uint64_t realtime_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+int process_id() noexcept { return static_cast<int>(::syscall(SYS_getpid)); }
+int parent_process_id() noexcept { return static_cast<int>(::syscall(SYS_getppid)); }
+std::uint64_t thread_id() noexcept { return static_cast<std::uint64_t>(::syscall(SYS_gettid)); }
+void yield_cpu() noexcept { ::sched_yield(); }
+
+int create_file(const char* path) noexcept {
+  int fd = retry([&] { return ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
+  return fd >= 0 ? fd : -errno;
+}
+
+int write_all(int fd, const void* data, std::size_t size) noexcept {
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = retry([&] { return ::write(fd, p, size); });
+    if (n < 0) {
+      return -errno;
+    }
+    if (n == 0) {
+      return -EIO;
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+int close_file(int fd) noexcept { return ::close(fd) == 0 || errno == EINTR ? 0 : -errno; }
+
+int rename_file(const char* from, const char* to) noexcept {
+  return retry([&] { return ::rename(from, to); }) == 0 ? 0 : -errno;
+}
+
+int remove_file(const char* path) noexcept { return ::unlink(path) == 0 ? 0 : -errno; }
+
+bool path_exists(const char* path) noexcept { return ::access(path, F_OK) == 0; }
+
+bool current_directory(char* buf, std::size_t size) noexcept { return ::getcwd(buf, size) != nullptr; }
+
+bool executable_path(char* buf, std::size_t size) noexcept {
+  if (size == 0) {
+    return false;
+  }
+  ssize_t n = ::readlink("/proc/self/exe", buf, size - 1);
+  if (n <= 0) {
+    return false;
+  }
+  buf[n] = '\0';
+  return true;
+}
+
+std::size_t command_line(char* buf, std::size_t size) noexcept {
+  int fd = retry([] { return ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC); });
+  if (fd < 0) {
+    return 0;
+  }
+  std::size_t total = 0;
+  while (total < size) {
+    ssize_t n = retry([&] { return ::read(fd, buf + total, size - total); });
+    if (n <= 0) {
+      break;
+    }
+    total += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return total;
+}
+
+void write_stderr(const char* text, std::size_t size) noexcept {
+  int saved = errno;  // a warning must never change the program's errno
+  write_all(STDERR_FILENO, text, size);
+  errno = saved;
+}
+
+std::uint64_t resident_bytes() noexcept {
+  int fd = retry([] { return ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC); });
+  if (fd < 0) {
+    return 0;
+  }
+  char buf[128];
+  ssize_t n = retry([&] { return ::read(fd, buf, sizeof buf - 1); });
+  ::close(fd);
+  if (n <= 0) {
+    return 0;
+  }
+  buf[n] = '\0';
+  // statm: size resident shared ...; parse the second field by hand (no stdio, no locale).
+  const char* p = buf;
+  while (*p != '\0' && *p != ' ') {
+    ++p;
+  }
+  std::uint64_t pages = 0;
+  for (++p; *p >= '0' && *p <= '9'; ++p) {
+    pages = pages * 10 + static_cast<std::uint64_t>(*p - '0');
+  }
+  return pages * page_size();
+}
+
+bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept {
+  pthread_attr_t attr;
+  if (::pthread_getattr_np(::pthread_self(), &attr) != 0) {
+    return false;
+  }
+  void* addr = nullptr;
+  std::size_t size = 0;
+  bool ok = ::pthread_attr_getstack(&attr, &addr, &size) == 0;
+  ::pthread_attr_destroy(&attr);
+  if (!ok) {
+    return false;
+  }
+  *low = reinterpret_cast<std::uintptr_t>(addr);
+  *high = *low + size;
+  return true;
+}
+
+namespace {
+
+struct VisitContext {
+  void (*visit)(const ModuleView&, void*);
+  void* context;
+};
+
+constexpr std::size_t max_segments = 16;
+
+const unsigned char* find_build_id(const dl_phdr_info* info, std::size_t* size) noexcept {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_NOTE) {
+      continue;
+    }
+    auto* p = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+    const unsigned char* end = p + ph.p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+      const unsigned char* name = p + sizeof(ElfW(Nhdr));
+      const unsigned char* desc = name + ((note->n_namesz + 3U) & ~3U);
+      const unsigned char* next = desc + ((note->n_descsz + 3U) & ~3U);
+      if (next > end) {
+        break;
+      }
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && ::memcmp(name, "GNU", 4) == 0) {
+        *size = note->n_descsz;
+        return desc;
+      }
+      p = next;
+    }
+  }
+  *size = 0;
+  return nullptr;
+}
+
+int visit_phdr(dl_phdr_info* info, std::size_t, void* data) noexcept {
+  auto* ctx = static_cast<VisitContext*>(data);
+  Segment segments[max_segments];
+  std::size_t count = 0;
+  bool eh_frame = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && count < max_segments) {
+      segments[count++] = Segment{ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_flags};
+    } else if (ph.p_type == PT_GNU_EH_FRAME) {
+      eh_frame = true;
+    }
+  }
+  if (count == 0) {
+    return 0;
+  }
+  ModuleView view{};
+  view.path = info->dlpi_name != nullptr ? info->dlpi_name : "";
+  view.load_bias = info->dlpi_addr;
+  view.build_id = find_build_id(info, &view.build_id_size);
+  view.segments = segments;
+  view.segment_count = count;
+  view.has_eh_frame_hdr = eh_frame;
+  ctx->visit(view, ctx->context);
+  return 0;
+}
+
+}  // namespace
+
+void for_each_module(void (*visit)(const ModuleView&, void*), void* context) noexcept {
+  VisitContext ctx{visit, context};
+  ::dl_iterate_phdr(visit_phdr, &ctx);
+}
+
+bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {
+  Dl_info info{};
+  link_map* map = nullptr;
+  if (::dladdr1(address, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) {
+    return false;
+  }
+  auto* ehdr = static_cast<const ElfW(Ehdr)*>(info.dli_fbase);
+  auto* phdr = reinterpret_cast<const ElfW(Phdr)*>(static_cast<const char*>(info.dli_fbase) + ehdr->e_phoff);
+  std::uintptr_t lo = ~std::uintptr_t{0};
+  std::uintptr_t hi = 0;
+  for (int i = 0; i < ehdr->e_phnum; ++i) {
+    if (phdr[i].p_type == PT_LOAD && (phdr[i].p_flags & PF_X) != 0) {
+      std::uintptr_t b = map->l_addr + phdr[i].p_vaddr;
+      lo = b < lo ? b : lo;
+      hi = b + phdr[i].p_memsz > hi ? b + phdr[i].p_memsz : hi;
+    }
+  }
+  if (hi == 0) {
+    return false;
+  }
+  *begin = lo;
+  *end = hi;
+  return true;
+}
+
+void* find_symbol(const char* name, bool next) noexcept { return ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name); }
+
+void* open_library_private(const char* soname) noexcept { return ::dlopen(soname, RTLD_NOW | RTLD_LOCAL); }
+
+void* library_symbol(void* library, const char* name) noexcept { return ::dlsym(library, name); }
+
+bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+  return ::pthread_atfork(prepare, parent, child) == 0;
+}
+
+bool at_exit(void (*fn)()) noexcept { return ::atexit(fn) == 0; }
+
+bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
+  pthread_key_t key;
+  if (::pthread_key_create(&key, destroy) != 0) {
+    return false;
+  }
+  *slot = key;
+  return true;
+}
+
+void thread_exit_slot_set(unsigned slot, void* value) noexcept { ::pthread_setspecific(slot, value); }
+
+}  // namespace measure::detail::platform

@@ -1,0 +1,130 @@
+// The measure-report/1 JSON document (contract.md): schema, program, mode, by, sort,
+// totals, dropped, rows. Metric names are the glossary's.
+#include "report/formats.h"
+#include "support/json_writer.h"
+
+namespace measure {
+namespace {
+
+void write_metrics(JsonWriter& j, const Metrics& m) {
+  j.key("alloc_count").value(m.alloc_count);
+  j.key("alloc_bytes").value(m.alloc_bytes);
+  j.key("free_count").value(m.free_count);
+  j.key("freed_bytes").value(m.freed_bytes);
+  j.key("live_count").value(m.live_count);
+  j.key("live_bytes").value(m.live_bytes);
+  j.key("peak_bytes").value(m.peak_bytes);
+  j.key("temporary_count").value(m.temporary_count);
+}
+
+std::optional<std::string> opt(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+void write_frame(JsonWriter& j, const Frame& f) {
+  j.begin_object();
+  j.key("function").value(opt(f.function));
+  j.key("file").value(opt(f.file));
+  j.key("line").value(f.line != 0 ? std::optional<std::uint32_t>(f.line) : std::nullopt);
+  j.key("module").value(opt(f.module));
+  j.key("offset").value(f.offset);
+  j.key("inlined").value(f.inlined);
+  j.end_object();
+}
+
+void write_key(JsonWriter& j, const RowKey& k, GroupBy by) {
+  j.begin_object();
+  if (by == GroupBy::scope) {
+    j.key("scope").value(k.scope);
+  } else {
+    j.key("function").value(k.function);
+    j.key("file").value(k.file);
+    j.key("line").value(k.line);
+    j.key("module").value(k.module);
+    if (k.offset) {
+      j.key("offset").value(*k.offset);
+    }
+  }
+  j.end_object();
+}
+
+}  // namespace
+
+std::string render_json(const Report& r) {
+  const Capture& c = *r.capture;
+  std::string out;
+  JsonWriter j(out);
+  j.begin_object();
+  j.key("schema").value("measure-report/1");
+  j.key("program").begin_object();
+  j.key("executable").value(c.program.executable);
+  j.key("argv").begin_array();
+  for (const std::string& a : c.program.arguments) {
+    j.value(a);
+  }
+  j.end_array();
+  j.key("pid").value(c.program.pid);
+  if (c.program.exit) {
+    j.key("exit_status").value(c.program.exit->status);
+    j.key("signal").value(c.program.exit->signal != 0 ? std::optional<std::uint32_t>(c.program.exit->signal)
+                                                       : std::nullopt);
+  } else {
+    j.key("exit_status").null();
+    j.key("signal").null();
+  }
+  j.key("duration_ns").value(c.program.duration_ns);
+  j.end_object();
+  j.key("mode").value(mode_name(c.program.mode));
+  j.key("by").value(group_by_name(r.options.by));
+  j.key("sort").value(sort_by_name(r.options.sort));
+  j.key("cumulative").value(r.options.cumulative);
+  j.key("totals").begin_object();
+  write_metrics(j, c.totals);
+  j.end_object();
+  j.key("selected").begin_object();
+  write_metrics(j, r.selected);
+  j.end_object();
+  j.key("dropped").begin_object();
+  j.key("rows_not_shown").value(static_cast<std::uint64_t>(r.rows.size() - r.shown));
+  j.key("truncated_stacks").value(r.truncated_stacks);
+  j.key("truncated_allocations").value(r.truncated_allocations);
+  j.key("partial_stacks").value(r.partial_stacks);
+  j.key("partial_allocations").value(r.partial_allocations);
+  j.key("unknown_stack_allocations").value(r.unknown_stack_allocations);
+  for (const char* name : {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks",
+                           "bootstrap_allocations"}) {
+    j.key(name).value(c.diagnostic(name));
+  }
+  j.end_object();
+  j.key("toolkit").begin_object();
+  j.key("bytes").value(c.toolkit_bytes);
+  j.key("peak_bytes").value(c.toolkit_peak_bytes);
+  j.end_object();
+  j.key("warnings").begin_array();
+  for (const std::string& w : c.warnings) {
+    j.value(w);
+  }
+  j.end_array();
+  j.key("rows").begin_array();
+  for (std::size_t i = 0; i < r.shown; ++i) {
+    const Row& row = r.rows[i];
+    j.begin_object();
+    j.key("key");
+    write_key(j, row.key, r.options.by);
+    write_metrics(j, row.metrics);
+    j.key("stacks").value(static_cast<std::uint64_t>(row.stack_count));
+    j.key("stack_truncated").value(row.stack_truncated);
+    j.key("stack").begin_array();
+    for (const Frame& f : row.stack) {
+      write_frame(j, f);
+    }
+    j.end_array();
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+  out.push_back('\n');
+  return out;
+}
+
+}  // namespace measure

@@ -1,0 +1,336 @@
+#include "report/report.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "support/error.h"
+
+namespace measure {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept { return s.substr(0, prefix.size()) == prefix; }
+
+bool is_allocator_frame(const Frame& f) noexcept {
+  std::string_view name = f.function;
+  if (name.empty()) {
+    return false;
+  }
+  static constexpr std::string_view exact[] = {"malloc", "calloc", "realloc", "free", "reallocarray",
+                                               "posix_memalign", "aligned_alloc", "memalign", "valloc",
+                                               "pvalloc", "__libc_malloc", "__libc_calloc", "__libc_realloc",
+                                               "__libc_memalign", "__libc_valloc", "__libc_pvalloc"};
+  for (std::string_view e : exact) {
+    if (name == e) {
+      return true;
+    }
+  }
+  if (starts_with(name, "operator new") || starts_with(name, "operator delete")) {
+    return true;
+  }
+  // The standard allocators' allocate() only forwards to operator new.
+  for (std::string_view a : {"std::allocator<", "__gnu_cxx::new_allocator<", "std::__new_allocator<",
+                             "std::allocator_traits<"}) {
+    if (starts_with(name, a) && name.find(">::allocate(") != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_system_frame(const Frame& f) noexcept {
+  std::string_view file = f.file;
+  if (starts_with(file, "/usr/include/") || file.find("/include/c++/") != std::string_view::npos) {
+    return true;
+  }
+  std::string_view module = f.module;
+  bool system_module = starts_with(module, "/lib/") || starts_with(module, "/lib64/") ||
+                       starts_with(module, "/usr/lib/") || starts_with(module, "/usr/lib64/") ||
+                       starts_with(module, "linux-vdso");
+  return system_module && (file.empty() || file.front() != '/');
+}
+
+std::string base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+struct Group {
+  Row row;
+  std::uint64_t heaviest = 0;
+  bool has_heaviest = false;
+  std::uint32_t heaviest_stack = 0;
+};
+
+}  // namespace
+
+std::optional<GroupBy> parse_group_by(std::string_view t) noexcept {
+  if (t == "stack") return GroupBy::stack;
+  if (t == "function") return GroupBy::function;
+  if (t == "line") return GroupBy::line;
+  if (t == "file") return GroupBy::file;
+  if (t == "module") return GroupBy::module;
+  if (t == "scope") return GroupBy::scope;
+  return std::nullopt;
+}
+
+std::optional<SortBy> parse_sort_by(std::string_view t) noexcept {
+  if (t == "bytes") return SortBy::bytes;
+  if (t == "count") return SortBy::count;
+  if (t == "peak") return SortBy::peak;
+  if (t == "leaked") return SortBy::leaked;
+  if (t == "temporary") return SortBy::temporary;
+  return std::nullopt;
+}
+
+std::string_view group_by_name(GroupBy by) noexcept {
+  switch (by) {
+    case GroupBy::stack: return "stack";
+    case GroupBy::function: return "function";
+    case GroupBy::line: return "line";
+    case GroupBy::file: return "file";
+    case GroupBy::module: return "module";
+    case GroupBy::scope: return "scope";
+  }
+  return "line";
+}
+
+std::string_view sort_by_name(SortBy by) noexcept {
+  switch (by) {
+    case SortBy::bytes: return "bytes";
+    case SortBy::count: return "count";
+    case SortBy::peak: return "peak";
+    case SortBy::leaked: return "leaked";
+    case SortBy::temporary: return "temporary";
+  }
+  return "bytes";
+}
+
+std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept {
+  switch (by) {
+    case SortBy::bytes: return m.alloc_bytes;
+    case SortBy::count: return m.alloc_count;
+    case SortBy::peak: return m.peak_bytes;
+    case SortBy::leaked: return m.live_bytes;
+    case SortBy::temporary: return m.temporary_count;
+  }
+  return m.alloc_bytes;
+}
+
+std::string RowKey::identity() const {
+  return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", function.value_or(""), file.value_or(""),
+                     line ? fmt::to_string(*line) : "", module.value_or(""),
+                     offset ? fmt::format("{:x}", *offset) : "", scope.value_or(""));
+}
+
+std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer) {
+  std::vector<Frame> frames;
+  for (std::uint64_t address : stack.frames) {
+    const std::vector<Frame>& expanded = symbolizer.resolve(address, stack.generation);
+    frames.insert(frames.end(), expanded.begin(), expanded.end());
+  }
+  auto first = std::find_if_not(frames.begin(), frames.end(), is_allocator_frame);
+  if (first == frames.end() && !frames.empty()) {
+    first = frames.end() - 1;  // keep something to attribute the stack to
+  }
+  frames.erase(frames.begin(), first);
+  return frames;
+}
+
+const Frame* key_frame(const std::vector<Frame>& frames) noexcept {
+  for (const Frame& f : frames) {
+    if (!is_system_frame(f)) {
+      return &f;
+    }
+  }
+  return frames.empty() ? nullptr : &frames.front();
+}
+
+RowKey key_for(const Frame* f, GroupBy by) {
+  RowKey key;
+  if (f == nullptr) {
+    return key;  // the unknown stack: every field null
+  }
+  auto module = f->module.empty() ? std::optional<std::string>() : std::optional<std::string>(f->module);
+  auto function = f->function.empty() ? std::optional<std::string>() : std::optional<std::string>(f->function);
+  auto file = f->file.empty() ? std::optional<std::string>() : std::optional<std::string>(f->file);
+  bool named = function || file;
+  switch (by) {
+    case GroupBy::stack:
+    case GroupBy::line:
+      key.function = function;
+      key.file = file;
+      key.line = file && f->line != 0 ? std::optional<std::uint32_t>(f->line) : std::nullopt;
+      key.module = module;
+      break;
+    case GroupBy::function:
+      key.function = function;
+      key.file = file;
+      key.module = module;
+      break;
+    case GroupBy::file:
+      key.file = file;
+      key.module = module;
+      break;
+    case GroupBy::module:
+    case GroupBy::scope:
+      key.module = module;
+      return key;
+  }
+  if (!named) {
+    key.offset = f->offset;  // module + offset when nothing names the code
+    if (!module) {
+      key.offset = f->address;
+    }
+  }
+  return key;
+}
+
+bool frame_matches(const Frame& f, const std::string& pattern) {
+  for (const std::string* field : {&f.function, &f.file, &f.module}) {
+    if (!field->empty() && (::fnmatch(pattern.c_str(), field->c_str(), 0) == 0 ||
+                            ::fnmatch(pattern.c_str(), base_name(*field).c_str(), 0) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string shorten_templates(std::string_view name) {
+  std::string out;
+  int depth = 0;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    // "operator<" and "operator<<" are names, not template brackets.
+    if (c == '<' && i >= 8 && name.substr(i - 8, 8) == "operator") {
+      out.push_back(c);
+      if (i + 1 < name.size() && name[i + 1] == '<') {
+        out.push_back(name[++i]);
+      }
+      continue;
+    }
+    if (c == '<') {
+      if (depth++ == 0) {
+        out += "<…>";
+      }
+      continue;
+    }
+    if (c == '>' && depth > 0) {
+      --depth;
+      continue;
+    }
+    if (depth == 0) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Report build_report(const Capture& capture, const ReportOptions& options) {
+  if (options.by == GroupBy::scope) {
+    throw UsageError("--by scope: this capture format records no named scopes yet");
+  }
+  Report report;
+  report.options = options;
+  report.capture = &capture;
+  report.totals = capture.totals;
+  Symbolizer symbolizer(capture);
+  std::map<std::string, Group> groups;
+  for (const Site& site : capture.sites) {
+    const Stack& stack = capture.stacks[site.stack];
+    const Metrics& m = site.metrics;
+    if ((stack.flags & stack_truncated) != 0) {
+      ++report.truncated_stacks;
+      report.truncated_allocations += m.alloc_count;
+    }
+    if ((stack.flags & stack_partial) != 0) {
+      ++report.partial_stacks;
+      report.partial_allocations += m.alloc_count;
+    }
+    if (stack.frames.empty()) {
+      report.unknown_stack_allocations += m.alloc_count;
+    }
+    std::vector<Frame> frames = symbolized_stack(stack, symbolizer);
+    auto matches = [&](const std::string& p) {
+      return std::any_of(frames.begin(), frames.end(), [&](const Frame& f) { return frame_matches(f, p); });
+    };
+    if ((!options.include.empty() && std::none_of(options.include.begin(), options.include.end(), matches)) ||
+        std::any_of(options.exclude.begin(), options.exclude.end(), matches)) {
+      continue;
+    }
+    report.selected += m;
+
+    std::vector<RowKey> keys;
+    if (options.cumulative) {
+      std::set<std::string> seen;  // a recursive frame counts once per stack
+      for (const Frame& f : frames) {
+        RowKey k = key_for(&f, options.by);
+        if (seen.insert(k.identity()).second) {
+          keys.push_back(std::move(k));
+        }
+      }
+      if (keys.empty()) {
+        keys.push_back(key_for(nullptr, options.by));
+      }
+    } else {
+      RowKey k = key_for(key_frame(frames), options.by);
+      if (options.by == GroupBy::stack) {
+        // A stack row is the whole symbolized stack; carry it in the identity.
+        std::string whole;
+        for (const Frame& f : frames) {
+          whole += fmt::format("{}|{}|{}|{}|{:x};", f.function, f.file, f.line, f.module,
+                               f.function.empty() && f.file.empty() ? f.offset : 0);
+        }
+        k.scope.reset();
+        keys.push_back(std::move(k));
+        Group& g = groups[keys.back().identity() + "\x1e" + whole];
+        g.row.key = keys.back();
+        g.row.metrics += m;
+        ++g.row.stack_count;
+        g.row.stack = frames;
+        g.row.stack_truncated = (stack.flags & stack_truncated) != 0;
+        continue;
+      }
+      keys.push_back(std::move(k));
+    }
+    for (RowKey& k : keys) {
+      Group& g = groups[k.identity()];
+      g.row.key = std::move(k);
+      g.row.metrics += m;
+      ++g.row.stack_count;
+      std::uint64_t weight = sort_value(m, options.sort);
+      if (!g.has_heaviest || weight > g.heaviest || (weight == g.heaviest && site.stack < g.heaviest_stack)) {
+        g.has_heaviest = true;
+        g.heaviest = weight;
+        g.heaviest_stack = site.stack;
+        g.row.stack = frames;
+        g.row.stack_truncated = (stack.flags & stack_truncated) != 0;
+      }
+    }
+  }
+  report.symbols = symbolizer.stats();
+  report.rows.reserve(groups.size());
+  std::vector<std::string> identities;
+  for (auto& [identity, group] : groups) {
+    report.rows.push_back(std::move(group.row));
+  }
+  std::stable_sort(report.rows.begin(), report.rows.end(), [&](const Row& a, const Row& b) {
+    std::uint64_t va = sort_value(a.metrics, options.sort);
+    std::uint64_t vb = sort_value(b.metrics, options.sort);
+    if (va != vb) {
+      return va > vb;
+    }
+    if (a.metrics.alloc_bytes != b.metrics.alloc_bytes) {
+      return a.metrics.alloc_bytes > b.metrics.alloc_bytes;
+    }
+    return false;  // std::map order (by identity) already breaks the remaining ties
+  });
+  report.shown = options.top == 0 ? report.rows.size() : std::min(options.top, report.rows.size());
+  return report;
+}
+
+}  // namespace measure

@@ -1,0 +1,93 @@
+// The report model: a capture's call sites, symbolized, grouped by a key (stack, function,
+// line, file or module), filtered and sorted. Every output format renders this one model.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/capture.h"
+#include "symbols/symbolizer.h"
+
+namespace measure {
+
+enum class GroupBy { stack, function, line, file, module, scope };
+enum class SortBy { bytes, count, peak, leaked, temporary };
+
+std::optional<GroupBy> parse_group_by(std::string_view text) noexcept;
+std::optional<SortBy> parse_sort_by(std::string_view text) noexcept;
+std::string_view group_by_name(GroupBy by) noexcept;
+std::string_view sort_by_name(SortBy by) noexcept;
+/// The metric a sort key orders by.
+std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept;
+
+struct ReportOptions {
+  GroupBy by = GroupBy::line;
+  SortBy sort = SortBy::bytes;
+  std::size_t top = 10;                  // rows to show; 0 shows all
+  bool cumulative = false;               // credit every frame of a stack (recursion once)
+  std::vector<std::string> include;      // glob patterns; a stack must match one (any frame)
+  std::vector<std::string> exclude;      // glob patterns; a stack matching one is left out
+};
+
+/// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
+struct RowKey {
+  std::optional<std::string> function;
+  std::optional<std::string> file;
+  std::optional<std::uint32_t> line;
+  std::optional<std::string> module;
+  std::optional<std::uint64_t> offset;  // set only when nothing better names the code
+  std::optional<std::string> scope;
+
+  /// A stable string form used for grouping, matching across captures and tie-breaking.
+  std::string identity() const;
+  friend bool operator==(const RowKey&, const RowKey&) = default;
+};
+
+struct Row {
+  RowKey key;
+  Metrics metrics;
+  std::vector<Frame> stack;     // the heaviest stack of the row, innermost first
+  std::size_t stack_count = 0;  // distinct stacks merged into the row
+  bool stack_truncated = false; // the heaviest stack reached the depth limit
+};
+
+struct Report {
+  ReportOptions options;
+  const Capture* capture = nullptr;
+  Metrics totals;                 // every recorded allocation
+  Metrics selected;               // those passing the include/exclude filters
+  std::vector<Row> rows;          // sorted, all of them; formats show the first `shown`
+  std::size_t shown = 0;
+  std::uint64_t truncated_stacks = 0;       // stacks cut at the depth limit
+  std::uint64_t truncated_allocations = 0;
+  std::uint64_t partial_stacks = 0;         // unwound before unwind tables were available
+  std::uint64_t partial_allocations = 0;
+  std::uint64_t unknown_stack_allocations = 0;  // no stack could be recorded
+  SymbolizerStats symbols;
+};
+
+/// Symbolizes and groups a capture. Throws UsageError for options it cannot honour.
+Report build_report(const Capture& capture, const ReportOptions& options);
+
+/// The frames of a recorded stack after symbolization, with the allocator's own frames
+/// (malloc, operator new, std::allocator ...) removed from its innermost end.
+std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer);
+
+/// The frame a stack is attributed to: the innermost one in the program's own code (not in
+/// system headers or system libraries), else the innermost one. nullptr for an empty stack.
+const Frame* key_frame(const std::vector<Frame>& frames) noexcept;
+
+/// The key of `frame` under `by` (not scope).
+RowKey key_for(const Frame* frame, GroupBy by);
+
+/// fnmatch-style glob match of `pattern` against a frame's function, file or module.
+bool frame_matches(const Frame& frame, const std::string& pattern);
+
+/// Shortens template argument lists ("std::vector<int, std::allocator<int> >::push_back"
+/// becomes "std::vector<…>::push_back") for display.
+std::string shorten_templates(std::string_view name);
+
+}  // namespace measure

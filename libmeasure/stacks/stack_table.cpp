@@ -1,0 +1,158 @@
+#include "stacks/stack_table.h"
+
+#include <cstring>
+
+#include "platform/platform.h"
+#include "support/internal_alloc.h"
+
+namespace measure::detail {
+namespace {
+constexpr std::size_t directory_entries = (StackTable::max_id >> 12) + 1;
+}
+
+bool StackTable::init() noexcept {
+  if (m_directory != nullptr) {
+    return true;
+  }
+  // The directory is mapped, not allocated: 128 KiB of address space, committed on touch.
+  void* mem = platform::map_pages(sizeof(std::atomic<StackRecord**>) * directory_entries);
+  if (mem == nullptr) {
+    return false;
+  }
+  m_directory = static_cast<std::atomic<StackRecord**>*>(mem);
+  // Id 0 is the empty stack.
+  auto* empty = static_cast<StackRecord*>(internal_alloc(sizeof(StackRecord)));
+  if (empty == nullptr) {
+    return false;
+  }
+  empty->hash = 0;
+  return publish(empty) == unknown_id;
+}
+
+bool StackTable::same(const StackRecord& record, const std::uintptr_t* frames, std::uint32_t depth,
+                      std::uint32_t generation) noexcept {
+  return record.depth == depth && record.generation == generation &&
+         std::memcmp(record.frames, frames, sizeof(std::uintptr_t) * depth) == 0;
+}
+
+const StackRecord* StackTable::get(std::uint32_t id) const noexcept {
+  if (m_directory == nullptr || id >= count()) {
+    return nullptr;
+  }
+  StackRecord** chunk = m_directory[id >> chunk_bits].load(std::memory_order_acquire);
+  return chunk == nullptr ? nullptr : chunk[id & ((1U << chunk_bits) - 1)];
+}
+
+std::uint32_t StackTable::publish(StackRecord* record) noexcept {
+  SpinGuard guard(m_publish_lock);
+  std::uint32_t id = m_count.load(std::memory_order_relaxed);
+  if (id > max_id) {
+    return UINT32_MAX;
+  }
+  std::atomic<StackRecord**>& slot = m_directory[id >> chunk_bits];
+  StackRecord** chunk = slot.load(std::memory_order_relaxed);
+  if (chunk == nullptr) {
+    std::size_t bytes = sizeof(StackRecord*) << chunk_bits;
+    chunk = static_cast<StackRecord**>(internal_alloc(bytes));
+    if (chunk == nullptr) {
+      return UINT32_MAX;
+    }
+    m_memory.fetch_add(bytes, std::memory_order_relaxed);
+    slot.store(chunk, std::memory_order_release);
+  }
+  chunk[id & ((1U << chunk_bits) - 1)] = record;
+  m_count.store(id + 1, std::memory_order_release);
+  return id;
+}
+
+bool StackTable::grow(Shard& shard) noexcept {
+  std::uint32_t capacity = shard.capacity == 0 ? 64 : shard.capacity * 2;
+  auto* slots = static_cast<IndexSlot*>(internal_alloc(sizeof(IndexSlot) * capacity));
+  if (slots == nullptr) {
+    return false;
+  }
+  std::uint32_t mask = capacity - 1;
+  for (std::uint32_t i = 0; i < shard.capacity; ++i) {
+    if (shard.slots[i].hash == 0) {
+      continue;
+    }
+    std::uint32_t j = static_cast<std::uint32_t>(shard.slots[i].hash >> shard_bits) & mask;
+    while (slots[j].hash != 0) {
+      j = (j + 1) & mask;
+    }
+    slots[j] = shard.slots[i];
+  }
+  internal_free(shard.slots, sizeof(IndexSlot) * shard.capacity);
+  m_memory.fetch_add(sizeof(IndexSlot) * (capacity - shard.capacity), std::memory_order_relaxed);
+  shard.slots = slots;
+  shard.capacity = capacity;
+  return true;
+}
+
+std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t depth, std::uint32_t generation,
+                                 std::uint32_t flags, std::uint64_t hash) noexcept {
+  Shard& shard = m_shards[hash & ((1U << shard_bits) - 1)];
+  SpinGuard guard(shard.lock);
+  if (shard.capacity != 0) {
+    std::uint32_t mask = shard.capacity - 1;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hash >> shard_bits) & mask; shard.slots[i].hash != 0;
+         i = (i + 1) & mask) {
+      if (shard.slots[i].hash == hash) {
+        const StackRecord* record = get(shard.slots[i].id);
+        if (record != nullptr && same(*record, frames, depth, generation)) {
+          return shard.slots[i].id;
+        }
+      }
+    }
+  }
+  if ((shard.count + 1) * 4 > shard.capacity * 3 && !grow(shard)) {
+    return unknown_id;
+  }
+  std::size_t bytes = sizeof(StackRecord) + sizeof(std::uintptr_t) * (depth > 0 ? depth - 1 : 0);
+  auto* record = static_cast<StackRecord*>(internal_alloc(bytes));
+  if (record == nullptr) {
+    return unknown_id;
+  }
+  record->hash = hash;
+  record->depth = depth;
+  record->generation = generation;
+  record->flags = flags;
+  std::memcpy(record->frames, frames, sizeof(std::uintptr_t) * depth);
+  std::uint32_t id = publish(record);
+  if (id == UINT32_MAX) {
+    internal_free(record, bytes);
+    return unknown_id;
+  }
+  m_memory.fetch_add(bytes, std::memory_order_relaxed);
+  std::uint32_t mask = shard.capacity - 1;
+  std::uint32_t i = static_cast<std::uint32_t>(hash >> shard_bits) & mask;
+  while (shard.slots[i].hash != 0) {
+    i = (i + 1) & mask;
+  }
+  shard.slots[i] = IndexSlot{hash, id, 0};
+  ++shard.count;
+  return id;
+}
+
+void StackTable::lock_all() noexcept {
+  for (Shard& shard : m_shards) {
+    shard.lock.lock();
+  }
+  m_publish_lock.lock();
+}
+
+void StackTable::unlock_all() noexcept {
+  m_publish_lock.unlock();
+  for (Shard& shard : m_shards) {
+    shard.lock.unlock();
+  }
+}
+
+void StackTable::reset_locks_after_fork() noexcept {
+  m_publish_lock.reset_after_fork();
+  for (Shard& shard : m_shards) {
+    shard.lock.reset_after_fork();
+  }
+}
+
+}  // namespace measure::detail

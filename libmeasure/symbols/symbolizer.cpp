@@ -1,0 +1,240 @@
+#include "symbols/symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace measure {
+
+std::string demangle(const std::string& name) {
+  if (name.size() < 2 || name[0] != '_' || name[1] != 'Z') {
+    return name;
+  }
+  int status = 0;
+  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  if (out == nullptr || status != 0) {
+    std::free(out);
+    return name;  // keep the mangled name rather than nothing
+  }
+  std::string result(out);
+  std::free(out);
+  return result;
+}
+
+namespace {
+
+char* g_debuginfo_path = nullptr;
+
+const Dwfl_Callbacks file_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &g_debuginfo_path,
+};
+
+std::string attribute_string(Dwarf_Die* die, int name) {
+  Dwarf_Attribute attr;
+  if (dwarf_attr_integrate(die, name, &attr) == nullptr) {
+    return {};
+  }
+  const char* s = dwarf_formstring(&attr);
+  return s != nullptr ? s : std::string();
+}
+
+std::uint64_t attribute_number(Dwarf_Die* die, int name) {
+  Dwarf_Attribute attr;
+  Dwarf_Word value = 0;
+  if (dwarf_attr(die, name, &attr) == nullptr || dwarf_formudata(&attr, &value) != 0) {
+    return 0;
+  }
+  return value;
+}
+
+// The name users know a function by: the demangled linkage name (qualified, with parameter
+// types) for C++, the plain name for C.
+std::string function_name(Dwarf_Die* die) {
+  std::string linkage = attribute_string(die, DW_AT_linkage_name);
+  if (linkage.empty()) {
+    linkage = attribute_string(die, DW_AT_MIPS_linkage_name);
+  }
+  if (!linkage.empty()) {
+    return demangle(linkage);
+  }
+  return attribute_string(die, DW_AT_name);
+}
+
+std::string file_of(Dwarf_Die* cu, std::uint64_t index) {
+  Dwarf_Files* files = nullptr;
+  size_t count = 0;
+  if (dwarf_getsrcfiles(cu, &files, &count) != 0 || index >= count) {
+    return {};
+  }
+  const char* name = dwarf_filesrc(files, index, nullptr, nullptr);
+  return name != nullptr ? name : std::string();
+}
+
+std::string normalize_path(std::string path) {
+  if (path.empty()) {
+    return path;
+  }
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
+}  // namespace
+
+struct Symbolizer::ModuleState {
+  Dwfl* dwfl = nullptr;
+  Dwfl_Module* module = nullptr;
+  bool opened = false;
+  ~ModuleState() {
+    if (dwfl != nullptr) {
+      dwfl_end(dwfl);
+    }
+  }
+};
+
+Symbolizer::Symbolizer(const Capture& capture) : m_capture(capture), m_modules(capture.modules.size()) {
+  // Network lookups would stall reports for minutes; the user can run debuginfod-find.
+  ::unsetenv("DEBUGINFOD_URLS");
+}
+
+Symbolizer::~Symbolizer() = default;
+
+int Symbolizer::find_module(std::uint64_t address, std::uint32_t generation) const noexcept {
+  for (std::size_t i = 0; i < m_capture.modules.size(); ++i) {
+    const Module& m = m_capture.modules[i];
+    if (m.loaded_in(generation) && m.contains(address)) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+Symbolizer::ModuleState& Symbolizer::open(int index) {
+  auto& slot = m_modules[static_cast<std::size_t>(index)];
+  if (!slot) {
+    slot = std::make_unique<ModuleState>();
+  }
+  ModuleState& state = *slot;
+  if (state.opened) {
+    return state;
+  }
+  state.opened = true;
+  const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
+  std::error_code ec;
+  bool exists = !m.path.empty() && std::filesystem::is_regular_file(m.path, ec);
+  state.dwfl = dwfl_begin(&file_callbacks);
+  if (state.dwfl == nullptr) {
+    return state;
+  }
+  dwfl_report_begin(state.dwfl);
+  std::string name = std::filesystem::path(m.path).filename().string();
+  if (exists) {
+    state.module = dwfl_report_elf(state.dwfl, name.c_str(), m.path.c_str(), -1, m.load_bias, true);
+  }
+  dwfl_report_end(state.dwfl, nullptr, nullptr);
+  if (state.module == nullptr) {
+    ++m_stats.modules_without_file;
+    return state;
+  }
+  // A file rebuilt since the capture would give confident wrong names: refuse it.
+  GElf_Addr bias = 0;
+  dwfl_module_getelf(state.module, &bias);
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int size = dwfl_module_build_id(state.module, &bits, &vaddr);
+  if (!m.build_id.empty() &&
+      (size != static_cast<int>(m.build_id.size()) || std::memcmp(bits, m.build_id.data(), m.build_id.size()) != 0)) {
+    ++m_stats.modules_build_id_mismatch;
+    state.module = nullptr;
+    return state;
+  }
+  Dwarf_Addr dwarf_bias = 0;
+  if (dwfl_module_getdwarf(state.module, &dwarf_bias) == nullptr) {
+    ++m_stats.modules_without_debuginfo;
+  }
+  return state;
+}
+
+const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32_t generation) {
+  int index = find_module(address, generation);
+  auto key = std::make_pair(index, address);
+  if (auto it = m_cache.find(key); it != m_cache.end()) {
+    return it->second;
+  }
+  std::vector<Frame> frames;
+  Frame base;
+  base.address = address;
+  if (index >= 0) {
+    const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
+    base.module = m.path;
+    base.offset = address - m.load_bias;
+    ModuleState& state = open(index);
+    // A return address points after the call; look up the call instruction itself.
+    Dwarf_Addr pc = address - 1;
+    if (state.module != nullptr) {
+      Dwarf_Addr bias = 0;
+      Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
+      Dwarf_Die* scopes = nullptr;
+      int n = cu != nullptr ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+      std::string file;
+      std::uint32_t line = 0;
+      std::uint32_t column = 0;
+      if (Dwfl_Line* l = dwfl_module_getsrc(state.module, pc)) {
+        int lineno = 0;
+        int col = 0;
+        const char* src = dwfl_lineinfo(l, nullptr, &lineno, &col, nullptr, nullptr);
+        file = src != nullptr ? src : "";
+        line = static_cast<std::uint32_t>(lineno);
+        column = static_cast<std::uint32_t>(col);
+      }
+      for (int i = 0; i < n; ++i) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+          continue;
+        }
+        Frame f = base;
+        f.function = function_name(&scopes[i]);
+        f.file = normalize_path(file);
+        f.line = line;
+        f.column = column;
+        f.inlined = tag == DW_TAG_inlined_subroutine;
+        frames.push_back(std::move(f));
+        if (tag == DW_TAG_subprogram) {
+          break;
+        }
+        // The caller's position is where this inlined body was called from.
+        file = file_of(cu, attribute_number(&scopes[i], DW_AT_call_file));
+        line = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_line));
+        column = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_column));
+      }
+      std::free(scopes);
+      if (frames.empty()) {
+        // No DWARF for this address: the symbol table still names the function.
+        GElf_Off offset = 0;
+        GElf_Sym sym;
+        const char* name = dwfl_module_addrinfo(state.module, pc, &offset, &sym, nullptr, nullptr, nullptr);
+        Frame f = base;
+        if (name != nullptr) {
+          f.function = demangle(name);
+        }
+        f.file = normalize_path(file);
+        f.line = line;
+        f.column = column;
+        frames.push_back(std::move(f));
+      }
+    }
+  }
+  if (frames.empty()) {
+    frames.push_back(base);
+  }
+  return m_cache.emplace(key, std::move(frames)).first->second;
+}
+
+}  // namespace measure

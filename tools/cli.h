@@ -1,0 +1,47 @@
+// The `measure` command's subcommands. Each registers its options on the CLI11 app and runs
+// from its options struct; errors are thrown as measure::Error and turned into exit
+// statuses in one place (main.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace measure::tools {
+
+struct RunOptions {
+  std::string output;
+  std::string mode = "exact";
+  std::uint32_t depth = 64;
+  std::string sample_interval;
+  bool follow_forks = false;
+  bool follow_exec = false;
+  bool quiet = false;
+  std::vector<std::string> command;  // PROGRAM ARGS...
+};
+void add_run_command(CLI::App& app, RunOptions& options);
+/// Returns the program's exit status (128+N when it died of signal N).
+int run_command(const RunOptions& options);
+
+struct ReportOptions {
+  std::string capture;
+  std::string by = "line";
+  std::string sort = "bytes";
+  std::size_t top = 10;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  bool cumulative = false;
+  std::string format = "text";
+  std::string output;
+};
+void add_report_command(CLI::App& app, ReportOptions& options);
+int report_command(const ReportOptions& options);
+
+/// Writes `text` to `path` atomically, or to standard output when `path` is empty.
+void write_output(const std::string& path, const std::string& text);
+
+}  // namespace measure::tools

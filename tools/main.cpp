@@ -1,0 +1,90 @@
+// `measure`: run a program under the preloaded runtime, and report on captures. Errors of
+// every subcommand are turned into one line on stderr and an exit status here, in one place.
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "support/error.h"
+#include "tools/cli.h"
+
+namespace {
+
+// `measure run [OPTIONS] [--] PROGRAM ARGS...`: everything from the program on belongs to it,
+// so split argv before CLI11 sees it (it would otherwise parse the program's own options).
+std::vector<std::string> split_run_command(std::vector<std::string>& args) {
+  std::vector<std::string> command;
+  if (args.size() < 2 || args[1] != "run") {
+    return command;
+  }
+  static const char* with_value[] = {"-o", "--output", "--mode", "--depth", "--sample-interval"};
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      args.resize(i);
+      return command;
+    }
+    if (a.empty() || a[0] != '-' || a == "-") {
+      command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      args.resize(i);
+      return command;
+    }
+    for (const char* option : with_value) {
+      if (a == option) {
+        ++i;  // its value may look like anything
+      }
+    }
+  }
+  return command;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  std::vector<std::string> command = split_run_command(args);
+
+  CLI::App app{"measure: where a program allocates memory, per call stack.", "measure"};
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  measure run -- ./server --port 8080      profile a program; writes measure.server.<pid>.msr\n"
+      "  measure report measure.server.1234.msr   top call sites by bytes allocated\n"
+      "  measure report FILE --by function --sort peak --top 20 --format json\n"
+      "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand.");
+  measure::tools::RunOptions run;
+  measure::tools::ReportOptions report;
+  measure::tools::add_run_command(app, run);
+  measure::tools::add_report_command(app, report);
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    fmt::print(stderr, "measure: {} (see 'measure --help')\n", message);
+    return 2;
+  }
+
+  try {
+    if (app.got_subcommand("run")) {
+      run.command = command;
+      return measure::tools::run_command(run);
+    }
+    return measure::tools::report_command(report);
+  } catch (const measure::Error& e) {
+    fmt::print(stderr, "measure: {}\n", e.what());
+    return e.exit_status();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "measure: internal error: {}\n", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,58 @@
+// `measure report`: read a capture, group its call sites and render the chosen view.
+#include <CLI/CLI.hpp>
+
+#include <fmt/format.h>
+
+#include "format/capture.h"
+#include "report/formats.h"
+#include "support/error.h"
+#include "tools/cli.h"
+
+namespace measure::tools {
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  write_file_atomically(path, std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+}
+
+void add_report_command(CLI::App& app, ReportOptions& o) {
+  CLI::App* report = app.add_subcommand("report", "Show where a captured program allocated, as a top-N table.");
+  report->add_option("capture", o.capture, "Capture file written by 'measure run'")->required();
+  report->add_option("--by", o.by, "Group by stack, function, line, file or module (default line)")
+      ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
+  report->add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
+      ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
+  report->add_option("--top", o.top, "Rows to show; 0 shows all (default 10)");
+  report->add_option("--include", o.include, "Keep only stacks with a frame matching this glob (function, file, "
+                                              "or module); repeatable");
+  report->add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
+  report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
+  report->add_option("--format", o.format, "text or json (default text)")->check(CLI::IsMember({"text", "json"}));
+  report->add_option("-o,--output", o.output, "Write to this file instead of standard output");
+  report->footer(
+      "Examples:\n"
+      "  measure report app.msr                         top 10 lines by bytes allocated\n"
+      "  measure report app.msr --by function --sort peak\n"
+      "  measure report app.msr --sort leaked --include 'parse*' --top 0\n"
+      "  measure report app.msr --format json -o report.json");
+}
+
+int report_command(const ReportOptions& o) {
+  measure::ReportOptions options;
+  options.by = *parse_group_by(o.by);
+  options.sort = *parse_sort_by(o.sort);
+  options.top = o.top;
+  options.include = o.include;
+  options.exclude = o.exclude;
+  options.cumulative = o.cumulative;
+  Capture capture = read_capture(o.capture);
+  Report report = build_report(capture, options);
+  write_output(o.output, render_report(report, *parse_report_format(o.format)));
+  return 0;
+}
+
+}  // namespace measure::tools

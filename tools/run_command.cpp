@@ -1,0 +1,162 @@
+// `measure run`: start a program with the runtime preloaded, pass its exit status through,
+// then stamp the exit status into its capture and say where the capture went.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "format/capture.h"
+#include "report/formats.h"
+#include "support/error.h"
+#include "tools/cli.h"
+#include "tools/process.h"
+
+namespace measure::tools {
+namespace {
+
+std::string find_preload_library() {
+  if (const char* override_path = std::getenv("MEASURE_PRELOAD_LIBRARY")) {
+    return override_path;
+  }
+  std::filesystem::path dir = own_directory();
+  for (const char* relative : {"../lib/libmeasure_preload.so", "../lib/measure/libmeasure_preload.so",
+                               "../lib64/libmeasure_preload.so", "../lib/x86_64-linux-gnu/libmeasure_preload.so"}) {
+    std::filesystem::path candidate = (dir / relative).lexically_normal();
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) {
+      return candidate.string();
+    }
+  }
+  throw IoError(fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)",
+                            dir.string()));
+}
+
+// %n is the program as the user named it (a script's name, not its interpreter's).
+std::string output_template(const RunOptions& o) {
+  std::string templ = o.output.empty() ? "measure.%n.%p.msr" : o.output;
+  std::string name = std::filesystem::path(o.command.front()).filename().string();
+  std::string expanded;
+  for (std::size_t i = 0; i < templ.size(); ++i) {
+    if (templ[i] == '%' && i + 1 < templ.size() && templ[i + 1] == 'n') {
+      expanded += name;
+      ++i;
+    } else if (templ[i] == '%' && i + 1 < templ.size() && templ[i + 1] == '%') {
+      expanded += "%%";  // left for the runtime, which expands %% and %p
+      ++i;
+    } else {
+      expanded.push_back(templ[i]);
+    }
+  }
+  return std::filesystem::absolute(expanded).lexically_normal().string();
+}
+
+std::string runtime_path(const std::string& templ, int pid) {
+  std::string out;
+  for (std::size_t i = 0; i < templ.size(); ++i) {
+    if (templ[i] == '%' && i + 1 < templ.size() && templ[i + 1] == 'p') {
+      out += fmt::to_string(pid);
+      ++i;
+    } else if (templ[i] == '%' && i + 1 < templ.size() && templ[i + 1] == '%') {
+      out.push_back('%');
+      ++i;
+    } else {
+      out.push_back(templ[i]);
+    }
+  }
+  return out;
+}
+
+void summarize(const std::string& path, const ChildResult& child, bool quiet) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::string why = child.signal != 0
+                          ? fmt::format("it was killed by signal {} before it could write one", child.signal)
+                          : "it may have replaced itself with exec, or exited with _exit";
+    fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
+    return;
+  }
+  Capture capture;
+  try {
+    capture = read_capture(path);
+    capture.program.exit = ExitInfo{child.status(), static_cast<std::uint32_t>(child.signal)};
+    write_capture(capture, path);
+  } catch (const Error& e) {
+    fmt::print(stderr, "measure: the capture could not be completed: {}\n", e.what());
+    return;
+  }
+  if (quiet) {
+    return;
+  }
+  const Metrics& t = capture.totals;
+  fmt::print(stderr, "measure: {} allocations ({}), peak {}, {} blocks ({}) still live at exit\n",
+             grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
+             human_bytes(t.live_bytes));
+  fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, RunOptions& o) {
+  CLI::App* run = app.add_subcommand("run", "Run a program with allocation tracing and write a capture file.");
+  run->add_option("-o,--output", o.output,
+                  "Capture path (default measure.%n.%p.msr; %p pid, %n program name, %% a percent sign)");
+  run->add_option("--mode", o.mode, "What to record: exact (every allocation and its stack)")
+      ->check(CLI::IsMember({"exact", "sampled", "counters"}));
+  run->add_option("--depth", o.depth, "Maximum frames per stack (1-256, default 64)")->check(CLI::Range(1, 256));
+  run->add_option("--sample-interval", o.sample_interval, "Mean bytes between samples in sampled mode (e.g. 512K)");
+  run->add_flag("--follow-forks", o.follow_forks, "Also trace forked children, one capture per process");
+  run->add_flag("--follow-exec", o.follow_exec, "Also trace programs started with exec");
+  run->add_flag("-q,--quiet", o.quiet, "Do not print the summary after the program ends");
+  run->footer(
+      "The program's standard output, standard error and exit status are its own (128+N when it\n"
+      "died of signal N); measure prints its summary on standard error after the program ends.\n\n"
+      "Examples:\n"
+      "  measure run -- ./app --flag value\n"
+      "  measure run -o before.msr -- ./bench\n"
+      "  measure run --depth 16 -o 'trace.%p.msr' -- make -j2");
+}
+
+int run_command(const RunOptions& o) {
+  if (o.command.empty()) {
+    throw UsageError("run: no program given (usage: measure run [OPTIONS] -- PROGRAM [ARGS...])");
+  }
+  if (o.mode != "exact") {
+    throw UsageError(fmt::format("run: --mode {} is not available in this version; use --mode exact", o.mode));
+  }
+  if (!o.sample_interval.empty()) {
+    throw UsageError("run: --sample-interval applies to --mode sampled, which is not available in this version");
+  }
+  if (o.follow_forks) {
+    throw UsageError("run: --follow-forks is not available in this version (children run untraced)");
+  }
+  std::string program = find_in_path(o.command.front());
+  if (program.empty()) {
+    throw UsageError(fmt::format("run: cannot run '{}': no such executable file{}", o.command.front(),
+                                 o.command.front().find('/') == std::string::npos ? " in PATH" : ""));
+  }
+  if (is_static_executable(program)) {
+    throw UsageError(fmt::format("run: '{}' is statically linked; measure traces dynamically linked programs only "
+                                 "(LD_PRELOAD cannot reach a static binary)", o.command.front()));
+  }
+  std::string preload = find_preload_library();
+  std::string templ = output_template(o);
+  std::string ld_preload = preload;
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0') {
+    ld_preload += ":" + std::string(existing);
+  }
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"LD_PRELOAD", ld_preload},
+      {"MEASURE_OUTPUT", templ},
+      {"MEASURE_MODE", o.mode},
+      {"MEASURE_DEPTH", fmt::to_string(o.depth)},
+  };
+  if (o.follow_exec) {
+    env.emplace_back("MEASURE_FOLLOW_EXEC", "1");
+  }
+  ChildResult child = run_child(o.command, env);
+  summarize(runtime_path(templ, child.pid), child, o.quiet);
+  return child.status();
+}
+
+}  // namespace measure::tools
