@@ -46,6 +46,12 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> command = split_run_command(args);
+  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "-h" && args[1] != "--help") {
+    bool option = !args[1].empty() && args[1][0] == '-';
+    fmt::print(stderr, "measure: unknown {} '{}' (expected a subcommand: run or report; see 'measure --help')\n",
+               option ? "option" : "subcommand", args[1]);
+    return 2;
+  }
 
   CLI::App app{"measure: where a program allocates memory, per call stack.", "measure"};
   app.require_subcommand(1);

@@ -70,6 +70,9 @@ std::string runtime_path(const std::string& templ, int pid) {
 void summarize(const std::string& path, const ChildResult& child, bool quiet) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
+    if (quiet) {
+      return;
+    }
     std::string why = child.signal != 0
                           ? fmt::format("it was killed by signal {} before it could write one", child.signal)
                           : "it may have replaced itself with exec, or exited with _exit";

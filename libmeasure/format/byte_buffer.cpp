@@ -83,20 +83,27 @@ void ByteBuffer::end_section() noexcept {
   }
   std::size_t payload = m_section_start + section_header_size;
   std::uint64_t length = m_size - payload;
-  auto crc = static_cast<std::uint32_t>(::crc32(0L, m_data + payload, static_cast<uInt>(0)));
-  // zlib's crc32 takes uInt lengths; feed large payloads in pieces.
-  for (std::size_t done = 0; done < length;) {
-    std::size_t piece = length - done > (1U << 30) ? (1U << 30) : length - done;
-    crc = static_cast<std::uint32_t>(::crc32(crc, m_data + payload + done, static_cast<uInt>(piece)));
-    done += piece;
-  }
-  for (int i = 0; i < 4; ++i) {
-    m_data[m_section_start + 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
-  }
   for (int i = 0; i < 8; ++i) {
     m_data[m_section_start + 8 + i] = static_cast<unsigned char>(length >> (8 * i));
   }
+  std::uint32_t crc = section_crc(m_data + m_section_start, m_data + payload, length);
+  for (int i = 0; i < 4; ++i) {
+    m_data[m_section_start + 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
+  }
   ++m_sections;
+}
+
+std::uint32_t section_crc(const unsigned char* header, const unsigned char* payload, std::uint64_t length) noexcept {
+  // The kind and the length are covered too: a damaged header must not pass as another
+  // (perhaps skippable) section.
+  auto crc = static_cast<std::uint32_t>(::crc32(0L, header, 4));
+  crc = static_cast<std::uint32_t>(::crc32(crc, header + 8, 8));
+  for (std::uint64_t done = 0; done < length;) {
+    std::uint64_t piece = length - done > (1U << 30) ? (1U << 30) : length - done;
+    crc = static_cast<std::uint32_t>(::crc32(crc, payload + done, static_cast<uInt>(piece)));
+    done += piece;
+  }
+  return crc;
 }
 
 void ByteBuffer::put_end() noexcept {

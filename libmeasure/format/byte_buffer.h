@@ -64,4 +64,8 @@ class ByteBuffer {
   bool m_failed = false;
 };
 
+/// The checksum of a section: zlib's crc32 over its kind, its length and its payload.
+/// `header` points at the section header (kind, crc, length).
+std::uint32_t section_crc(const unsigned char* header, const unsigned char* payload, std::uint64_t length) noexcept;
+
 }  // namespace measure::format

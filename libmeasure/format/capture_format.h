@@ -5,7 +5,8 @@
 //   section := kind:u32le crc32:u32le length:u64le payload[length]
 //
 // Payload integers are LEB128 varints (signed values zig-zag encoded), strings are a varint
-// length and bytes. crc32 (zlib's) covers the payload. The end section must be last; a file
+// length and bytes. crc32 (zlib's) covers the section's kind, length and payload. Header
+// flags are zero in version 1. The end section must be last; a file
 // without it is truncated. Readers reject a larger `version` and skip unknown section kinds
 // whose `optional` bit is set; an unknown kind without that bit is an error.
 #pragma once

@@ -1,8 +1,6 @@
 // Decoding captures. Every read is bounds-checked and every count is checked against the
 // bytes that remain before anything is allocated, so a corrupt or hostile file yields one
 // FormatError and bounded memory, never a crash or a partial capture.
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "format/byte_buffer.h"
 #include "format/capture.h"
 #include "format/capture_format.h"
 #include "support/error.h"
@@ -119,6 +118,7 @@ Metrics read_counters(Cursor& in) {
 
 void read_program(Cursor& in, Program& p) {
   p.executable = in.string();
+  // Each argument ends with a NUL, as in /proc/PID/cmdline (a cut-off last one may not).
   std::string args = in.string();
   for (std::size_t start = 0; start < args.size();) {
     std::size_t end = args.find('\0', start);
@@ -267,6 +267,9 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
     throw FormatError(fmt::format("{}: capture format version {} is newer than this measure reads (version {}); "
                                   "upgrade measure", source, version, format::version));
   }
+  if (read_le32(bytes.data() + 12) != 0) {
+    throw FormatError(fmt::format("{}: corrupt capture (unknown header flags)", source));
+  }
   Capture c;
   std::uint32_t seen = 0;  // bit per known section kind
   std::size_t sections = 0;
@@ -286,13 +289,7 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
                                     section_name(kind), length, bytes.size() - pos));
     }
     const unsigned char* payload = bytes.data() + pos;
-    std::uint32_t actual = 0;
-    for (std::uint64_t done = 0; done < length;) {
-      auto piece = static_cast<uInt>(std::min<std::uint64_t>(length - done, 1U << 30));
-      actual = static_cast<std::uint32_t>(::crc32(actual, payload + done, piece));
-      done += piece;
-    }
-    if (actual != crc) {
+    if (format::section_crc(h, payload, length) != crc) {
       throw FormatError(fmt::format("{}: corrupt capture (checksum mismatch in the {} section)", source,
                                     section_name(kind)));
     }

@@ -68,11 +68,9 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   format::ByteBuffer out;
   out.put_header();
   std::string args;
-  for (std::size_t i = 0; i < c.program.arguments.size(); ++i) {
-    args += c.program.arguments[i];
-    if (i + 1 < c.program.arguments.size()) {
-      args.push_back('\0');
-    }
+  for (const std::string& a : c.program.arguments) {
+    args += a;
+    args.push_back('\0');
   }
   const Program& p = c.program;
   format::encode_program(out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid,

@@ -13,7 +13,7 @@ namespace measure::format {
 
 struct ProgramFields {
   const char* executable;
-  const char* arguments;        // NUL-separated argv, as in /proc/PID/cmdline
+  const char* arguments;        // argv, each argument NUL-terminated as in /proc/PID/cmdline
   std::size_t arguments_size;
   std::uint64_t pid;
   std::uint64_t parent_pid;

@@ -56,8 +56,49 @@ std::uint64_t attribute_number(Dwarf_Die* die, int name) {
   return value;
 }
 
+// The DIE that declares a function: concrete and inlined copies point to it through
+// DW_AT_abstract_origin, out-of-class definitions through DW_AT_specification.
+Dwarf_Die declaration_of(Dwarf_Die die) {
+  Dwarf_Attribute attr;
+  for (int hops = 0; hops < 8; ++hops) {
+    if (dwarf_attr(&die, DW_AT_abstract_origin, &attr) == nullptr &&
+        dwarf_attr(&die, DW_AT_specification, &attr) == nullptr) {
+      break;
+    }
+    Dwarf_Die next;
+    if (dwarf_formref_die(&attr, &next) == nullptr) {
+      break;
+    }
+    die = next;
+  }
+  return die;
+}
+
+// "ns::Class::name" from the namespaces and classes that enclose the declaration.
+std::string qualified_name(Dwarf_Die* die) {
+  std::string name = attribute_string(die, DW_AT_name);
+  if (name.empty()) {
+    return name;
+  }
+  Dwarf_Die decl = declaration_of(*die);
+  Dwarf_Die* scopes = nullptr;
+  int n = dwarf_getscopes_die(&decl, &scopes);
+  for (int i = 1; i < n; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+        tag == DW_TAG_union_type) {
+      const char* scope = dwarf_diename(&scopes[i]);
+      name = std::string(scope != nullptr ? scope : "(anonymous namespace)") + "::" + name;
+    }
+  }
+  std::free(scopes);
+  return name;
+}
+
 // The name users know a function by: the demangled linkage name (qualified, with parameter
-// types) for C++, the plain name for C.
+// types) for C++, the plain name for C. Internal functions have no linkage name in DWARF;
+// they get their qualified name. Every frame is named from DWARF, so a function has the same
+// name whether or not it was inlined (diffs across -O0 and -O2 depend on it).
 std::string function_name(Dwarf_Die* die) {
   std::string linkage = attribute_string(die, DW_AT_linkage_name);
   if (linkage.empty()) {
@@ -66,7 +107,7 @@ std::string function_name(Dwarf_Die* die) {
   if (!linkage.empty()) {
     return demangle(linkage);
   }
-  return attribute_string(die, DW_AT_name);
+  return qualified_name(die);
 }
 
 std::string file_of(Dwarf_Die* cu, std::uint64_t index) {
@@ -183,6 +224,15 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
       Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
       Dwarf_Die* scopes = nullptr;
       int n = cu != nullptr ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+      if (n > 0) {
+        // dwarf_getscopes continues through the abstract origin of an inlined body; the
+        // concrete chain (inlined bodies inside the function they were inlined into) comes
+        // from the innermost DIE's own parents.
+        Dwarf_Die innermost = scopes[0];
+        std::free(scopes);
+        scopes = nullptr;
+        n = dwarf_getscopes_die(&innermost, &scopes);
+      }
       std::string file;
       std::uint32_t line = 0;
       std::uint32_t column = 0;

@@ -1,0 +1,131 @@
+// The capture format: round trips, and clean errors for every kind of damage.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "format/capture.h"
+#include "support/error.h"
+#include "support/subprocess.h"
+
+using namespace measure;
+
+namespace {
+
+Capture sample() {
+  Capture c;
+  c.program.executable = "/usr/bin/sample";
+  c.program.arguments = {"sample", "--flag", "with space", ""};
+  c.program.pid = 4242;
+  c.program.parent_pid = 1;
+  c.program.mode = CaptureMode::exact;
+  c.program.depth = 64;
+  c.program.sample_interval = 524288;
+  c.program.start_time_ns = 1700000000000000000ULL;
+  c.program.end_time_ns = 1700000001000000000ULL;
+  c.program.duration_ns = 1000000000ULL;
+  c.program.flags = 1;
+  c.program.exit = ExitInfo{143, 15};
+  Module exe;
+  exe.path = "/usr/bin/sample";
+  exe.build_id = std::string("\x01\x02\xfe\xff", 4);
+  exe.load_bias = 0x555555554000ULL;
+  exe.segments = {{0, 0x1000, 0, 4}, {0x1000, 0x2345, 0x1000, 5}};
+  Module lib;
+  lib.path = "/lib/libfoo.so";
+  lib.load_bias = 0x7f0000000000ULL;
+  lib.first_generation = 0;
+  lib.end_generation = 1;
+  lib.segments = {{0, 0x8000, 0, 5}};
+  c.modules = {exe, lib};
+  c.stacks = {Stack{}, Stack{0, 0, {0x555555555123ULL, 0x555555555100ULL, 0x7f0000000010ULL}},
+              Stack{1, 1, {0x400000, 0x7fffffffffffULL, 0x1}}};
+  Metrics m1{10, 1000, 4, 400, 6, 600, 800, 3};
+  Metrics m2{1, 1ULL << 40, 1, 1ULL << 40, 0, 0, 0, 1};
+  c.sites = {Site{1, m1}, Site{2, m2}};
+  c.totals = m1;
+  c.totals += m2;
+  c.toolkit_bytes = 123456;
+  c.toolkit_peak_bytes = 234567;
+  c.resident_bytes = 1 << 24;
+  c.threads = 3;
+  c.diagnostics = {{"unmatched_frees", 2}, {"future_counter", 9}};
+  c.warnings = {"a warning"};
+  return c;
+}
+
+void expect_format_error(const std::vector<unsigned char>& bytes, const std::string& fragment) {
+  try {
+    parse_capture(bytes, "test.msr");
+    FAIL("no error for damaged input");
+  } catch (const FormatError& e) {
+    std::string what = e.what();
+    CAPTURE(what);
+    CHECK(what.rfind("test.msr: ", 0) == 0);
+    CHECK(what.find(fragment) != std::string::npos);
+    CHECK(what.find('\n') == std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("capture format: encode then decode gives the same capture") {
+  Capture c = sample();
+  std::vector<unsigned char> bytes = encode_capture(c);
+  Capture back = parse_capture(bytes, "round trip");
+  CHECK(back == c);
+  CHECK(encode_capture(back) == bytes);  // deterministic
+}
+
+TEST_CASE("capture format: a capture without an exit section has an unknown exit status") {
+  Capture c = sample();
+  c.program.exit.reset();
+  Capture back = parse_capture(encode_capture(c), "x");
+  CHECK_FALSE(back.program.exit.has_value());
+}
+
+TEST_CASE("capture format: files round-trip through the atomic writer") {
+  measure::test::TempDir dir;
+  Capture c = sample();
+  write_capture(c, dir.file("a.msr"));
+  CHECK(read_capture(dir.file("a.msr")) == c);
+  CHECK_THROWS_AS(write_capture(c, dir.file("missing/dir/a.msr")), IoError);
+  CHECK_THROWS_AS(read_capture(dir.file("absent.msr")), IoError);
+}
+
+TEST_CASE("capture format: truncation at every byte is reported, never misread") {
+  std::vector<unsigned char> bytes = encode_capture(sample());
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    std::vector<unsigned char> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size));
+    CAPTURE(size);
+    CHECK_THROWS_AS(parse_capture(cut, "test.msr"), FormatError);
+  }
+  expect_format_error({}, "empty");
+  expect_format_error({bytes.begin(), bytes.begin() + 40}, "truncated");
+}
+
+TEST_CASE("capture format: any flipped bit is detected") {
+  std::vector<unsigned char> bytes = encode_capture(sample());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    for (int bit : {0, 3, 7}) {
+      std::vector<unsigned char> damaged = bytes;
+      damaged[i] ^= static_cast<unsigned char>(1U << bit);
+      CAPTURE(i);
+      CHECK_THROWS_AS(parse_capture(damaged, "test.msr"), FormatError);
+    }
+  }
+}
+
+TEST_CASE("capture format: foreign, newer and padded files") {
+  std::vector<unsigned char> bytes = encode_capture(sample());
+  std::vector<unsigned char> text = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!', '!', '!', '!', '!'};
+  expect_format_error(text, "not a measure capture");
+  std::vector<unsigned char> newer = bytes;
+  newer[8] = 2;
+  expect_format_error(newer, "newer than this measure reads");
+  std::vector<unsigned char> zero = bytes;
+  zero[8] = 0;
+  expect_format_error(zero, "version 0");
+  std::vector<unsigned char> padded = bytes;
+  padded.push_back(0);
+  expect_format_error(padded, "after the end marker");
+}

@@ -1,0 +1,100 @@
+// The global peak and each site's contribution at it, computed lazily per thread.
+#include "capture/peak.h"
+
+#include <doctest/doctest.h>
+
+#include <thread>
+#include <vector>
+
+using measure::detail::GlobalAccount;
+using measure::detail::PeakTransition;
+using measure::detail::SiteCounters;
+
+namespace {
+struct Sim {
+  GlobalAccount account;
+  void alloc(SiteCounters& s, std::uint64_t bytes) { s.on_event(account.apply(static_cast<std::int64_t>(bytes)), true, bytes); }
+  void free(SiteCounters& s, std::uint64_t bytes) { s.on_event(account.apply(-static_cast<std::int64_t>(bytes)), false, bytes); }
+};
+}  // namespace
+
+TEST_CASE("peak: each site's contribution is its live bytes at the global maximum") {
+  Sim sim;
+  SiteCounters a{}, b{}, c{};
+  sim.alloc(a, 100);
+  sim.alloc(b, 50);
+  sim.free(a, 100);
+  sim.alloc(c, 500);  // peak: b 50 + c 500
+  sim.alloc(a, 10);   // 560: a new peak, a 10
+  sim.free(c, 500);
+  sim.alloc(b, 200);  // 260, below the peak
+  std::uint64_t mark = sim.account.mark();
+  CHECK(sim.account.peak() == 560);
+  CHECK(sim.account.live() == 260);
+  CHECK(a.contribution_at(mark) == 10);
+  CHECK(b.contribution_at(mark) == 50);
+  CHECK(c.contribution_at(mark) == 500);
+  CHECK(a.alloc_count == 2);
+  CHECK(a.freed_bytes == 100);
+}
+
+TEST_CASE("peak: a site untouched after the peak reports its live bytes") {
+  Sim sim;
+  SiteCounters a{}, b{};
+  sim.alloc(a, 70);
+  sim.alloc(b, 30);
+  std::uint64_t mark = sim.account.mark();
+  CHECK(a.contribution_at(mark) == 70);
+  CHECK(b.contribution_at(mark) == 30);
+}
+
+TEST_CASE("peak: reset_peak starts a new maximum from the current live bytes") {
+  Sim sim;
+  SiteCounters a{}, b{};
+  sim.alloc(a, 1000);
+  sim.free(a, 1000);
+  sim.alloc(b, 10);
+  sim.account.reset_peak();
+  CHECK(sim.account.peak() == 10);
+  sim.alloc(a, 5);
+  std::uint64_t mark = sim.account.mark();
+  CHECK(sim.account.peak() == 15);
+  CHECK(a.contribution_at(mark) == 5);
+  CHECK(b.contribution_at(mark) == 10);
+}
+
+TEST_CASE("peak: one event can free at one site and allocate at another (realloc)") {
+  Sim sim;
+  SiteCounters old_site{}, new_site{};
+  sim.alloc(old_site, 10);
+  PeakTransition t = sim.account.apply(2000 - 10);
+  old_site.on_event(t, false, 10);
+  new_site.on_event(t, true, 2000);
+  std::uint64_t mark = sim.account.mark();
+  CHECK(sim.account.peak() == 2000);
+  CHECK(old_site.contribution_at(mark) == 0);
+  CHECK(new_site.contribution_at(mark) == 2000);
+}
+
+TEST_CASE("peak: per-thread parts add up to exact totals with two threads") {
+  GlobalAccount account;
+  constexpr int rounds = 200000;
+  std::vector<SiteCounters> sites(2);  // one site each, owned by one thread
+  auto work = [&](SiteCounters& s, std::uint64_t size) {
+    for (int i = 0; i < rounds; ++i) {
+      s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);
+      s.on_event(account.apply(-static_cast<std::int64_t>(size)), false, size);
+    }
+    s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);  // one stays live
+  };
+  std::thread a(work, std::ref(sites[0]), 16);
+  std::thread b(work, std::ref(sites[1]), 48);
+  a.join();
+  b.join();
+  std::uint64_t mark = account.mark();
+  CHECK(account.live() == 64);
+  CHECK(account.peak() >= 64);
+  CHECK(account.peak() <= 128);  // never more than both threads' blocks at once
+  std::int64_t total = sites[0].contribution_at(mark) + sites[1].contribution_at(mark);
+  CHECK(total == static_cast<std::int64_t>(account.peak()));
+}

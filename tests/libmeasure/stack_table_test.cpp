@@ -1,0 +1,72 @@
+#include "stacks/stack_table.h"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "support/hash.h"
+
+using measure::detail::hash_frames;
+using measure::detail::StackRecord;
+using measure::detail::StackTable;
+
+namespace {
+std::uint32_t intern(StackTable& table, const std::vector<std::uintptr_t>& frames, std::uint32_t generation = 0,
+                     std::uint32_t flags = 0) {
+  auto depth = static_cast<std::uint32_t>(frames.size());
+  return table.intern(frames.data(), depth, generation, flags, hash_frames(frames.data(), depth, generation));
+}
+}  // namespace
+
+TEST_CASE("stack interning: equal stacks share an id, different ones do not") {
+  auto table = std::make_unique<StackTable>();
+  REQUIRE(table->init());
+  CHECK(table->count() == 1);  // id 0: the empty stack
+  std::uint32_t a = intern(*table, {0x401000, 0x402000, 0x403000});
+  std::uint32_t b = intern(*table, {0x401000, 0x402000, 0x403000});
+  std::uint32_t c = intern(*table, {0x401000, 0x402000});
+  std::uint32_t d = intern(*table, {0x401000, 0x402000, 0x403000}, 1);  // after a dlclose
+  CHECK(a != StackTable::unknown_id);
+  CHECK(a == b);
+  CHECK(a != c);
+  CHECK(a != d);
+  const StackRecord* record = table->get(a);
+  REQUIRE(record != nullptr);
+  CHECK(record->depth == 3);
+  CHECK(record->frames[2] == 0x403000);
+  CHECK(table->get(d)->generation == 1);
+  CHECK(table->get(table->count()) == nullptr);
+  CHECK(table->get(0)->depth == 0);
+}
+
+TEST_CASE("stack interning: flags are kept and the empty stack is id 0's twin") {
+  auto table = std::make_unique<StackTable>();
+  REQUIRE(table->init());
+  std::uint32_t id = intern(*table, {0x1234}, 0, measure::detail::stack_truncated);
+  CHECK(table->get(id)->flags == measure::detail::stack_truncated);
+}
+
+TEST_CASE("stack interning: thousands of stacks from two threads get consistent ids") {
+  auto table = std::make_unique<StackTable>();
+  REQUIRE(table->init());
+  constexpr int stacks = 5000;
+  std::vector<std::uint32_t> ids_a(stacks);
+  std::vector<std::uint32_t> ids_b(stacks);
+  auto work = [&](std::vector<std::uint32_t>& ids) {
+    for (int i = 0; i < stacks; ++i) {
+      std::vector<std::uintptr_t> frames = {0x400000u + static_cast<std::uintptr_t>(i) * 8, 0x500000, 0x600000};
+      ids[static_cast<std::size_t>(i)] = intern(*table, frames);
+    }
+  };
+  std::thread a(work, std::ref(ids_a));
+  std::thread b(work, std::ref(ids_b));
+  a.join();
+  b.join();
+  CHECK(ids_a == ids_b);
+  CHECK(table->count() == stacks + 1);
+  for (int i = 0; i < stacks; ++i) {
+    CHECK(table->get(ids_a[static_cast<std::size_t>(i)])->frames[0] == 0x400000u + static_cast<std::uintptr_t>(i) * 8);
+  }
+}

@@ -1,0 +1,117 @@
+// Symbolization of this test binary itself, compiled with -O2 -g: an address inside two
+// levels of inlined functions expands to three frames with the right lines.
+#include "symbols/symbolizer.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "platform/platform.h"
+
+using namespace measure;
+
+namespace {
+
+__attribute__((noinline)) void* return_address() { return __builtin_return_address(0); }
+void* volatile g_sink;  // work after the call, so it is not a tail call
+
+constexpr int inner_line = __LINE__ + 1;
+static inline __attribute__((always_inline)) void* inner() { void* p = return_address(); g_sink = p; return p; }
+constexpr int middle_line = __LINE__ + 1;
+static inline __attribute__((always_inline)) void* middle() { return inner(); }
+constexpr int outer_line = __LINE__ + 1;
+__attribute__((noinline)) void* outer_function() { return middle(); }
+
+// The module map of this process, as the runtime records it.
+Capture capture_of_self() {
+  Capture c;
+  detail::platform::for_each_module(
+      [](const detail::platform::ModuleView& view, void* context) {
+        auto* capture = static_cast<Capture*>(context);
+        Module m;
+        m.path = view.path;
+        if (m.path.empty()) {
+          char exe[4096];
+          detail::platform::executable_path(exe, sizeof exe);
+          m.path = exe;
+        }
+        m.build_id.assign(reinterpret_cast<const char*>(view.build_id), view.build_id_size);
+        m.load_bias = view.load_bias;
+        for (std::size_t i = 0; i < view.segment_count; ++i) {
+          m.segments.push_back({view.segments[i].vaddr, view.segments[i].memsz, view.segments[i].offset,
+                                view.segments[i].flags});
+        }
+        capture->modules.push_back(m);
+      },
+      &c);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("symbolizer: inline frames, innermost first, with call-site lines") {
+  auto address = reinterpret_cast<std::uint64_t>(outer_function());
+  Capture c = capture_of_self();
+  Symbolizer symbolizer(c);
+  const std::vector<Frame>& frames = symbolizer.resolve(address, 0);
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].function.find("inner") != std::string::npos);
+  CHECK(frames[0].line == static_cast<std::uint32_t>(inner_line));
+  CHECK(frames[0].inlined);
+  CHECK(frames[1].function.find("middle") != std::string::npos);
+  CHECK(frames[1].line == static_cast<std::uint32_t>(middle_line));
+  CHECK(frames[1].inlined);
+  CHECK(frames[2].function.find("outer_function") != std::string::npos);
+  CHECK(frames[2].line == static_cast<std::uint32_t>(outer_line));
+  CHECK_FALSE(frames[2].inlined);
+  for (const Frame& f : frames) {
+    CHECK(std::filesystem::path(f.file).filename() == "symbolizer_test.cpp");
+    CHECK(std::filesystem::path(f.module).filename() == "symbolizer_test");
+  }
+  // Internal functions have no linkage name in DWARF: the name is qualified by its scopes.
+  CHECK(frames[2].function == "(anonymous namespace)::outer_function");
+  CHECK(frames[0].function == "(anonymous namespace)::inner");
+  // Cached: the same vector comes back.
+  CHECK(&symbolizer.resolve(address, 0) == &frames);
+}
+
+TEST_CASE("symbolizer: an address in no module keeps its address; a changed file is refused") {
+  Capture c = capture_of_self();
+  Symbolizer symbolizer(c);
+  const std::vector<Frame>& nowhere = symbolizer.resolve(0x10, 0);
+  REQUIRE(nowhere.size() == 1);
+  CHECK(nowhere[0].module.empty());
+  CHECK(nowhere[0].address == 0x10);
+
+  Capture altered = capture_of_self();
+  for (Module& m : altered.modules) {
+    if (!m.build_id.empty()) {
+      m.build_id[0] = static_cast<char>(m.build_id[0] ^ 1);
+    }
+  }
+  auto address = reinterpret_cast<std::uint64_t>(outer_function());
+  Symbolizer refusing(altered);
+  const std::vector<Frame>& frames = refusing.resolve(address, 0);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function.empty());
+  CHECK(std::filesystem::path(frames[0].module).filename() == "symbolizer_test");
+  CHECK(frames[0].offset != 0);
+  CHECK(refusing.stats().modules_build_id_mismatch >= 1);
+}
+
+TEST_CASE("symbolizer: frames of a module from a later generation are not resolved against an unloaded one") {
+  Capture c = capture_of_self();
+  for (Module& m : c.modules) {
+    m.end_generation = 1;  // everything was unloaded after generation 0
+  }
+  Symbolizer symbolizer(c);
+  auto address = reinterpret_cast<std::uint64_t>(outer_function());
+  CHECK(symbolizer.resolve(address, 1)[0].module.empty());
+  CHECK(!symbolizer.resolve(address, 0)[0].module.empty());
+}
+
+TEST_CASE("demangling keeps names it cannot demangle") {
+  CHECK(demangle("_ZN3foo3barEv") == "foo::bar()");
+  CHECK(demangle("main") == "main");
+  CHECK(demangle("_Zgarbage") == "_Zgarbage");
+}

@@ -1,0 +1,48 @@
+// Running real programs from tests: the measure tool, fixtures under the preload, native
+// baselines. Captures standard output and standard error separately.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace measure::test {
+
+struct ProcessResult {
+  std::string out;
+  std::string err;
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;
+  /// As a shell reports it: the exit code, or 128+signal.
+  int status() const noexcept { return signal != 0 ? 128 + signal : exit_code; }
+};
+
+/// Runs `argv` (argv[0] a path or a name in PATH) with `env` added to the environment and
+/// `unset` removed from it, in `directory` (empty: the current one), and waits for it.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::vector<std::pair<std::string, std::string>>& env = {},
+                          const std::string& directory = {}, const std::vector<std::string>& unset = {});
+
+/// A fresh directory under the build tree's temporary area, removed when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const noexcept { return m_path; }
+  std::string file(const std::string& name) const { return m_path + "/" + name; }
+
+ private:
+  std::string m_path;
+};
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
+
+/// Paths of the build, from CMake.
+std::string tool_path();     // build/bin/measure
+std::string fixture_path(const std::string& name);
+std::string source_path(const std::string& relative);
+
+}  // namespace measure::test

@@ -1,0 +1,99 @@
+// Bad input gets one clear line on stderr and exit status 2; nothing crashes.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "support/subprocess.h"
+
+using measure::test::fixture_path;
+using measure::test::ProcessResult;
+using measure::test::read_text;
+using measure::test::run_process;
+using measure::test::TempDir;
+using measure::test::tool_path;
+using measure::test::write_text;
+
+namespace {
+
+void check_one_line_error(const ProcessResult& r, const std::string& expected_fragment) {
+  CAPTURE(r.err);
+  CHECK(r.signal == 0);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  REQUIRE(!r.err.empty());
+  CHECK(r.err.rfind("measure: ", 0) == 0);
+  CHECK(r.err.find('\n') == r.err.size() - 1);  // exactly one line
+  CHECK(r.err.find(expected_fragment) != std::string::npos);
+}
+
+std::string make_capture(TempDir& dir) {
+  std::string path = dir.file("good.msr");
+  REQUIRE(run_process({tool_path(), "run", "-q", "-o", path, "--", fixture_path("alloc_c")}).status() == 0);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("unknown options and bad values") {
+  check_one_line_error(run_process({tool_path(), "--bogus"}), "bogus");
+  check_one_line_error(run_process({tool_path()}), "subcommand");
+  check_one_line_error(run_process({tool_path(), "frobnicate"}), "frobnicate");
+  check_one_line_error(run_process({tool_path(), "report", "x.msr", "--by", "colour"}), "colour");
+  check_one_line_error(run_process({tool_path(), "report", "x.msr", "--sort", "size"}), "size");
+  check_one_line_error(run_process({tool_path(), "report", "x.msr", "--top", "many"}), "many");
+  check_one_line_error(run_process({tool_path(), "report", "x.msr", "--format", "pdf"}), "pdf");
+  check_one_line_error(run_process({tool_path(), "run", "--depth", "0", "--", "true"}), "depth");
+  check_one_line_error(run_process({tool_path(), "run", "--mode", "everything", "--", "true"}), "everything");
+  check_one_line_error(run_process({tool_path(), "run", "--frob", "--", "true"}), "frob");
+}
+
+TEST_CASE("a missing program") {
+  check_one_line_error(run_process({tool_path(), "run"}), "no program");
+  check_one_line_error(run_process({tool_path(), "run", "--"}), "no program");
+  check_one_line_error(run_process({tool_path(), "run", "--", "/nonexistent/program"}), "/nonexistent/program");
+  check_one_line_error(run_process({tool_path(), "run", "--", "no-such-program-measure-test"}), "PATH");
+  TempDir dir;
+  write_text(dir.file("not-executable"), "#!/bin/sh\n");
+  check_one_line_error(run_process({tool_path(), "run", "--", dir.file("not-executable")}), "not-executable");
+}
+
+TEST_CASE("a statically linked program is refused before it starts") {
+  auto r = run_process({tool_path(), "run", "--", fixture_path("static_hello")});
+  check_one_line_error(r, "statically linked");
+}
+
+TEST_CASE("unreadable and non-capture files") {
+  TempDir dir;
+  check_one_line_error(run_process({tool_path(), "report", dir.file("missing.msr")}), "missing.msr");
+  check_one_line_error(run_process({tool_path(), "report", dir.path()}), "directory");
+  write_text(dir.file("empty.msr"), "");
+  check_one_line_error(run_process({tool_path(), "report", dir.file("empty.msr")}), "empty");
+  write_text(dir.file("text.msr"), "this is not a capture\n");
+  check_one_line_error(run_process({tool_path(), "report", dir.file("text.msr")}), "not a measure capture");
+  check_one_line_error(run_process({tool_path(), "report", fixture_path("alloc_c")}), "not a measure capture");
+
+  std::string good = make_capture(dir);
+  std::string bytes = read_text(good);
+  write_text(dir.file("truncated.msr"), bytes.substr(0, bytes.size() / 2));
+  check_one_line_error(run_process({tool_path(), "report", dir.file("truncated.msr")}), "truncated");
+  std::string flipped = bytes;
+  flipped[flipped.size() / 3] = static_cast<char>(flipped[flipped.size() / 3] ^ 0x40);
+  write_text(dir.file("flipped.msr"), flipped);
+  check_one_line_error(run_process({tool_path(), "report", dir.file("flipped.msr")}), "corrupt");
+  std::string newer = bytes;
+  newer[8] = 9;  // format version 9
+  write_text(dir.file("newer.msr"), newer);
+  check_one_line_error(run_process({tool_path(), "report", dir.file("newer.msr")}), "newer");
+  if (::geteuid() != 0) {  // root reads anything
+    std::filesystem::permissions(good, std::filesystem::perms::none);
+    check_one_line_error(run_process({tool_path(), "report", good}), "cannot");
+  }
+}
+
+TEST_CASE("an unwritable report destination") {
+  TempDir dir;
+  std::string good = make_capture(dir);
+  check_one_line_error(run_process({tool_path(), "report", good, "-o", dir.file("no/such/dir/out.txt")}), "out.txt");
+}
