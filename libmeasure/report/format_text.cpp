@@ -46,6 +46,37 @@ std::string percent(std::uint64_t part, std::uint64_t whole) {
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
+// A row's heaviest stack as people read it: from the program's own frame outwards, with the
+// system frames it called into summarized on one line, and nothing beyond main().
+void write_stack(std::string& out, const Row& row, std::size_t indent, std::uint32_t depth) {
+  const Frame* key = key_frame(row.stack);
+  std::size_t first = key == nullptr ? 0 : static_cast<std::size_t>(key - row.stack.data());
+  if (first > 0) {
+    const Frame& entry = row.stack[first - 1];
+    out += fmt::format("{:{}}in {}{}\n", "", indent, describe_frame(entry, true),
+                       first > 1 ? fmt::format(", {} more frames inside it", first - 1) : "");
+  }
+  std::size_t end = row.stack.size();
+  for (std::size_t f = first; f < row.stack.size(); ++f) {
+    if (row.stack[f].function == "main") {
+      end = f + 1;
+      break;
+    }
+  }
+  std::size_t shown = std::min(end - first, stack_lines);
+  for (std::size_t f = first; f < first + shown; ++f) {
+    out += fmt::format("{:{}}{} {}\n", "", indent, f == first ? "at" : "  ", describe_frame(row.stack[f], true));
+  }
+  if (end - first > shown) {
+    out += fmt::format("{:{}}   … {} more frames\n", "", indent, end - first - shown);
+  } else if (row.stack_truncated && end == row.stack.size()) {
+    out += fmt::format("{:{}}   … (stack truncated at depth {})\n", "", indent, depth);
+  }
+  if (row.stack_count > 1) {
+    out += fmt::format("{:{}}   ({} distinct stacks; the heaviest is shown)\n", "", indent, row.stack_count);
+  }
+}
+
 }  // namespace
 
 std::string human_bytes(std::uint64_t bytes) {
@@ -190,19 +221,7 @@ std::string render_text(const Report& r) {
       continue;
     }
     const Row& row = r.rows[i - 1];
-    std::size_t indent = w[0] + 4;
-    std::size_t n = std::min(row.stack.size(), stack_lines);
-    for (std::size_t f = 0; f < n; ++f) {
-      out += fmt::format("{:{}}{} {}\n", "", indent, f == 0 ? "at" : "  ", describe_frame(row.stack[f], true));
-    }
-    if (row.stack.size() > n) {
-      out += fmt::format("{:{}}   … {} more frames\n", "", indent, row.stack.size() - n);
-    } else if (row.stack_truncated) {
-      out += fmt::format("{:{}}   … (stack truncated at depth {})\n", "", indent, p.depth);
-    }
-    if (row.stack_count > 1) {
-      out += fmt::format("{:{}}   ({} distinct stacks; the heaviest is shown)\n", "", indent, row.stack_count);
-    }
+    write_stack(out, row, w[0] + 4, p.depth);
   }
 
   // What the table leaves out, and what the capture could not see.
