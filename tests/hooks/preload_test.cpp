@@ -208,3 +208,30 @@ TEST_CASE("MEASURE_DEPTH limits stacks and the report says they were truncated")
     CHECK(row["stack"].size() <= 1);
   }
 }
+
+TEST_CASE("threads: concurrent allocation and frees by another thread stay exact") {
+  TempDir dir;
+  json report = capture_of("alloc_threads", dir);
+  const std::uint64_t churn = 2 * 100000;
+  check_sites(report, source_path("tests/fixtures/alloc_threads.cpp"),
+              {
+                  {"thread_churn", churn, churn * 32, churn, churn * 32, 0, 0, 0, churn},
+                  {"thread_handover", 1000, 48000, 1000, 48000, 0, 0, 48000, 0},
+                  {"threads_peak", 1, big, 1, big, 0, 0, big, 1},
+              });
+  CHECK(report["dropped"]["unmatched_frees"] == 0);
+  CHECK(report["dropped"]["dropped_events"] == 0);
+}
+
+TEST_CASE("exit: static destructors, atexit handlers and thread_local destructors are recorded") {
+  TempDir dir;
+  json report = capture_of("exit_order", dir);
+  check_sites(report, source_path("tests/fixtures/exit_order.cpp"),
+              {
+                  {"exit_static_destructor", 1, 64, 1, 64, 0, 0, 64, 0},
+                  {"exit_atexit_free", 1, 96, 1, 96, 0, 0, 96, 0},
+                  {"exit_thread_local", 1, 128, 1, 128, 0, 0, 128, 0},
+                  {"exit_atexit_leak", 1, 55, 0, 0, 1, 55, 0, 0},  // allocated after the peak
+              });
+  CHECK(report["dropped"]["unmatched_frees"] == 0);
+}
