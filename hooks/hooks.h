@@ -29,6 +29,8 @@ void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 
 /// True when an event should pass straight to the original (inside the runtime, or not
 /// recording).
-inline bool pass_through() noexcept { return detail::thread_busy() || !detail::recording(); }
+inline bool pass_through() noexcept {
+  return detail::thread_busy() || !detail::recording();
+}
 
 }  // namespace measure::hooks

@@ -92,11 +92,11 @@ using std::size_t;
   (g_originals.field != nullptr ? g_originals.field(__VA_ARGS__) : (out_of_memory(), nullptr))
 #define MEASURE_TRY(field, alignment, ...) \
   (g_originals.field != nullptr ? g_originals.field(__VA_ARGS__) : try_allocate(size, alignment))
-#define MEASURE_RELEASE(field, ...)          \
-  if (g_originals.field != nullptr) {        \
-    g_originals.field(__VA_ARGS__);          \
-  } else {                                   \
-    g_originals.free(p);                     \
+#define MEASURE_RELEASE(field, ...)   \
+  if (g_originals.field != nullptr) { \
+    g_originals.field(__VA_ARGS__);   \
+  } else {                            \
+    g_originals.free(p);              \
   }
 
 MEASURE_EXPORT void* operator new(size_t size) {
@@ -117,7 +117,8 @@ MEASURE_EXPORT void* operator new(size_t size, const std::nothrow_t&) noexcept {
 }
 
 MEASURE_EXPORT void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  return nothrow_new(size, AllocFamily::new_array, [=] { return MEASURE_TRY(new_array_nothrow, 16, size, nothrow_tag); });
+  return nothrow_new(size, AllocFamily::new_array,
+                     [=] { return MEASURE_TRY(new_array_nothrow, 16, size, nothrow_tag); });
 }
 
 MEASURE_EXPORT void* operator new(size_t size, align_val_t al) {
@@ -187,9 +188,11 @@ MEASURE_EXPORT void operator delete[](void* p, size_t size, align_val_t al) noex
 }
 
 MEASURE_EXPORT void operator delete(void* p, align_val_t al, const std::nothrow_t&) noexcept {
-  recorded_delete(p, AllocFamily::new_scalar, [=] { MEASURE_RELEASE(delete_scalar_aligned_nothrow, p, al, nothrow_tag); });
+  recorded_delete(p, AllocFamily::new_scalar,
+                  [=] { MEASURE_RELEASE(delete_scalar_aligned_nothrow, p, al, nothrow_tag); });
 }
 
 MEASURE_EXPORT void operator delete[](void* p, align_val_t al, const std::nothrow_t&) noexcept {
-  recorded_delete(p, AllocFamily::new_array, [=] { MEASURE_RELEASE(delete_array_aligned_nothrow, p, al, nothrow_tag); });
+  recorded_delete(p, AllocFamily::new_array,
+                  [=] { MEASURE_RELEASE(delete_array_aligned_nothrow, p, al, nothrow_tag); });
 }

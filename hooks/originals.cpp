@@ -10,11 +10,13 @@ namespace measure::hooks {
 Originals g_originals = {};
 
 namespace {
-std::atomic<int> g_c_state{0};    // 0 unresolved, 1 resolving, 2 resolved
+std::atomic<int> g_c_state{0};  // 0 unresolved, 1 resolving, 2 resolved
 std::atomic<bool> g_cxx_resolved{false};
 }  // namespace
 
-bool originals_ready() noexcept { return g_c_state.load(std::memory_order_acquire) == 2; }
+bool originals_ready() noexcept {
+  return g_c_state.load(std::memory_order_acquire) == 2;
+}
 
 void resolve_originals() noexcept {
   int expected = 0;
@@ -23,11 +25,11 @@ void resolve_originals() noexcept {
     // use the bootstrap arena meanwhile.
     return;
   }
-#define MEASURE_RESOLVE_C(name, ret, params, required)                                          \
+#define MEASURE_RESOLVE_C(name, ret, params, required)                                            \
   g_originals.name = reinterpret_cast<ret(*) params>(detail::platform::find_symbol(#name, true)); \
-  if ((required) && g_originals.name == nullptr) {                                               \
-    detail::LogLine().text("cannot find the program's " #name "(); stopping").emit();            \
-    __builtin_trap();                                                                            \
+  if ((required) && g_originals.name == nullptr) {                                                \
+    detail::LogLine().text("cannot find the program's " #name "(); stopping").emit();             \
+    __builtin_trap();                                                                             \
   }
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C

@@ -1,10 +1,9 @@
 // `measure`: run a program under the preloaded runtime, and report on captures. Errors of
 // every subcommand are turned into one line on stderr and an exit status here, in one place.
-#include <CLI/CLI.hpp>
-
 #include <cstring>
 #include <iostream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "support/error.h"

@@ -8,8 +8,8 @@ namespace measure::tools {
 
 struct ChildResult {
   int pid = 0;
-  int exit_code = 0;    // valid when signal == 0
-  int signal = 0;       // the signal that killed it, else 0
+  int exit_code = 0;  // valid when signal == 0
+  int signal = 0;     // the signal that killed it, else 0
   int status() const noexcept { return signal != 0 ? 128 + signal : exit_code; }
 };
 

@@ -1,8 +1,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +10,8 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "support/error.h"
 #include "tools/process.h"
@@ -67,8 +67,9 @@ std::string own_directory() {
 bool is_static_executable(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   Elf64_Ehdr header{};
-  if (!file.read(reinterpret_cast<char*>(&header), sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
-      header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_phentsize != sizeof(Elf64_Phdr)) {
+  if (!file.read(reinterpret_cast<char*>(&header), sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_phentsize != sizeof(Elf64_Phdr)) {
     return false;
   }
   bool dynamic = false;
@@ -127,7 +128,8 @@ ChildResult run_child(const std::vector<std::string>& argv,
   ignore.sa_handler = SIG_IGN;
   struct sigaction forward {};
   forward.sa_handler = forward_signal;
-  struct sigaction old_int {}, old_quit {}, old_term {}, old_hup {}, old_usr1 {}, old_usr2 {};
+  struct sigaction old_int {
+  }, old_quit{}, old_term{}, old_hup{}, old_usr1{}, old_usr2{};
   ::sigaction(SIGINT, &ignore, &old_int);
   ::sigaction(SIGQUIT, &ignore, &old_quit);
 

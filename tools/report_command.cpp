@@ -1,6 +1,5 @@
 // `measure report`: read a capture, group its call sites and render the chosen view.
 #include <CLI/CLI.hpp>
-
 #include <fmt/format.h>
 
 #include "format/capture.h"
@@ -27,8 +26,9 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
   report->add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
       ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
   report->add_option("--top", o.top, "Rows to show; 0 shows all (default 10)");
-  report->add_option("--include", o.include, "Keep only stacks with a frame matching this glob (function, file, "
-                                              "or module); repeatable");
+  report->add_option("--include", o.include,
+                     "Keep only stacks with a frame matching this glob (function, file, "
+                     "or module); repeatable");
   report->add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
   report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
   report->add_option("--format", o.format, "text or json (default text)")->check(CLI::IsMember({"text", "json"}));

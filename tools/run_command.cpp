@@ -1,9 +1,8 @@
 // `measure run`: start a program with the runtime preloaded, pass its exit status through,
 // then stamp the exit status into its capture and say where the capture went.
-#include <CLI/CLI.hpp>
-
 #include <filesystem>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "format/capture.h"
@@ -28,8 +27,8 @@ std::string find_preload_library() {
       return candidate.string();
     }
   }
-  throw IoError(fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)",
-                            dir.string()));
+  throw IoError(
+      fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)", dir.string()));
 }
 
 // %n is the program as the user named it (a script's name, not its interpreter's).
@@ -139,8 +138,10 @@ int run_command(const RunOptions& o) {
                                  o.command.front().find('/') == std::string::npos ? " in PATH" : ""));
   }
   if (is_static_executable(program)) {
-    throw UsageError(fmt::format("run: '{}' is statically linked; measure traces dynamically linked programs only "
-                                 "(LD_PRELOAD cannot reach a static binary)", o.command.front()));
+    throw UsageError(
+        fmt::format("run: '{}' is statically linked; measure traces dynamically linked programs only "
+                    "(LD_PRELOAD cannot reach a static binary)",
+                    o.command.front()));
   }
   std::string preload = find_preload_library();
   std::string templ = output_template(o);

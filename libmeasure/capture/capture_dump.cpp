@@ -16,8 +16,8 @@ struct ModuleWriter {
   static void visit(const ModuleRecord& r, void* self) noexcept {
     format::SegmentFields segments[16];
     for (std::uint32_t i = 0; i < r.segment_count; ++i) {
-      segments[i] = format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset,
-                                          r.segments[i].flags};
+      segments[i] =
+          format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset, r.segments[i].flags};
     }
     format::encode_module(*static_cast<ModuleWriter*>(self)->out,
                           format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias,
@@ -75,13 +75,12 @@ void encode_program(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
   std::size_t args_size = args != nullptr ? platform::command_line(args, args_capacity) : 0;
   std::uint32_t flags = (final ? format::program_final : 0U) | (rt.hooks_active ? 0U : format::program_hooks_inactive);
   std::uint64_t now = platform::monotonic_ns();
-  format::encode_program(out, format::ProgramFields{exe, args, args_size,
-                                                    static_cast<std::uint64_t>(platform::process_id()),
-                                                    static_cast<std::uint64_t>(platform::parent_process_id()),
-                                                    static_cast<format::CaptureMode>(rt.options.mode),
-                                                    rt.options.depth, rt.options.sample_interval,
-                                                    rt.start_realtime_ns, platform::realtime_ns(),
-                                                    now - rt.start_monotonic_ns, flags});
+  format::encode_program(
+      out, format::ProgramFields{exe, args, args_size, static_cast<std::uint64_t>(platform::process_id()),
+                                 static_cast<std::uint64_t>(platform::parent_process_id()),
+                                 static_cast<format::CaptureMode>(rt.options.mode), rt.options.depth,
+                                 rt.options.sample_interval, rt.start_realtime_ns, platform::realtime_ns(),
+                                 now - rt.start_monotonic_ns, flags});
   platform::unmap_pages(args, args_capacity);
 }
 

@@ -8,10 +8,14 @@ namespace measure::detail {
 
 const char* mode_name(Mode mode) noexcept {
   switch (mode) {
-    case Mode::off: return "off";
-    case Mode::exact: return "exact";
-    case Mode::sampled: return "sampled";
-    case Mode::counters: return "counters";
+    case Mode::off:
+      return "off";
+    case Mode::exact:
+      return "exact";
+    case Mode::sampled:
+      return "sampled";
+    case Mode::counters:
+      return "counters";
   }
   return "unknown";
 }
@@ -30,11 +34,25 @@ bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
   }
   unsigned shift = 0;
   switch (*text) {
-    case '\0': break;
-    case 'k': case 'K': shift = 10; ++text; break;
-    case 'm': case 'M': shift = 20; ++text; break;
-    case 'g': case 'G': shift = 30; ++text; break;
-    default: return false;
+    case '\0':
+      break;
+    case 'k':
+    case 'K':
+      shift = 10;
+      ++text;
+      break;
+    case 'm':
+    case 'M':
+      shift = 20;
+      ++text;
+      break;
+    case 'g':
+    case 'G':
+      shift = 30;
+      ++text;
+      break;
+    default:
+      return false;
   }
   if (shift != 0 && (*text == 'i' || *text == 'I')) {
     ++text;
@@ -52,8 +70,16 @@ bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
 namespace {
 
 void warn_bad(const char* name, const char* value, const char* expected, const char* fallback) noexcept {
-  LogLine().text("ignoring ").text(name).text("=").text(value).text(" (expected ").text(expected)
-      .text("); using ").text(fallback).emit();
+  LogLine()
+      .text("ignoring ")
+      .text(name)
+      .text("=")
+      .text(value)
+      .text(" (expected ")
+      .text(expected)
+      .text("); using ")
+      .text(fallback)
+      .emit();
 }
 
 bool parse_flag(const char* name, const char* value, bool* out) noexcept {
@@ -109,9 +135,12 @@ void apply(const char* name, const char* value, Options& options) noexcept {
   } else if (std::strcmp(name, "MEASURE_FOLLOW_EXEC") == 0) {
     parse_flag(name, value, &options.follow_exec);
   } else {
-    LogLine().text("ignoring unknown environment variable ").text(name)
-        .text(" (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
-              "MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
+    LogLine()
+        .text("ignoring unknown environment variable ")
+        .text(name)
+        .text(
+            " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
+            "MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
         .emit();
   }
 }

@@ -14,11 +14,11 @@ const char* mode_name(Mode mode) noexcept;
 
 struct Options {
   Mode mode = Mode::exact;
-  std::uint32_t depth = 64;                     // MEASURE_DEPTH, 1..max_depth
-  std::uint64_t sample_interval = 512 * 1024;   // MEASURE_SAMPLE_INTERVAL, bytes
-  bool follow_forks = false;                    // MEASURE_FOLLOW_FORKS=1
-  bool follow_exec = false;                     // MEASURE_FOLLOW_EXEC=1
-  char output[4096] = "measure.%n.%p.msr";      // MEASURE_OUTPUT, %p pid, %n program, %% percent
+  std::uint32_t depth = 64;                    // MEASURE_DEPTH, 1..max_depth
+  std::uint64_t sample_interval = 512 * 1024;  // MEASURE_SAMPLE_INTERVAL, bytes
+  bool follow_forks = false;                   // MEASURE_FOLLOW_FORKS=1
+  bool follow_exec = false;                    // MEASURE_FOLLOW_EXEC=1
+  char output[4096] = "measure.%n.%p.msr";     // MEASURE_OUTPUT, %p pid, %n program, %% percent
 };
 
 constexpr std::uint32_t max_depth = 256;

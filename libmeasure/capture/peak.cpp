@@ -5,9 +5,15 @@ namespace {
 
 using u128 = uint128;
 
-constexpr std::uint64_t low(u128 w) noexcept { return static_cast<std::uint64_t>(w); }
-constexpr std::uint64_t high(u128 w) noexcept { return static_cast<std::uint64_t>(w >> 64); }
-constexpr u128 make(std::uint64_t lo, std::uint64_t hi) noexcept { return static_cast<u128>(hi) << 64 | lo; }
+constexpr std::uint64_t low(u128 w) noexcept {
+  return static_cast<std::uint64_t>(w);
+}
+constexpr std::uint64_t high(u128 w) noexcept {
+  return static_cast<std::uint64_t>(w >> 64);
+}
+constexpr u128 make(std::uint64_t lo, std::uint64_t hi) noexcept {
+  return static_cast<u128>(hi) << 64 | lo;
+}
 
 // Two plain loads may tear; the CAS that follows detects it and supplies the true value.
 u128 read_word(const u128* word) noexcept {
@@ -49,10 +55,18 @@ void GlobalAccount::reset_peak() noexcept {
   }
 }
 
-std::uint64_t GlobalAccount::live() const noexcept { return low(read_word(&m_word)); }
-std::uint64_t GlobalAccount::peak() const noexcept { return high(read_word(&m_word)) & peak_mask; }
-std::uint64_t GlobalAccount::mark() const noexcept { return high(read_word(&m_word)); }
-void GlobalAccount::reset() noexcept { __sync_lock_test_and_set(&m_word, 0); }
+std::uint64_t GlobalAccount::live() const noexcept {
+  return low(read_word(&m_word));
+}
+std::uint64_t GlobalAccount::peak() const noexcept {
+  return high(read_word(&m_word)) & peak_mask;
+}
+std::uint64_t GlobalAccount::mark() const noexcept {
+  return high(read_word(&m_word));
+}
+void GlobalAccount::reset() noexcept {
+  __sync_lock_test_and_set(&m_word, 0);
+}
 
 void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes) noexcept {
   std::int64_t live_before =

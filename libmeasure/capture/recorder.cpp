@@ -206,7 +206,9 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
 }
 
 // Used by the runtime's thread-exit slot (registered in runtime.cpp).
-void release_thread_state(void* state) noexcept { thread_exiting(state); }
+void release_thread_state(void* state) noexcept {
+  thread_exiting(state);
+}
 
 // Fork child: only the calling thread exists; keep its state, free the others.
 void keep_only_current_thread() noexcept {

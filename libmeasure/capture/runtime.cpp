@@ -15,7 +15,7 @@ extern char** environ;
 namespace measure::detail {
 
 void release_thread_state(void* state) noexcept;  // recorder.cpp
-void keep_only_current_thread() noexcept;          // recorder.cpp
+void keep_only_current_thread() noexcept;         // recorder.cpp
 
 constinit Runtime g_runtime;
 static_assert(std::is_trivially_destructible_v<Runtime>,
@@ -50,9 +50,7 @@ bool is_measure_library(const char* entry, std::size_t size) noexcept {
     }
   }
   std::size_t base_size = size - static_cast<std::size_t>(base - entry);
-  auto is = [&](const char* name) {
-    return base_size == std::strlen(name) && std::memcmp(base, name, base_size) == 0;
-  };
+  auto is = [&](const char* name) { return base_size == std::strlen(name) && std::memcmp(base, name, base_size) == 0; };
   return is("libmeasure_preload.so") || is("libmeasure.so") || is("libmeasure.so.0");
 }
 
@@ -123,7 +121,9 @@ void on_fork_child() noexcept {
   }
 }
 
-void on_exit_handler() noexcept { finish_capture(); }
+void on_exit_handler() noexcept {
+  finish_capture();
+}
 
 }  // namespace
 

@@ -33,11 +33,11 @@ enum class RuntimeState : int {
 /// Counters of what the runtime could not see or keep; written to the capture's
 /// diagnostics section under the same names.
 struct Diagnostics {
-  std::atomic<std::uint64_t> unmatched_frees{0};    // free of an address never recorded
-  std::atomic<std::uint64_t> mismatched_frees{0};   // e.g. delete of malloc'ed memory
-  std::atomic<std::uint64_t> dropped_events{0};     // toolkit out of memory: event not recorded
-  std::atomic<std::uint64_t> unknown_stacks{0};     // stack table full: event kept without a stack
-  std::atomic<std::uint64_t> bootstrap_allocations{0};  // served while the originals were resolved
+  std::atomic<std::uint64_t> unmatched_frees{0};         // free of an address never recorded
+  std::atomic<std::uint64_t> mismatched_frees{0};        // e.g. delete of malloc'ed memory
+  std::atomic<std::uint64_t> dropped_events{0};          // toolkit out of memory: event not recorded
+  std::atomic<std::uint64_t> unknown_stacks{0};          // stack table full: event kept without a stack
+  std::atomic<std::uint64_t> bootstrap_allocations{0};   // served while the originals were resolved
   std::atomic<std::uint64_t> negative_contributions{0};  // consistency check of peak attribution
 };
 
@@ -63,7 +63,9 @@ class Runtime {
 };
 
 extern constinit Runtime g_runtime;
-inline Runtime& runtime() noexcept { return g_runtime; }
+inline Runtime& runtime() noexcept {
+  return g_runtime;
+}
 
 // ---- re-entrancy ---------------------------------------------------------------------
 // `__thread` with the initial-exec model: a plain %fs-relative access, no TLS wrapper call,
@@ -72,7 +74,9 @@ extern __thread bool t_busy __attribute__((tls_model("initial-exec")));
 
 /// True while the calling thread is inside the runtime (recording, or forwarding to an
 /// original that may call back into the hooks). Allocations made then pass straight through.
-inline bool thread_busy() noexcept { return t_busy; }
+inline bool thread_busy() noexcept {
+  return t_busy;
+}
 
 class BusyScope {
  public:

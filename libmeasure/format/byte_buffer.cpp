@@ -9,7 +9,9 @@
 
 namespace measure::format {
 
-ByteBuffer::~ByteBuffer() { detail::platform::unmap_pages(m_data, m_capacity); }
+ByteBuffer::~ByteBuffer() {
+  detail::platform::unmap_pages(m_data, m_capacity);
+}
 
 bool ByteBuffer::reserve(std::size_t extra) noexcept {
   if (m_failed) {

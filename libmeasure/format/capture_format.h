@@ -37,7 +37,7 @@ enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counter
 
 /// Capture flags in the program section.
 enum ProgramFlags : std::uint32_t {
-  program_final = 1U << 0,        // written at exit (otherwise a checkpoint of a running process)
+  program_final = 1U << 0,           // written at exit (otherwise a checkpoint of a running process)
   program_hooks_inactive = 1U << 1,  // the allocation functions were not interposed (own allocator)
 };
 

@@ -20,14 +20,22 @@ namespace {
 
 std::string_view section_name(std::uint32_t kind) noexcept {
   switch (static_cast<format::SectionKind>(kind)) {
-    case format::SectionKind::program: return "program";
-    case format::SectionKind::modules: return "modules";
-    case format::SectionKind::stacks: return "stacks";
-    case format::SectionKind::sites: return "sites";
-    case format::SectionKind::totals: return "totals";
-    case format::SectionKind::diagnostics: return "diagnostics";
-    case format::SectionKind::exit: return "exit";
-    case format::SectionKind::end: return "end";
+    case format::SectionKind::program:
+      return "program";
+    case format::SectionKind::modules:
+      return "modules";
+    case format::SectionKind::stacks:
+      return "stacks";
+    case format::SectionKind::sites:
+      return "sites";
+    case format::SectionKind::totals:
+      return "totals";
+    case format::SectionKind::diagnostics:
+      return "diagnostics";
+    case format::SectionKind::exit:
+      return "exit";
+    case format::SectionKind::end:
+      return "end";
   }
   return "unknown";
 }
@@ -255,8 +263,7 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
   if (bytes.empty()) {
     throw FormatError(fmt::format("{}: empty file, not a measure capture", source));
   }
-  if (bytes.size() < format::header_size ||
-      std::memcmp(bytes.data(), format::magic, sizeof format::magic) != 0) {
+  if (bytes.size() < format::header_size || std::memcmp(bytes.data(), format::magic, sizeof format::magic) != 0) {
     throw FormatError(fmt::format("{}: not a measure capture (unknown file signature)", source));
   }
   std::uint32_t version = read_le32(bytes.data() + 8);
@@ -264,8 +271,10 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
     throw FormatError(fmt::format("{}: corrupt capture (format version 0)", source));
   }
   if (version > format::version) {
-    throw FormatError(fmt::format("{}: capture format version {} is newer than this measure reads (version {}); "
-                                  "upgrade measure", source, version, format::version));
+    throw FormatError(
+        fmt::format("{}: capture format version {} is newer than this measure reads (version {}); "
+                    "upgrade measure",
+                    source, version, format::version));
   }
   if (read_le32(bytes.data() + 12) != 0) {
     throw FormatError(fmt::format("{}: corrupt capture (unknown header flags)", source));
@@ -276,8 +285,8 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
   std::size_t pos = format::header_size;
   for (;;) {
     if (bytes.size() - pos < format::section_header_size) {
-      throw FormatError(fmt::format("{}: truncated capture (ends after {} bytes, before its end marker)", source,
-                                    bytes.size()));
+      throw FormatError(
+          fmt::format("{}: truncated capture (ends after {} bytes, before its end marker)", source, bytes.size()));
     }
     const unsigned char* h = bytes.data() + pos;
     std::uint32_t kind = read_le32(h);
@@ -290,8 +299,8 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
     }
     const unsigned char* payload = bytes.data() + pos;
     if (format::section_crc(h, payload, length) != crc) {
-      throw FormatError(fmt::format("{}: corrupt capture (checksum mismatch in the {} section)", source,
-                                    section_name(kind)));
+      throw FormatError(
+          fmt::format("{}: corrupt capture (checksum mismatch in the {} section)", source, section_name(kind)));
     }
     pos += length;
     Cursor in(payload, payload + length, source, section_name(kind));
@@ -302,17 +311,27 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
       seen |= 1U << kind;
     }
     switch (static_cast<format::SectionKind>(kind)) {
-      case format::SectionKind::program: read_program(in, c.program); break;
-      case format::SectionKind::modules: read_modules(in, c.modules); break;
-      case format::SectionKind::stacks: read_stacks(in, c.stacks); break;
+      case format::SectionKind::program:
+        read_program(in, c.program);
+        break;
+      case format::SectionKind::modules:
+        read_modules(in, c.modules);
+        break;
+      case format::SectionKind::stacks:
+        read_stacks(in, c.stacks);
+        break;
       case format::SectionKind::sites:
         if ((seen & (1U << static_cast<unsigned>(format::SectionKind::stacks))) == 0) {
           in.corrupt("sites before stacks");
         }
         read_sites(in, c.sites, c.stacks.size());
         break;
-      case format::SectionKind::totals: read_totals(in, c); break;
-      case format::SectionKind::diagnostics: read_diagnostics(in, c); break;
+      case format::SectionKind::totals:
+        read_totals(in, c);
+        break;
+      case format::SectionKind::diagnostics:
+        read_diagnostics(in, c);
+        break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};
         break;

@@ -17,10 +17,14 @@ namespace measure {
 
 std::string_view mode_name(CaptureMode mode) noexcept {
   switch (mode) {
-    case CaptureMode::off: return "off";
-    case CaptureMode::exact: return "exact";
-    case CaptureMode::sampled: return "sampled";
-    case CaptureMode::counters: return "counters";
+    case CaptureMode::off:
+      return "off";
+    case CaptureMode::exact:
+      return "exact";
+    case CaptureMode::sampled:
+      return "sampled";
+    case CaptureMode::counters:
+      return "counters";
   }
   return "unknown";
 }
@@ -73,10 +77,10 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     args.push_back('\0');
   }
   const Program& p = c.program;
-  format::encode_program(out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid,
-                                                    p.parent_pid, static_cast<format::CaptureMode>(p.mode), p.depth,
-                                                    p.sample_interval, p.start_time_ns, p.end_time_ns, p.duration_ns,
-                                                    p.flags});
+  format::encode_program(
+      out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid, p.parent_pid,
+                                 static_cast<format::CaptureMode>(p.mode), p.depth, p.sample_interval, p.start_time_ns,
+                                 p.end_time_ns, p.duration_ns, p.flags});
 
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
   out.put_varint(c.modules.size());
@@ -85,11 +89,11 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     for (const Segment& s : m.segments) {
       segments.push_back({s.vaddr, s.memsz, s.offset, s.flags});
     }
-    format::encode_module(out, format::ModuleFields{m.path.data(), m.path.size(),
-                                                    reinterpret_cast<const unsigned char*>(m.build_id.data()),
-                                                    m.build_id.size(), m.load_bias, m.first_generation,
-                                                    m.end_generation.value_or(UINT32_MAX), segments.data(),
-                                                    static_cast<std::uint32_t>(segments.size())});
+    format::encode_module(
+        out,
+        format::ModuleFields{m.path.data(), m.path.size(), reinterpret_cast<const unsigned char*>(m.build_id.data()),
+                             m.build_id.size(), m.load_bias, m.first_generation, m.end_generation.value_or(UINT32_MAX),
+                             segments.data(), static_cast<std::uint32_t>(segments.size())});
   }
   out.end_section();
 
@@ -112,8 +116,7 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   out.end_section();
 
   format::encode_totals(out, format::TotalsFields{site_fields(c.totals), c.totals.live_count, c.totals.live_bytes,
-                                                  c.toolkit_bytes, c.toolkit_peak_bytes, c.resident_bytes,
-                                                  c.threads});
+                                                  c.toolkit_bytes, c.toolkit_peak_bytes, c.resident_bytes, c.threads});
 
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
   out.put_varint(c.diagnostics.size());

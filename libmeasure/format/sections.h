@@ -13,7 +13,7 @@ namespace measure::format {
 
 struct ProgramFields {
   const char* executable;
-  const char* arguments;        // argv, each argument NUL-terminated as in /proc/PID/cmdline
+  const char* arguments;  // argv, each argument NUL-terminated as in /proc/PID/cmdline
   std::size_t arguments_size;
   std::uint64_t pid;
   std::uint64_t parent_pid;
@@ -22,8 +22,8 @@ struct ProgramFields {
   std::uint64_t sample_interval;
   std::uint64_t start_time_ns;  // wall clock, since the epoch
   std::uint64_t end_time_ns;
-  std::uint64_t duration_ns;    // monotonic
-  std::uint32_t flags;          // ProgramFlags
+  std::uint64_t duration_ns;  // monotonic
+  std::uint32_t flags;        // ProgramFlags
 };
 void encode_program(ByteBuffer& out, const ProgramFields& fields) noexcept;
 
@@ -67,10 +67,10 @@ struct TotalsFields {
   SiteFields counters;
   std::uint64_t live_count;
   std::uint64_t live_bytes;
-  std::uint64_t toolkit_bytes;       // the toolkit's own memory at the end
+  std::uint64_t toolkit_bytes;  // the toolkit's own memory at the end
   std::uint64_t toolkit_peak_bytes;
-  std::uint64_t resident_bytes;      // RSS of the process when the capture was written
-  std::uint64_t threads;             // threads that recorded events
+  std::uint64_t resident_bytes;  // RSS of the process when the capture was written
+  std::uint64_t threads;         // threads that recorded events
 };
 void encode_totals(ByteBuffer& out, const TotalsFields& fields) noexcept;
 

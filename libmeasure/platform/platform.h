@@ -71,9 +71,9 @@ struct ModuleView {
   std::uintptr_t load_bias;       // run-time address minus link-time address
   const unsigned char* build_id;  // GNU build-id note bytes, or nullptr
   std::size_t build_id_size;
-  const Segment* segments;        // PT_LOAD segments only
+  const Segment* segments;  // PT_LOAD segments only
   std::size_t segment_count;
-  bool has_eh_frame_hdr;          // the module carries unwind tables in memory
+  bool has_eh_frame_hdr;  // the module carries unwind tables in memory
 };
 
 /// Calls `visit(view, context)` for each loaded module while the loader's list is stable.

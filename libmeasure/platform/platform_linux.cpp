@@ -1,6 +1,4 @@
 // Linux (glibc) implementation of platform.h. The only file of the library with OS headers.
-#include "platform/platform.h"
-
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -11,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "platform/platform.h"
 
 namespace measure::detail::platform {
 namespace {
@@ -34,8 +34,7 @@ auto retry(F f) noexcept {
 }  // namespace
 
 void* map_pages(std::size_t bytes) noexcept {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
@@ -62,10 +61,18 @@ std::uint64_t realtime_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-int process_id() noexcept { return static_cast<int>(::syscall(SYS_getpid)); }
-int parent_process_id() noexcept { return static_cast<int>(::syscall(SYS_getppid)); }
-std::uint64_t thread_id() noexcept { return static_cast<std::uint64_t>(::syscall(SYS_gettid)); }
-void yield_cpu() noexcept { ::sched_yield(); }
+int process_id() noexcept {
+  return static_cast<int>(::syscall(SYS_getpid));
+}
+int parent_process_id() noexcept {
+  return static_cast<int>(::syscall(SYS_getppid));
+}
+std::uint64_t thread_id() noexcept {
+  return static_cast<std::uint64_t>(::syscall(SYS_gettid));
+}
+void yield_cpu() noexcept {
+  ::sched_yield();
+}
 
 int create_file(const char* path) noexcept {
   int fd = retry([&] { return ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
@@ -88,17 +95,25 @@ int write_all(int fd, const void* data, std::size_t size) noexcept {
   return 0;
 }
 
-int close_file(int fd) noexcept { return ::close(fd) == 0 || errno == EINTR ? 0 : -errno; }
+int close_file(int fd) noexcept {
+  return ::close(fd) == 0 || errno == EINTR ? 0 : -errno;
+}
 
 int rename_file(const char* from, const char* to) noexcept {
   return retry([&] { return ::rename(from, to); }) == 0 ? 0 : -errno;
 }
 
-int remove_file(const char* path) noexcept { return ::unlink(path) == 0 ? 0 : -errno; }
+int remove_file(const char* path) noexcept {
+  return ::unlink(path) == 0 ? 0 : -errno;
+}
 
-bool path_exists(const char* path) noexcept { return ::access(path, F_OK) == 0; }
+bool path_exists(const char* path) noexcept {
+  return ::access(path, F_OK) == 0;
+}
 
-bool current_directory(char* buf, std::size_t size) noexcept { return ::getcwd(buf, size) != nullptr; }
+bool current_directory(char* buf, std::size_t size) noexcept {
+  return ::getcwd(buf, size) != nullptr;
+}
 
 bool executable_path(char* buf, std::size_t size) noexcept {
   if (size == 0) {
@@ -271,17 +286,25 @@ bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_
   return true;
 }
 
-void* find_symbol(const char* name, bool next) noexcept { return ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name); }
+void* find_symbol(const char* name, bool next) noexcept {
+  return ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name);
+}
 
-void* open_library_private(const char* soname) noexcept { return ::dlopen(soname, RTLD_NOW | RTLD_LOCAL); }
+void* open_library_private(const char* soname) noexcept {
+  return ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+}
 
-void* library_symbol(void* library, const char* name) noexcept { return ::dlsym(library, name); }
+void* library_symbol(void* library, const char* name) noexcept {
+  return ::dlsym(library, name);
+}
 
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
   return ::pthread_atfork(prepare, parent, child) == 0;
 }
 
-bool at_exit(void (*fn)()) noexcept { return ::atexit(fn) == 0; }
+bool at_exit(void (*fn)()) noexcept {
+  return ::atexit(fn) == 0;
+}
 
 bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
   pthread_key_t key;
@@ -292,6 +315,8 @@ bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
   return true;
 }
 
-void thread_exit_slot_set(unsigned slot, void* value) noexcept { ::pthread_setspecific(slot, value); }
+void thread_exit_slot_set(unsigned slot, void* value) noexcept {
+  ::pthread_setspecific(slot, value);
+}
 
 }  // namespace measure::detail::platform

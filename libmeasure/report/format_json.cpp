@@ -67,7 +67,7 @@ std::string render_json(const Report& r) {
   if (c.program.exit) {
     j.key("exit_status").value(c.program.exit->status);
     j.key("signal").value(c.program.exit->signal != 0 ? std::optional<std::uint32_t>(c.program.exit->signal)
-                                                       : std::nullopt);
+                                                      : std::nullopt);
   } else {
     j.key("exit_status").null();
     j.key("signal").null();
@@ -91,8 +91,8 @@ std::string render_json(const Report& r) {
   j.key("partial_stacks").value(r.partial_stacks);
   j.key("partial_allocations").value(r.partial_allocations);
   j.key("unknown_stack_allocations").value(r.unknown_stack_allocations);
-  for (const char* name : {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks",
-                           "bootstrap_allocations"}) {
+  for (const char* name :
+       {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks", "bootstrap_allocations"}) {
     j.key(name).value(c.diagnostic(name));
   }
   j.end_object();

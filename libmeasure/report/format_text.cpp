@@ -13,15 +13,22 @@ namespace {
 
 constexpr std::size_t stack_lines = 8;  // frames shown beneath a row
 
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+std::string base_name(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
 
 std::string_view metric_heading(SortBy sort) {
   switch (sort) {
-    case SortBy::bytes: return "bytes allocated";
-    case SortBy::count: return "allocation count";
-    case SortBy::peak: return "bytes live at the peak";
-    case SortBy::leaked: return "bytes leaked";
-    case SortBy::temporary: return "temporary allocations";
+    case SortBy::bytes:
+      return "bytes allocated";
+    case SortBy::count:
+      return "allocation count";
+    case SortBy::peak:
+      return "bytes live at the peak";
+    case SortBy::leaked:
+      return "bytes leaked";
+    case SortBy::temporary:
+      return "temporary allocations";
   }
   return "bytes allocated";
 }
@@ -29,12 +36,18 @@ std::string_view metric_heading(SortBy sort) {
 std::string_view plural(GroupBy by, std::size_t n) {
   bool one = n == 1;
   switch (by) {
-    case GroupBy::stack: return one ? "stack" : "stacks";
-    case GroupBy::function: return one ? "function" : "functions";
-    case GroupBy::line: return one ? "line" : "lines";
-    case GroupBy::file: return one ? "file" : "files";
-    case GroupBy::module: return one ? "module" : "modules";
-    case GroupBy::scope: return one ? "scope" : "scopes";
+    case GroupBy::stack:
+      return one ? "stack" : "stacks";
+    case GroupBy::function:
+      return one ? "function" : "functions";
+    case GroupBy::line:
+      return one ? "line" : "lines";
+    case GroupBy::file:
+      return one ? "file" : "files";
+    case GroupBy::module:
+      return one ? "module" : "modules";
+    case GroupBy::scope:
+      return one ? "scope" : "scopes";
   }
   return "rows";
 }
@@ -206,8 +219,8 @@ std::string render_text(const Report& r) {
   }
   std::size_t w[7] = {};
   for (const Cells& c2 : cells) {
-    const std::string* cols[] = {&c2.rank, &c2.allocated, &c2.blocks, &c2.peak, &c2.leaked, &c2.leaked_blocks,
-                                 &c2.temporary};
+    const std::string* cols[] = {&c2.rank,   &c2.allocated,     &c2.blocks,   &c2.peak,
+                                 &c2.leaked, &c2.leaked_blocks, &c2.temporary};
     for (std::size_t k = 0; k < 7; ++k) {
       w[k] = std::max(w[k], cols[k]->size());
     }
@@ -238,9 +251,10 @@ std::string render_text(const Report& r) {
                                 grouped(r.truncated_stacks), grouped(r.truncated_allocations), p.depth));
   }
   if (r.partial_stacks != 0) {
-    notes.push_back(fmt::format("{} stacks ({} allocations) were recorded before unwind tables were loaded and may "
-                                "miss frames",
-                                grouped(r.partial_stacks), grouped(r.partial_allocations)));
+    notes.push_back(
+        fmt::format("{} stacks ({} allocations) were recorded before unwind tables were loaded and may "
+                    "miss frames",
+                    grouped(r.partial_stacks), grouped(r.partial_allocations)));
   }
   if (r.unknown_stack_allocations != 0) {
     notes.push_back(fmt::format("{} allocations have no stack", grouped(r.unknown_stack_allocations)));
@@ -260,9 +274,10 @@ std::string render_text(const Report& r) {
                                 r.symbols.modules_without_file));
   }
   if (r.symbols.modules_build_id_mismatch != 0) {
-    notes.push_back(fmt::format("{} modules changed since the capture (build-id differs); their frames show as "
-                                "module+offset",
-                                r.symbols.modules_build_id_mismatch));
+    notes.push_back(
+        fmt::format("{} modules changed since the capture (build-id differs); their frames show as "
+                    "module+offset",
+                    r.symbols.modules_build_id_mismatch));
   }
   for (const std::string& w2 : c.warnings) {
     notes.push_back(w2);
@@ -276,22 +291,27 @@ std::string render_text(const Report& r) {
   }
   out += fmt::format("Toolkit memory: {} at the end, {} at most (not included above).\n", human_bytes(c.toolkit_bytes),
                      human_bytes(c.toolkit_peak_bytes));
-  out += "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
-         "global peak; leaked = still live at exit (bytes, blocks); temp = freed by the same thread before its\n"
-         "next allocation.\n";
+  out +=
+      "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
+      "global peak; leaked = still live at exit (bytes, blocks); temp = freed by the same thread before its\n"
+      "next allocation.\n";
   return out;
 }
 
 std::optional<ReportFormat> parse_report_format(std::string_view t) noexcept {
-  if (t == "text") return ReportFormat::text;
-  if (t == "json") return ReportFormat::json;
+  if (t == "text")
+    return ReportFormat::text;
+  if (t == "json")
+    return ReportFormat::json;
   return std::nullopt;
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
   switch (format) {
-    case ReportFormat::text: return render_text(report);
-    case ReportFormat::json: return render_json(report);
+    case ReportFormat::text:
+      return render_text(report);
+    case ReportFormat::json:
+      return render_json(report);
   }
   return render_text(report);
 }

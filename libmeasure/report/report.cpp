@@ -13,17 +13,19 @@
 namespace measure {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) noexcept { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 bool is_allocator_frame(const Frame& f) noexcept {
   std::string_view name = f.function;
   if (name.empty()) {
     return false;
   }
-  static constexpr std::string_view exact[] = {"malloc", "calloc", "realloc", "free", "reallocarray",
-                                               "posix_memalign", "aligned_alloc", "memalign", "valloc",
-                                               "pvalloc", "__libc_malloc", "__libc_calloc", "__libc_realloc",
-                                               "__libc_memalign", "__libc_valloc", "__libc_pvalloc"};
+  static constexpr std::string_view exact[] = {"malloc",         "calloc",          "realloc",       "free",
+                                               "reallocarray",   "posix_memalign",  "aligned_alloc", "memalign",
+                                               "valloc",         "pvalloc",         "__libc_malloc", "__libc_calloc",
+                                               "__libc_realloc", "__libc_memalign", "__libc_valloc", "__libc_pvalloc"};
   for (std::string_view e : exact) {
     if (name == e) {
       return true;
@@ -33,8 +35,8 @@ bool is_allocator_frame(const Frame& f) noexcept {
     return true;
   }
   // The standard allocators' allocate() only forwards to operator new.
-  for (std::string_view a : {"std::allocator<", "__gnu_cxx::new_allocator<", "std::__new_allocator<",
-                             "std::allocator_traits<"}) {
+  for (std::string_view a :
+       {"std::allocator<", "__gnu_cxx::new_allocator<", "std::__new_allocator<", "std::allocator_traits<"}) {
     if (starts_with(name, a) && name.find(">::allocate(") != std::string_view::npos) {
       return true;
     }
@@ -69,62 +71,89 @@ struct Group {
 }  // namespace
 
 std::optional<GroupBy> parse_group_by(std::string_view t) noexcept {
-  if (t == "stack") return GroupBy::stack;
-  if (t == "function") return GroupBy::function;
-  if (t == "line") return GroupBy::line;
-  if (t == "file") return GroupBy::file;
-  if (t == "module") return GroupBy::module;
-  if (t == "scope") return GroupBy::scope;
+  if (t == "stack")
+    return GroupBy::stack;
+  if (t == "function")
+    return GroupBy::function;
+  if (t == "line")
+    return GroupBy::line;
+  if (t == "file")
+    return GroupBy::file;
+  if (t == "module")
+    return GroupBy::module;
+  if (t == "scope")
+    return GroupBy::scope;
   return std::nullopt;
 }
 
 std::optional<SortBy> parse_sort_by(std::string_view t) noexcept {
-  if (t == "bytes") return SortBy::bytes;
-  if (t == "count") return SortBy::count;
-  if (t == "peak") return SortBy::peak;
-  if (t == "leaked") return SortBy::leaked;
-  if (t == "temporary") return SortBy::temporary;
+  if (t == "bytes")
+    return SortBy::bytes;
+  if (t == "count")
+    return SortBy::count;
+  if (t == "peak")
+    return SortBy::peak;
+  if (t == "leaked")
+    return SortBy::leaked;
+  if (t == "temporary")
+    return SortBy::temporary;
   return std::nullopt;
 }
 
 std::string_view group_by_name(GroupBy by) noexcept {
   switch (by) {
-    case GroupBy::stack: return "stack";
-    case GroupBy::function: return "function";
-    case GroupBy::line: return "line";
-    case GroupBy::file: return "file";
-    case GroupBy::module: return "module";
-    case GroupBy::scope: return "scope";
+    case GroupBy::stack:
+      return "stack";
+    case GroupBy::function:
+      return "function";
+    case GroupBy::line:
+      return "line";
+    case GroupBy::file:
+      return "file";
+    case GroupBy::module:
+      return "module";
+    case GroupBy::scope:
+      return "scope";
   }
   return "line";
 }
 
 std::string_view sort_by_name(SortBy by) noexcept {
   switch (by) {
-    case SortBy::bytes: return "bytes";
-    case SortBy::count: return "count";
-    case SortBy::peak: return "peak";
-    case SortBy::leaked: return "leaked";
-    case SortBy::temporary: return "temporary";
+    case SortBy::bytes:
+      return "bytes";
+    case SortBy::count:
+      return "count";
+    case SortBy::peak:
+      return "peak";
+    case SortBy::leaked:
+      return "leaked";
+    case SortBy::temporary:
+      return "temporary";
   }
   return "bytes";
 }
 
 std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept {
   switch (by) {
-    case SortBy::bytes: return m.alloc_bytes;
-    case SortBy::count: return m.alloc_count;
-    case SortBy::peak: return m.peak_bytes;
-    case SortBy::leaked: return m.live_bytes;
-    case SortBy::temporary: return m.temporary_count;
+    case SortBy::bytes:
+      return m.alloc_bytes;
+    case SortBy::count:
+      return m.alloc_count;
+    case SortBy::peak:
+      return m.peak_bytes;
+    case SortBy::leaked:
+      return m.live_bytes;
+    case SortBy::temporary:
+      return m.temporary_count;
   }
   return m.alloc_bytes;
 }
 
 std::string RowKey::identity() const {
   return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", function.value_or(""), file.value_or(""),
-                     line ? fmt::to_string(*line) : "", module.value_or(""),
-                     offset ? fmt::format("{:x}", *offset) : "", scope.value_or(""));
+                     line ? fmt::to_string(*line) : "", module.value_or(""), offset ? fmt::format("{:x}", *offset) : "",
+                     scope.value_or(""));
 }
 
 std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer) {

@@ -26,10 +26,10 @@ std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept;
 struct ReportOptions {
   GroupBy by = GroupBy::line;
   SortBy sort = SortBy::bytes;
-  std::size_t top = 10;                  // rows to show; 0 shows all
-  bool cumulative = false;               // credit every frame of a stack (recursion once)
-  std::vector<std::string> include;      // glob patterns; a stack must match one (any frame)
-  std::vector<std::string> exclude;      // glob patterns; a stack matching one is left out
+  std::size_t top = 10;              // rows to show; 0 shows all
+  bool cumulative = false;           // credit every frame of a stack (recursion once)
+  std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
+  std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
 };
 
 /// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
@@ -49,21 +49,21 @@ struct RowKey {
 struct Row {
   RowKey key;
   Metrics metrics;
-  std::vector<Frame> stack;     // the heaviest stack of the row, innermost first
-  std::size_t stack_count = 0;  // distinct stacks merged into the row
-  bool stack_truncated = false; // the heaviest stack reached the depth limit
+  std::vector<Frame> stack;      // the heaviest stack of the row, innermost first
+  std::size_t stack_count = 0;   // distinct stacks merged into the row
+  bool stack_truncated = false;  // the heaviest stack reached the depth limit
 };
 
 struct Report {
   ReportOptions options;
   const Capture* capture = nullptr;
-  Metrics totals;                 // every recorded allocation
-  Metrics selected;               // those passing the include/exclude filters
-  std::vector<Row> rows;          // sorted, all of them; formats show the first `shown`
+  Metrics totals;         // every recorded allocation
+  Metrics selected;       // those passing the include/exclude filters
+  std::vector<Row> rows;  // sorted, all of them; formats show the first `shown`
   std::size_t shown = 0;
-  std::uint64_t truncated_stacks = 0;       // stacks cut at the depth limit
+  std::uint64_t truncated_stacks = 0;  // stacks cut at the depth limit
   std::uint64_t truncated_allocations = 0;
-  std::uint64_t partial_stacks = 0;         // unwound before unwind tables were available
+  std::uint64_t partial_stacks = 0;  // unwound before unwind tables were available
   std::uint64_t partial_allocations = 0;
   std::uint64_t unknown_stack_allocations = 0;  // no stack could be recorded
   SymbolizerStats symbols;

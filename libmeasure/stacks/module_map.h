@@ -14,7 +14,7 @@
 namespace measure::detail {
 
 struct ModuleRecord {
-  const char* path;           // owned by the map (internal memory); "" unknown
+  const char* path;  // owned by the map (internal memory); "" unknown
   std::uint32_t path_size;
   std::uint32_t build_id_size;
   unsigned char build_id[64];

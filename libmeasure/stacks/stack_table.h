@@ -37,8 +37,8 @@ class StackTable {
   bool init() noexcept;
   /// Returns the id of the stack, interning it if new. Returns unknown_id when the table is
   /// full or out of memory (the caller counts the loss). pre: init() succeeded.
-  std::uint32_t intern(const std::uintptr_t* frames, std::uint32_t depth, std::uint32_t generation,
-                       std::uint32_t flags, std::uint64_t hash) noexcept;
+  std::uint32_t intern(const std::uintptr_t* frames, std::uint32_t depth, std::uint32_t generation, std::uint32_t flags,
+                       std::uint64_t hash) noexcept;
   /// The record of `id`, or nullptr for ids not (yet) published. Lock-free.
   const StackRecord* get(std::uint32_t id) const noexcept;
   /// One past the highest id published so far.

@@ -28,7 +28,11 @@ void internal_free(void* p, std::size_t size) noexcept {
   }
 }
 
-std::uint64_t internal_bytes() noexcept { return g_bytes.load(std::memory_order_relaxed); }
-std::uint64_t internal_peak_bytes() noexcept { return g_peak.load(std::memory_order_relaxed); }
+std::uint64_t internal_bytes() noexcept {
+  return g_bytes.load(std::memory_order_relaxed);
+}
+std::uint64_t internal_peak_bytes() noexcept {
+  return g_peak.load(std::memory_order_relaxed);
+}
 
 }  // namespace measure::detail

@@ -17,7 +17,9 @@ std::size_t format_decimal(std::uint64_t value, char* out) noexcept {
   return n;
 }
 
-LogLine::LogLine() noexcept : m_size(0) { text("measure: "); }
+LogLine::LogLine() noexcept : m_size(0) {
+  text("measure: ");
+}
 
 LogLine& LogLine::text(const char* s) noexcept {
   while (s != nullptr && *s != '\0' && m_size < sizeof m_buf - 1) {

@@ -2,13 +2,14 @@
 
 #include <cxxabi.h>
 #include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 
 namespace measure {
 

@@ -16,20 +16,20 @@
 namespace measure {
 
 struct Frame {
-  std::string function;      // demangled; empty when unknown
-  std::string file;          // source file; empty when unknown
-  std::uint32_t line = 0;    // 0 when unknown
+  std::string function;    // demangled; empty when unknown
+  std::string file;        // source file; empty when unknown
+  std::uint32_t line = 0;  // 0 when unknown
   std::uint32_t column = 0;
-  std::string module;        // path of the module; empty when the address is in no module
-  std::uint64_t offset = 0;  // link-time address in the module (address minus load bias)
-  std::uint64_t address = 0; // the return address as recorded
-  bool inlined = false;      // an inlined call inside the next (outer) frame
+  std::string module;         // path of the module; empty when the address is in no module
+  std::uint64_t offset = 0;   // link-time address in the module (address minus load bias)
+  std::uint64_t address = 0;  // the return address as recorded
+  bool inlined = false;       // an inlined call inside the next (outer) frame
 
   friend bool operator==(const Frame&, const Frame&) = default;
 };
 
 struct SymbolizerStats {
-  std::size_t modules_without_file = 0;     // module file missing on this machine
+  std::size_t modules_without_file = 0;       // module file missing on this machine
   std::size_t modules_build_id_mismatch = 0;  // file changed since the capture was taken
   std::size_t modules_without_debuginfo = 0;  // no DWARF: names from the symbol table only
 };

@@ -1,13 +1,13 @@
 // End to end: the fixtures run under `measure run` (the real preload), `measure report
 // --format json` reads the capture, and every metric of every marked call site must equal
 // what the fixture's source says it does.
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/subprocess.h"
 
@@ -22,8 +22,7 @@ namespace {
 
 struct Expected {
   const char* marker;
-  std::uint64_t alloc_count, alloc_bytes, free_count, freed_bytes, live_count, live_bytes, peak_bytes,
-      temporary_count;
+  std::uint64_t alloc_count, alloc_bytes, free_count, freed_bytes, live_count, live_bytes, peak_bytes, temporary_count;
 };
 
 // The line of each "@marker" in a fixture's source.
@@ -132,8 +131,8 @@ TEST_CASE("every C allocation entry point is attributed exactly to its call site
   CHECK(report["dropped"]["dropped_events"] == 0);
   CHECK(report["program"]["exit_status"] == 0);
   // The global peak is the moment the 1 MiB block was live together with everything held.
-  CHECK(report["totals"]["peak_bytes"].get<std::uint64_t>() >= big + 500 + 2000 + 64 + 128 + 600 + 512 + 96 + 1000 +
-                                                                  100 + 231);
+  CHECK(report["totals"]["peak_bytes"].get<std::uint64_t>() >=
+        big + 500 + 2000 + 64 + 128 + 600 + 512 + 96 + 1000 + 100 + 231);
 }
 
 TEST_CASE("every replaceable operator new and delete is attributed exactly to its call site") {
@@ -200,8 +199,9 @@ TEST_CASE("grouping by function and file adds up the same call sites") {
 TEST_CASE("MEASURE_DEPTH limits stacks and the report says they were truncated") {
   TempDir dir;
   std::string capture = dir.file("shallow.msr");
-  REQUIRE(run_process({tool_path(), "run", "-q", "--depth", "1", "-o", capture, "--", fixture_path("alloc_c")})
-              .status() == 0);
+  REQUIRE(
+      run_process({tool_path(), "run", "-q", "--depth", "1", "-o", capture, "--", fixture_path("alloc_c")}).status() ==
+      0);
   json report = report_json(capture);
   CHECK(report["dropped"]["truncated_stacks"].get<int>() > 0);
   for (const json& row : report["rows"]) {

@@ -1,7 +1,7 @@
 // The capture format: round trips, and clean errors for every kind of damage.
-#include <doctest/doctest.h>
-
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "format/capture.h"
 #include "support/error.h"

@@ -1,8 +1,8 @@
 #include "capture/config.h"
 
-#include <doctest/doctest.h>
-
 #include <string>
+
+#include <doctest/doctest.h>
 
 using measure::detail::Mode;
 using measure::detail::Options;

@@ -1,10 +1,10 @@
 // The global peak and each site's contribution at it, computed lazily per thread.
 #include "capture/peak.h"
 
-#include <doctest/doctest.h>
-
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using measure::detail::GlobalAccount;
 using measure::detail::PeakTransition;
@@ -13,8 +13,12 @@ using measure::detail::SiteCounters;
 namespace {
 struct Sim {
   GlobalAccount account;
-  void alloc(SiteCounters& s, std::uint64_t bytes) { s.on_event(account.apply(static_cast<std::int64_t>(bytes)), true, bytes); }
-  void free(SiteCounters& s, std::uint64_t bytes) { s.on_event(account.apply(-static_cast<std::int64_t>(bytes)), false, bytes); }
+  void alloc(SiteCounters& s, std::uint64_t bytes) {
+    s.on_event(account.apply(static_cast<std::int64_t>(bytes)), true, bytes);
+  }
+  void free(SiteCounters& s, std::uint64_t bytes) {
+    s.on_event(account.apply(-static_cast<std::int64_t>(bytes)), false, bytes);
+  }
 };
 }  // namespace
 

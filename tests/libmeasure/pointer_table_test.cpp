@@ -1,12 +1,12 @@
 #include "capture/pointer_table.h"
 
-#include <doctest/doctest.h>
-
 #include <memory>
 #include <random>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using measure::detail::AllocFamily;
 using measure::detail::BlockInfo;
@@ -14,7 +14,9 @@ using measure::detail::PointerTable;
 
 namespace {
 // The table is large (one cache line per shard): keep it off the stack.
-std::unique_ptr<PointerTable> make_table() { return std::make_unique<PointerTable>(); }
+std::unique_ptr<PointerTable> make_table() {
+  return std::make_unique<PointerTable>();
+}
 }  // namespace
 
 TEST_CASE("pointer table: insert, find, remove") {

@@ -16,8 +16,16 @@ TEST_CASE("template shortening keeps operators") {
 }
 
 TEST_CASE("the key frame skips system headers and libraries") {
-  Frame alloc{"__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)", "/usr/include/c++/12/ext/new_allocator.h", 137, 0, "/app", 0x10, 0, true};
-  Frame vec{"std::vector<int>::_M_realloc_insert", "/usr/include/c++/12/bits/vector.tcc", 440, 0, "/app", 0x20, 0, true};
+  Frame alloc{"__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)",
+              "/usr/include/c++/12/ext/new_allocator.h",
+              137,
+              0,
+              "/app",
+              0x10,
+              0,
+              true};
+  Frame vec{
+      "std::vector<int>::_M_realloc_insert", "/usr/include/c++/12/bits/vector.tcc", 440, 0, "/app", 0x20, 0, true};
   Frame user{"fill(int)", "/src/app.cpp", 12, 0, "/app", 0x30, 0, false};
   std::vector<Frame> frames = {alloc, vec, user};
   const Frame* key = key_frame(frames);

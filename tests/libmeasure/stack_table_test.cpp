@@ -1,10 +1,10 @@
 #include "stacks/stack_table.h"
 
-#include <doctest/doctest.h>
-
 #include <memory>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "support/hash.h"
 

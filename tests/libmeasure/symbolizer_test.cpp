@@ -2,9 +2,9 @@
 // levels of inlined functions expands to three frames with the right lines.
 #include "symbols/symbolizer.h"
 
-#include <doctest/doctest.h>
-
 #include <filesystem>
+
+#include <doctest/doctest.h>
 
 #include "platform/platform.h"
 
@@ -12,15 +12,26 @@ using namespace measure;
 
 namespace {
 
-__attribute__((noinline)) void* return_address() { return __builtin_return_address(0); }
+__attribute__((noinline)) void* return_address() {
+  return __builtin_return_address(0);
+}
 void* volatile g_sink;  // work after the call, so it is not a tail call
 
-constexpr int inner_line = __LINE__ + 1;
-static inline __attribute__((always_inline)) void* inner() { void* p = return_address(); g_sink = p; return p; }
-constexpr int middle_line = __LINE__ + 1;
-static inline __attribute__((always_inline)) void* middle() { return inner(); }
-constexpr int outer_line = __LINE__ + 1;
-__attribute__((noinline)) void* outer_function() { return middle(); }
+// Each call records its own line, so formatting cannot move the expectations.
+int g_inner_line = 0;
+int g_middle_line = 0;
+int g_outer_line = 0;
+static inline __attribute__((always_inline)) void* inner() {
+  void* p = (g_inner_line = __LINE__, return_address());
+  g_sink = p;
+  return p;
+}
+static inline __attribute__((always_inline)) void* middle() {
+  return (g_middle_line = __LINE__, inner());
+}
+__attribute__((noinline)) void* outer_function() {
+  return (g_outer_line = __LINE__, middle());
+}
 
 // The module map of this process, as the runtime records it.
 Capture capture_of_self() {
@@ -38,8 +49,8 @@ Capture capture_of_self() {
         m.build_id.assign(reinterpret_cast<const char*>(view.build_id), view.build_id_size);
         m.load_bias = view.load_bias;
         for (std::size_t i = 0; i < view.segment_count; ++i) {
-          m.segments.push_back({view.segments[i].vaddr, view.segments[i].memsz, view.segments[i].offset,
-                                view.segments[i].flags});
+          m.segments.push_back(
+              {view.segments[i].vaddr, view.segments[i].memsz, view.segments[i].offset, view.segments[i].flags});
         }
         capture->modules.push_back(m);
       },
@@ -56,13 +67,13 @@ TEST_CASE("symbolizer: inline frames, innermost first, with call-site lines") {
   const std::vector<Frame>& frames = symbolizer.resolve(address, 0);
   REQUIRE(frames.size() == 3);
   CHECK(frames[0].function.find("inner") != std::string::npos);
-  CHECK(frames[0].line == static_cast<std::uint32_t>(inner_line));
+  CHECK(frames[0].line == static_cast<std::uint32_t>(g_inner_line));
   CHECK(frames[0].inlined);
   CHECK(frames[1].function.find("middle") != std::string::npos);
-  CHECK(frames[1].line == static_cast<std::uint32_t>(middle_line));
+  CHECK(frames[1].line == static_cast<std::uint32_t>(g_middle_line));
   CHECK(frames[1].inlined);
   CHECK(frames[2].function.find("outer_function") != std::string::npos);
-  CHECK(frames[2].line == static_cast<std::uint32_t>(outer_line));
+  CHECK(frames[2].line == static_cast<std::uint32_t>(g_outer_line));
   CHECK_FALSE(frames[2].inlined);
   for (const Frame& f : frames) {
     CHECK(std::filesystem::path(f.file).filename() == "symbolizer_test.cpp");

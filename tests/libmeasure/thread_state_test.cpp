@@ -1,8 +1,8 @@
 #include "capture/thread_state.h"
 
-#include <doctest/doctest.h>
-
 #include <thread>
+
+#include <doctest/doctest.h>
 
 using measure::detail::ThreadRegistry;
 using measure::detail::ThreadState;

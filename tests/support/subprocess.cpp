@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <sys/wait.h>
 
 extern char** environ;
 
@@ -136,8 +137,14 @@ void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
-std::string tool_path() { return MEASURE_TOOL; }
-std::string fixture_path(const std::string& name) { return std::string(MEASURE_FIXTURE_DIR) + "/" + name; }
-std::string source_path(const std::string& relative) { return std::string(MEASURE_SOURCE_DIR) + "/" + relative; }
+std::string tool_path() {
+  return MEASURE_TOOL;
+}
+std::string fixture_path(const std::string& name) {
+  return std::string(MEASURE_FIXTURE_DIR) + "/" + name;
+}
+std::string source_path(const std::string& relative) {
+  return std::string(MEASURE_SOURCE_DIR) + "/" + relative;
+}
 
 }  // namespace measure::test

@@ -1,9 +1,10 @@
 // Bad input gets one clear line on stderr and exit status 2; nothing crashes.
-#include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
+
+#include <doctest/doctest.h>
 
 #include "support/subprocess.h"
 

@@ -1,11 +1,11 @@
 // `measure run` passes the program's exit status through (128+N for signal N) and leaves
 // its standard output and standard error as they are natively.
-#include <doctest/doctest.h>
-
 #include <csignal>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/subprocess.h"
 
@@ -66,7 +66,7 @@ TEST_CASE("a program killed by a signal gives 128+N") {
     Pair p = run_both({"signal", std::to_string(sig)}, dir, true);
     CAPTURE(sig);
     CHECK(p.native.signal == sig);
-    CHECK(p.measured.signal == 0);  // measure itself exits normally ...
+    CHECK(p.measured.signal == 0);             // measure itself exits normally ...
     CHECK(p.measured.exit_code == 128 + sig);  // ... with the shell's code for the signal
     CHECK(p.measured.out == p.native.out);
     CHECK(p.measured.err == p.native.err);
@@ -130,7 +130,7 @@ TEST_CASE("children started with exec are not traced and keep their environment 
     captures += entry.path().extension() == ".msr" ? 1 : 0;
   }
   CHECK(captures == 0);  // bash replaced itself before exiting; exit_with was not preloaded
-  auto env = run_process({tool_path(), "run", "-q", "-o", dir.file("env.msr"), "--", "bash", "-c",
-                          "env | grep '^LD_PRELOAD=' || true"});
+  auto env = run_process(
+      {tool_path(), "run", "-q", "-o", dir.file("env.msr"), "--", "bash", "-c", "env | grep '^LD_PRELOAD=' || true"});
   CHECK(env.out.find("libmeasure_preload") == std::string::npos);
 }
