@@ -87,25 +87,32 @@ bool PointerTable::insert(std::uintptr_t address, const BlockInfo& info) noexcep
   return true;
 }
 
+std::int64_t PointerTable::slot_of(const Shard& shard, std::uint64_t hash, std::uintptr_t address) noexcept {
+  if (shard.capacity == 0) {
+    return -1;
+  }
+  std::uint32_t mask = shard.capacity - 1;
+  for (std::uint32_t i = static_cast<std::uint32_t>(hash) & mask;; i = (i + 1) & mask) {
+    if (shard.slots[i].key == address) {
+      return i;
+    }
+    if (shard.slots[i].key == 0) {
+      return -1;
+    }
+  }
+}
+
 bool PointerTable::find(std::uintptr_t address, BlockInfo* info) noexcept {
   Position pos = locate(address);
   Shard& shard = m_shards[pos.shard];
   std::uint64_t value = 0;
   {
     SpinGuard guard(shard.lock);
-    if (shard.capacity == 0) {
+    std::int64_t slot = slot_of(shard, pos.hash, address);
+    if (slot < 0) {
       return false;
     }
-    std::uint32_t mask = shard.capacity - 1;
-    for (std::uint32_t i = static_cast<std::uint32_t>(pos.hash) & mask;; i = (i + 1) & mask) {
-      if (shard.slots[i].key == 0) {
-        return false;
-      }
-      if (shard.slots[i].key == address) {
-        value = shard.slots[i].value;
-        break;
-      }
-    }
+    value = shard.slots[slot].value;
   }
   *info = unpack(address, value);
   return true;
@@ -117,19 +124,12 @@ bool PointerTable::remove(std::uintptr_t address, BlockInfo* info) noexcept {
   std::uint64_t value = 0;
   {
     SpinGuard guard(shard.lock);
-    if (shard.capacity == 0) {
+    std::int64_t slot = slot_of(shard, pos.hash, address);
+    if (slot < 0) {
       return false;
     }
     std::uint32_t mask = shard.capacity - 1;
-    std::uint32_t i = static_cast<std::uint32_t>(pos.hash) & mask;
-    for (;; i = (i + 1) & mask) {
-      if (shard.slots[i].key == 0) {
-        return false;
-      }
-      if (shard.slots[i].key == address) {
-        break;
-      }
-    }
+    auto i = static_cast<std::uint32_t>(slot);
     value = shard.slots[i].value;
     // Backward-shift deletion: pull later members of the probe run into the hole so lookups
     // never need tombstones.

@@ -62,6 +62,8 @@ class PointerTable {
   };
 
   static std::uint64_t pack(const BlockInfo& info) noexcept;
+  /// The slot holding `address` in `shard`, or -1. pre: the shard's lock is held.
+  static std::int64_t slot_of(const Shard& shard, std::uint64_t hash, std::uintptr_t address) noexcept;
   BlockInfo unpack(std::uintptr_t key, std::uint64_t value) noexcept;
   bool grow(Shard& shard) noexcept;
   bool remember_oversize(std::uintptr_t key, std::uint64_t size) noexcept;

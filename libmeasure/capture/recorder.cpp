@@ -64,16 +64,49 @@ std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
   return id;
 }
 
+// The program's errno must come out of a hook exactly as the allocator left it.
+class ErrnoGuard {
+ public:
+  ErrnoGuard() noexcept : m_saved(errno) {}
+  ~ErrnoGuard() { errno = m_saved; }
+  ErrnoGuard(const ErrnoGuard&) = delete;
+  ErrnoGuard& operator=(const ErrnoGuard&) = delete;
+
+ private:
+  int m_saved;
+};
+
+// A thread's counters for `stack`, falling back to the unknown stack's (which always
+// exists) when the toolkit is out of memory.
+SiteCounters& site_or_unknown(ThreadState& thread, std::uint32_t* stack) noexcept {
+  if (SiteCounters* site = thread.site(*stack)) {
+    return *site;
+  }
+  *stack = StackTable::unknown_id;
+  return *thread.site(StackTable::unknown_id);
+}
+
+// Captures the allocating stack and enters a new block in the live-block table. Returns the
+// block's site, or nullptr (counted as dropped) when the table is out of memory.
+SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t address, std::size_t size,
+                          AllocFamily family) noexcept {
+  std::uint32_t stack = capture_stack(rt, thread);
+  SiteCounters& site = site_or_unknown(thread, &stack);
+  if (!rt.pointers.insert(address, BlockInfo{size, stack, family})) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  return &site;
+}
+
 // Applies one free to the account and the freeing thread's counters.
 void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, const BlockInfo& info) noexcept {
-  SiteCounters* site = thread.site(info.stack);
-  if (site == nullptr) {
-    site = thread.site(StackTable::unknown_id);
-  }
+  std::uint32_t stack = info.stack;
+  SiteCounters& site = site_or_unknown(thread, &stack);
   PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size));
-  site->on_event(t, false, info.size);
+  site.on_event(t, false, info.size);
   if (thread.last_allocation == address) {
-    bump(site->temporary_count, 1);
+    bump(site.temporary_count, 1);
     thread.last_allocation = 0;
   }
 }
@@ -85,40 +118,30 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 }  // namespace
 
 void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
-  int saved_errno = errno;
+  ErrnoGuard errno_guard;
   Runtime& rt = runtime();
   ThreadState* thread = current_thread();
   if (thread == nullptr) {
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-    errno = saved_errno;
     return;
   }
-  std::uint32_t stack = capture_stack(rt, *thread);
-  SiteCounters* site = thread->site(stack);
-  if (site == nullptr) {
-    stack = StackTable::unknown_id;
-    site = thread->site(stack);
-  }
   auto key = reinterpret_cast<std::uintptr_t>(address);
-  if (!rt.pointers.insert(key, BlockInfo{size, stack, family})) {
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-    errno = saved_errno;
+  SiteCounters* site = enter_block(rt, *thread, key, size, family);
+  if (site == nullptr) {
     return;
   }
   PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size));
   site->on_event(t, true, size);
   thread->last_allocation = key;
-  errno = saved_errno;
 }
 
 void record_free(void* address, AllocFamily family) noexcept {
-  int saved_errno = errno;
+  ErrnoGuard errno_guard;
   Runtime& rt = runtime();
   auto key = reinterpret_cast<std::uintptr_t>(address);
   BlockInfo info;
   if (!rt.pointers.remove(key, &info)) {
     rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
-    errno = saved_errno;
     return;
   }
   if (!same_family(info.family, family)) {
@@ -129,10 +152,9 @@ void record_free(void* address, AllocFamily family) noexcept {
     // Keep the global live bytes right even when the thread's counters are unavailable.
     rt.account.apply(-static_cast<std::int64_t>(info.size));
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    account_free(rt, *thread, key, info);
+    return;
   }
-  errno = saved_errno;
+  account_free(rt, *thread, key, info);
 }
 
 bool take_block(void* address, BlockInfo* info) noexcept {
@@ -140,49 +162,35 @@ bool take_block(void* address, BlockInfo* info) noexcept {
 }
 
 void restore_block(void* address, const BlockInfo& info) noexcept {
-  int saved_errno = errno;
+  ErrnoGuard errno_guard;
   runtime().pointers.insert(reinterpret_cast<std::uintptr_t>(address), info);
-  errno = saved_errno;
 }
 
 void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, std::size_t size) noexcept {
-  int saved_errno = errno;
+  ErrnoGuard errno_guard;
   Runtime& rt = runtime();
-  ThreadState* thread = current_thread();
+  auto old_key = reinterpret_cast<std::uintptr_t>(old_address);
   if (old == nullptr && old_address != nullptr) {
     rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
   }
+  if (old != nullptr && !same_family(old->family, AllocFamily::malloc)) {
+    rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
+  }
+  ThreadState* thread = current_thread();
   if (thread == nullptr) {
     if (old != nullptr) {
       rt.account.apply(-static_cast<std::int64_t>(old->size));
     }
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-    errno = saved_errno;
     return;
-  }
-  if (old != nullptr && old->family != AllocFamily::malloc && old->family != AllocFamily::reported) {
-    rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (fresh == nullptr) {
-    if (old != nullptr) {
-      account_free(rt, *thread, reinterpret_cast<std::uintptr_t>(old_address), *old);
-    }
-    errno = saved_errno;
-    return;
-  }
-  std::uint32_t stack = capture_stack(rt, *thread);
-  SiteCounters* site = thread->site(stack);
-  if (site == nullptr) {
-    stack = StackTable::unknown_id;
-    site = thread->site(stack);
   }
   auto key = reinterpret_cast<std::uintptr_t>(fresh);
-  if (!rt.pointers.insert(key, BlockInfo{size, stack, AllocFamily::malloc})) {
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc) : nullptr;
+  if (site == nullptr) {
+    // Freed with size 0, or the new block could not be recorded: only the free remains.
     if (old != nullptr) {
-      account_free(rt, *thread, reinterpret_cast<std::uintptr_t>(old_address), *old);
+      account_free(rt, *thread, old_key, *old);
     }
-    errno = saved_errno;
     return;
   }
   // One account event for both halves: the old block's site loses its bytes and the new
@@ -191,18 +199,15 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   std::int64_t delta = static_cast<std::int64_t>(size) - static_cast<std::int64_t>(old != nullptr ? old->size : 0);
   PeakTransition t = rt.account.apply(delta);
   if (old != nullptr) {
-    SiteCounters* old_site = thread->site(old->stack);
-    if (old_site == nullptr) {
-      old_site = thread->site(StackTable::unknown_id);
-    }
-    old_site->on_event(t, false, old->size);
-    if (thread->last_allocation == reinterpret_cast<std::uintptr_t>(old_address)) {
-      bump(old_site->temporary_count, 1);
+    std::uint32_t old_stack = old->stack;
+    SiteCounters& old_site = site_or_unknown(*thread, &old_stack);
+    old_site.on_event(t, false, old->size);
+    if (thread->last_allocation == old_key) {
+      bump(old_site.temporary_count, 1);
     }
   }
   site->on_event(t, true, size);
   thread->last_allocation = key;
-  errno = saved_errno;
 }
 
 // Used by the runtime's thread-exit slot (registered in runtime.cpp).
