@@ -3,8 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -60,13 +59,6 @@ std::string base_name(std::string_view path) {
   auto slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
-
-struct Group {
-  Row row;
-  std::uint64_t heaviest = 0;
-  bool has_heaviest = false;
-  std::uint32_t heaviest_stack = 0;
-};
 
 }  // namespace
 
@@ -259,6 +251,285 @@ std::string shorten_templates(std::string_view name) {
   return out;
 }
 
+namespace {
+
+// The grouping of one report. Everything that depends only on a frame (its class, its row,
+// whether it matches a pattern) is computed once per distinct frame, not once per stack: a
+// capture of 100,000 stacks shares far fewer frames than it has (docs/performance.md).
+class Grouper {
+ public:
+  Grouper(const Capture& capture, const ReportOptions& options, Report& report)
+      : m_capture(capture), m_options(options), m_report(report), m_symbolizer(capture) {
+    m_include.resize(options.include.size());
+    m_exclude.resize(options.exclude.size());
+  }
+
+  void add(const Site& site) {
+    const Stack& stack = m_capture.stacks[site.stack];
+    Sample sample;
+    sample.stack = site.stack;
+    sample.metrics = site.metrics;
+    sample.truncated = (stack.flags & stack_truncated) != 0;
+    for (std::uint64_t address : stack.frames) {
+      auto [first, count] = expand(address, stack.generation);
+      for (std::uint32_t f = first; f < first + count; ++f) {
+        sample.frames.push_back(f);
+      }
+    }
+    // The allocator's own frames go; if nothing else is left, keep its outermost frame.
+    auto keep = std::find_if_not(sample.frames.begin(), sample.frames.end(),
+                                 [&](std::uint32_t f) { return (m_class[f] & allocator_class) != 0; });
+    if (keep == sample.frames.end() && !sample.frames.empty()) {
+      --keep;
+    }
+    sample.frames.erase(sample.frames.begin(), keep);
+    if (!selected(sample.frames)) {
+      return;
+    }
+    m_report.selected += sample.metrics;
+    std::size_t index = m_report.samples.size();
+    if (m_options.cumulative) {
+      m_seen.clear();  // a recursive frame counts once per stack
+      for (std::uint32_t f : sample.frames) {
+        std::size_t g = frame_group(f);
+        if (std::find(m_seen.begin(), m_seen.end(), g) == m_seen.end()) {
+          m_seen.push_back(g);
+          credit(g, sample, index);
+        }
+      }
+      if (m_seen.empty()) {
+        credit(unknown_group(), sample, index);
+      }
+    } else if (m_options.by == GroupBy::stack) {
+      credit(stack_group(sample.frames), sample, index);
+    } else {
+      const std::uint32_t* key = key_frame_of(sample.frames);
+      credit(key == nullptr ? unknown_group() : frame_group(*key), sample, index);
+    }
+    m_report.samples.push_back(std::move(sample));
+  }
+
+  // Moves the groups into the report's rows, sorted.
+  void finish() {
+    m_report.symbols = m_symbolizer.stats();
+    std::vector<std::size_t> order(m_groups.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    std::vector<std::uint32_t> rank = canonical_ranks();
+    SortBy sort = m_options.sort;
+    std::sort(order.begin(), order.end(), [&](std::size_t ia, std::size_t ib) {
+      const Group& a = m_groups[ia];
+      const Group& b = m_groups[ib];
+      std::uint64_t va = sort_value(a.row.metrics, sort);
+      std::uint64_t vb = sort_value(b.row.metrics, sort);
+      if (va != vb) {
+        return va > vb;
+      }
+      if (a.row.metrics.alloc_bytes != b.row.metrics.alloc_bytes) {
+        return a.row.metrics.alloc_bytes > b.row.metrics.alloc_bytes;
+      }
+      if (a.identity != b.identity) {
+        return a.identity < b.identity;
+      }
+      return std::lexicographical_compare(a.canonical.begin(), a.canonical.end(), b.canonical.begin(),
+                                          b.canonical.end(),
+                                          [&](std::uint32_t x, std::uint32_t y) { return rank[x] < rank[y]; });
+    });
+    m_report.rows.reserve(order.size());
+    for (std::size_t i : order) {
+      m_report.rows.push_back(std::move(m_groups[i].row));
+    }
+  }
+
+ private:
+  static constexpr std::uint8_t allocator_class = 1;
+  static constexpr std::uint8_t system_class = 2;
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+  struct Group {
+    Row row;
+    std::string identity;                  // of the key
+    std::vector<std::uint32_t> canonical;  // --by stack: the canonical frames of the stack
+    std::uint64_t heaviest = 0;
+  };
+
+  struct AddressHash {
+    std::size_t operator()(const std::pair<std::uint64_t, std::uint32_t>& k) const noexcept {
+      return std::hash<std::uint64_t>()(k.first * 31 + k.second);
+    }
+  };
+
+  // The frames of one return address, interned into Report::frames.
+  std::pair<std::uint32_t, std::uint32_t> expand(std::uint64_t address, std::uint32_t generation) {
+    auto [it, inserted] = m_expanded.try_emplace({address, generation});
+    if (inserted) {
+      const std::vector<Frame>& frames = m_symbolizer.resolve(address, generation);
+      it->second = {static_cast<std::uint32_t>(m_report.frames.size()), static_cast<std::uint32_t>(frames.size())};
+      for (const Frame& f : frames) {
+        m_report.frames.push_back(f);
+        m_class.push_back(static_cast<std::uint8_t>((is_allocator_frame(f) ? allocator_class : 0) |
+                                                    (is_system_frame(f) ? system_class : 0)));
+        m_group_of.push_back(none);
+        m_canonical_of.push_back(none);
+        for (auto& cache : m_include) {
+          cache.push_back(-1);
+        }
+        for (auto& cache : m_exclude) {
+          cache.push_back(-1);
+        }
+      }
+    }
+    return it->second;
+  }
+
+  bool matches(std::vector<std::vector<std::int8_t>>& caches, std::size_t pattern, std::uint32_t f) {
+    std::int8_t& cached = caches[pattern][f];
+    if (cached < 0) {
+      const std::vector<std::string>& patterns = &caches == &m_include ? m_options.include : m_options.exclude;
+      cached = frame_matches(m_report.frames[f], patterns[pattern]) ? 1 : 0;
+    }
+    return cached == 1;
+  }
+
+  bool any_frame_matches(std::vector<std::vector<std::int8_t>>& caches, const std::vector<std::uint32_t>& frames) {
+    for (std::size_t p = 0; p < caches.size(); ++p) {
+      for (std::uint32_t f : frames) {
+        if (matches(caches, p, f)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  bool selected(const std::vector<std::uint32_t>& frames) {
+    if (!m_include.empty() && !any_frame_matches(m_include, frames)) {
+      return false;
+    }
+    return !any_frame_matches(m_exclude, frames);
+  }
+
+  const std::uint32_t* key_frame_of(const std::vector<std::uint32_t>& frames) const noexcept {
+    for (const std::uint32_t& f : frames) {
+      if ((m_class[f] & system_class) == 0) {
+        return &f;
+      }
+    }
+    return frames.empty() ? nullptr : &frames.front();
+  }
+
+  std::size_t group_for(RowKey key, std::string identity) {
+    auto [it, inserted] = m_index.try_emplace(std::move(identity), m_groups.size());
+    if (inserted) {
+      Group& g = m_groups.emplace_back();
+      g.identity = it->first;
+      g.row.key = std::move(key);
+    }
+    return it->second;
+  }
+
+  std::size_t frame_group(std::uint32_t f) {
+    if (m_group_of[f] == none) {
+      RowKey key = key_for(&m_report.frames[f], m_options.by);
+      std::string identity = key.identity();
+      m_group_of[f] = group_for(std::move(key), std::move(identity));
+    }
+    return m_group_of[f];
+  }
+
+  std::size_t unknown_group() {
+    RowKey key = key_for(nullptr, m_options.by);
+    std::string identity = key.identity();
+    return group_for(std::move(key), std::move(identity));
+  }
+
+  // Frames that print the same (the same line reached from two return addresses) are one
+  // canonical frame, so a stack row is the whole symbolized stack, not its addresses.
+  std::uint32_t canonical(std::uint32_t f) {
+    if (m_canonical_of[f] == none) {
+      const Frame& fr = m_report.frames[f];
+      std::string identity = fmt::format("{}|{}|{}|{}|{:x}", fr.function, fr.file, fr.line, fr.module,
+                                         fr.function.empty() && fr.file.empty() ? fr.offset : 0);
+      auto [it, inserted] = m_canonical_index.try_emplace(std::move(identity), m_canonical.size());
+      if (inserted) {
+        m_canonical.push_back(&it->first);
+      }
+      m_canonical_of[f] = it->second;
+    }
+    return static_cast<std::uint32_t>(m_canonical_of[f]);
+  }
+
+  std::size_t stack_group(const std::vector<std::uint32_t>& frames) {
+    const std::uint32_t* key = key_frame_of(frames);
+    RowKey row_key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
+    std::vector<std::uint32_t> canon;
+    canon.reserve(frames.size());
+    for (std::uint32_t f : frames) {
+      canon.push_back(canonical(f));
+    }
+    std::string identity = row_key.identity();
+    std::string lookup = identity;
+    lookup.push_back('\x1e');
+    lookup.append(reinterpret_cast<const char*>(canon.data()), canon.size() * sizeof(std::uint32_t));
+    auto [it, inserted] = m_index.try_emplace(std::move(lookup), m_groups.size());
+    if (inserted) {
+      Group& g = m_groups.emplace_back();
+      g.identity = std::move(identity);
+      g.canonical = std::move(canon);
+      g.row.key = std::move(row_key);
+    }
+    return it->second;
+  }
+
+  // The rank of each canonical frame in the order of its identity, for tie-breaking.
+  std::vector<std::uint32_t> canonical_ranks() const {
+    std::vector<std::uint32_t> by_name(m_canonical.size());
+    for (std::uint32_t i = 0; i < by_name.size(); ++i) {
+      by_name[i] = i;
+    }
+    std::sort(by_name.begin(), by_name.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return *m_canonical[a] < *m_canonical[b]; });
+    std::vector<std::uint32_t> rank(m_canonical.size());
+    for (std::uint32_t r = 0; r < by_name.size(); ++r) {
+      rank[by_name[r]] = r;
+    }
+    return rank;
+  }
+
+  void credit(std::size_t group, const Sample& sample, std::size_t index) {
+    Group& g = m_groups[group];
+    g.row.metrics += sample.metrics;
+    ++g.row.stack_count;
+    std::uint64_t weight = sort_value(sample.metrics, m_options.sort);
+    // Sites come in stack id order, so on equal weight the lowest stack id stays.
+    if (g.row.stack_count == 1 || weight > g.heaviest) {
+      g.heaviest = weight;
+      g.row.heaviest = index;
+      g.row.stack_truncated = sample.truncated;
+    }
+  }
+
+  const Capture& m_capture;
+  const ReportOptions& m_options;
+  Report& m_report;
+  Symbolizer m_symbolizer;
+  std::unordered_map<std::pair<std::uint64_t, std::uint32_t>, std::pair<std::uint32_t, std::uint32_t>, AddressHash>
+      m_expanded;
+  std::vector<std::uint8_t> m_class;                // per frame: allocator_class | system_class
+  std::vector<std::size_t> m_group_of;              // per frame: its group when it is the key frame
+  std::vector<std::size_t> m_canonical_of;          // per frame: its canonical frame
+  std::vector<std::vector<std::int8_t>> m_include;  // per pattern, per frame: -1 unknown, 0, 1
+  std::vector<std::vector<std::int8_t>> m_exclude;
+  std::unordered_map<std::string, std::size_t> m_index;  // identity -> group
+  std::vector<Group> m_groups;
+  std::unordered_map<std::string, std::size_t> m_canonical_index;
+  std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
+  std::vector<std::size_t> m_seen;
+};
+
+}  // namespace
+
 Report build_report(const Capture& capture, const ReportOptions& options) {
   if (options.by == GroupBy::scope) {
     throw UsageError("--by scope: this capture format records no named scopes yet");
@@ -267,98 +538,36 @@ Report build_report(const Capture& capture, const ReportOptions& options) {
   report.options = options;
   report.capture = &capture;
   report.totals = capture.totals;
-  Symbolizer symbolizer(capture);
-  std::map<std::string, Group> groups;
-  for (const Site& site : capture.sites) {
-    const Stack& stack = capture.stacks[site.stack];
-    const Metrics& m = site.metrics;
-    if ((stack.flags & stack_truncated) != 0) {
-      ++report.truncated_stacks;
-      report.truncated_allocations += m.alloc_count;
-    }
-    if ((stack.flags & stack_partial) != 0) {
-      ++report.partial_stacks;
-      report.partial_allocations += m.alloc_count;
-    }
-    if (stack.frames.empty()) {
-      report.unknown_stack_allocations += m.alloc_count;
-    }
-    std::vector<Frame> frames = symbolized_stack(stack, symbolizer);
-    auto matches = [&](const std::string& p) {
-      return std::any_of(frames.begin(), frames.end(), [&](const Frame& f) { return frame_matches(f, p); });
-    };
-    if ((!options.include.empty() && std::none_of(options.include.begin(), options.include.end(), matches)) ||
-        std::any_of(options.exclude.begin(), options.exclude.end(), matches)) {
-      continue;
-    }
-    report.selected += m;
-
-    std::vector<RowKey> keys;
-    if (options.cumulative) {
-      std::set<std::string> seen;  // a recursive frame counts once per stack
-      for (const Frame& f : frames) {
-        RowKey k = key_for(&f, options.by);
-        if (seen.insert(k.identity()).second) {
-          keys.push_back(std::move(k));
-        }
+  report.samples.reserve(capture.sites.size());
+  {
+    Grouper grouper(capture, options, report);
+    for (const Site& site : capture.sites) {
+      const Stack& stack = capture.stacks[site.stack];
+      const Metrics& m = site.metrics;
+      if ((stack.flags & stack_truncated) != 0) {
+        ++report.truncated_stacks;
+        report.truncated_allocations += m.alloc_count;
       }
-      if (keys.empty()) {
-        keys.push_back(key_for(nullptr, options.by));
+      if ((stack.flags & stack_partial) != 0) {
+        ++report.partial_stacks;
+        report.partial_allocations += m.alloc_count;
       }
-    } else {
-      RowKey k = key_for(key_frame(frames), options.by);
-      if (options.by == GroupBy::stack) {
-        // A stack row is the whole symbolized stack; carry it in the identity.
-        std::string whole;
-        for (const Frame& f : frames) {
-          whole += fmt::format("{}|{}|{}|{}|{:x};", f.function, f.file, f.line, f.module,
-                               f.function.empty() && f.file.empty() ? f.offset : 0);
-        }
-        k.scope.reset();
-        keys.push_back(std::move(k));
-        Group& g = groups[keys.back().identity() + "\x1e" + whole];
-        g.row.key = keys.back();
-        g.row.metrics += m;
-        ++g.row.stack_count;
-        g.row.stack = frames;
-        g.row.stack_truncated = (stack.flags & stack_truncated) != 0;
-        continue;
+      if (stack.frames.empty()) {
+        report.unknown_stack_allocations += m.alloc_count;
       }
-      keys.push_back(std::move(k));
+      grouper.add(site);
     }
-    for (RowKey& k : keys) {
-      Group& g = groups[k.identity()];
-      g.row.key = std::move(k);
-      g.row.metrics += m;
-      ++g.row.stack_count;
-      std::uint64_t weight = sort_value(m, options.sort);
-      if (!g.has_heaviest || weight > g.heaviest || (weight == g.heaviest && site.stack < g.heaviest_stack)) {
-        g.has_heaviest = true;
-        g.heaviest = weight;
-        g.heaviest_stack = site.stack;
-        g.row.stack = frames;
-        g.row.stack_truncated = (stack.flags & stack_truncated) != 0;
-      }
-    }
+    grouper.finish();
   }
-  report.symbols = symbolizer.stats();
-  report.rows.reserve(groups.size());
-  std::vector<std::string> identities;
-  for (auto& [identity, group] : groups) {
-    report.rows.push_back(std::move(group.row));
-  }
-  std::stable_sort(report.rows.begin(), report.rows.end(), [&](const Row& a, const Row& b) {
-    std::uint64_t va = sort_value(a.metrics, options.sort);
-    std::uint64_t vb = sort_value(b.metrics, options.sort);
-    if (va != vb) {
-      return va > vb;
-    }
-    if (a.metrics.alloc_bytes != b.metrics.alloc_bytes) {
-      return a.metrics.alloc_bytes > b.metrics.alloc_bytes;
-    }
-    return false;  // std::map order (by identity) already breaks the remaining ties
-  });
   report.shown = options.top == 0 ? report.rows.size() : std::min(options.top, report.rows.size());
+  if (options.row_stacks) {
+    for (std::size_t i = 0; i < report.shown; ++i) {
+      Row& row = report.rows[i];
+      for (std::uint32_t f : report.samples[row.heaviest].frames) {
+        row.stack.push_back(report.frames[f]);
+      }
+    }
+  }
   return report;
 }
 

@@ -30,6 +30,7 @@ struct ReportOptions {
   bool cumulative = false;           // credit every frame of a stack (recursion once)
   std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
   std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
+  bool row_stacks = true;            // fill Row::stack for the shown rows (a diff needs none)
 };
 
 /// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
@@ -49,9 +50,20 @@ struct RowKey {
 struct Row {
   RowKey key;
   Metrics metrics;
-  std::vector<Frame> stack;      // the heaviest stack of the row, innermost first
+  std::vector<Frame> stack;      // the heaviest stack of the row, innermost first (shown rows only)
   std::size_t stack_count = 0;   // distinct stacks merged into the row
   bool stack_truncated = false;  // the heaviest stack reached the depth limit
+  std::size_t heaviest = 0;      // index of the heaviest stack in Report::samples
+};
+
+/// One selected call site with its symbolized stack, for the formats that draw whole stacks
+/// (folded, svg, pprof). Frames are indices into Report::frames, innermost first, with the
+/// allocator's own frames removed.
+struct Sample {
+  std::vector<std::uint32_t> frames;
+  Metrics metrics;
+  std::uint32_t stack = 0;  // index into Capture::stacks
+  bool truncated = false;   // reached the depth limit
 };
 
 struct Report {
@@ -61,6 +73,8 @@ struct Report {
   Metrics selected;       // those passing the include/exclude filters
   std::vector<Row> rows;  // sorted, all of them; formats show the first `shown`
   std::size_t shown = 0;
+  std::vector<Frame> frames;           // every distinct symbolized frame, shared by the samples
+  std::vector<Sample> samples;         // every selected call site, in stack id order
   std::uint64_t truncated_stacks = 0;  // stacks cut at the depth limit
   std::uint64_t truncated_allocations = 0;
   std::uint64_t partial_stacks = 0;  // unwound before unwind tables were available
