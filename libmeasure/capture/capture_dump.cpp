@@ -1,5 +1,6 @@
 #include "capture/capture_dump.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "capture/runtime.h"
@@ -126,6 +127,90 @@ void program_name(char* out, std::size_t size) noexcept {
   out[size - 1] = '\0';
 }
 
+// Named scopes, summed over threads: each thread keeps its own aggregates, so scope ends never
+// contend; they are merged here, per name, through one stack-indexed scratch array.
+void encode_scopes(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_count) noexcept {
+  // Names are chosen once: other threads may still be closing scopes while this runs, and
+  // the count written first must match the scopes that follow.
+  std::uint32_t names = rt.scope_names.count();
+  std::size_t chosen_bytes = names;
+  auto* chosen = static_cast<unsigned char*>(platform::map_pages(chosen_bytes));
+  std::size_t scratch_bytes = sizeof(format::ScopeSiteFields) * (stack_count == 0 ? 1 : stack_count);
+  auto* scratch = static_cast<format::ScopeSiteFields*>(platform::map_pages(scratch_bytes));
+  if (chosen == nullptr || scratch == nullptr) {
+    platform::unmap_pages(chosen, chosen_bytes);
+    platform::unmap_pages(scratch, scratch_bytes);
+    return;
+  }
+  std::uint32_t used = 0;
+  for (std::uint32_t id = 1; id < names; ++id) {
+    for (ThreadState* t = rt.threads.first(); t != nullptr && chosen[id] == 0; t = t->next_in_registry) {
+      if (const ScopeAggregate* a = t->scopes.aggregate(id); a != nullptr && a->entries != 0) {
+        chosen[id] = 1;
+        ++used;
+      }
+    }
+  }
+  if (used != 0) {
+    out.begin_section(static_cast<std::uint32_t>(format::SectionKind::scopes));
+    out.put_varint(used);
+  }
+  for (std::uint32_t id = 1; id < names; ++id) {
+    if (chosen[id] == 0) {
+      continue;
+    }
+    format::ScopeFields f{};
+    f.name = rt.scope_names.name(id, &f.name_size);
+    struct Merge {
+      format::ScopeSiteFields* scratch;
+      std::uint32_t stack_count;
+    } merge{scratch, stack_count};
+    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+      const ScopeAggregate* a = t->scopes.aggregate(id);
+      if (a == nullptr || a->entries == 0) {
+        continue;
+      }
+      f.entries += a->entries;
+      f.alloc_count += a->alloc_count;
+      f.alloc_bytes += a->alloc_bytes;
+      f.free_count += a->free_count;
+      f.freed_bytes += a->freed_bytes;
+      f.net_bytes += a->net_bytes;
+      f.peak_sum += a->peak_sum;
+      f.peak_max = a->peak_max > f.peak_max ? a->peak_max : f.peak_max;
+      a->sites.for_each(
+          [](const ScopeSite& site, void* context) {
+            auto* m = static_cast<Merge*>(context);
+            if (site.stack < m->stack_count) {
+              format::ScopeSiteFields& s = m->scratch[site.stack];
+              s.alloc_count += site.alloc_count;
+              s.alloc_bytes += site.alloc_bytes;
+              s.free_count += site.free_count;
+              s.freed_bytes += site.freed_bytes;
+            }
+          },
+          &merge);
+    }
+    for (std::uint32_t s = 0; s < stack_count; ++s) {
+      f.site_count += scratch[s].alloc_count != 0 || scratch[s].free_count != 0 ? 1 : 0;
+    }
+    format::encode_scope(out, f);
+    std::uint32_t previous = 0;
+    for (std::uint32_t s = 0; s < stack_count; ++s) {
+      if (scratch[s].alloc_count != 0 || scratch[s].free_count != 0) {
+        format::encode_scope_site(out, s - previous, scratch[s]);
+        previous = s;
+        scratch[s] = format::ScopeSiteFields{};
+      }
+    }
+  }
+  if (used != 0) {
+    out.end_section();
+  }
+  platform::unmap_pages(chosen, chosen_bytes);
+  platform::unmap_pages(scratch, scratch_bytes);
+}
+
 }  // namespace
 
 bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept {
@@ -166,13 +251,7 @@ bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept
   return true;
 }
 
-bool write_capture_file(Runtime& rt, bool final) noexcept {
-  char path[4096];
-  if (!expand_output_path(rt.output_path, path, sizeof path)) {
-    LogLine().text("capture path too long: ").text(rt.output_path).emit();
-    return false;
-  }
-  format::ByteBuffer out;
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final) noexcept {
   out.put_header();
   encode_program(out, rt, final);
 
@@ -236,10 +315,21 @@ bool write_capture_file(Runtime& rt, bool final) noexcept {
   totals.threads = rt.threads.count();
   format::encode_totals(out, totals);
   encode_diagnostics(out, rt);
+  encode_scopes(out, rt, count);
   out.put_end();
+}
+
+int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
+  char path[4096];
+  if (!expand_output_path(path_template != nullptr ? path_template : rt.output_path, path, sizeof path)) {
+    LogLine().text("capture path too long: ").text(path_template != nullptr ? path_template : rt.output_path).emit();
+    return ENAMETOOLONG;
+  }
+  format::ByteBuffer out;
+  encode_capture_state(rt, out, final);
   if (out.failed()) {
     LogLine().text("out of memory while encoding the capture; nothing was written").emit();
-    return false;
+    return ENOMEM;
   }
 
   char temporary[4096 + 32];
@@ -250,7 +340,7 @@ bool write_capture_file(Runtime& rt, bool final) noexcept {
   int fd = platform::create_file(temporary);
   if (fd < 0) {
     LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-fd)).emit();
-    return false;
+    return -fd;
   }
   int rc = platform::write_all(fd, out.data(), out.size());
   int close_rc = platform::close_file(fd);
@@ -263,9 +353,9 @@ bool write_capture_file(Runtime& rt, bool final) noexcept {
   if (rc != 0) {
     LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-rc)).emit();
     platform::remove_file(temporary);
-    return false;
+    return -rc;
   }
-  return true;
+  return 0;
 }
 
 }  // namespace measure::detail

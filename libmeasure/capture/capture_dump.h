@@ -7,13 +7,22 @@
 namespace measure::detail {
 
 class Runtime;
+}  // namespace measure::detail
+namespace measure::format {
+class ByteBuffer;
+}
+namespace measure::detail {
 
 /// Expands %p (pid), %n (program name) and %% in `templ` into `out`. False if it does not fit.
 bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept;
 
-/// Encodes the runtime's current state and replaces the output file atomically (a temporary
-/// file in the same directory, then rename). On failure prints one warning and returns false;
-/// the program is never disturbed. `final` marks the capture written at exit.
-bool write_capture_file(Runtime& rt, bool final) noexcept;
+/// Encodes the runtime's current state as a capture file into `out` (check out.failed()).
+/// `final` marks the capture written at exit. pre: the module map was scanned just before.
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final) noexcept;
+
+/// Encodes the current state and replaces the capture file atomically (a temporary file in
+/// the same directory, then rename): `path`, or the configured output when null. Returns 0,
+/// or an errno value after printing one warning; the program is never disturbed.
+int write_capture_file(Runtime& rt, bool final, const char* path = nullptr) noexcept;
 
 }  // namespace measure::detail

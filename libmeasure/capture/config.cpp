@@ -127,6 +127,7 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     std::size_t n = std::strlen(value);
     if (n > 0 && n < sizeof options.output) {
       std::memcpy(options.output, value, n + 1);
+      options.output_set = true;
     } else {
       warn_bad(name, value, "a file path shorter than 4096 bytes", "measure.%n.%p.msr");
     }

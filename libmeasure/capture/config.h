@@ -19,6 +19,7 @@ struct Options {
   bool follow_forks = false;                   // MEASURE_FOLLOW_FORKS=1
   bool follow_exec = false;                    // MEASURE_FOLLOW_EXEC=1
   char output[4096] = "measure.%n.%p.msr";     // MEASURE_OUTPUT, %p pid, %n program, %% percent
+  bool output_set = false;                     // MEASURE_OUTPUT was given
 };
 
 constexpr std::uint32_t max_depth = 256;

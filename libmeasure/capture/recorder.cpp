@@ -87,12 +87,13 @@ SiteCounters& site_or_unknown(ThreadState& thread, std::uint32_t* stack) noexcep
 }
 
 // Captures the allocating stack and enters a new block in the live-block table. Returns the
-// block's site, or nullptr (counted as dropped) when the table is out of memory.
+// block's site (and its stack id), or nullptr (counted as dropped) when the table is out of
+// memory.
 SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t address, std::size_t size,
-                          AllocFamily family) noexcept {
-  std::uint32_t stack = capture_stack(rt, thread);
-  SiteCounters& site = site_or_unknown(thread, &stack);
-  if (!rt.pointers.insert(address, BlockInfo{size, stack, family})) {
+                          AllocFamily family, std::uint32_t* stack) noexcept {
+  *stack = capture_stack(rt, thread);
+  SiteCounters& site = site_or_unknown(thread, stack);
+  if (!rt.pointers.insert(address, BlockInfo{size, *stack, family})) {
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
@@ -105,10 +106,18 @@ void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, cons
   SiteCounters& site = site_or_unknown(thread, &stack);
   PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size));
   site.on_event(t, false, info.size);
+  thread.on_own_event(stack, false, info.size);
   if (thread.last_allocation == address) {
     bump(site.temporary_count, 1);
     thread.last_allocation = 0;
   }
+}
+
+// Blocks reported by custom pools live in their own key space: a pool's first block often
+// shares its address with the malloc'ed chunk it was carved from.
+std::uintptr_t block_key(void* address, AllocFamily family) noexcept {
+  auto key = reinterpret_cast<std::uintptr_t>(address);
+  return family == AllocFamily::reported ? key | (std::uintptr_t{1} << 63) : key;
 }
 
 bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
@@ -125,24 +134,26 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  auto key = reinterpret_cast<std::uintptr_t>(address);
-  SiteCounters* site = enter_block(rt, *thread, key, size, family);
+  auto key = block_key(address, family);
+  std::uint32_t stack = 0;
+  SiteCounters* site = enter_block(rt, *thread, key, size, family, &stack);
   if (site == nullptr) {
     return;
   }
   PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size));
   site->on_event(t, true, size);
+  thread->on_own_event(stack, true, size);
   thread->last_allocation = key;
 }
 
-void record_free(void* address, AllocFamily family) noexcept {
+bool record_free(void* address, AllocFamily family) noexcept {
   ErrnoGuard errno_guard;
   Runtime& rt = runtime();
-  auto key = reinterpret_cast<std::uintptr_t>(address);
+  auto key = block_key(address, family);
   BlockInfo info;
   if (!rt.pointers.remove(key, &info)) {
     rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   if (!same_family(info.family, family)) {
     rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
@@ -152,9 +163,10 @@ void record_free(void* address, AllocFamily family) noexcept {
     // Keep the global live bytes right even when the thread's counters are unavailable.
     rt.account.apply(-static_cast<std::int64_t>(info.size));
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return true;
   }
   account_free(rt, *thread, key, info);
+  return true;
 }
 
 bool take_block(void* address, BlockInfo* info) noexcept {
@@ -185,7 +197,9 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
     return;
   }
   auto key = reinterpret_cast<std::uintptr_t>(fresh);
-  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc) : nullptr;
+  std::uint32_t stack = 0;
+  SiteCounters* site =
+      fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc, &stack) : nullptr;
   if (site == nullptr) {
     // Freed with size 0, or the new block could not be recorded: only the free remains.
     if (old != nullptr) {
@@ -202,13 +216,17 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
     std::uint32_t old_stack = old->stack;
     SiteCounters& old_site = site_or_unknown(*thread, &old_stack);
     old_site.on_event(t, false, old->size);
+    thread->on_own_event(old_stack, false, old->size);
     if (thread->last_allocation == old_key) {
       bump(old_site.temporary_count, 1);
     }
   }
   site->on_event(t, true, size);
+  thread->on_own_event(stack, true, size);
   thread->last_allocation = key;
 }
+
+ThreadState* calling_thread_state() noexcept { return current_thread(); }
 
 // Used by the runtime's thread-exit slot (registered in runtime.cpp).
 void release_thread_state(void* state) noexcept {

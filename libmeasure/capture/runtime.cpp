@@ -54,6 +54,28 @@ bool is_measure_library(const char* entry, std::size_t size) noexcept {
   return is("libmeasure_preload.so") || is("libmeasure.so") || is("libmeasure.so.0");
 }
 
+// True when one of LD_PRELOAD's entries is this library (we were preloaded, not linked).
+bool preloaded() noexcept {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0) {
+      continue;
+    }
+    for (const char* p = *entry + 11; *p != '\0';) {
+      while (*p == ':' || *p == ' ') {
+        ++p;
+      }
+      const char* start = p;
+      while (*p != '\0' && *p != ':' && *p != ' ') {
+        ++p;
+      }
+      if (p != start && is_measure_library(start, static_cast<std::size_t>(p - start))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 // Children started with exec are not traced unless --follow-exec: drop our library from
 // LD_PRELOAD in place (the strings only shrink, so no allocation is needed).
 void strip_preload_for_children() noexcept {
@@ -169,6 +191,9 @@ void on_library_loaded(bool hooks_active) noexcept {
     return;
   }
   BusyScope busy;
+  // A program that links the library is traced from its start but writes a capture at exit
+  // only when asked (MEASURE_OUTPUT); a preloaded runtime always writes one.
+  rt.write_at_exit = rt.options.output_set || preloaded();
   if (!rt.unwinder.load_tables()) {
     LogLine().text("libunwind.so.8 is not available; stacks use frame pointers only and may be partial").emit();
   }
@@ -201,8 +226,10 @@ void finish_capture() noexcept {
     return;
   }
   BusyScope busy;
-  rt.modules.scan();
-  write_capture_file(rt, true);
+  if (rt.write_at_exit) {
+    rt.modules.scan();
+    write_capture_file(rt, true);
+  }
 }
 
 }  // namespace measure::detail

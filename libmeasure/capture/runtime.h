@@ -51,6 +51,7 @@ class Runtime {
   ThreadRegistry threads;
   Unwinder unwinder;
   Diagnostics diagnostics;
+  ScopeNames scope_names;
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;
@@ -58,6 +59,7 @@ class Runtime {
   unsigned thread_slot = 0;
   bool thread_slot_ready = false;
   bool hooks_active = true;
+  bool write_at_exit = true;  // preloaded, or MEASURE_OUTPUT set; a linked library writes on request
 
   RuntimeState current() const noexcept { return static_cast<RuntimeState>(state.load(std::memory_order_acquire)); }
 };
@@ -109,11 +111,14 @@ void finish_capture() noexcept;
 // ---- hot path (call with BusyScope held, recording() true) ----------------------------
 void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
 /// Call before the real free: once freed, the address may be handed to another thread.
-void record_free(void* address, AllocFamily family) noexcept;
+/// Returns false when the block was unknown (counted as an unmatched free).
+bool record_free(void* address, AllocFamily family) noexcept;
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;
 /// realloc failed: the old block is still live.
 void restore_block(void* address, const BlockInfo& info) noexcept;
+/// The calling thread's state (attached on first use); nullptr when out of memory.
+ThreadState* calling_thread_state() noexcept;
 /// realloc succeeded (or freed with size 0): `old` is the old block's entry (nullptr if it
 /// was unknown), `fresh` the new block or nullptr.
 void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, std::size_t size) noexcept;

@@ -32,6 +32,9 @@ SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
 
 void ThreadState::adopt() noexcept {
   last_allocation = 0;
+  store_relaxed(net_bytes, 0);
+  store_relaxed(peak_net_bytes, 0);
+  scopes.reset_open();
   stack_low = 0;
   stack_high = 0;
   os_thread_id = platform::thread_id();

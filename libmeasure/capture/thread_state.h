@@ -5,9 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "capture/peak.h"
+#include "capture/scopes.h"
 
 namespace measure::detail {
 
@@ -15,6 +17,7 @@ class ThreadState {
  public:
   static constexpr std::uint32_t site_chunk_bits = 8;  // 256 sites (16 KiB) per chunk
   static constexpr std::uint32_t cache_slots = 1024;
+  static constexpr std::uint32_t name_slots = 16;
 
   struct CacheSlot {
     std::uint64_t hash;
@@ -51,10 +54,35 @@ class ThreadState {
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
 
+  /// The owner's own event on `stack`: its traced memory and its open scopes.
+  void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+    std::int64_t net = net_bytes + (allocation ? static_cast<std::int64_t>(bytes) : -static_cast<std::int64_t>(bytes));
+    store_relaxed(net_bytes, net);
+    if (net > peak_net_bytes) {
+      store_relaxed(peak_net_bytes, net);
+    }
+    if (scopes.depth() != 0) {
+      scopes.on_event(stack, allocation, bytes);
+    }
+  }
+
+  /// A scope-name cache in front of the process-wide registry (names are usually literals).
+  struct NameSlot {
+    const char* text;
+    std::size_t size;
+    std::uint32_t id;
+  };
+  NameSlot& name_slot(const char* text) noexcept {
+    return m_names[(reinterpret_cast<std::uintptr_t>(text) >> 3) & (name_slots - 1)];
+  }
+
   std::uintptr_t last_allocation = 0;  // for temporaries: freed before this thread's next allocation
   std::uintptr_t stack_low = 0;        // the owner's stack, for validating frame pointers
   std::uintptr_t stack_high = 0;
   std::uint64_t os_thread_id = 0;
+  std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
+  std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
+  ThreadScopes scopes;
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};
@@ -68,6 +96,7 @@ class ThreadState {
   std::atomic<std::uint32_t> m_chunk_limit{0};
   std::uint64_t m_memory = 0;
   CacheSlot m_cache[cache_slots] = {};
+  NameSlot m_names[name_slots] = {};
 
   friend class ThreadRegistry;
 };

@@ -97,6 +97,30 @@ struct Diagnostic {
   friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
 };
 
+/// A named snapshot scope, summed over its entries (see docs/api.md).
+struct ScopeSiteCounts {
+  std::uint32_t stack = 0;  // index into Capture::stacks
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  friend bool operator==(const ScopeSiteCounts&, const ScopeSiteCounts&) = default;
+};
+
+struct ScopeRecord {
+  std::string name;
+  std::uint64_t entries = 0;  // how many times a scope of this name was closed
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  std::int64_t net_bytes = 0;  // summed over entries
+  std::uint64_t peak_max = 0;  // the largest peak of one entry
+  std::uint64_t peak_sum = 0;  // summed over entries
+  std::vector<ScopeSiteCounts> sites;
+  friend bool operator==(const ScopeRecord&, const ScopeRecord&) = default;
+};
+
 struct Capture {
   Program program;
   std::vector<Module> modules;
@@ -109,6 +133,7 @@ struct Capture {
   std::uint64_t threads = 0;
   std::vector<Diagnostic> diagnostics;
   std::vector<std::string> warnings;
+  std::vector<ScopeRecord> scopes;
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;

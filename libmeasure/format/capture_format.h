@@ -29,6 +29,7 @@ enum class SectionKind : std::uint32_t {
   totals = 5,       // global counters and peak
   diagnostics = 6,  // named counters of what was dropped or could not be seen, and warnings
   exit = 7,         // exit status, added by `measure run` after the program ended
+  scopes = 8,       // named snapshot scopes: entries, totals, per-site deltas
   end = 0x7fff,     // payload: number of sections before it
 };
 

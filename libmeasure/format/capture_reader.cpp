@@ -32,6 +32,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "totals";
     case format::SectionKind::diagnostics:
       return "diagnostics";
+    case format::SectionKind::scopes:
+      return "scopes";
     case format::SectionKind::exit:
       return "exit";
     case format::SectionKind::end:
@@ -248,6 +250,39 @@ void read_diagnostics(Cursor& in, Capture& c) {
   }
 }
 
+void read_scopes(Cursor& in, std::vector<ScopeRecord>& scopes, std::size_t stack_count) {
+  scopes.resize(in.count(11, "scopes"));
+  for (ScopeRecord& s : scopes) {
+    s.name = in.string();
+    s.entries = in.varint();
+    s.alloc_count = in.varint();
+    s.alloc_bytes = in.varint();
+    s.free_count = in.varint();
+    s.freed_bytes = in.varint();
+    s.net_bytes = in.signed_varint();
+    s.peak_max = in.varint();
+    s.peak_sum = in.varint();
+    s.sites.resize(in.count(5, "scope sites"));
+    std::uint64_t id = 0;
+    for (std::size_t i = 0; i < s.sites.size(); ++i) {
+      std::uint64_t delta = in.varint();
+      if (i > 0 && delta == 0) {
+        in.corrupt("duplicate scope site");
+      }
+      id = i == 0 ? delta : id + delta;
+      if (id >= stack_count) {
+        in.corrupt("a scope site refers to a missing stack");
+      }
+      ScopeSiteCounts& site = s.sites[i];
+      site.stack = static_cast<std::uint32_t>(id);
+      site.alloc_count = in.varint();
+      site.alloc_bytes = in.varint();
+      site.free_count = in.varint();
+      site.freed_bytes = in.varint();
+    }
+  }
+}
+
 std::uint32_t read_le32(const unsigned char* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
@@ -331,6 +366,12 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
         break;
       case format::SectionKind::diagnostics:
         read_diagnostics(in, c);
+        break;
+      case format::SectionKind::scopes:
+        if ((seen & (1U << static_cast<unsigned>(format::SectionKind::stacks))) == 0) {
+          in.corrupt("scopes before stacks");
+        }
+        read_scopes(in, c.scopes, c.stacks.size());
         break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};

@@ -130,6 +130,24 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   }
   out.end_section();
 
+  if (!c.scopes.empty()) {
+    out.begin_section(static_cast<std::uint32_t>(format::SectionKind::scopes));
+    out.put_varint(c.scopes.size());
+    for (const ScopeRecord& s : c.scopes) {
+      format::encode_scope(out, format::ScopeFields{s.name.data(), s.name.size(), s.entries, s.alloc_count,
+                                                    s.alloc_bytes, s.free_count, s.freed_bytes, s.net_bytes,
+                                                    s.peak_max, s.peak_sum,
+                                                    static_cast<std::uint32_t>(s.sites.size())});
+      std::uint32_t previous_site = 0;
+      for (const ScopeSiteCounts& site : s.sites) {
+        format::encode_scope_site(out, site.stack - previous_site,
+                                  format::ScopeSiteFields{site.alloc_count, site.alloc_bytes, site.free_count,
+                                                          site.freed_bytes});
+        previous_site = site.stack;
+      }
+    }
+    out.end_section();
+  }
   if (p.exit) {
     format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});
   }

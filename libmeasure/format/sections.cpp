@@ -70,6 +70,27 @@ void encode_totals(ByteBuffer& out, const TotalsFields& f) noexcept {
   out.end_section();
 }
 
+void encode_scope(ByteBuffer& out, const ScopeFields& f) noexcept {
+  out.put_string(f.name, f.name_size);
+  out.put_varint(f.entries);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+  out.put_signed(f.net_bytes);
+  out.put_varint(f.peak_max);
+  out.put_varint(f.peak_sum);
+  out.put_varint(f.site_count);
+}
+
+void encode_scope_site(ByteBuffer& out, std::uint32_t id_delta, const ScopeSiteFields& f) noexcept {
+  out.put_varint(id_delta);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+}
+
 void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
   out.begin_section(static_cast<std::uint32_t>(SectionKind::exit));
   out.put_signed(f.status);

@@ -78,6 +78,30 @@ void encode_totals(ByteBuffer& out, const TotalsFields& fields) noexcept;
 ///   varint n, n x (string name, varint value), varint m, m x string
 /// Known names are listed in docs/capture-format.md; readers keep unknown names.
 
+struct ScopeFields {
+  const char* name;
+  std::size_t name_size;
+  std::uint64_t entries;
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+  std::int64_t net_bytes;   // summed over entries
+  std::uint64_t peak_max;   // the largest peak of one entry
+  std::uint64_t peak_sum;   // summed over entries
+  std::uint32_t site_count;
+};
+struct ScopeSiteFields {
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+};
+/// Inside a scopes section (after put_varint(count)): one scope, then exactly `site_count`
+/// encode_scope_site calls with increasing stack ids (`id_delta` as for sites).
+void encode_scope(ByteBuffer& out, const ScopeFields& fields) noexcept;
+void encode_scope_site(ByteBuffer& out, std::uint32_t id_delta, const ScopeSiteFields& fields) noexcept;
+
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal
   std::uint32_t signal;  // 0 when the program exited normally
