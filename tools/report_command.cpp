@@ -31,14 +31,20 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
                      "or module); repeatable");
   report->add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
   report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
-  report->add_option("--format", o.format, "text or json (default text)")->check(CLI::IsMember({"text", "json"}));
+  report
+      ->add_option("--format", o.format,
+                   "text, json, csv, markdown, folded (collapsed stacks), svg (interactive flame graph) or pprof "
+                   "(gzip-compressed profile.proto) (default text)")
+      ->check(CLI::IsMember(report_format_names()));
   report->add_option("-o,--output", o.output, "Write to this file instead of standard output");
   report->footer(
       "Examples:\n"
       "  measure report app.msr                         top 10 lines by bytes allocated\n"
       "  measure report app.msr --by function --sort peak\n"
       "  measure report app.msr --sort leaked --include 'parse*' --top 0\n"
-      "  measure report app.msr --format json -o report.json");
+      "  measure report app.msr --format json -o report.json\n"
+      "  measure report app.msr --format svg -o flame.svg   open in any browser\n"
+      "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz");
 }
 
 int report_command(const ReportOptions& o) {

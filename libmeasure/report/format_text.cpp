@@ -17,7 +17,9 @@ std::string base_name(const std::string& path) {
   return std::filesystem::path(path).filename().string();
 }
 
-std::string_view metric_heading(SortBy sort) {
+}  // namespace
+
+std::string_view metric_heading(SortBy sort) noexcept {
   switch (sort) {
     case SortBy::bytes:
       return "bytes allocated";
@@ -33,7 +35,7 @@ std::string_view metric_heading(SortBy sort) {
   return "bytes allocated";
 }
 
-std::string_view plural(GroupBy by, std::size_t n) {
+std::string_view rows_noun(GroupBy by, std::size_t n) noexcept {
   bool one = n == 1;
   switch (by) {
     case GroupBy::stack:
@@ -58,6 +60,8 @@ std::string percent(std::uint64_t part, std::uint64_t whole) {
   }
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
+
+namespace {
 
 // A row's heaviest stack as people read it: from the program's own frame outwards, with the
 // system frames it called into summarized on one line, and nothing beyond main().
@@ -174,17 +178,62 @@ std::string describe_key(const RowKey& k, GroupBy by, bool shorten) {
   return "(unknown stack)";
 }
 
-std::string render_text(const Report& r) {
-  const Capture& c = *r.capture;
-  const Program& p = c.program;
-  std::string out;
+std::string command_line(const Program& p) {
   std::string command;
   for (const std::string& a : p.arguments) {
     command += (command.empty() ? "" : " ") + a;
   }
-  if (command.empty()) {
-    command = p.executable;
+  return command.empty() ? p.executable : command;
+}
+
+std::vector<std::string> report_notes(const Report& r) {
+  const Capture& c = *r.capture;
+  const Program& p = c.program;
+  std::vector<std::string> notes;
+  if (r.truncated_stacks != 0) {
+    notes.push_back(fmt::format("{} stacks ({} allocations) were truncated at depth {} (MEASURE_DEPTH or --depth)",
+                                grouped(r.truncated_stacks), grouped(r.truncated_allocations), p.depth));
   }
+  if (r.partial_stacks != 0) {
+    notes.push_back(
+        fmt::format("{} stacks ({} allocations) were recorded before unwind tables were loaded and may "
+                    "miss frames",
+                    grouped(r.partial_stacks), grouped(r.partial_allocations)));
+  }
+  if (r.unknown_stack_allocations != 0) {
+    notes.push_back(fmt::format("{} allocations have no stack", grouped(r.unknown_stack_allocations)));
+  }
+  auto counter = [&](std::string_view name, std::string_view text) {
+    if (std::uint64_t v = c.diagnostic(name); v != 0) {
+      notes.push_back(fmt::format("{} {}", grouped(v), text));
+    }
+  };
+  counter("unmatched_frees", "frees of blocks the runtime never saw allocated (ignored)");
+  counter("mismatched_frees", "frees by the wrong family (delete of malloc'ed memory, free of new'ed memory, ...)");
+  counter("dropped_events", "events not recorded because the toolkit ran out of memory");
+  counter("unknown_stacks", "allocations kept without a stack because the stack table was full");
+  counter("bootstrap_allocations", "allocations made by the loader before the allocator was found (not counted)");
+  if (r.symbols.modules_without_file != 0) {
+    notes.push_back(fmt::format("{} modules are missing on this machine; their frames show as module+offset",
+                                r.symbols.modules_without_file));
+  }
+  if (r.symbols.modules_build_id_mismatch != 0) {
+    notes.push_back(
+        fmt::format("{} modules changed since the capture (build-id differs); their frames show as "
+                    "module+offset",
+                    r.symbols.modules_build_id_mismatch));
+  }
+  for (const std::string& w2 : c.warnings) {
+    notes.push_back(w2);
+  }
+  return notes;
+}
+
+std::string render_text(const Report& r) {
+  const Capture& c = *r.capture;
+  const Program& p = c.program;
+  std::string out;
+  std::string command = command_line(p);
   std::string status = "exit status unknown";
   if (p.exit) {
     status = p.exit->signal != 0 ? fmt::format("killed by signal {}", p.exit->signal)
@@ -202,7 +251,7 @@ std::string render_text(const Report& r) {
     out += fmt::format("  filters keep {} in {} blocks ({} of bytes)\n", human_bytes(r.selected.alloc_bytes),
                        grouped(r.selected.alloc_count), percent(r.selected.alloc_bytes, t.alloc_bytes));
   }
-  out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), plural(r.options.by, r.rows.size()),
+  out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
                      metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
 
   struct Cells {
@@ -244,44 +293,8 @@ std::string render_text(const Report& r) {
   }
   out += "\n";
   out += fmt::format("Shown: {} of {} {}, {} of bytes allocated.\n", r.shown, r.rows.size(),
-                     plural(r.options.by, r.rows.size()), percent(shown_bytes, r.selected.alloc_bytes));
-  std::vector<std::string> notes;
-  if (r.truncated_stacks != 0) {
-    notes.push_back(fmt::format("{} stacks ({} allocations) were truncated at depth {} (MEASURE_DEPTH or --depth)",
-                                grouped(r.truncated_stacks), grouped(r.truncated_allocations), p.depth));
-  }
-  if (r.partial_stacks != 0) {
-    notes.push_back(
-        fmt::format("{} stacks ({} allocations) were recorded before unwind tables were loaded and may "
-                    "miss frames",
-                    grouped(r.partial_stacks), grouped(r.partial_allocations)));
-  }
-  if (r.unknown_stack_allocations != 0) {
-    notes.push_back(fmt::format("{} allocations have no stack", grouped(r.unknown_stack_allocations)));
-  }
-  auto counter = [&](std::string_view name, std::string_view text) {
-    if (std::uint64_t v = c.diagnostic(name); v != 0) {
-      notes.push_back(fmt::format("{} {}", grouped(v), text));
-    }
-  };
-  counter("unmatched_frees", "frees of blocks the runtime never saw allocated (ignored)");
-  counter("mismatched_frees", "frees by the wrong family (delete of malloc'ed memory, free of new'ed memory, ...)");
-  counter("dropped_events", "events not recorded because the toolkit ran out of memory");
-  counter("unknown_stacks", "allocations kept without a stack because the stack table was full");
-  counter("bootstrap_allocations", "allocations made by the loader before the allocator was found (not counted)");
-  if (r.symbols.modules_without_file != 0) {
-    notes.push_back(fmt::format("{} modules are missing on this machine; their frames show as module+offset",
-                                r.symbols.modules_without_file));
-  }
-  if (r.symbols.modules_build_id_mismatch != 0) {
-    notes.push_back(
-        fmt::format("{} modules changed since the capture (build-id differs); their frames show as "
-                    "module+offset",
-                    r.symbols.modules_build_id_mismatch));
-  }
-  for (const std::string& w2 : c.warnings) {
-    notes.push_back(w2);
-  }
+                     rows_noun(r.options.by, r.rows.size()), percent(shown_bytes, r.selected.alloc_bytes));
+  std::vector<std::string> notes = report_notes(r);
   if (notes.empty()) {
     out += "Complete: no stacks truncated, no events dropped, no unmatched frees.\n";
   } else {
@@ -296,24 +309,6 @@ std::string render_text(const Report& r) {
       "global peak; leaked = still live at exit (bytes, blocks); temp = freed by the same thread before its\n"
       "next allocation.\n";
   return out;
-}
-
-std::optional<ReportFormat> parse_report_format(std::string_view t) noexcept {
-  if (t == "text")
-    return ReportFormat::text;
-  if (t == "json")
-    return ReportFormat::json;
-  return std::nullopt;
-}
-
-std::string render_report(const Report& report, ReportFormat format) {
-  switch (format) {
-    case ReportFormat::text:
-      return render_text(report);
-    case ReportFormat::json:
-      return render_json(report);
-  }
-  return render_text(report);
 }
 
 }  // namespace measure

@@ -1,26 +1,56 @@
-// Rendering a Report. Each format is a pure function of the report, so outputs are
-// deterministic (golden tests pin them).
+// Rendering a Report: the one entry point of every output format. Each format is a pure
+// function of the report, so outputs are deterministic (golden tests pin them).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "report/report.h"
 
 namespace measure {
 
-enum class ReportFormat { text, json };
+enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof };
 
 std::optional<ReportFormat> parse_report_format(std::string_view text) noexcept;
+/// Every format's name, in the order of the enum (for help texts and option checks).
+std::vector<std::string> report_format_names();
 
-/// Renders `report` in `format`.
+/// Renders `report` in `format`. The result is text, except for pprof (gzip bytes).
 std::string render_report(const Report& report, ReportFormat format);
 
 std::string render_text(const Report& report);
 /// The measure-report/1 JSON document (contract.md).
 std::string render_json(const Report& report);
+/// RFC 4180 comma-separated values: a header line, then the shown rows with every metric.
+std::string render_csv(const Report& report);
+/// A Markdown summary and table, for pull-request comments and wikis.
+std::string render_markdown(const Report& report);
+/// Collapsed stacks ("outer;...;inner value" per line) for flamegraph.pl, speedscope and
+/// inferno; the value is the --sort metric, stacks with value 0 are left out.
+std::string render_folded(const Report& report);
+/// A self-contained interactive flame graph (SVG with inline script; no network).
+std::string render_svg(const Report& report);
+/// A gzip-compressed profile.proto (pprof, Grafana Pyroscope, Parca).
+std::string render_pprof(const Report& report);
+
+/// What the report leaves out and what the capture could not see, one sentence each without
+/// the final period (the footer of the text and markdown formats).
+std::vector<std::string> report_notes(const Report& report);
+/// The program's arguments joined by spaces (its executable when there are none).
+std::string command_line(const Program& program);
+/// A stack frame's short name, as flame graphs show it: the function, else module+0xoffset.
+std::string frame_label(const Frame& frame);
+/// The metric a sort key orders by, as people read it ("bytes allocated").
+std::string_view metric_heading(SortBy sort) noexcept;
+/// "lines", "function" ... for `n` rows grouped by `by`.
+std::string_view rows_noun(GroupBy by, std::size_t n) noexcept;
+/// `text` escaped for a Markdown table cell (pipes, emphasis and HTML characters).
+std::string markdown_cell(std::string_view text);
+/// "12.5%" of `whole`; "0%" when `whole` is 0.
+std::string percent(std::uint64_t part, std::uint64_t whole);
 
 /// "512 B", "1.5 KiB", "3.2 MiB" ...
 std::string human_bytes(std::uint64_t bytes);

@@ -43,18 +43,6 @@ bool is_allocator_frame(const Frame& f) noexcept {
   return false;
 }
 
-bool is_system_frame(const Frame& f) noexcept {
-  std::string_view file = f.file;
-  if (starts_with(file, "/usr/include/") || file.find("/include/c++/") != std::string_view::npos) {
-    return true;
-  }
-  std::string_view module = f.module;
-  bool system_module = starts_with(module, "/lib/") || starts_with(module, "/lib64/") ||
-                       starts_with(module, "/usr/lib/") || starts_with(module, "/usr/lib64/") ||
-                       starts_with(module, "linux-vdso");
-  return system_module && (file.empty() || file.front() != '/');
-}
-
 std::string base_name(std::string_view path) {
   auto slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
@@ -160,6 +148,18 @@ std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer) 
   }
   frames.erase(frames.begin(), first);
   return frames;
+}
+
+bool is_system_frame(const Frame& f) noexcept {
+  std::string_view file = f.file;
+  if (starts_with(file, "/usr/include/") || file.find("/include/c++/") != std::string_view::npos) {
+    return true;
+  }
+  std::string_view module = f.module;
+  bool system_module = starts_with(module, "/lib/") || starts_with(module, "/lib64/") ||
+                       starts_with(module, "/usr/lib/") || starts_with(module, "/usr/lib64/") ||
+                       starts_with(module, "linux-vdso");
+  return system_module && (file.empty() || file.front() != '/');
 }
 
 const Frame* key_frame(const std::vector<Frame>& frames) noexcept {

@@ -90,6 +90,10 @@ Report build_report(const Capture& capture, const ReportOptions& options);
 /// (malloc, operator new, std::allocator ...) removed from its innermost end.
 std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer);
 
+/// True for a frame in system headers (/usr/include, the C++ library's headers) or in a
+/// system library without source: not the program's own code.
+bool is_system_frame(const Frame& frame) noexcept;
+
 /// The frame a stack is attributed to: the innermost one in the program's own code (not in
 /// system headers or system libraries), else the innermost one. nullptr for an empty stack.
 const Frame* key_frame(const std::vector<Frame>& frames) noexcept;
