@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,19 +28,37 @@ void add_run_command(CLI::App& app, RunOptions& options);
 /// Returns the program's exit status (128+N when it died of signal N).
 int run_command(const RunOptions& options);
 
-struct ReportOptions {
-  std::string capture;
+/// The options report and diff share: grouping, order, rows shown and filters.
+struct RowOptions {
   std::string by = "line";
   std::string sort = "bytes";
   std::size_t top = 10;
   std::vector<std::string> include;
   std::vector<std::string> exclude;
+};
+/// Registers --by, --sort, --top, --include and --exclude on `command`.
+void add_row_options(CLI::App& command, RowOptions& options);
+
+struct ReportOptions : RowOptions {
+  std::string capture;
   bool cumulative = false;
   std::string format = "text";
   std::string output;
 };
 void add_report_command(CLI::App& app, ReportOptions& options);
 int report_command(const ReportOptions& options);
+
+struct DiffOptions : RowOptions {
+  std::string old_capture;
+  std::string new_capture;
+  std::string format = "text";
+  std::optional<double> fail_on_increase;  // percent
+  std::uint64_t min_bytes = 0;
+  std::string output;
+};
+void add_diff_command(CLI::App& app, DiffOptions& options);
+/// Returns 1 when --fail-on-increase was given and crossed, else 0.
+int diff_command(const DiffOptions& options);
 
 /// Writes `text` to `path` atomically, or to standard output when `path` is empty.
 void write_output(const std::string& path, const std::string& text);

@@ -1,4 +1,4 @@
-// `measure`: run a program under the preloaded runtime, and report on captures. Errors of
+// `measure`: run a program under the preloaded runtime, report on captures and compare them. Errors of
 // every subcommand are turned into one line on stderr and an exit status here, in one place.
 #include <cstring>
 #include <iostream>
@@ -45,9 +45,10 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> command = split_run_command(args);
-  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "-h" && args[1] != "--help") {
+  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "diff" && args[1] != "-h" &&
+      args[1] != "--help") {
     bool option = !args[1].empty() && args[1][0] == '-';
-    fmt::print(stderr, "measure: unknown {} '{}' (expected a subcommand: run or report; see 'measure --help')\n",
+    fmt::print(stderr, "measure: unknown {} '{}' (expected a subcommand: run, report or diff; see 'measure --help')\n",
                option ? "option" : "subcommand", args[1]);
     return 2;
   }
@@ -59,11 +60,14 @@ int main(int argc, char** argv) {
       "  measure run -- ./server --port 8080      profile a program; writes measure.server.<pid>.msr\n"
       "  measure report measure.server.1234.msr   top call sites by bytes allocated\n"
       "  measure report FILE --by function --sort peak --top 20 --format json\n"
+      "  measure diff before.msr after.msr --fail-on-increase 5   exit 1 if a call site grew\n"
       "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand.");
   measure::tools::RunOptions run;
   measure::tools::ReportOptions report;
   measure::tools::add_run_command(app, run);
   measure::tools::add_report_command(app, report);
+  measure::tools::DiffOptions diff;
+  measure::tools::add_diff_command(app, diff);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -83,6 +87,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) {
       run.command = command;
       return measure::tools::run_command(run);
+    }
+    if (app.got_subcommand("diff")) {
+      return measure::tools::diff_command(diff);
     }
     return measure::tools::report_command(report);
   } catch (const measure::Error& e) {

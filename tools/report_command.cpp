@@ -18,18 +18,21 @@ void write_output(const std::string& path, const std::string& text) {
   write_file_atomically(path, std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }
 
+void add_row_options(CLI::App& command, RowOptions& o) {
+  command.add_option("--by", o.by, "Group by stack, function, line, file or module (default line)")
+      ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
+  command.add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
+      ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
+  command.add_option("--top", o.top, "Rows to show; 0 shows all (default 10)");
+  command.add_option("--include", o.include,
+                     "Keep only stacks with a frame matching this glob (function, file, or module); repeatable");
+  command.add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
+}
+
 void add_report_command(CLI::App& app, ReportOptions& o) {
   CLI::App* report = app.add_subcommand("report", "Show where a captured program allocated, as a top-N table.");
   report->add_option("capture", o.capture, "Capture file written by 'measure run'")->required();
-  report->add_option("--by", o.by, "Group by stack, function, line, file or module (default line)")
-      ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
-  report->add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
-      ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
-  report->add_option("--top", o.top, "Rows to show; 0 shows all (default 10)");
-  report->add_option("--include", o.include,
-                     "Keep only stacks with a frame matching this glob (function, file, "
-                     "or module); repeatable");
-  report->add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
+  add_row_options(*report, o);
   report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
   report
       ->add_option("--format", o.format,

@@ -3,19 +3,31 @@
 #include "report/formats.h"
 #include "support/json_writer.h"
 
+namespace measure::detail {
+
+void write_json_key(JsonWriter& j, const RowKey& k, GroupBy by) {
+  j.begin_object();
+  if (by == GroupBy::scope) {
+    j.key("scope").value(k.scope);
+  } else {
+    j.key("function").value(k.function);
+    j.key("file").value(k.file);
+    j.key("line").value(k.line);
+    j.key("module").value(k.module);
+    if (k.offset) {
+      j.key("offset").value(*k.offset);
+    }
+  }
+  j.end_object();
+}
+
+}  // namespace measure::detail
+
 namespace measure {
 namespace {
 
-void write_metrics(JsonWriter& j, const Metrics& m) {
-  j.key("alloc_count").value(m.alloc_count);
-  j.key("alloc_bytes").value(m.alloc_bytes);
-  j.key("free_count").value(m.free_count);
-  j.key("freed_bytes").value(m.freed_bytes);
-  j.key("live_count").value(m.live_count);
-  j.key("live_bytes").value(m.live_bytes);
-  j.key("peak_bytes").value(m.peak_bytes);
-  j.key("temporary_count").value(m.temporary_count);
-}
+using detail::write_json_key;
+using detail::write_json_metrics;
 
 std::optional<std::string> opt(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
@@ -29,22 +41,6 @@ void write_frame(JsonWriter& j, const Frame& f) {
   j.key("module").value(opt(f.module));
   j.key("offset").value(f.offset);
   j.key("inlined").value(f.inlined);
-  j.end_object();
-}
-
-void write_key(JsonWriter& j, const RowKey& k, GroupBy by) {
-  j.begin_object();
-  if (by == GroupBy::scope) {
-    j.key("scope").value(k.scope);
-  } else {
-    j.key("function").value(k.function);
-    j.key("file").value(k.file);
-    j.key("line").value(k.line);
-    j.key("module").value(k.module);
-    if (k.offset) {
-      j.key("offset").value(*k.offset);
-    }
-  }
   j.end_object();
 }
 
@@ -79,10 +75,10 @@ std::string render_json(const Report& r) {
   j.key("sort").value(sort_by_name(r.options.sort));
   j.key("cumulative").value(r.options.cumulative);
   j.key("totals").begin_object();
-  write_metrics(j, c.totals);
+  write_json_metrics(j, c.totals);
   j.end_object();
   j.key("selected").begin_object();
-  write_metrics(j, r.selected);
+  write_json_metrics(j, r.selected);
   j.end_object();
   j.key("dropped").begin_object();
   j.key("rows_not_shown").value(static_cast<std::uint64_t>(r.rows.size() - r.shown));
@@ -110,8 +106,8 @@ std::string render_json(const Report& r) {
     const Row& row = r.rows[i];
     j.begin_object();
     j.key("key");
-    write_key(j, row.key, r.options.by);
-    write_metrics(j, row.metrics);
+    write_json_key(j, row.key, r.options.by);
+    write_json_metrics(j, row.metrics);
     j.key("stacks").value(static_cast<std::uint64_t>(row.stack_count));
     j.key("stack_truncated").value(row.stack_truncated);
     j.key("stack").begin_array();

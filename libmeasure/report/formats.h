@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "report/report.h"
+#include "support/json_writer.h"
 
 namespace measure {
 
@@ -60,5 +61,23 @@ std::string grouped(std::uint64_t number);
 std::string describe_frame(const Frame& frame, bool shorten);
 /// A row key as people read it.
 std::string describe_key(const RowKey& key, GroupBy by, bool shorten);
+
+namespace detail {
+/// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
+/// JSON object, with the glossary's names.
+template <class M>
+void write_json_metrics(JsonWriter& j, const M& m) {
+  j.key("alloc_count").value(m.alloc_count);
+  j.key("alloc_bytes").value(m.alloc_bytes);
+  j.key("free_count").value(m.free_count);
+  j.key("freed_bytes").value(m.freed_bytes);
+  j.key("live_count").value(m.live_count);
+  j.key("live_bytes").value(m.live_bytes);
+  j.key("peak_bytes").value(m.peak_bytes);
+  j.key("temporary_count").value(m.temporary_count);
+}
+/// A row key as a JSON object (contract.md: KEY).
+void write_json_key(JsonWriter& json, const RowKey& key, GroupBy by);
+}  // namespace detail
 
 }  // namespace measure

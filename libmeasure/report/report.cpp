@@ -258,8 +258,8 @@ namespace {
 // capture of 100,000 stacks shares far fewer frames than it has (docs/performance.md).
 class Grouper {
  public:
-  Grouper(const Capture& capture, const ReportOptions& options, Report& report)
-      : m_capture(capture), m_options(options), m_report(report), m_symbolizer(capture) {
+  Grouper(const Capture& capture, const ReportOptions& options, Report& report, const FrameResolver& resolve)
+      : m_capture(capture), m_options(options), m_report(report), m_resolve(resolve) {
     m_include.resize(options.include.size());
     m_exclude.resize(options.exclude.size());
   }
@@ -311,7 +311,6 @@ class Grouper {
 
   // Moves the groups into the report's rows, sorted.
   void finish() {
-    m_report.symbols = m_symbolizer.stats();
     std::vector<std::size_t> order(m_groups.size());
     for (std::size_t i = 0; i < order.size(); ++i) {
       order[i] = i;
@@ -364,7 +363,7 @@ class Grouper {
   std::pair<std::uint32_t, std::uint32_t> expand(std::uint64_t address, std::uint32_t generation) {
     auto [it, inserted] = m_expanded.try_emplace({address, generation});
     if (inserted) {
-      const std::vector<Frame>& frames = m_symbolizer.resolve(address, generation);
+      const std::vector<Frame>& frames = m_resolve(address, generation);
       it->second = {static_cast<std::uint32_t>(m_report.frames.size()), static_cast<std::uint32_t>(frames.size())};
       for (const Frame& f : frames) {
         m_report.frames.push_back(f);
@@ -513,7 +512,7 @@ class Grouper {
   const Capture& m_capture;
   const ReportOptions& m_options;
   Report& m_report;
-  Symbolizer m_symbolizer;
+  const FrameResolver& m_resolve;
   std::unordered_map<std::pair<std::uint64_t, std::uint32_t>, std::pair<std::uint32_t, std::uint32_t>, AddressHash>
       m_expanded;
   std::vector<std::uint8_t> m_class;                // per frame: allocator_class | system_class
@@ -531,6 +530,16 @@ class Grouper {
 }  // namespace
 
 Report build_report(const Capture& capture, const ReportOptions& options) {
+  Symbolizer symbolizer(capture);
+  FrameResolver resolve = [&](std::uint64_t address, std::uint32_t generation) -> const std::vector<Frame>& {
+    return symbolizer.resolve(address, generation);
+  };
+  Report report = build_report(capture, options, resolve);
+  report.symbols = symbolizer.stats();
+  return report;
+}
+
+Report build_report(const Capture& capture, const ReportOptions& options, const FrameResolver& resolve) {
   if (options.by == GroupBy::scope) {
     throw UsageError("--by scope: this capture format records no named scopes yet");
   }
@@ -540,7 +549,7 @@ Report build_report(const Capture& capture, const ReportOptions& options) {
   report.totals = capture.totals;
   report.samples.reserve(capture.sites.size());
   {
-    Grouper grouper(capture, options, report);
+    Grouper grouper(capture, options, report, resolve);
     for (const Site& site : capture.sites) {
       const Stack& stack = capture.stacks[site.stack];
       const Metrics& m = site.metrics;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +86,13 @@ struct Report {
 
 /// Symbolizes and groups a capture. Throws UsageError for options it cannot honour.
 Report build_report(const Capture& capture, const ReportOptions& options);
+
+/// The frames of one return address of a given module generation, innermost first, never
+/// empty; the reference must stay valid until the report is built (Symbolizer::resolve).
+using FrameResolver = std::function<const std::vector<Frame>&(std::uint64_t address, std::uint32_t generation)>;
+/// Groups a capture whose frames come from `resolve` instead of libdw (tests give fixed
+/// symbols, so golden outputs do not depend on a compiler). Report::symbols stays empty.
+Report build_report(const Capture& capture, const ReportOptions& options, const FrameResolver& resolve);
 
 /// The frames of a recorded stack after symbolization, with the allocator's own frames
 /// (malloc, operator new, std::allocator ...) removed from its innermost end.
