@@ -255,7 +255,7 @@ std::string render_diff_markdown(const Diff& d) {
     Columns c = columns(r, o.sort);
     out +=
         fmt::format("| {} | {}{} | {} | {} | {} | {} | {} | {} |\n", i + 1, diff_status_name(r.status),
-                    r.regressed ? " ❗" : "", markdown_cell(describe_key(r.key, o.by, true)),
+                    r.regressed ? " ❗" : "", markdown_code(describe_key(r.key, o.by, true)),
                     metric_text(c.old_value, blocks), metric_text(c.new_value, blocks), signed_metric(c.delta, blocks),
                     relative(c.old_value, c.delta), signed_metric(c.other_delta, !blocks));
   }

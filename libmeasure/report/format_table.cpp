@@ -45,6 +45,19 @@ std::string markdown_cell(std::string_view text) {
   return out;
 }
 
+std::string markdown_code(std::string_view text) {
+  std::string out = "`";
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out.push_back(c == '`' ? '\'' : c == '\n' ? ' ' : c);
+    }
+  }
+  out.push_back('`');
+  return out;
+}
+
 std::string render_csv(const Report& r) {
   std::string out =
       "rank,function,file,line,module,offset,alloc_count,alloc_bytes,free_count,freed_bytes,live_count,live_bytes,"
@@ -81,7 +94,7 @@ std::string render_markdown(const Report& r) {
     out +=
         fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, human_bytes(m.alloc_bytes),
                     grouped(m.alloc_count), human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
-                    grouped(m.temporary_count), markdown_cell(describe_key(row.key, r.options.by, true)));
+                    grouped(m.temporary_count), markdown_code(describe_key(row.key, r.options.by, true)));
   }
   std::uint64_t shown_bytes = 0;
   for (std::size_t i = 0; i < r.shown; ++i) {
@@ -92,6 +105,8 @@ std::string render_markdown(const Report& r) {
   for (const std::string& note : report_notes(r)) {
     out += fmt::format("\n> {}.\n", markdown_cell(note));
   }
+  out += fmt::format("\nToolkit memory: {} at the end, {} at most (not included above).\n",
+                     human_bytes(c.toolkit_bytes), human_bytes(c.toolkit_peak_bytes));
   return out;
 }
 

@@ -50,6 +50,8 @@ std::string_view metric_heading(SortBy sort) noexcept;
 std::string_view rows_noun(GroupBy by, std::size_t n) noexcept;
 /// `text` escaped for a Markdown table cell (pipes, emphasis and HTML characters).
 std::string markdown_cell(std::string_view text);
+/// `text` as a Markdown code span for a table cell (pipes escaped, backticks replaced).
+std::string markdown_code(std::string_view text);
 /// "12.5%" of `whole`; "0%" when `whole` is 0.
 std::string percent(std::uint64_t part, std::uint64_t whole);
 
