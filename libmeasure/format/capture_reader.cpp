@@ -96,6 +96,14 @@ class Cursor {
     return s;
   }
   std::string string() { return bytes(count(1, "string bytes")); }
+  /// A file path: a string without NUL bytes (no path holds one; writers stop at it).
+  std::string path() {
+    std::string s = string();
+    if (s.find('\0') != std::string::npos) {
+      corrupt("a path with a NUL byte");
+    }
+    return s;
+  }
   std::size_t remaining() const noexcept { return static_cast<std::size_t>(m_end - m_p); }
   void expect_end() const {
     if (m_p != m_end) {
@@ -127,7 +135,7 @@ Metrics read_counters(Cursor& in) {
 }
 
 void read_program(Cursor& in, Program& p) {
-  p.executable = in.string();
+  p.executable = in.path();
   // Each argument ends with a NUL, as in /proc/PID/cmdline (a cut-off last one may not).
   std::string args = in.string();
   for (std::size_t start = 0; start < args.size();) {
@@ -157,7 +165,7 @@ void read_modules(Cursor& in, std::vector<Module>& modules) {
   std::size_t n = in.count(7, "modules");
   modules.resize(n);
   for (Module& m : modules) {
-    m.path = in.string();
+    m.path = in.path();
     m.build_id = in.bytes(in.count(1, "build-id bytes"));
     m.load_bias = in.varint();
     m.first_generation = in.u32("generation");
