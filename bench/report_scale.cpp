@@ -6,7 +6,7 @@
 // several times; the median wall time and the largest RSS (wait4's rusage of the child) are
 // printed. A benchmark, not a test: the machine may be shared and noisy.
 //
-//   measure_bench_reports [--stacks N] [--runs N] [--tool PATH] [--dir DIR]
+//   measure_bench_reports [--stacks N] [--runs N] [--tool PATH] [--dir DIR] [--write-only 1]
 #include <link.h>
 #include <unistd.h>
 
@@ -36,6 +36,7 @@ struct Options {
   int runs = 5;
   std::string tool = MEASURE_BENCH_TOOL;
   std::string dir;
+  bool write_only = false;  // write the captures into --dir and stop (for profiling)
 };
 
 // The executable of this process as a capture module: path, build-id, bias, PT_LOAD segments.
@@ -193,6 +194,10 @@ void run_variant(const Options& o, const std::string& name, const std::vector<Mo
   for (const measure::Stack& s : before.stacks) {
     frames += s.frames.size();
   }
+  if (o.write_only) {
+    fmt::print("wrote {} and {}\n", old_path, new_path);
+    return;
+  }
   fmt::print("\n{}: {} distinct stacks, {} frames, capture {:.1f} MiB\n", name, distinct_stacks(before), frames,
              static_cast<double>(std::filesystem::file_size(old_path)) / (1 << 20));
   fmt::print("  {:<58} {:>9} {:>10}\n", "command", "median s", "max RSS");
@@ -233,8 +238,10 @@ int main(int argc, char** argv) {
       o.tool = argv[i + 1];
     } else if (a == "--dir") {
       o.dir = argv[i + 1];
+    } else if (a == "--write-only") {
+      o.write_only = std::string(argv[i + 1]) == "1";
     } else {
-      fmt::print(stderr, "usage: {} [--stacks N] [--runs N] [--tool PATH] [--dir DIR]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--stacks N] [--runs N] [--tool PATH] [--dir DIR] [--write-only 1]\n", argv[0]);
       return 2;
     }
   }

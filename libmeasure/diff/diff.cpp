@@ -159,7 +159,6 @@ ReportOptions report_options(const DiffOptions& options) {
   ro.top = 0;
   ro.include = options.include;
   ro.exclude = options.exclude;
-  ro.row_stacks = false;
   return ro;
 }
 

@@ -111,8 +111,8 @@ std::string render_json(const Report& r) {
     j.key("stacks").value(static_cast<std::uint64_t>(row.stack_count));
     j.key("stack_truncated").value(row.stack_truncated);
     j.key("stack").begin_array();
-    for (const Frame& f : row.stack) {
-      write_frame(j, f);
+    for (std::uint32_t f : r.samples[row.heaviest].frames) {
+      write_frame(j, r.frames[f]);
     }
     j.end_array();
     j.end_object();

@@ -65,28 +65,29 @@ namespace {
 
 // A row's heaviest stack as people read it: from the program's own frame outwards, with the
 // system frames it called into summarized on one line, and nothing beyond main().
-void write_stack(std::string& out, const Row& row, std::size_t indent, std::uint32_t depth) {
-  const Frame* key = key_frame(row.stack);
-  std::size_t first = key == nullptr ? 0 : static_cast<std::size_t>(key - row.stack.data());
+void write_stack(std::string& out, const Row& row, const std::vector<Frame>& stack, std::size_t indent,
+                 std::uint32_t depth) {
+  const Frame* key = key_frame(stack);
+  std::size_t first = key == nullptr ? 0 : static_cast<std::size_t>(key - stack.data());
   if (first > 0) {
-    const Frame& entry = row.stack[first - 1];
+    const Frame& entry = stack[first - 1];
     out += fmt::format("{:{}}in {}{}\n", "", indent, describe_frame(entry, true),
                        first > 1 ? fmt::format(", {} more frames inside it", first - 1) : "");
   }
-  std::size_t end = row.stack.size();
-  for (std::size_t f = first; f < row.stack.size(); ++f) {
-    if (row.stack[f].function == "main") {
+  std::size_t end = stack.size();
+  for (std::size_t f = first; f < stack.size(); ++f) {
+    if (stack[f].function == "main") {
       end = f + 1;
       break;
     }
   }
   std::size_t shown = std::min(end - first, stack_lines);
   for (std::size_t f = first; f < first + shown; ++f) {
-    out += fmt::format("{:{}}{} {}\n", "", indent, f == first ? "at" : "  ", describe_frame(row.stack[f], true));
+    out += fmt::format("{:{}}{} {}\n", "", indent, f == first ? "at" : "  ", describe_frame(stack[f], true));
   }
   if (end - first > shown) {
     out += fmt::format("{:{}}   … {} more frames\n", "", indent, end - first - shown);
-  } else if (row.stack_truncated && end == row.stack.size()) {
+  } else if (row.stack_truncated && end == stack.size()) {
     out += fmt::format("{:{}}   … (stack truncated at depth {})\n", "", indent, depth);
   }
   if (row.stack_count > 1) {
@@ -283,7 +284,7 @@ std::string render_text(const Report& r) {
       continue;
     }
     const Row& row = r.rows[i - 1];
-    write_stack(out, row, w[0] + 4, p.depth);
+    write_stack(out, row, r.stack(row), w[0] + 4, p.depth);
   }
 
   // What the table leaves out, and what the capture could not see.

@@ -529,6 +529,16 @@ class Grouper {
 
 }  // namespace
 
+std::vector<Frame> Report::stack(const Row& row) const {
+  std::vector<Frame> out;
+  if (row.heaviest < samples.size()) {
+    for (std::uint32_t f : samples[row.heaviest].frames) {
+      out.push_back(frames[f]);
+    }
+  }
+  return out;
+}
+
 Report build_report(const Capture& capture, const ReportOptions& options) {
   Symbolizer symbolizer(capture);
   FrameResolver resolve = [&](std::uint64_t address, std::uint32_t generation) -> const std::vector<Frame>& {
@@ -569,14 +579,6 @@ Report build_report(const Capture& capture, const ReportOptions& options, const 
     grouper.finish();
   }
   report.shown = options.top == 0 ? report.rows.size() : std::min(options.top, report.rows.size());
-  if (options.row_stacks) {
-    for (std::size_t i = 0; i < report.shown; ++i) {
-      Row& row = report.rows[i];
-      for (std::uint32_t f : report.samples[row.heaviest].frames) {
-        row.stack.push_back(report.frames[f]);
-      }
-    }
-  }
   return report;
 }
 

@@ -31,7 +31,6 @@ struct ReportOptions {
   bool cumulative = false;           // credit every frame of a stack (recursion once)
   std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
   std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
-  bool row_stacks = true;            // fill Row::stack for the shown rows (a diff needs none)
 };
 
 /// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
@@ -51,10 +50,9 @@ struct RowKey {
 struct Row {
   RowKey key;
   Metrics metrics;
-  std::vector<Frame> stack;      // the heaviest stack of the row, innermost first (shown rows only)
   std::size_t stack_count = 0;   // distinct stacks merged into the row
   bool stack_truncated = false;  // the heaviest stack reached the depth limit
-  std::size_t heaviest = 0;      // index of the heaviest stack in Report::samples
+  std::size_t heaviest = 0;      // index of the heaviest stack in Report::samples (Report::stack)
 };
 
 /// One selected call site with its symbolized stack, for the formats that draw whole stacks
@@ -82,6 +80,10 @@ struct Report {
   std::uint64_t partial_allocations = 0;
   std::uint64_t unknown_stack_allocations = 0;  // no stack could be recorded
   SymbolizerStats symbols;
+
+  /// The heaviest stack of `row` (by the sort metric), innermost first. Rows keep an index
+  /// rather than frames, so a report of 100,000 rows does not copy 100,000 stacks.
+  std::vector<Frame> stack(const Row& row) const;
 };
 
 /// Symbolizes and groups a capture. Throws UsageError for options it cannot honour.

@@ -4,9 +4,11 @@
 #include <dwarf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -130,10 +132,125 @@ std::string normalize_path(std::string path) {
 
 }  // namespace
 
+namespace {
+
+// A function with code: one address range of a DW_TAG_subprogram (a function can have several).
+struct CodeRange {
+  Dwarf_Addr low;
+  Dwarf_Addr high;
+  Dwarf_Die die;
+};
+
+// Every DW_TAG_subprogram range of a compilation unit, sorted by address, from one walk of
+// its DIE tree. dwarf_getscopes walks the tree for every address (milliseconds in a large
+// C++ unit); with the index a lookup is a binary search plus a walk of one function body.
+void index_unit(Dwarf_Die* parent, std::vector<CodeRange>& out, int depth) {
+  Dwarf_Die die;
+  if (depth > 64 || dwarf_child(parent, &die) != 0) {
+    return;
+  }
+  do {
+    if (dwarf_tag(&die) == DW_TAG_subprogram) {
+      Dwarf_Addr base = 0;
+      Dwarf_Addr low = 0;
+      Dwarf_Addr high = 0;
+      for (ptrdiff_t at = 0; (at = dwarf_ranges(&die, at, &base, &low, &high)) > 0;) {
+        out.push_back({low, high, die});
+      }
+    }
+    if (dwarf_haschildren(&die) != 0) {
+      index_unit(&die, out, depth + 1);  // namespaces, classes, and functions nested in functions
+    }
+  } while (dwarf_siblingof(&die, &die) == 0);
+}
+
+// The scopes of `pc` as dwarf_getscopes orders them, for the part symbolization needs: the
+// inlined bodies around pc (innermost first), then the function they were inlined into.
+std::vector<Dwarf_Die> function_scopes(const std::vector<CodeRange>& ranges, Dwarf_Addr pc) {
+  auto after =
+      std::upper_bound(ranges.begin(), ranges.end(), pc, [](Dwarf_Addr a, const CodeRange& r) { return a < r.low; });
+  // Ranges of nested functions (lambdas) start inside their parent's: the latest start wins.
+  const CodeRange* found = nullptr;
+  for (auto it = after; it != ranges.begin() && after - it < 16;) {
+    --it;
+    if (pc >= it->low && pc < it->high) {
+      found = &*it;
+      break;
+    }
+  }
+  std::vector<Dwarf_Die> scopes;
+  if (found == nullptr) {
+    return scopes;
+  }
+  Dwarf_Die current = found->die;
+  for (int depth = 0; depth < 64; ++depth) {
+    Dwarf_Die child;
+    bool inside = false;
+    if (dwarf_child(&current, &child) == 0) {
+      do {
+        int tag = dwarf_tag(&child);
+        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+             tag == DW_TAG_catch_block) &&
+            dwarf_haspc(&child, pc) == 1) {
+          if (tag == DW_TAG_inlined_subroutine) {
+            scopes.push_back(child);
+          }
+          current = child;
+          inside = true;
+          break;
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    if (!inside) {
+      break;
+    }
+  }
+  std::reverse(scopes.begin(), scopes.end());
+  scopes.push_back(found->die);
+  return scopes;
+}
+
+struct UnitKey {
+  void* cu;
+  Dwarf_Off offset;
+  friend bool operator==(const UnitKey&, const UnitKey&) = default;
+};
+
+struct UnitKeyHash {
+  std::size_t operator()(const UnitKey& k) const noexcept {
+    return std::hash<void*>()(k.cu) ^ std::hash<Dwarf_Off>()(k.offset * 0x9e3779b97f4a7c15ULL);
+  }
+};
+
+}  // namespace
+
 struct Symbolizer::ModuleState {
   Dwfl* dwfl = nullptr;
   Dwfl_Module* module = nullptr;
   bool opened = false;
+  std::unordered_map<Dwarf_Off, std::vector<CodeRange>> units;  // by CU DIE offset
+  std::unordered_map<UnitKey, std::string, UnitKeyHash> names;  // by declaration DIE
+
+  const std::vector<CodeRange>& unit(Dwarf_Die* cu) {
+    auto [it, inserted] = units.try_emplace(dwarf_dieoffset(cu));
+    if (inserted) {
+      index_unit(cu, it->second, 0);
+      std::sort(it->second.begin(), it->second.end(),
+                [](const CodeRange& a, const CodeRange& b) { return a.low < b.low; });
+    }
+    return it->second;
+  }
+
+  // function_name, once per declaration: inlined copies and concrete instances share it,
+  // and naming an internal function walks its unit (dwarf_getscopes_die).
+  const std::string& name(Dwarf_Die* die) {
+    Dwarf_Die decl = declaration_of(*die);
+    auto [it, inserted] = names.try_emplace(UnitKey{decl.cu, dwarf_dieoffset(&decl)});
+    if (inserted) {
+      it->second = function_name(die);
+    }
+    return it->second;
+  }
   ~ModuleState() {
     if (dwfl != nullptr) {
       dwfl_end(dwfl);
@@ -223,17 +340,11 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
     if (state.module != nullptr) {
       Dwarf_Addr bias = 0;
       Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
-      Dwarf_Die* scopes = nullptr;
-      int n = cu != nullptr ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-      if (n > 0) {
-        // dwarf_getscopes continues through the abstract origin of an inlined body; the
-        // concrete chain (inlined bodies inside the function they were inlined into) comes
-        // from the innermost DIE's own parents.
-        Dwarf_Die innermost = scopes[0];
-        std::free(scopes);
-        scopes = nullptr;
-        n = dwarf_getscopes_die(&innermost, &scopes);
+      std::vector<Dwarf_Die> scopes;
+      if (cu != nullptr) {
+        scopes = function_scopes(state.unit(cu), pc - bias);
       }
+      int n = static_cast<int>(scopes.size());
       std::string file;
       std::uint32_t line = 0;
       std::uint32_t column = 0;
@@ -251,7 +362,7 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
           continue;
         }
         Frame f = base;
-        f.function = function_name(&scopes[i]);
+        f.function = state.name(&scopes[i]);
         f.file = normalize_path(file);
         f.line = line;
         f.column = column;
@@ -265,7 +376,6 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
         line = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_line));
         column = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_column));
       }
-      std::free(scopes);
       if (frames.empty()) {
         // No DWARF for this address: the symbol table still names the function.
         GElf_Off offset = 0;
