@@ -1,5 +1,7 @@
 // `measure diff OLD NEW`: compare two captures per call site, print what grew and shrank, and
 // exit 1 past a threshold so CI can gate on allocation regressions.
+#include <future>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -38,8 +40,10 @@ int diff_command(const DiffOptions& o) {
   options.exclude = o.exclude;
   options.fail_on_increase = o.fail_on_increase;
   options.min_bytes = o.min_bytes;
-  Capture before = read_capture(o.old_capture);
+  // Both files at once; an error in either is rethrown here, on the main thread.
+  std::future<Capture> reading = std::async(std::launch::async, [&] { return read_capture(o.old_capture); });
   Capture after = read_capture(o.new_capture);
+  Capture before = reading.get();
   Diff diff = build_diff(before, after, options);
   write_output(o.output, render_diff(diff, *parse_diff_format(o.format)));
   return diff.regressed ? 1 : 0;

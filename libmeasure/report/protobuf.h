@@ -36,11 +36,15 @@ class ProtoWriter {
     if (values.empty()) {
       return;
     }
-    ProtoWriter packed;
+    std::size_t length = 0;
     for (T v : values) {
-      packed.varint(static_cast<std::uint64_t>(v));
+      length += varint_size(static_cast<std::uint64_t>(v));
     }
-    bytes_field(field, packed.m_out);
+    tag(field, 2);
+    varint(length);
+    for (T v : values) {
+      varint(static_cast<std::uint64_t>(v));
+    }
   }
 
   const std::string& bytes() const noexcept { return m_out; }
@@ -48,6 +52,13 @@ class ProtoWriter {
 
  private:
   void tag(std::uint32_t field, std::uint32_t wire_type) { varint(static_cast<std::uint64_t>(field) << 3 | wire_type); }
+  static std::size_t varint_size(std::uint64_t value) noexcept {
+    std::size_t n = 1;
+    for (; value >= 0x80; value >>= 7) {
+      ++n;
+    }
+    return n;
+  }
   void varint(std::uint64_t value) {
     while (value >= 0x80) {
       m_out.push_back(static_cast<char>(value | 0x80));

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "report/address_map.h"
 #include "support/error.h"
 
 namespace measure {
@@ -270,6 +271,7 @@ class Grouper {
     sample.stack = site.stack;
     sample.metrics = site.metrics;
     sample.truncated = (stack.flags & stack_truncated) != 0;
+    sample.frames.reserve(stack.frames.size() * 2);
     for (std::uint64_t address : stack.frames) {
       auto [first, count] = expand(address, stack.generation);
       for (std::uint32_t f = first; f < first + count; ++f) {
@@ -353,18 +355,12 @@ class Grouper {
     std::uint64_t heaviest = 0;
   };
 
-  struct AddressHash {
-    std::size_t operator()(const std::pair<std::uint64_t, std::uint32_t>& k) const noexcept {
-      return std::hash<std::uint64_t>()(k.first * 31 + k.second);
-    }
-  };
-
   // The frames of one return address, interned into Report::frames.
-  std::pair<std::uint32_t, std::uint32_t> expand(std::uint64_t address, std::uint32_t generation) {
-    auto [it, inserted] = m_expanded.try_emplace({address, generation});
+  detail::AddressMap::Run expand(std::uint64_t address, std::uint32_t generation) {
+    auto [run, inserted] = m_expanded.find_or_insert(address, generation);
     if (inserted) {
       const std::vector<Frame>& frames = m_resolve(address, generation);
-      it->second = {static_cast<std::uint32_t>(m_report.frames.size()), static_cast<std::uint32_t>(frames.size())};
+      *run = {static_cast<std::uint32_t>(m_report.frames.size()), static_cast<std::uint32_t>(frames.size())};
       for (const Frame& f : frames) {
         m_report.frames.push_back(f);
         m_class.push_back(static_cast<std::uint8_t>((is_allocator_frame(f) ? allocator_class : 0) |
@@ -379,7 +375,7 @@ class Grouper {
         }
       }
     }
-    return it->second;
+    return *run;
   }
 
   bool matches(std::vector<std::vector<std::int8_t>>& caches, std::size_t pattern, std::uint32_t f) {
@@ -513,8 +509,7 @@ class Grouper {
   const ReportOptions& m_options;
   Report& m_report;
   const FrameResolver& m_resolve;
-  std::unordered_map<std::pair<std::uint64_t, std::uint32_t>, std::pair<std::uint32_t, std::uint32_t>, AddressHash>
-      m_expanded;
+  detail::AddressMap m_expanded;
   std::vector<std::uint8_t> m_class;                // per frame: allocator_class | system_class
   std::vector<std::size_t> m_group_of;              // per frame: its group when it is the key frame
   std::vector<std::size_t> m_canonical_of;          // per frame: its canonical frame
