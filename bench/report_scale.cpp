@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -149,6 +150,7 @@ Result measure_command(const std::vector<std::string>& argv, int runs) {
   std::vector<double> times;
   Result r;
   for (int i = 0; i < runs; ++i) {
+    std::fflush(stdout);  // the child would write our buffered lines again
     auto start = std::chrono::steady_clock::now();
     pid_t pid = fork();
     if (pid == 0) {

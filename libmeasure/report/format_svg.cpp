@@ -4,7 +4,6 @@
 // shows details on hover; every frame also carries a <title> tooltip with all eight metrics,
 // which works even where scripts are off.
 #include <algorithm>
-#include <numeric>
 
 #include <fmt/format.h>
 
@@ -111,51 +110,38 @@ struct Label {
 // The flame graph's nodes: samples sorted by their label sequence (outermost first) merge
 // along common prefixes, so each node opens once and its x offset is the running sum.
 std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
-  std::vector<std::uint32_t> rank_of_frame(r.frames.size());
-  {
-    std::vector<std::string> texts(r.frames.size() + 1);
-    for (std::size_t f = 0; f < r.frames.size(); ++f) {
-      texts[f] = frame_label(r.frames[f]);
-    }
-    texts.back() = "[unknown stack]";
-    std::vector<std::uint32_t> order(texts.size());
-    std::iota(order.begin(), order.end(), 0U);
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return texts[a] < texts[b]; });
-    rank_of_frame.resize(texts.size());
-    for (std::uint32_t i = 0; i < order.size(); ++i) {
-      if (i == 0 || texts[order[i]] != labels.back().text) {
-        const Frame* frame = order[i] < r.frames.size() ? &r.frames[order[i]] : nullptr;
-        int kind = frame == nullptr || frame->function.empty() ? 2 : is_system_frame(*frame) ? 1 : 0;
-        labels.push_back({std::move(texts[order[i]]), kind});
-      }
-      rank_of_frame[order[i]] = static_cast<std::uint32_t>(labels.size() - 1);
-    }
+  detail::StackPaths p = detail::stack_paths(r, frame_label);
+  for (std::size_t i = 0; i < p.labels.size(); ++i) {
+    const Frame* frame = p.label_frames[i] < r.frames.size() ? &r.frames[p.label_frames[i]] : nullptr;
+    int kind = frame == nullptr || frame->function.empty() ? 2 : is_system_frame(*frame) ? 1 : 0;
+    labels.push_back({std::move(p.labels[i]), kind});
   }
-  std::uint32_t unknown = rank_of_frame.back();
-  std::vector<std::vector<std::uint32_t>> paths;
-  std::vector<const Sample*> owners;
-  for (const Sample& s : r.samples) {
-    if (sort_value(s.metrics, r.options.sort) == 0) {
-      continue;
-    }
-    std::vector<std::uint32_t>& path = paths.emplace_back();
-    for (auto f = s.frames.rbegin(); f != s.frames.rend(); ++f) {
-      path.push_back(rank_of_frame[*f]);
-    }
-    if (path.empty()) {
-      path.push_back(unknown);
-    }
-    owners.push_back(&s);
-  }
-  std::vector<std::size_t> order(paths.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return paths[a] < paths[b]; });
+  const std::vector<std::vector<std::uint32_t>>& paths = p.paths;
+  const std::vector<const Sample*>& owners = p.samples;
 
+  std::uint64_t total = 0;
+  for (const Sample* s : owners) {
+    total += sort_value(s->metrics, r.options.sort);
+  }
+  // A frame too narrow to draw has only narrower frames above it: when it closes, it and
+  // its subtree (the nodes after it, in this depth-first order) go, so memory follows what
+  // is drawn, not every frame of every stack.
+  auto visible = [&](const Node& n) {
+    return static_cast<double>(n.value) * image_width >= min_width * static_cast<double>(total);
+  };
+  auto close_to = [&](std::vector<std::size_t>& open, std::size_t depth, std::vector<Node>& nodes) {
+    while (open.size() > depth) {
+      if (!visible(nodes[open.back()])) {
+        nodes.resize(open.back());
+      }
+      open.pop_back();
+    }
+  };
   std::vector<Node> nodes(1);  // the root: everything
   std::vector<std::size_t> open = {0};
   std::uint64_t x = 0;
   const std::vector<std::uint32_t>* previous = nullptr;
-  for (std::size_t i : order) {
+  for (std::size_t i : p.order) {
     const std::vector<std::uint32_t>& path = paths[i];
     std::size_t common = 0;
     if (previous != nullptr) {
@@ -163,7 +149,7 @@ std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
         ++common;
       }
     }
-    open.resize(common + 1);
+    close_to(open, common + 1, nodes);
     for (std::size_t d = common; d < path.size(); ++d) {
       open.push_back(nodes.size());
       nodes.push_back({path[d], static_cast<std::uint32_t>(d + 1), x, 0, {}});
@@ -176,6 +162,7 @@ std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
     x += value;
     previous = &path;
   }
+  close_to(open, 1, nodes);
   return nodes;
 }
 

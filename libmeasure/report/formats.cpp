@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -67,34 +67,67 @@ std::string frame_label(const Frame& frame) {
   return fmt::format("{:#x}", frame.address);
 }
 
-std::string render_folded(const Report& r) {
-  std::vector<std::string> labels(r.frames.size());
-  for (std::size_t i = 0; i < r.frames.size(); ++i) {
-    labels[i] = folded_label(r.frames[i]);
+namespace detail {
+
+StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&)) {
+  StackPaths p;
+  std::vector<std::uint32_t> label_of(r.frames.size() + 1);
+  {
+    std::vector<std::string> texts(r.frames.size() + 1);
+    for (std::size_t f = 0; f < r.frames.size(); ++f) {
+      texts[f] = label(r.frames[f]);
+    }
+    texts.back() = "[unknown stack]";
+    std::vector<std::uint32_t> order(texts.size());
+    std::iota(order.begin(), order.end(), 0U);
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return texts[a] < texts[b]; });
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+      if (i == 0 || texts[order[i]] != p.labels.back()) {
+        p.labels.push_back(std::move(texts[order[i]]));
+        p.label_frames.push_back(order[i]);
+      }
+      label_of[order[i]] = static_cast<std::uint32_t>(p.labels.size() - 1);
+    }
   }
-  // Stacks that print the same (two return addresses on one line) are one line.
-  std::map<std::string, std::uint64_t> lines;
-  std::string line;
   for (const Sample& s : r.samples) {
-    std::uint64_t value = sort_value(s.metrics, r.options.sort);
-    if (value == 0) {
+    if (sort_value(s.metrics, r.options.sort) == 0) {
       continue;
     }
-    line.clear();
+    std::vector<std::uint32_t>& path = p.paths.emplace_back();
+    path.reserve(s.frames.size());
     for (auto f = s.frames.rbegin(); f != s.frames.rend(); ++f) {
-      if (!line.empty()) {
-        line.push_back(';');
-      }
-      line += labels[*f];
+      path.push_back(label_of[*f]);
     }
-    if (line.empty()) {
-      line = "[unknown stack]";
+    if (path.empty()) {
+      path.push_back(label_of.back());
     }
-    lines[line] += value;
+    p.samples.push_back(&s);
   }
+  p.order.resize(p.paths.size());
+  std::iota(p.order.begin(), p.order.end(), std::size_t{0});
+  std::stable_sort(p.order.begin(), p.order.end(),
+                   [&](std::size_t a, std::size_t b) { return p.paths[a] < p.paths[b]; });
+  return p;
+}
+
+}  // namespace detail
+
+std::string render_folded(const Report& r) {
+  detail::StackPaths p = detail::stack_paths(r, folded_label);
   std::string out;
-  for (const auto& [stack, value] : lines) {
-    out += stack;
+  for (std::size_t k = 0; k < p.order.size();) {
+    // Stacks that print the same (two return addresses on one line) are one line.
+    const std::vector<std::uint32_t>& path = p.paths[p.order[k]];
+    std::uint64_t value = 0;
+    for (; k < p.order.size() && p.paths[p.order[k]] == path; ++k) {
+      value += sort_value(p.samples[p.order[k]]->metrics, r.options.sort);
+    }
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      if (i != 0) {
+        out.push_back(';');
+      }
+      out += p.labels[path[i]];
+    }
     out += fmt::format(" {}\n", value);
   }
   return out;

@@ -65,6 +65,17 @@ std::string describe_frame(const Frame& frame, bool shorten);
 std::string describe_key(const RowKey& key, GroupBy by, bool shorten);
 
 namespace detail {
+/// The selected stacks whose --sort metric is not 0, as sequences of frame labels from the
+/// outermost frame in, for the flame-graph formats (folded, svg).
+struct StackPaths {
+  std::vector<std::string> labels;                // distinct labels, sorted
+  std::vector<std::uint32_t> label_frames;        // per label: a frame with it (frames.size(): none)
+  std::vector<std::vector<std::uint32_t>> paths;  // per stack: indices into labels
+  std::vector<const Sample*> samples;             // per stack: its sample
+  std::vector<std::size_t> order;                 // stacks in the lexicographic order of their paths
+};
+StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&));
+
 /// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
 /// JSON object, with the glossary's names.
 template <class M>

@@ -350,7 +350,7 @@ class Grouper {
 
   struct Group {
     Row row;
-    std::string identity;                  // of the key
+    std::string identity;                  // of the key (empty for stack rows: see stack_group)
     std::vector<std::uint32_t> canonical;  // --by stack: the canonical frames of the stack
     std::uint64_t heaviest = 0;
   };
@@ -455,24 +455,21 @@ class Grouper {
     return static_cast<std::uint32_t>(m_canonical_of[f]);
   }
 
+  // The canonical frames identify a stack row (its key frame is one of them), so they alone
+  // are the lookup key, and rows are told apart by them when sorting too.
   std::size_t stack_group(const std::vector<std::uint32_t>& frames) {
-    const std::uint32_t* key = key_frame_of(frames);
-    RowKey row_key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
-    std::vector<std::uint32_t> canon;
-    canon.reserve(frames.size());
+    m_canon.clear();
     for (std::uint32_t f : frames) {
-      canon.push_back(canonical(f));
+      m_canon.push_back(canonical(f));
     }
-    std::string identity = row_key.identity();
-    std::string lookup = identity;
-    lookup.push_back('\x1e');
-    lookup.append(reinterpret_cast<const char*>(canon.data()), canon.size() * sizeof(std::uint32_t));
-    auto [it, inserted] = m_index.try_emplace(std::move(lookup), m_groups.size());
+    m_lookup.assign("\x1e");
+    m_lookup.append(reinterpret_cast<const char*>(m_canon.data()), m_canon.size() * sizeof(std::uint32_t));
+    auto [it, inserted] = m_index.try_emplace(m_lookup, m_groups.size());
     if (inserted) {
+      const std::uint32_t* key = key_frame_of(frames);
       Group& g = m_groups.emplace_back();
-      g.identity = std::move(identity);
-      g.canonical = std::move(canon);
-      g.row.key = std::move(row_key);
+      g.canonical = m_canon;
+      g.row.key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
     }
     return it->second;
   }
@@ -520,6 +517,8 @@ class Grouper {
   std::unordered_map<std::string, std::size_t> m_canonical_index;
   std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
   std::vector<std::size_t> m_seen;
+  std::vector<std::uint32_t> m_canon;  // scratch space of stack_group
+  std::string m_lookup;
 };
 
 }  // namespace
