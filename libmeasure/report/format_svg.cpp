@@ -18,7 +18,7 @@ constexpr double frame_height = 16;
 constexpr double top = 60;          // title, buttons
 constexpr double bottom = 34;       // the details line
 constexpr double min_width = 0.1;   // narrower frames are not drawn (pixels)
-constexpr double char_width = 7.0;  // of the 12px monospace labels
+constexpr double char_width = 7.3;  // of the 12px monospace labels, with some room
 
 // Text for XML character data and attribute values: markup escaped, and anything that is not
 // valid UTF-8 or not allowed in XML 1.0 (control characters) replaced, so the file always
@@ -170,15 +170,18 @@ std::string metric_text(std::uint64_t value, SortBy sort) {
   return sort == SortBy::count || sort == SortBy::temporary ? grouped(value) : human_bytes(value);
 }
 
-std::string tooltip(const std::string& label, const Node& n, std::uint64_t total, SortBy sort) {
+// The first line is what the frame shows (templates shortened), then the full name when it
+// differs, then every metric.
+std::string tooltip(const std::string& shown, const std::string& label, const Node& n, std::uint64_t total,
+                    SortBy sort) {
   const Metrics& m = n.metrics;
   return fmt::format(
-      "{}\n{} {} ({})\nalloc_bytes {} ({}), alloc_count {}\nfreed_bytes {}, free_count {}\n"
+      "{}{}\n{}: {} ({})\nalloc_bytes {} ({}), alloc_count {}\nfreed_bytes {}, free_count {}\n"
       "live_bytes {} ({}), live_count {} (leaked)\npeak_bytes {} ({})\ntemporary_count {}",
-      label, metric_text(n.value, sort), metric_heading(sort), percent(n.value, total), grouped(m.alloc_bytes),
-      human_bytes(m.alloc_bytes), grouped(m.alloc_count), grouped(m.freed_bytes), grouped(m.free_count),
-      grouped(m.live_bytes), human_bytes(m.live_bytes), grouped(m.live_count), grouped(m.peak_bytes),
-      human_bytes(m.peak_bytes), grouped(m.temporary_count));
+      shown, shown == label ? std::string() : "\n" + label, metric_heading(sort), metric_text(n.value, sort),
+      percent(n.value, total), grouped(m.alloc_bytes), human_bytes(m.alloc_bytes), grouped(m.alloc_count),
+      grouped(m.freed_bytes), grouped(m.free_count), grouped(m.live_bytes), human_bytes(m.live_bytes),
+      grouped(m.live_count), grouped(m.peak_bytes), human_bytes(m.peak_bytes), grouped(m.temporary_count));
 }
 
 // Zoom, search and hover. Positions are recomputed from each frame's data-x/data-w (metric
@@ -226,7 +229,8 @@ constexpr std::string_view script = R"js(
     if (searching) { try { re = new RegExp(searching); } catch (e) { re = null; } }
     var spans = [];
     frames.forEach(function (g) {
-      var r = g.getElementsByTagName('rect')[0], n = name(g);
+      var r = g.getElementsByTagName('rect')[0];
+      var n = g.getElementsByTagName('title')[0].textContent.split('\n').slice(0, 2).join('\n');
       var hit = searching && (re ? re.test(n) : n.indexOf(searching) >= 0);
       r.setAttribute('fill', hit ? 'rgb(230,0,230)' : g.getAttribute('data-fill'));
       if (hit) { spans.push([attr(g, 'data-x'), attr(g, 'data-x') + attr(g, 'data-w')]); }
@@ -294,8 +298,8 @@ std::string render_svg(const Report& r) {
                      xml_text(fmt::format("{} by {}{}", command, metric_heading(r.options.sort),
                                           r.options.cumulative ? " (cumulative)" : "")));
   out += fmt::format(
-      "<text x=\"{}\" y=\"42\">{} {} in {} stacks; click a frame to zoom, Ctrl-F or Search to find</text>\n", side,
-      metric_text(total, r.options.sort), metric_heading(r.options.sort), grouped(r.samples.size()));
+      "<text x=\"{}\" y=\"42\">{}: {} in {} stacks; click a frame to zoom, Ctrl-F or Search to find</text>\n", side,
+      metric_heading(r.options.sort), metric_text(total, r.options.sort), grouped(r.samples.size()));
   out += fmt::format(
       "<text id=\"reset\" class=\"button\" x=\"{}\" y=\"42\" text-anchor=\"end\" "
       "style=\"opacity:0.3\">Reset zoom</text>\n",
@@ -313,15 +317,16 @@ std::string render_svg(const Report& r) {
     }
     double x = total == 0 ? 0 : static_cast<double>(n.start) / static_cast<double>(total) * image_width;
     double y = top + (depth - n.depth) * frame_height;
-    const std::string& label = i == 0 ? std::string("all") : labels[n.label].text;
+    std::string label = i == 0 ? std::string("all") : labels[n.label].text;
     std::string fill = i == 0 ? "rgb(200,200,200)" : colour(label, labels[n.label].kind);
+    std::string name = shorten_templates(label);
     auto room = static_cast<std::size_t>(std::max(0.0, (w - 6) / char_width));
-    std::string shown = room < 3 ? std::string() : label.size() <= room ? label : label.substr(0, room - 2) + "..";
+    std::string shown = room < 3 ? std::string() : name.size() <= room ? name : name.substr(0, room - 2) + "..";
     out += fmt::format(
         "<g class=\"f\" data-x=\"{}\" data-w=\"{}\" data-d=\"{}\" data-fill=\"{}\"><title>{}</title>"
         "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\" rx=\"2\"/>"
         "<text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
-        n.start, n.value, n.depth, fill, xml_text(tooltip(label, n, total, r.options.sort)), side + x, y, w,
+        n.start, n.value, n.depth, fill, xml_text(tooltip(name, label, n, total, r.options.sort)), side + x, y, w,
         frame_height - 1, fill, side + x + 3, y + frame_height - 4, xml_text(shown));
   }
   out += "</svg>\n";

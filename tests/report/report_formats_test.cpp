@@ -82,7 +82,10 @@ TEST_CASE("report formats: the flame graph is well-formed XML with every frame a
   test::write_text(dir.file("flame.svg"), svg);
   auto lint = run_process({"xmllint", "--noout", dir.file("flame.svg")});
   CHECK_MESSAGE(lint.status() == 0, lint.err);
-  CHECK(svg.find("<title>render_page(int)&#10;62.6 KiB bytes allocated (87.3%)") != std::string::npos);
+  CHECK(svg.find("<title>render_page(int)&#10;bytes allocated: 62.6 KiB (87.3%)") != std::string::npos);
+  // Frames show shortened templates; the tooltip adds the full name.
+  CHECK(svg.find("<title>std::vector&lt;…&gt;::push_back(int const&amp;)&#10;std::vector&lt;int, "
+                 "std::allocator&lt;int&gt; &gt;::push_back(int const&amp;)&#10;") != std::string::npos);
   CHECK(svg.find("temporary_count 51") != std::string::npos);
   CHECK(svg.find("http://") == svg.rfind("http://www.w3.org/2000/svg"));  // nothing fetched
 
