@@ -1,5 +1,6 @@
 // Rendering a Diff: text for people (an aligned table with signed deltas, a verdict and a
 // footer), measure-diff/1 JSON for machines, Markdown for pull-request comments.
+#include <cctype>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -246,8 +247,9 @@ std::string render_diff_markdown(const Diff& d) {
                      signed_bytes(d.totals_delta.peak_bytes));
   out += fmt::format("| leaked | {} | {} | {} |\n", human_bytes(a.live_bytes), human_bytes(b.live_bytes),
                      signed_bytes(d.totals_delta.live_bytes));
-  out += fmt::format("\n{}: {}. Top {} by change in {}:\n\n", rows_noun(o.by, 2), summary_counts(d), d.shown,
-                     metric_heading(o.sort));
+  std::string noun(rows_noun(o.by, 2));
+  noun[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(noun[0])));
+  out += fmt::format("\n{}: {}. Top {} by change in {}:\n\n", noun, summary_counts(d), d.shown, metric_heading(o.sort));
   out += fmt::format("| # | status | location | old | new | change | % | {} change |\n", blocks ? "bytes" : "blocks");
   out += "|--:|:--|:--|--:|--:|--:|--:|--:|\n";
   for (std::size_t i = 0; i < d.shown; ++i) {
