@@ -27,10 +27,11 @@ inline bool ready() noexcept {
 /// Allocation from the bootstrap arena, counted in the capture's diagnostics.
 void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 
-/// True when an event should pass straight to the original (inside the runtime, or not
-/// recording).
+/// True when an event should pass straight to the original (another copy owns the hooks,
+/// inside the runtime, or not recording).
 inline bool pass_through() noexcept {
-  return detail::thread_busy() || !detail::recording();
+  return !hooks_owned() || detail::thread_busy() || !detail::recording();
 }
+
 
 }  // namespace measure::hooks

@@ -4,8 +4,6 @@
 #include "hooks/hooks.h"
 #include "platform/platform.h"
 
-extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp
-
 namespace measure::hooks {
 namespace {
 
@@ -14,8 +12,7 @@ __attribute__((constructor(101))) void on_load() noexcept {
   resolve_cxx_originals();
   // This copy's hooks are live only if the program's malloc is ours. When the library is
   // both preloaded and linked (or the program defines malloc itself) the other copy owns it.
-  void* winner = detail::platform::find_symbol("malloc", false);
-  detail::on_library_loaded(winner == reinterpret_cast<void*>(&measure_own_malloc));
+  detail::on_library_loaded(hooks_owned());
 }
 
 }  // namespace

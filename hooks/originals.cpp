@@ -5,6 +5,8 @@
 #include "platform/platform.h"
 #include "support/log.h"
 
+extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp
+
 namespace measure::hooks {
 
 Originals g_originals = {};
@@ -12,11 +14,14 @@ Originals g_originals = {};
 namespace {
 std::atomic<int> g_c_state{0};  // 0 unresolved, 1 resolving, 2 resolved
 std::atomic<bool> g_cxx_resolved{false};
+bool g_owned = true;
 }  // namespace
 
 bool originals_ready() noexcept {
   return g_c_state.load(std::memory_order_acquire) == 2;
 }
+
+bool hooks_owned() noexcept { return g_owned; }
 
 void resolve_originals() noexcept {
   int expected = 0;
@@ -33,6 +38,7 @@ void resolve_originals() noexcept {
   }
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C
+  g_owned = detail::platform::find_symbol("malloc", false) == reinterpret_cast<void*>(&measure_own_malloc);
   g_c_state.store(2, std::memory_order_release);
 }
 

@@ -27,4 +27,10 @@ void resolve_originals() noexcept;
 /// The C++ originals are looked up on first use (the C++ runtime may load later).
 void resolve_cxx_originals() noexcept;
 
+/// True when this copy's malloc is the one the program calls. When the library is both
+/// preloaded and linked, the other copy's originals resolve to this copy's hooks (the next
+/// definition in the symbol scope): a copy that does not own the hooks only forwards, and
+/// its runtime never starts. Valid once originals_ready().
+bool hooks_owned() noexcept;
+
 }  // namespace measure::hooks

@@ -200,7 +200,7 @@ int rt_write_capture(const char* path) {
   }
   BusyScope busy;
   runtime().modules.scan();
-  return write_capture_file(runtime(), false, path) ? 0 : -1;
+  return write_capture_file(runtime(), false, path);
 }
 
 int rt_report_alloc(const void* block, std::size_t size) {

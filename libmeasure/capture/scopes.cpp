@@ -35,6 +35,10 @@ bool ScopeSiteTable::grow() noexcept {
 }
 
 ScopeSite* ScopeSiteTable::find_or_insert(std::uint32_t stack, std::uint64_t mark) noexcept {
+  if (m_generation == 0) {
+    // Zero-filled memory (aggregates are made that way): generation 0 marks empty slots.
+    m_generation = 1;
+  }
   if ((m_count + 1) * 4 > m_capacity * 3 && !grow() && m_count + 1 >= m_capacity) {
     return nullptr;
   }

@@ -44,7 +44,7 @@ class ScopeSiteTable {
   ScopeSite* m_slots = nullptr;
   std::uint32_t m_capacity = 0;
   std::uint32_t m_count = 0;
-  std::uint32_t m_generation = 1;
+  std::uint32_t m_generation = 1;  // never 0 in use: zeroed slots must read as empty
 };
 
 struct ScopeTotals {

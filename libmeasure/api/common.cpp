@@ -1,0 +1,107 @@
+// Conversions shared by the API's parts, and the small public functions.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "api/api_internal.h"
+#include "capture/capture_dump.h"
+#include "report/formats.h"
+#include "symbols/process_modules.h"
+
+namespace measure {
+
+StackFrame public_frame(const Frame& f) { return StackFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined}; }
+
+std::vector<StackFrame> public_frames(const std::vector<Frame>& frames) {
+  std::vector<StackFrame> out;
+  out.reserve(frames.size());
+  for (const Frame& f : frames) {
+    out.push_back(public_frame(f));
+  }
+  return out;
+}
+
+GroupBy group_by(By by) noexcept {
+  switch (by) {
+    case By::stack: return GroupBy::stack;
+    case By::function: return GroupBy::function;
+    case By::line: return GroupBy::line;
+    case By::file: return GroupBy::file;
+    case By::module: return GroupBy::module;
+  }
+  return GroupBy::line;
+}
+
+Key detail_access::make_key(const RowKey& k, std::vector<StackFrame> stack, std::string identity) {
+  Key key;
+  key.m_function = k.function.value_or("");
+  key.m_file = k.file.value_or("");
+  key.m_line = k.line.value_or(0);
+  key.m_module = k.module.value_or("");
+  key.m_stack = std::move(stack);
+  key.m_identity = std::move(identity);
+  return key;
+}
+
+std::string StackFrame::to_string() const {
+  Frame f;
+  f.function = function;
+  f.file = file;
+  f.line = line;
+  f.module = module;
+  f.offset = offset;
+  f.inlined = inlined;
+  return describe_frame(f, false);
+}
+
+std::string Key::to_string() const {
+  RowKey k;
+  if (!m_function.empty()) {
+    k.function = m_function;
+  }
+  if (!m_file.empty()) {
+    k.file = m_file;
+  }
+  if (m_line != 0) {
+    k.line = m_line;
+  }
+  if (!m_module.empty()) {
+    k.module = m_module;
+  }
+  return describe_key(k, GroupBy::line, false);
+}
+
+std::vector<Frame> runtime_stack(std::uint32_t stack_id) {
+  measure_rt_stack s{};
+  if (rt().stack(stack_id, &s) == 0) {
+    return {};
+  }
+  Capture capture;
+  capture.modules = loaded_modules();
+  Stack stack;
+  stack.frames.assign(s.frames, s.frames + s.depth);
+  Symbolizer symbolizer(capture);
+  return symbolized_stack(stack, symbolizer);
+}
+
+std::optional<AllocationSite> allocation_site(const void* block) {
+  std::uint32_t stack_id = 0;
+  std::uint64_t size = 0;
+  if (rt().allocation_site(block, &stack_id, &size) == 0) {
+    return std::nullopt;
+  }
+  Untraced untraced;
+  auto frames = std::make_unique<std::vector<Frame>>(runtime_stack(stack_id));
+  untraced.pause();
+  AllocationSite site{size, public_frames(*frames)};
+  untraced.resume();
+  frames.reset();
+  return site;
+}
+
+bool write_capture(const std::string& path) {
+  return measure_write_capture(path.empty() ? nullptr : path.c_str()) == 0;
+}
+
+}  // namespace measure

@@ -1,0 +1,172 @@
+// Scopes and the testing helpers built on them.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "api/api_internal.h"
+#include "report/formats.h"
+#include "symbols/process_modules.h"
+
+namespace measure {
+
+/// A closed scope's call sites, as the runtime copied them (toolkit memory).
+struct ScopeStats::Sites {
+  measure_rt_site* sites;
+  std::uint32_t count;
+  Sites(measure_rt_site* s, std::uint32_t n) noexcept : sites(s), count(n) {}
+  ~Sites() { rt().release_sites(sites, count); }
+  Sites(const Sites&) = delete;
+  Sites& operator=(const Sites&) = delete;
+};
+
+Scope::Scope(std::string_view name) noexcept : m_name(name) {
+  // A scope that could not be opened pushes a placeholder in the runtime, so end() is
+  // always paired with this call.
+  m_active = rt().scope_begin(name.empty() ? "" : name.data(), name.size()) != 0;
+  m_open = true;
+}
+
+Scope::~Scope() {
+  if (m_open) {
+    measure_scope_totals_t ignored;
+    rt().scope_end(&ignored, nullptr, nullptr);
+  }
+}
+
+const ScopeStats& Scope::end() {
+  if (!m_open) {
+    return m_stats;
+  }
+  m_open = false;
+  measure_scope_totals_t t{};
+  measure_rt_site* sites = nullptr;
+  std::uint32_t count = 0;
+  rt().scope_end(&t, &sites, &count);
+  m_stats.alloc_count = t.alloc_count;
+  m_stats.alloc_bytes = t.alloc_bytes;
+  m_stats.free_count = t.free_count;
+  m_stats.freed_bytes = t.freed_bytes;
+  m_stats.net_bytes = t.net_bytes;
+  m_stats.net_count = t.net_count;
+  m_stats.peak_bytes = t.peak_bytes;
+  if (sites != nullptr) {
+    m_stats.m_sites = std::allocate_shared<const ScopeStats::Sites>(ToolkitAllocator<ScopeStats::Sites>(), sites, count);
+  }
+  return m_stats;
+}
+
+namespace {
+
+struct SymbolizedSite {
+  const measure_rt_site* site;
+  std::vector<Frame> frames;
+};
+
+// Symbolizes the sites selected by `keep`, ordered by `before`. Untraced inside; the result
+// is built in the caller's memory.
+template <class Keep, class Before>
+std::vector<ScopeSite> symbolize(const measure_rt_site* sites, std::uint32_t count, Keep keep, Before before) {
+  if (sites == nullptr || count == 0) {
+    return {};
+  }
+  Untraced untraced;
+  auto chosen = std::make_unique<std::vector<SymbolizedSite>>();
+  {
+    Capture capture;
+    capture.modules = loaded_modules();
+    Symbolizer symbolizer(capture);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (!keep(sites[i])) {
+        continue;
+      }
+      measure_rt_stack s{};
+      Stack stack;
+      if (rt().stack(sites[i].stack, &s) != 0) {
+        stack.frames.assign(s.frames, s.frames + s.depth);
+      }
+      chosen->push_back(SymbolizedSite{&sites[i], symbolized_stack(stack, symbolizer)});
+    }
+  }
+  std::sort(chosen->begin(), chosen->end(),
+            [&](const SymbolizedSite& a, const SymbolizedSite& b) { return before(*a.site, *b.site); });
+  untraced.pause();
+  std::vector<ScopeSite> out;
+  out.reserve(chosen->size());
+  for (const SymbolizedSite& c : *chosen) {
+    const measure_rt_site& r = *c.site;
+    out.push_back(ScopeSite{public_frames(c.frames), r.alloc_count, r.alloc_bytes, r.free_count, r.freed_bytes,
+                            r.net_bytes, r.peak_bytes});
+  }
+  untraced.resume();
+  chosen.reset();
+  return out;
+}
+
+}  // namespace
+
+std::vector<ScopeSite> ScopeStats::sites() const {
+  if (!m_sites) {
+    return {};
+  }
+  return symbolize(
+      m_sites->sites, m_sites->count, [](const measure_rt_site&) { return true; },
+      [](const measure_rt_site& a, const measure_rt_site& b) {
+        if (a.alloc_bytes != b.alloc_bytes) return a.alloc_bytes > b.alloc_bytes;
+        if (a.alloc_count != b.alloc_count) return a.alloc_count > b.alloc_count;
+        return a.stack < b.stack;
+      });
+}
+
+std::vector<ScopeSite> ScopeStats::sites_at_peak() const {
+  if (!m_sites) {
+    return {};
+  }
+  return symbolize(
+      m_sites->sites, m_sites->count, [](const measure_rt_site& s) { return s.peak_bytes > 0; },
+      [](const measure_rt_site& a, const measure_rt_site& b) {
+        if (a.peak_bytes != b.peak_bytes) return a.peak_bytes > b.peak_bytes;
+        return a.stack < b.stack;
+      });
+}
+
+std::string ScopeStats::describe(std::size_t max_sites) const {
+  std::string out = fmt::format("{} allocations ({}), {} frees ({}), net {}{}, peak {}", grouped(alloc_count),
+                                human_bytes(alloc_bytes), grouped(free_count), human_bytes(freed_bytes),
+                                net_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(net_bytes))),
+                                human_bytes(peak_bytes));
+  std::vector<ScopeSite> all = sites();
+  std::size_t shown = 0;
+  for (const ScopeSite& site : all) {
+    if (site.alloc_count == 0) {
+      continue;  // only frees here: not what a reader looks for
+    }
+    if (shown++ == max_sites) {
+      out += fmt::format("\n  ... and {} more call sites", all.size() - max_sites);
+      break;
+    }
+    out += fmt::format("\n  {} × {} ", grouped(site.alloc_count), human_bytes(site.alloc_bytes));
+    std::vector<Frame> frames;
+    for (const StackFrame& f : site.stack) {
+      frames.push_back(Frame{f.function, f.file, f.line, 0, f.module, f.offset, 0, f.inlined});
+    }
+    const Frame* key = key_frame(frames);
+    if (key == nullptr) {
+      out += "(unknown stack)";
+      continue;
+    }
+    out += fmt::format("at {}", describe_frame(*key, true));
+    auto index = static_cast<std::size_t>(key - frames.data());
+    for (std::size_t i = index + 1; i < frames.size() && i < index + 3; ++i) {
+      out += fmt::format("\n      from {}", describe_frame(frames[i], true));
+    }
+  }
+  return out;
+}
+
+std::string describe_excess(const Counts& counts, std::uint64_t limit) {
+  return fmt::format("expected at most {} allocation{}, got {}: {}", limit, limit == 1 ? "" : "s", counts.allocations,
+                     counts.stats.describe());
+}
+
+}  // namespace measure

@@ -1,0 +1,299 @@
+// measure: Python's tracemalloc for C++, in process.
+//
+//   #include <measure/measure.hpp>      link measure::measure (CMake) or `pkg-config measure`
+//
+// Linking the library traces the program from its start (MEASURE_MODE=off turns tracing
+// off); under `measure run` the preloaded runtime answers instead, and nothing is counted
+// twice. Every function works whether or not allocations are traced: when they are not,
+// queries report zeros, snapshots are empty and scopes count nothing. The API's own memory
+// is never counted. docs/api.md has an example for each function.
+#pragma once
+
+#include <measure/measure.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace measure {
+
+// ---- state and traced memory ------------------------------------------------------------
+
+/// True when this process's allocations are being traced.
+inline bool is_tracing() noexcept { return measure_is_tracing() != 0; }
+
+struct TracedMemory {
+  std::uint64_t current;  // bytes live now
+  std::uint64_t peak;     // most bytes live at once since start or reset_peak()
+};
+/// Process-wide traced memory (tracemalloc's get_traced_memory). Zeros when not tracing.
+inline TracedMemory traced_memory() noexcept {
+  measure_traced_memory_t m = measure_get_traced_memory();
+  return {m.current, m.peak};
+}
+/// Sets the process-wide peak to the current live bytes.
+inline void reset_peak() noexcept { measure_reset_peak(); }
+
+struct ThreadMemory {
+  std::int64_t current;  // the calling thread's allocated minus freed bytes
+  std::int64_t peak;     // its highest value since the thread started or reset_thread_peak()
+};
+/// The calling thread's own traced memory.
+inline ThreadMemory thread_traced_memory() noexcept {
+  measure_thread_memory_t m = measure_get_thread_traced_memory();
+  return {m.current, m.peak};
+}
+inline void reset_thread_peak() noexcept { measure_reset_thread_peak(); }
+
+// ---- frames, keys and statistics --------------------------------------------------------
+
+/// One symbolized frame. Unknown fields are empty (or 0).
+struct MEASURE_API StackFrame {
+  std::string function;  // demangled
+  std::string file;
+  std::uint32_t line = 0;
+  std::string module;        // path of the executable or shared library
+  std::uint64_t offset = 0;  // address within the module
+  bool inlined = false;      // an inlined call inside the next frame
+  /// "function  file:line", or "module+0xoffset" when nothing names the code.
+  std::string to_string() const;
+  friend bool operator==(const StackFrame&, const StackFrame&) = default;
+};
+
+enum class By { stack, function, line, file, module };
+
+/// What a statistic is grouped by. A stack is attributed to its innermost frame in the
+/// program's own code (frames in system headers and libraries are skipped); fields that do
+/// not apply to the grouping are empty.
+class MEASURE_API Key {
+ public:
+  const std::string& function() const noexcept { return m_function; }
+  const std::string& file() const noexcept { return m_file; }
+  std::uint32_t line() const noexcept { return m_line; }
+  const std::string& module() const noexcept { return m_module; }
+  /// By::stack: the whole call stack, innermost first. Other groupings: the stack that
+  /// weighs most in the group.
+  const std::vector<StackFrame>& stack() const noexcept { return m_stack; }
+  /// "file:line  function" and the like, as reports print it.
+  std::string to_string() const;
+  friend bool operator==(const Key&, const Key&) = default;
+
+ private:
+  friend struct detail_access;
+  std::string m_function;
+  std::string m_file;
+  std::uint32_t m_line = 0;
+  std::string m_module;
+  std::vector<StackFrame> m_stack;
+  std::string m_identity;  // stable across processes and builds; decides grouping and ties
+};
+
+struct Statistic {
+  Key key;
+  std::uint64_t live_bytes = 0;   // bytes of this group live in the snapshot
+  std::uint64_t live_count = 0;
+  std::uint64_t alloc_bytes = 0;  // allocated since the process started (frees not deducted)
+  std::uint64_t alloc_count = 0;
+};
+
+struct StatisticDiff {
+  Key key;
+  std::uint64_t live_bytes = 0;  // in the newer snapshot (0 when the group is gone)
+  std::uint64_t live_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t alloc_count = 0;
+  std::int64_t live_bytes_diff = 0;  // newer minus older
+  std::int64_t live_count_diff = 0;
+  std::int64_t alloc_bytes_diff = 0;
+  std::int64_t alloc_count_diff = 0;
+};
+
+/// Which frames a filter looks at and what it matches there (a shell glob, fnmatch(3)).
+enum class FilterField { function, file, module, any };
+
+struct Filter {
+  bool inclusive = true;
+  std::string pattern;
+  FilterField field = FilterField::any;
+  bool all_frames = false;  // false: the attributed (innermost own) frame only; true: any frame
+
+  static Filter include(std::string pattern, FilterField field = FilterField::any, bool all_frames = false) {
+    return Filter{true, std::move(pattern), field, all_frames};
+  }
+  static Filter exclude(std::string pattern, FilterField field = FilterField::any, bool all_frames = false) {
+    return Filter{false, std::move(pattern), field, all_frames};
+  }
+};
+
+// ---- snapshots --------------------------------------------------------------------------
+
+/// The traced state of the process at one moment: a value, cheap to copy (copies share the
+/// data), comparable with another snapshot, storable in a file. Symbolization happens when
+/// statistics are asked for, not when the snapshot is taken.
+class MEASURE_API Snapshot {
+ public:
+  Snapshot() = default;  // an empty snapshot
+  Snapshot(const Snapshot& other);
+  Snapshot(Snapshot&& other) noexcept = default;
+  Snapshot& operator=(const Snapshot& other);
+  Snapshot& operator=(Snapshot&& other) noexcept;
+  ~Snapshot();
+
+  /// Groups the snapshot's call sites, largest live bytes first (then live count, bytes
+  /// and count allocated, then key). `cumulative` credits every frame of each stack
+  /// (a recursive frame once per stack); By::stack ignores it.
+  std::vector<Statistic> statistics(By by, bool cumulative = false) const;
+  /// Differences from `older`, largest absolute change of live bytes first (ties: live
+  /// bytes, absolute change of live count, live count, then key). Groups present in only one
+  /// snapshot appear with the other side's values as zeros; unchanged groups are kept.
+  std::vector<StatisticDiff> compare_to(const Snapshot& older, By by, bool cumulative = false) const;
+  /// A new snapshot with the call sites that pass `filters`: a site is kept when it matches
+  /// at least one inclusive filter (if any) and no exclusive one.
+  Snapshot filter(const std::vector<Filter>& filters) const;
+
+  /// Writes the snapshot as a capture file (`measure report` reads it). Throws
+  /// std::runtime_error naming the file when it cannot be written.
+  void dump(const std::string& path) const;
+  /// Reads a snapshot written by dump(), or any capture file. Throws std::runtime_error.
+  static Snapshot load(const std::string& path);
+
+  /// Live bytes when the snapshot was taken, and the peak until then.
+  TracedMemory traced_memory() const noexcept;
+  /// Distinct call stacks with activity.
+  std::size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  friend MEASURE_API Snapshot take_snapshot();
+  struct Impl;
+  explicit Snapshot(std::shared_ptr<Impl> impl) noexcept;
+  std::shared_ptr<Impl> m_impl;
+};
+
+/// The traced state now (an empty snapshot when not tracing). Not counted in itself.
+MEASURE_API Snapshot take_snapshot();
+
+// ---- scopes -----------------------------------------------------------------------------
+
+/// A call site's activity inside a scope.
+struct ScopeSite {
+  std::vector<StackFrame> stack;  // innermost first
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  std::int64_t net_bytes = 0;   // at the scope's end
+  std::int64_t peak_bytes = 0;  // what it held when the scope's net was highest
+};
+
+/// What a scope measured, on the thread that opened it.
+class MEASURE_API ScopeStats {
+ public:
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  std::int64_t net_bytes = 0;    // live change: alloc_bytes - freed_bytes
+  std::int64_t net_count = 0;
+  std::uint64_t peak_bytes = 0;  // the scope's own high-water mark of net_bytes
+
+  /// Every call site that allocated or freed inside the scope, most bytes allocated first.
+  std::vector<ScopeSite> sites() const;
+  /// The call sites holding memory at the scope's peak, largest first: what made the peak.
+  std::vector<ScopeSite> sites_at_peak() const;
+  /// Human-readable lines, at most `max_sites` sites, for messages and logs.
+  std::string describe(std::size_t max_sites = 10) const;
+
+ private:
+  friend class Scope;
+  struct Sites;
+  std::shared_ptr<const Sites> m_sites;  // toolkit memory; null when the scope had no sites
+};
+
+/// An RAII region of code on the calling thread: `measure::Scope parse{"parse"};`. Scopes
+/// nest; each counts only its own thread's allocations and frees, so other threads never
+/// disturb it. A named scope also adds its costs to the capture under its name (entries,
+/// totals, per-site deltas: `measure report --by scope`). Costs tens of nanoseconds when no
+/// allocation happens inside, and next to nothing when not tracing. Not copyable or
+/// movable: a scope belongs to the stack frame and thread that opened it.
+class MEASURE_API Scope {
+ public:
+  /// `name` must outlive the scope (a string literal is typical); empty for an unnamed scope.
+  explicit Scope(std::string_view name = {}) noexcept;
+  ~Scope();
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+  /// Ends the scope now (idempotent) and returns what it measured.
+  const ScopeStats& end();
+  std::string_view name() const noexcept { return m_name; }
+  /// False when tracing is off (the scope counts nothing).
+  bool active() const noexcept { return m_active; }
+
+ private:
+  std::string_view m_name;
+  bool m_active = false;
+  bool m_open = false;
+  ScopeStats m_stats;
+};
+
+// ---- testing helpers --------------------------------------------------------------------
+
+/// The calling thread's allocations while `f` ran (other threads are never counted).
+struct Counts {
+  std::uint64_t allocations = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t frees = 0;
+  std::uint64_t freed_bytes = 0;
+  std::int64_t net_bytes = 0;
+  std::uint64_t peak_bytes = 0;
+  ScopeStats stats;  // the call sites, for messages
+};
+
+template <class F>
+Counts count_allocations(F&& f) {
+  Scope scope;
+  std::forward<F>(f)();
+  const ScopeStats& s = scope.end();
+  return Counts{s.alloc_count, s.alloc_bytes, s.free_count, s.freed_bytes, s.net_bytes, s.peak_bytes, s};
+}
+
+/// Runs `f` `repetitions` times and keeps the run with the fewest allocations (then the
+/// fewest bytes): warm-up effects (first-use caches, lazy initialization) and rare
+/// background work then do not make a test flaky.
+template <class F>
+Counts min_allocations(F&& f, int repetitions = 5) {
+  Counts best = count_allocations(f);
+  for (int i = 1; i < repetitions; ++i) {
+    Counts c = count_allocations(f);
+    if (c.allocations < best.allocations || (c.allocations == best.allocations && c.bytes < best.bytes)) {
+      best = std::move(c);
+    }
+  }
+  return best;
+}
+
+/// "expected at most N allocations, got M:" followed by the offending call sites.
+MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limit);
+
+// ---- blocks -----------------------------------------------------------------------------
+
+struct AllocationSite {
+  std::uint64_t size = 0;         // requested bytes
+  std::vector<StackFrame> stack;  // where it was allocated, innermost first
+};
+
+/// The call stack that allocated a live block (tracemalloc's get_object_traceback);
+/// nothing when the block is unknown, already freed, or not traced.
+MEASURE_API std::optional<AllocationSite> allocation_site(const void* block);
+
+/// Writes a capture file of the process now (`measure report` reads it). `path` empty: the
+/// configured output. Returns false when not tracing or the file cannot be written.
+MEASURE_API bool write_capture(const std::string& path = {});
+
+}  // namespace measure

@@ -1,0 +1,451 @@
+// The in-process API against exactly known allocations. This executable links libmeasure,
+// so it is traced from its start; CTest also runs it with MEASURE_MODE=off and under
+// `measure run` (the preloaded runtime must answer, counting nothing twice).
+#include <doctest/doctest.h>
+
+#include <barrier>
+#include <cstdlib>
+#include <filesystem>
+#include <measure/doctest.hpp>
+#include <measure/measure.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void* volatile g_sink;
+
+bool tracing() { return measure::is_tracing(); }
+const bool g_tracing = tracing();
+
+std::string this_file() { return std::filesystem::weakly_canonical(__FILE__).string(); }
+
+bool same_file(const std::string& a, const std::string& b) {
+  return !a.empty() && std::filesystem::weakly_canonical(a) == std::filesystem::weakly_canonical(b);
+}
+
+const measure::Statistic* find_line(const std::vector<measure::Statistic>& stats, int line) {
+  for (const auto& s : stats) {
+    if (s.key.line() == static_cast<std::uint32_t>(line) && same_file(s.key.file(), this_file())) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+int g_line_helper = 0;
+__attribute__((noinline)) void* helper_allocation(std::size_t n) {
+  g_line_helper = __LINE__ + 1;
+  void* p = std::malloc(n);
+  g_sink = p;
+  return p;
+}
+__attribute__((noinline)) void* caller_of_helper(std::size_t n) {
+  void* p = helper_allocation(n);
+  g_sink = p;
+  return p;
+}
+
+int g_line_recursive = 0;
+__attribute__((noinline)) void* recurse(int depth) {
+  if (depth == 0) {
+    g_line_recursive = __LINE__ + 1;
+    void* p = std::malloc(40);
+    g_sink = p;
+    return p;
+  }
+  void* p = recurse(depth - 1);
+  g_sink = p;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("process-wide traced memory and reset_peak" * doctest::skip(!g_tracing)) {
+  measure::TracedMemory before = measure::traced_memory();
+  void* a = std::malloc(1000);
+  void* b = std::malloc(2000);
+  measure::TracedMemory both = measure::traced_memory();
+  std::free(a);
+  std::free(b);
+  measure::TracedMemory after = measure::traced_memory();
+  measure::reset_peak();
+  measure::TracedMemory reset = measure::traced_memory();
+  void* c = std::malloc(5000);
+  std::free(c);
+  measure::TracedMemory later = measure::traced_memory();
+  CHECK(both.current - before.current == 3000);
+  CHECK(after.current == before.current);
+  CHECK(both.peak >= both.current);
+  CHECK(reset.peak == reset.current);
+  CHECK(later.peak == reset.current + 5000);
+}
+
+TEST_CASE("per-thread traced memory counts only the calling thread" * doctest::skip(!g_tracing)) {
+  measure::ThreadMemory here_before = measure::thread_traced_memory();
+  measure::ThreadMemory seen{};
+  measure::Scope starting;  // what starting the thread costs this thread (its state block)
+  std::thread t([&] {
+    measure::ThreadMemory start = measure::thread_traced_memory();
+    void* p = std::malloc(700);
+    void* q = std::malloc(300);
+    std::free(q);
+    measure::ThreadMemory mid = measure::thread_traced_memory();
+    measure::reset_thread_peak();
+    measure::ThreadMemory reset = measure::thread_traced_memory();
+    std::free(p);
+    seen = {mid.current - start.current, mid.peak - start.current};
+    CHECK(reset.peak == reset.current);
+  });
+  measure::ScopeStats start_cost = starting.end();
+  t.join();
+  CHECK(seen.current == 700);
+  CHECK(seen.peak == 1000);
+  // The other thread's 1,000 bytes are not this thread's; only starting it was.
+  CHECK(measure::thread_traced_memory().current == here_before.current + start_cost.alloc_bytes);
+  CHECK(start_cost.alloc_count >= 1);
+}
+
+TEST_CASE("a scope counts allocations, frees, net change, its peak and the sites at the peak" *
+          doctest::skip(!g_tracing)) {
+  const int line_a = __LINE__ + 3;
+  const int line_b = __LINE__ + 3;
+  measure::Scope scope{"api-basic"};
+  void* a = std::malloc(100);
+  void* b = std::malloc(50);
+  std::free(a);
+  measure::ScopeStats stats = scope.end();
+  std::free(b);
+  CHECK(stats.alloc_count == 2);
+  CHECK(stats.alloc_bytes == 150);
+  CHECK(stats.free_count == 1);
+  CHECK(stats.freed_bytes == 100);
+  CHECK(stats.net_bytes == 50);
+  CHECK(stats.net_count == 1);
+  CHECK(stats.peak_bytes == 150);
+  std::vector<measure::ScopeSite> at_peak = stats.sites_at_peak();
+  REQUIRE(at_peak.size() == 2);
+  CHECK(at_peak[0].peak_bytes == 100);
+  CHECK(at_peak[0].stack.at(0).line == static_cast<std::uint32_t>(line_a));
+  CHECK(at_peak[1].peak_bytes == 50);
+  CHECK(at_peak[1].stack.at(0).line == static_cast<std::uint32_t>(line_b));
+  std::vector<measure::ScopeSite> sites = stats.sites();
+  REQUIRE(sites.size() == 2);
+  CHECK(sites[0].alloc_bytes == 100);
+  CHECK(sites[0].freed_bytes == 100);
+  CHECK(sites[0].net_bytes == 0);
+  CHECK(sites[1].net_bytes == 50);
+  CHECK(scope.end().alloc_count == 2);  // idempotent
+}
+
+TEST_CASE("nested scopes: the outer peak can happen inside the inner scope" * doctest::skip(!g_tracing)) {
+  const int line_keep = __LINE__ + 3;
+  const int line_burst = __LINE__ + 6;
+  measure::Scope outer{"api-outer"};
+  void* keep = std::malloc(10);
+  measure::ScopeStats inner_stats;
+  {
+    measure::Scope inner{"api-inner"};
+    void* burst = std::malloc(1000);
+    std::free(burst);
+    inner_stats = inner.end();
+  }
+  void* tail = std::malloc(20);
+  measure::ScopeStats outer_stats = outer.end();
+  std::free(keep);
+  std::free(tail);
+  CHECK(inner_stats.alloc_count == 1);
+  CHECK(inner_stats.peak_bytes == 1000);
+  CHECK(inner_stats.net_bytes == 0);
+  CHECK(outer_stats.alloc_count == 3);
+  CHECK(outer_stats.alloc_bytes == 1030);
+  CHECK(outer_stats.net_bytes == 30);
+  CHECK(outer_stats.peak_bytes == 1010);  // reached inside the inner scope
+  std::vector<measure::ScopeSite> at_peak = outer_stats.sites_at_peak();
+  REQUIRE(at_peak.size() == 2);
+  CHECK(at_peak[0].stack.at(0).line == static_cast<std::uint32_t>(line_burst));
+  CHECK(at_peak[0].peak_bytes == 1000);
+  CHECK(at_peak[1].stack.at(0).line == static_cast<std::uint32_t>(line_keep));
+  CHECK(at_peak[1].peak_bytes == 10);
+}
+
+TEST_CASE("nested scopes on two threads at once stay per thread" * doctest::skip(!g_tracing)) {
+  std::barrier sync(2);
+  struct Result {
+    measure::ScopeStats outer, inner;
+  };
+  Result results[2];
+  auto work = [&](int index, std::size_t size) {
+    measure::Scope outer{"api-threads"};
+    sync.arrive_and_wait();
+    void* kept[3];
+    for (void*& p : kept) {
+      p = std::malloc(size);
+    }
+    {
+      measure::Scope inner;
+      for (int round = 0; round < 200; ++round) {
+        void* p = std::malloc(size);
+        g_sink = p;
+        std::free(p);
+      }
+      results[index].inner = inner.end();
+    }
+    sync.arrive_and_wait();
+    results[index].outer = outer.end();
+    for (void* p : kept) {
+      std::free(p);
+    }
+  };
+  std::thread a(work, 0, 24);
+  std::thread b(work, 1, 72);
+  a.join();
+  b.join();
+  for (int i = 0; i < 2; ++i) {
+    std::uint64_t size = i == 0 ? 24 : 72;
+    CAPTURE(i);
+    CHECK(results[i].inner.alloc_count == 200);
+    CHECK(results[i].inner.alloc_bytes == 200 * size);
+    CHECK(results[i].inner.free_count == 200);
+    CHECK(results[i].inner.peak_bytes == size);
+    CHECK(results[i].outer.alloc_count == 203);
+    CHECK(results[i].outer.free_count == 200);
+    CHECK(results[i].outer.net_bytes == static_cast<std::int64_t>(3 * size));
+    CHECK(results[i].outer.peak_bytes == 4 * size);  // reached inside the inner scope
+  }
+}
+
+TEST_CASE("count_allocations and min_allocations count the calling thread only" * doctest::skip(!g_tracing)) {
+  measure::Counts c = measure::count_allocations([] {
+    void* p = std::malloc(10);
+    void* q = std::malloc(20);
+    std::free(p);
+    g_sink = std::malloc(30);  // net 50: the peak
+    std::free(q);
+  });
+  std::free(g_sink);
+  CHECK(c.allocations == 3);
+  CHECK(c.bytes == 60);
+  CHECK(c.frees == 2);
+  CHECK(c.net_bytes == 30);
+  CHECK(c.peak_bytes == 50);
+
+  int runs = 0;
+  measure::Counts best = measure::min_allocations(
+      [&] {
+        if (runs++ == 0) {
+          g_sink = std::malloc(1);  // a first-run cache fill
+          std::free(g_sink);
+        }
+        void* p = std::malloc(8);
+        std::free(p);
+      },
+      4);
+  CHECK(runs == 4);
+  CHECK(best.allocations == 1);
+  CHECK(best.bytes == 8);
+
+  std::thread noise;
+  measure::Counts quiet = measure::count_allocations([&] {
+    noise = std::thread([] {
+      for (int i = 0; i < 1000; ++i) {
+        std::free(std::malloc(64));
+      }
+    });
+  });
+  noise.join();
+  // Creating the thread allocates on this thread (its state); the thread's own 1,000 do not count.
+  CHECK(quiet.allocations < 10);
+}
+
+TEST_CASE("assertion helpers pass on allocation-free code and name the sites otherwise" *
+          doctest::skip(!g_tracing)) {
+  int x = 0;
+  MEASURE_CHECK_NO_ALLOCATIONS(x += 1);
+  MEASURE_CHECK_ALLOCATIONS_AT_MOST(1, std::free(std::malloc(4)));
+  MEASURE_CHECK_ALLOCATIONS_AT_MOST_MIN(1, 3, std::free(std::malloc(4)));
+  CHECK(x == 1);
+  const int line = __LINE__ + 1;
+  measure::Counts c = measure::count_allocations([] { std::free(std::malloc(48)); });
+  std::string message = measure::describe_excess(c, 0);
+  CHECK(message.rfind("expected at most 0 allocations, got 1: ", 0) == 0);
+  CHECK(message.find("api_test.cpp:" + std::to_string(line)) != std::string::npos);
+  CHECK(message.find("1 × 48 B") != std::string::npos);
+}
+
+TEST_CASE("snapshots: statistics by line, comparison, and exact values" * doctest::skip(!g_tracing)) {
+  measure::Snapshot before = measure::take_snapshot();
+  const int line = __LINE__ + 3;
+  void* kept[3];
+  for (void*& p : kept) {
+    p = std::malloc(64);
+  }
+  measure::Snapshot after = measure::take_snapshot();
+  for (void* p : kept) {
+    std::free(p);
+  }
+  CHECK_FALSE(after.empty());
+  std::vector<measure::Statistic> after_stats = after.statistics(measure::By::line);
+  const measure::Statistic* row = find_line(after_stats, line);
+  REQUIRE(row != nullptr);
+  CHECK(row->live_bytes == 192);
+  CHECK(row->live_count == 3);
+  CHECK(row->alloc_bytes == 192);
+  CHECK(row->alloc_count == 3);
+  CHECK(row->key.function().find("DOCTEST_ANON") != std::string::npos);
+  CHECK(find_line(before.statistics(measure::By::line), line) == nullptr);
+
+  std::vector<measure::StatisticDiff> diffs = after.compare_to(before, measure::By::line);
+  REQUIRE_FALSE(diffs.empty());
+  CHECK(diffs[0].key.line() == static_cast<std::uint32_t>(line));  // the largest change comes first
+  CHECK(diffs[0].live_bytes_diff == 192);
+  CHECK(diffs[0].live_count_diff == 3);
+  CHECK(diffs[0].alloc_bytes_diff == 192);
+  for (std::size_t i = 1; i < diffs.size(); ++i) {
+    CHECK(diffs[i].live_bytes_diff == 0);  // the snapshots themselves are never counted
+  }
+  std::vector<measure::StatisticDiff> back = before.compare_to(after, measure::By::line);
+  bool gone = false;
+  for (const auto& d : back) {
+    if (d.key.line() == static_cast<std::uint32_t>(line)) {
+      gone = d.live_bytes == 0 && d.live_bytes_diff == -192;
+    }
+  }
+  CHECK(gone);
+  // Statistics are deterministic.
+  auto once = after.statistics(measure::By::function);
+  auto twice = after.statistics(measure::By::function);
+  REQUIRE(once.size() == twice.size());
+  for (std::size_t i = 0; i < once.size(); ++i) {
+    CHECK(once[i].key == twice[i].key);
+  }
+}
+
+TEST_CASE("snapshots: by stack, cumulative with recursion, filters" * doctest::skip(!g_tracing)) {
+  void* r = recurse(3);
+  void* h = caller_of_helper(96);
+  measure::Snapshot snap = measure::take_snapshot();
+  std::free(r);
+  std::free(h);
+
+  bool found_stack = false;
+  for (const auto& s : snap.statistics(measure::By::stack)) {
+    if (s.key.line() == static_cast<std::uint32_t>(g_line_recursive) && same_file(s.key.file(), this_file())) {
+      found_stack = true;
+      CHECK(s.live_bytes == 40);
+      int depth = 0;
+      for (const auto& f : s.key.stack()) {
+        depth += f.function.find("recurse") != std::string::npos ? 1 : 0;
+      }
+      CHECK(depth == 4);  // the whole stack: recurse(3) .. recurse(0)
+    }
+  }
+  CHECK(found_stack);
+
+  bool found_cumulative = false;
+  for (const auto& s : snap.statistics(measure::By::function, true)) {
+    if (s.key.function().find("recurse") != std::string::npos) {
+      found_cumulative = true;
+      CHECK(s.live_bytes == 40);  // four frames of the same function: counted once
+      CHECK(s.alloc_count == 1);
+    }
+  }
+  CHECK(found_cumulative);
+
+  using measure::Filter;
+  using measure::FilterField;
+  measure::Snapshot mine = snap.filter({Filter::include("*api_test.cpp", FilterField::file)});
+  for (const auto& s : mine.statistics(measure::By::line)) {
+    CHECK(same_file(s.key.file(), this_file()));
+  }
+  // The helper's allocation is attributed to helper_allocation: an innermost-frame filter on
+  // its caller misses it, an all-frames filter finds it.
+  auto has_helper = [&](const measure::Snapshot& s) {
+    return find_line(s.statistics(measure::By::line), g_line_helper) != nullptr;
+  };
+  CHECK(has_helper(snap));
+  CHECK_FALSE(has_helper(snap.filter({Filter::include("*caller_of_helper*", FilterField::function)})));
+  CHECK(has_helper(snap.filter({Filter::include("*caller_of_helper*", FilterField::function, true)})));
+  CHECK_FALSE(has_helper(snap.filter({Filter::exclude("*helper_allocation*", FilterField::function)})));
+  CHECK(mine.traced_memory().current <= snap.traced_memory().current);
+}
+
+TEST_CASE("snapshots: dump and load keep every statistic" * doctest::skip(!g_tracing)) {
+  void* p = std::malloc(333);
+  measure::Snapshot snap = measure::take_snapshot();
+  std::free(p);
+  std::string path = std::string(MEASURE_TEST_TMP) + "/api-snapshot.msr";
+  std::filesystem::create_directories(MEASURE_TEST_TMP);
+  snap.dump(path);
+  measure::Snapshot loaded = measure::Snapshot::load(path);
+  auto a = snap.statistics(measure::By::line);
+  auto b = loaded.statistics(measure::By::line);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].key == b[i].key);
+    CHECK(a[i].live_bytes == b[i].live_bytes);
+  }
+  CHECK_THROWS_AS(measure::Snapshot::load(path + ".missing"), std::runtime_error);
+  CHECK_THROWS_AS(snap.dump("/nonexistent-dir/x.msr"), std::runtime_error);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("allocation_site names the stack of a live block" * doctest::skip(!g_tracing)) {
+  const int line = __LINE__ + 1;
+  void* p = std::malloc(123);
+  std::optional<measure::AllocationSite> site = measure::allocation_site(p);
+  std::free(p);
+  REQUIRE(site.has_value());
+  CHECK(site->size == 123);
+  REQUIRE_FALSE(site->stack.empty());
+  CHECK(site->stack[0].line == static_cast<std::uint32_t>(line));
+  CHECK(same_file(site->stack[0].file, this_file()));
+  CHECK_FALSE(measure::allocation_site(&line).has_value());  // not a heap block
+}
+
+TEST_CASE("custom pools report their blocks" * doctest::skip(!g_tracing)) {
+  alignas(16) static char pool[4096];
+  measure::Snapshot before = measure::take_snapshot();
+  const int line = __LINE__ + 1;
+  int first = measure_report_alloc(pool, 256);
+  int second = measure_report_alloc(pool + 256, 256);
+  measure::Snapshot during = measure::take_snapshot();
+  int freed_first = measure_report_free(pool);
+  int freed_second = measure_report_free(pool + 256);
+  int unknown = measure_report_free(pool + 512);  // never reported
+  CHECK(first == 1);
+  CHECK(second == 1);
+  CHECK(freed_first == 1);
+  CHECK(freed_second == 1);
+  CHECK(unknown == 0);
+  std::vector<measure::Statistic> during_stats = during.statistics(measure::By::line);
+  const measure::Statistic* row = find_line(during_stats, line);
+  REQUIRE(row != nullptr);
+  CHECK(row->live_bytes == 256);
+  CHECK(during.traced_memory().current - before.traced_memory().current == 512);
+}
+
+TEST_CASE("off mode: every call works and reports that nothing is traced" *
+          doctest::skip(g_tracing || std::getenv("MEASURE_MODE") == nullptr)) {
+  CHECK_FALSE(measure::is_tracing());
+  CHECK(measure::traced_memory().current == 0);
+  CHECK(measure::thread_traced_memory().peak == 0);
+  measure::reset_peak();
+  measure::Scope s{"off"};
+  void* p = std::malloc(10);
+  std::free(p);
+  CHECK_FALSE(s.active());
+  CHECK(s.end().alloc_count == 0);
+  CHECK(measure::count_allocations([] { std::free(std::malloc(1)); }).allocations == 0);
+  MEASURE_CHECK_NO_ALLOCATIONS(std::free(std::malloc(1)));
+  measure::Snapshot snap = measure::take_snapshot();
+  CHECK(snap.empty());
+  CHECK(snap.statistics(measure::By::line).empty());
+  CHECK(snap.compare_to(snap, measure::By::line).empty());
+  CHECK_FALSE(measure::allocation_site(p).has_value());
+  CHECK_FALSE(measure::write_capture(std::string(MEASURE_TEST_TMP) + "/off.msr"));
+  CHECK(measure_report_alloc(&p, 8) == 0);
+  CHECK(measure_scope_begin("c") == 0);
+  CHECK(measure_scope_end(nullptr) == 0);
+}

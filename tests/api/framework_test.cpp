@@ -1,0 +1,110 @@
+// The C API from a C program, named scopes in the capture, and the doctest/GoogleTest
+// assertion macros failing with the offending call sites in their message.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "format/capture.h"
+#include "support/subprocess.h"
+
+using measure::test::fixture_path;
+using measure::test::run_process;
+using measure::test::source_path;
+using measure::test::TempDir;
+
+namespace {
+
+std::map<std::string, int> marker_lines(const std::string& source) {
+  std::map<std::string, int> lines;
+  std::ifstream in(source);
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n) {
+    auto at = text.find("// @");
+    if (at != std::string::npos) {
+      lines[text.substr(at + 4)] = n;
+    }
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the C API from C, and named scopes summed into the capture") {
+  TempDir dir;
+  std::string capture = dir.file("c.msr");
+  auto r = run_process({fixture_path("c_api_test"), capture});
+  CAPTURE(r.err);
+  REQUIRE(r.status() == 0);
+  measure::Capture c = measure::read_capture(capture);
+  REQUIRE(c.scopes.size() == 2);
+  const measure::ScopeRecord* scope = nullptr;
+  const measure::ScopeRecord* loop = nullptr;
+  for (const auto& s : c.scopes) {
+    (s.name == "c-scope" ? scope : loop) = &s;
+  }
+  REQUIRE(scope != nullptr);
+  REQUIRE(loop != nullptr);
+  CHECK(scope->entries == 1);
+  CHECK(scope->alloc_count == 2);
+  CHECK(scope->alloc_bytes == 200);
+  CHECK(scope->free_count == 1);
+  CHECK(scope->net_bytes == 100);
+  CHECK(scope->peak_max == 200);
+  REQUIRE(scope->sites.size() == 2);
+  CHECK(scope->sites[0].alloc_bytes + scope->sites[1].alloc_bytes == 200);
+  CHECK(loop->name == "c-loop");
+  CHECK(loop->entries == 3);
+  CHECK(loop->alloc_count == 3);
+  CHECK(loop->alloc_bytes == 24);
+  CHECK(loop->free_count == 3);
+  CHECK(loop->peak_max == 8);
+  CHECK(loop->peak_sum == 24);
+  REQUIRE(loop->sites.size() == 1);
+  CHECK(loop->sites[0].alloc_count == 3);
+  // Written on request by a linked library, without a preload: no exit status.
+  CHECK_FALSE(c.program.exit.has_value());
+  CHECK((c.program.flags & 1) == 0);  // a checkpoint, not the final capture
+}
+
+TEST_CASE("a linked program writes no capture at exit unless MEASURE_OUTPUT asks") {
+  TempDir dir;
+  auto quiet = run_process({fixture_path("c_api_test"), dir.file("explicit.msr")}, {}, dir.path());
+  REQUIRE(quiet.status() == 0);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    files += 1;
+    CHECK(e.path().filename() == "explicit.msr");
+  }
+  CHECK(files == 1);
+  auto asked = run_process({fixture_path("c_api_test"), dir.file("explicit2.msr")},
+                           {{"MEASURE_OUTPUT", dir.file("at-exit.msr")}});
+  REQUIRE(asked.status() == 0);
+  measure::Capture at_exit = measure::read_capture(dir.file("at-exit.msr"));
+  CHECK((at_exit.program.flags & 1) == 1);
+}
+
+TEST_CASE("doctest: a failing allocation check names the call site") {
+  auto r = run_process({fixture_path("doctest_failure")});
+  CHECK(r.status() != 0);
+  int line = marker_lines(source_path("tests/api/doctest_failure.cpp"))["doctest_excess"];
+  std::string out = r.out + r.err;
+  CAPTURE(out);
+  CHECK(out.find("expected at most 0 allocations, got 2: ") != std::string::npos);
+  CHECK(out.find("doctest_failure.cpp:" + std::to_string(line)) != std::string::npos);
+}
+
+TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
+  auto r = run_process({fixture_path("gtest_failure")});
+  CHECK(r.status() != 0);
+  int line = marker_lines(source_path("tests/api/gtest_failure.cpp"))["gtest_excess"];
+  std::string out = r.out + r.err;
+  CAPTURE(out);
+  CHECK(out.find("[       OK ] Allocations.NoneWhenNoneAreMade") != std::string::npos);
+  CHECK(out.find("[  FAILED  ] Allocations.TooMany") != std::string::npos);
+  CHECK(out.find("expected at most 1 allocation, got 3: ") != std::string::npos);
+  CHECK(out.find("3 × 120 B at") != std::string::npos);
+  CHECK(out.find("gtest_failure.cpp:" + std::to_string(line)) != std::string::npos);
+}
