@@ -19,9 +19,26 @@ namespace measure {
 struct Snapshot::Impl {
   std::optional<Capture> capture;  // built and destroyed untraced
   std::mutex mutex;
+  bool frames_pending = false;  // taken in this process with frames elided (take_snapshot)
   ~Impl() {
     Untraced untraced;
     capture.reset();
+  }
+  /// The capture with every stack's frames, fetched from this process's stack table the
+  /// first time they are needed. pre: `mutex` held, inside Untraced.
+  const Capture& complete() {
+    if (frames_pending) {
+      for (std::size_t id = 0; id < capture->stacks.size(); ++id) {
+        Stack& stack = capture->stacks[id];
+        measure_rt_stack s{};
+        if ((stack.flags & stack_elided) != 0 && rt().stack(static_cast<std::uint32_t>(id), &s) != 0) {
+          stack.frames.assign(s.frames, s.frames + s.depth);
+          stack.flags &= ~stack_elided;
+        }
+      }
+      frames_pending = false;
+    }
+    return *capture;
   }
 };
 
@@ -176,6 +193,7 @@ Snapshot take_snapshot() {
     impl = std::allocate_shared<Snapshot::Impl>(ToolkitAllocator<Snapshot::Impl>());
     try {
       impl->capture = parse_capture({data, size}, "snapshot");
+      impl->frames_pending = true;
     } catch (const std::exception&) {
       impl.reset();  // the runtime encoded something its own reader rejects: report nothing
     }
@@ -217,7 +235,7 @@ std::vector<Statistic> Snapshot::statistics(By by, bool cumulative) const {
   }
   std::lock_guard<std::mutex> lock(m_impl->mutex);
   Untraced untraced;
-  auto groups = sorted_groups(*m_impl->capture, by, cumulative);
+  auto groups = sorted_groups(m_impl->complete(), by, cumulative);
   untraced.pause();
   std::vector<Statistic> out;
   out.reserve(groups->size());
@@ -240,9 +258,9 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
   if (older.m_impl && older.m_impl != m_impl) {
     lock_old = std::unique_lock<std::mutex>(older.m_impl->mutex);
   }
-  const Capture& newer_capture = m_impl && m_impl->capture ? *m_impl->capture : empty;
-  const Capture& older_capture = older.m_impl && older.m_impl->capture ? *older.m_impl->capture : empty;
   Untraced untraced;
+  const Capture& newer_capture = m_impl && m_impl->capture ? m_impl->complete() : empty;
+  const Capture& older_capture = older.m_impl && older.m_impl->capture ? older.m_impl->complete() : empty;
   auto newer_groups = sorted_groups(newer_capture, by, cumulative);
   auto older_groups = sorted_groups(older_capture, by, cumulative);
   auto by_identity = std::make_unique<std::map<std::string, const Group*>>();
@@ -303,7 +321,7 @@ Snapshot Snapshot::filter(const std::vector<Filter>& filters) const {
   std::lock_guard<std::mutex> lock(m_impl->mutex);
   Untraced untraced;
   auto impl = std::allocate_shared<Impl>(ToolkitAllocator<Impl>());
-  impl->capture = *m_impl->capture;
+  impl->capture = m_impl->complete();
   Capture& c = *impl->capture;
   Symbolizer symbolizer(c);
   std::vector<Site> kept;
@@ -321,10 +339,14 @@ Snapshot Snapshot::filter(const std::vector<Filter>& filters) const {
 }
 
 void Snapshot::dump(const std::string& path) const {
-  Capture empty;
-  const Capture& c = m_impl && m_impl->capture ? *m_impl->capture : empty;
-  untraced_or_throw([&] { write_capture(c, path); });
+  if (!m_impl || !m_impl->capture) {
+    untraced_or_throw([&] { write_capture(Capture{}, path); });
+    return;
+  }
+  std::lock_guard<std::mutex> lock(m_impl->mutex);
+  untraced_or_throw([&] { write_capture(m_impl->complete(), path); });
 }
+
 
 Snapshot Snapshot::load(const std::string& path) {
   std::shared_ptr<Impl> impl;

@@ -251,7 +251,8 @@ bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept
   return true;
 }
 
-void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final) noexcept {
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames) noexcept {
+
   out.put_header();
   encode_program(out, rt, final);
 
@@ -264,16 +265,20 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final) noex
   std::uint32_t count = rt.stacks.count();
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
   out.put_varint(count);
-  std::uint64_t frames[max_depth];
+  std::uint64_t addresses[max_depth];
   for (std::uint32_t id = 0; id < count; ++id) {
     const StackRecord* r = rt.stacks.get(id);
-    std::uint32_t depth = r != nullptr ? r->depth : 0;
-    for (std::uint32_t i = 0; i < depth; ++i) {
-      frames[i] = r->frames[i];
+    std::uint32_t depth = r != nullptr && frames ? r->depth : 0;
+    std::uint32_t flags = r != nullptr ? r->flags : 0;
+    if (!frames && r != nullptr && r->depth != 0) {
+      flags |= format::stack_frames_elided;
     }
-    format::encode_stack(out, id == 0 ? 0 : 1, r != nullptr ? r->generation : 0, r != nullptr ? r->flags : 0, frames,
-                         depth);
+    for (std::uint32_t i = 0; i < depth; ++i) {
+      addresses[i] = r->frames[i];
+    }
+    format::encode_stack(out, id == 0 ? 0 : 1, r != nullptr ? r->generation : 0, flags, addresses, depth);
   }
+
   out.end_section();
 
   std::size_t sites_bytes = 0;

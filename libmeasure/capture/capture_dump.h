@@ -17,8 +17,11 @@ namespace measure::detail {
 bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept;
 
 /// Encodes the runtime's current state as a capture file into `out` (check out.failed()).
-/// `final` marks the capture written at exit. pre: the module map was scanned just before.
-void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final) noexcept;
+/// `final` marks the capture written at exit. Without `frames`, stacks carry no frames and
+/// the "elided" flag (an in-process snapshot reads them from the stack table when needed).
+/// pre: the module map was scanned just before.
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames = true) noexcept;
+
 
 /// Encodes the current state and replaces the capture file atomically (a temporary file in
 /// the same directory, then rename): `path`, or the configured output when null. Returns 0,

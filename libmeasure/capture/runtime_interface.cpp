@@ -152,7 +152,10 @@ int rt_snapshot(void** handle, const unsigned char** data, std::size_t* size) {
   }
   auto* buffer = new (mem) format::ByteBuffer();
   runtime().modules.scan();
-  encode_capture_state(runtime(), *buffer, false);
+  // Stack records never change or go away: the snapshot refers to them by id and fetches
+  // frames only when statistics are asked for (the larger part of an encoding's cost).
+  encode_capture_state(runtime(), *buffer, false, false);
+
   if (buffer->failed()) {
     buffer->~ByteBuffer();
     internal_free(mem, sizeof(format::ByteBuffer));

@@ -56,8 +56,10 @@ struct measure_rt_interface {
   int (*scope_end)(measure_scope_totals_t* totals, measure_rt_site** sites, uint32_t* site_count);
   void (*release_sites)(measure_rt_site* sites, uint32_t site_count);
 
-  /// The state now, encoded as a capture file in memory. 1 done (release with
-  /// release_snapshot), 0 not tracing or out of memory.
+  /// The state now, encoded as a capture file in memory, with stack frames elided (read
+  /// them with `stack`). 1 done (release with release_snapshot), 0 not tracing or out of
+  /// memory.
+
   int (*snapshot)(void** handle, const unsigned char** data, size_t* size);
   void (*release_snapshot)(void* handle);
   /// A stack by id. 1 found, 0 unknown id.

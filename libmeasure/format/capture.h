@@ -54,7 +54,12 @@ struct Module {
   friend bool operator==(const Module&, const Module&) = default;
 };
 
-enum StackFlag : std::uint32_t { stack_truncated = 1U << 0, stack_partial = 1U << 1 };
+enum StackFlag : std::uint32_t {
+  stack_truncated = 1U << 0,  // the walk stopped at the depth limit
+  stack_partial = 1U << 1,    // unwound without unwind tables
+  stack_elided = 1U << 2,     // frames left out (an in-process snapshot fetches them later)
+};
+
 
 struct Stack {
   std::uint32_t generation = 0;
