@@ -19,8 +19,10 @@ std::string find_preload_library() {
     return override_path;
   }
   std::filesystem::path dir = own_directory();
-  for (const char* relative : {"../lib/libmeasure_preload.so", "../lib/measure/libmeasure_preload.so",
-                               "../lib64/libmeasure_preload.so", "../lib/x86_64-linux-gnu/libmeasure_preload.so"}) {
+  // Installed: where the install rules put it; build tree: build/lib.
+  for (const char* relative : {MEASURE_PRELOAD_FROM_BINDIR, "../lib/libmeasure_preload.so",
+                               "../lib/measure/libmeasure_preload.so"}) {
+
     std::filesystem::path candidate = (dir / relative).lexically_normal();
     std::error_code ec;
     if (std::filesystem::exists(candidate, ec)) {

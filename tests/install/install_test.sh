@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the build into a fresh prefix, moves it (the tree must be relocatable), builds the
+# consumer project against it with CMake and with pkg-config, and runs it three ways.
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -euo pipefail
+build=$1 source=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+cmake --install "$build" --prefix "$work/staging" >/dev/null
+mv "$work/staging" "$work/prefix"   # relocated after installing
+prefix=$work/prefix
+libdir=$(dirname "$(find "$prefix" -name libmeasure.so | head -1)")
+
+fail() { echo "install_test: $*" >&2; exit 1; }
+expect() {  # expect WHAT COMMAND...: the command must print exactly WHAT
+  local want=$1; shift
+  local got; got=$("$@") || fail "'$*' failed (printed: $got)"
+  [ "$got" = "$want" ] || fail "'$*' printed '$got', expected '$want'"
+}
+
+# CMake package.
+cmake -S "$source/tests/install" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/cmake-build" >/dev/null
+expect "tracing 2 128" "$work/cmake-build/consumer"
+expect "not tracing" env MEASURE_MODE=off "$work/cmake-build/consumer"
+
+# pkg-config.
+flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs measure)
+c++ -std=c++20 -g -fno-builtin -o "$work/pc-consumer" "$source/tests/install/consumer.cpp" $flags -Wl,-rpath,"$libdir"
+expect "tracing 2 128" "$work/pc-consumer"
+
+# Under the installed `measure run`: one runtime answers; the capture has the consumer's sites.
+expect "tracing 2 128" "$prefix/bin/measure" run -q -o "$work/consumer.msr" -- "$work/pc-consumer"
+report=$("$prefix/bin/measure" report "$work/consumer.msr" --by line --format json --top 0)
+grep -q '"file": "[^"]*/consumer.cpp"' <<<"$report" || fail "the capture does not name consumer.cpp"
+for bytes in 100 28; do  # the two allocations of consumer.cpp, each at its own line, once
+  grep -q "\"alloc_bytes\": $bytes," <<<"$report" || fail "the capture lacks consumer.cpp's $bytes-byte block"
+done
+
+
+echo "install_test: ok"
