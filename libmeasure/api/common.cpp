@@ -69,7 +69,8 @@ std::string Key::to_string() const {
   if (!m_module.empty()) {
     k.module = m_module;
   }
-  return describe_key(k, GroupBy::line, false);
+  return describe_key(k, GroupBy::line, true);
+
 }
 
 std::vector<Frame> runtime_stack(std::uint32_t stack_id) {

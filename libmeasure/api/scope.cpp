@@ -131,8 +131,10 @@ std::vector<ScopeSite> ScopeStats::sites_at_peak() const {
 }
 
 std::string ScopeStats::describe(std::size_t max_sites) const {
-  std::string out = fmt::format("{} allocations ({}), {} frees ({}), net {}{}, peak {}", grouped(alloc_count),
-                                human_bytes(alloc_bytes), grouped(free_count), human_bytes(freed_bytes),
+  std::string out = fmt::format("{} allocation{} ({}), {} free{} ({}), net {}{}, peak {}", grouped(alloc_count),
+                                alloc_count == 1 ? "" : "s", human_bytes(alloc_bytes), grouped(free_count),
+                                free_count == 1 ? "" : "s", human_bytes(freed_bytes),
+
                                 net_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(net_bytes))),
                                 human_bytes(peak_bytes));
   std::vector<ScopeSite> all = sites();
@@ -157,9 +159,10 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
     }
     out += fmt::format("at {}", describe_frame(*key, true));
     auto index = static_cast<std::size_t>(key - frames.data());
-    for (std::size_t i = index + 1; i < frames.size() && i < index + 3; ++i) {
+    for (std::size_t i = index + 1; i < frames.size() && i < index + 3 && frames[i - 1].function != "main"; ++i) {
       out += fmt::format("\n      from {}", describe_frame(frames[i], true));
     }
+
   }
   return out;
 }

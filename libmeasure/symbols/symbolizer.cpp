@@ -88,11 +88,16 @@ std::string qualified_name(Dwarf_Die* die) {
   int n = dwarf_getscopes_die(&decl, &scopes);
   for (int i = 1; i < n; ++i) {
     int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-        tag == DW_TAG_union_type) {
-      const char* scope = dwarf_diename(&scopes[i]);
+    const char* scope = dwarf_diename(&scopes[i]);
+    if (tag == DW_TAG_namespace) {
       name = std::string(scope != nullptr ? scope : "(anonymous namespace)") + "::" + name;
+    } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
+      // An unnamed class is a lambda's closure type (or an anonymous struct).
+      name = std::string(scope != nullptr ? scope : "{lambda}") + "::" + name;
+    } else if (tag == DW_TAG_subprogram && scope != nullptr) {
+      name = std::string(scope) + "::" + name;  // a local class, inside this function
     }
+
   }
   std::free(scopes);
   return name;

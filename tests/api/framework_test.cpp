@@ -96,7 +96,21 @@ TEST_CASE("doctest: a failing allocation check names the call site") {
   CHECK(out.find("doctest_failure.cpp:" + std::to_string(line)) != std::string::npos);
 }
 
+TEST_CASE("docs/api.md's worked example passes, and fails naming the regression's line") {
+  std::string tool = std::filesystem::path(measure::test::tool_path()).parent_path() / "tokenizer_test";
+  auto good = run_process({tool});
+  CHECK(good.status() == 0);
+  auto bad = run_process({tool}, {{"TOKENIZER_COPIES", "1"}});
+  CHECK(bad.status() != 0);
+  int line = marker_lines(source_path("examples/tokenizer_test.cpp"))["the regression"];
+  CAPTURE(bad.out);
+  CHECK(bad.out.find("expected at most 0 allocations, got 1: 1 allocation (") != std::string::npos);
+  CHECK(bad.out.find("at Tokenizer::tokenize(std::basic_string_view<…>)  tokenizer_test.cpp:" + std::to_string(line)) !=
+        std::string::npos);
+}
+
 TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
+
   auto r = run_process({fixture_path("gtest_failure")});
   CHECK(r.status() != 0);
   int line = marker_lines(source_path("tests/api/gtest_failure.cpp"))["gtest_excess"];
