@@ -100,6 +100,10 @@ Report build_report(const Capture& capture, const ReportOptions& options, const 
 /// (malloc, operator new, std::allocator ...) removed from its innermost end.
 std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer);
 
+/// True for a frame of the allocator itself (malloc, operator new, std::allocator::allocate
+/// ...): reports drop these from the innermost end of a stack.
+bool is_allocator_frame(const Frame& frame) noexcept;
+
 /// True for a frame in system headers (/usr/include, the C++ library's headers) or in a
 /// system library without source: not the program's own code.
 bool is_system_frame(const Frame& frame) noexcept;

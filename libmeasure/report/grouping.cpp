@@ -1,0 +1,342 @@
+// Grouping a capture into report rows: every call site's stack is symbolized once, its
+// frames interned, and the site credited to the row of its key frame (or of every frame,
+// or of its whole stack). Everything that depends only on a frame is decided once per
+// distinct frame, so reports stay fast on captures of 100,000 stacks (docs/performance.md).
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "report/address_map.h"
+#include "report/report.h"
+#include "support/error.h"
+
+namespace measure {
+namespace {
+
+// The grouping of one report. Everything that depends only on a frame (its class, its row,
+// whether it matches a pattern) is computed once per distinct frame, not once per stack: a
+// capture of 100,000 stacks shares far fewer frames than it has (docs/performance.md).
+class Grouper {
+ public:
+  Grouper(const Capture& capture, const ReportOptions& options, Report& report, const FrameResolver& resolve)
+      : m_capture(capture), m_options(options), m_report(report), m_resolve(resolve) {
+    m_include.resize(options.include.size());
+    m_exclude.resize(options.exclude.size());
+  }
+
+  void add(const Site& site) {
+    const Stack& stack = m_capture.stacks[site.stack];
+    Sample sample;
+    sample.stack = site.stack;
+    sample.metrics = site.metrics;
+    sample.truncated = (stack.flags & stack_truncated) != 0;
+    sample.frames.reserve(stack.frames.size() * 2);
+    for (std::uint64_t address : stack.frames) {
+      auto [first, count] = expand(address, stack.generation);
+      for (std::uint32_t f = first; f < first + count; ++f) {
+        sample.frames.push_back(f);
+      }
+    }
+    // The allocator's own frames go; if nothing else is left, keep its outermost frame.
+    auto keep = std::find_if_not(sample.frames.begin(), sample.frames.end(),
+                                 [&](std::uint32_t f) { return (m_class[f] & allocator_class) != 0; });
+    if (keep == sample.frames.end() && !sample.frames.empty()) {
+      --keep;
+    }
+    sample.frames.erase(sample.frames.begin(), keep);
+    if (!selected(sample.frames)) {
+      return;
+    }
+    m_report.selected += sample.metrics;
+    std::size_t index = m_report.samples.size();
+    if (m_options.cumulative) {
+      m_seen.clear();  // a recursive frame counts once per stack
+      for (std::uint32_t f : sample.frames) {
+        std::size_t g = frame_group(f);
+        if (std::find(m_seen.begin(), m_seen.end(), g) == m_seen.end()) {
+          m_seen.push_back(g);
+          credit(g, sample, index);
+        }
+      }
+      if (m_seen.empty()) {
+        credit(unknown_group(), sample, index);
+      }
+    } else if (m_options.by == GroupBy::stack) {
+      credit(stack_group(sample.frames), sample, index);
+    } else {
+      const std::uint32_t* key = key_frame_of(sample.frames);
+      credit(key == nullptr ? unknown_group() : frame_group(*key), sample, index);
+    }
+    m_report.samples.push_back(std::move(sample));
+  }
+
+  // Moves the groups into the report's rows, sorted.
+  void finish() {
+    std::vector<std::size_t> order(m_groups.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    std::vector<std::uint32_t> rank = canonical_ranks();
+    SortBy sort = m_options.sort;
+    std::sort(order.begin(), order.end(), [&](std::size_t ia, std::size_t ib) {
+      const Group& a = m_groups[ia];
+      const Group& b = m_groups[ib];
+      std::uint64_t va = sort_value(a.row.metrics, sort);
+      std::uint64_t vb = sort_value(b.row.metrics, sort);
+      if (va != vb) {
+        return va > vb;
+      }
+      if (a.row.metrics.alloc_bytes != b.row.metrics.alloc_bytes) {
+        return a.row.metrics.alloc_bytes > b.row.metrics.alloc_bytes;
+      }
+      if (a.identity != b.identity) {
+        return a.identity < b.identity;
+      }
+      return std::lexicographical_compare(a.canonical.begin(), a.canonical.end(), b.canonical.begin(),
+                                          b.canonical.end(),
+                                          [&](std::uint32_t x, std::uint32_t y) { return rank[x] < rank[y]; });
+    });
+    m_report.rows.reserve(order.size());
+    for (std::size_t i : order) {
+      m_report.rows.push_back(std::move(m_groups[i].row));
+    }
+  }
+
+ private:
+  static constexpr std::uint8_t allocator_class = 1;
+  static constexpr std::uint8_t system_class = 2;
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+  struct Group {
+    Row row;
+    std::string identity;                  // of the key (empty for stack rows: see stack_group)
+    std::vector<std::uint32_t> canonical;  // --by stack: the canonical frames of the stack
+    std::uint64_t heaviest = 0;
+  };
+
+  // The frames of one return address, interned into Report::frames.
+  detail::AddressMap::Run expand(std::uint64_t address, std::uint32_t generation) {
+    auto [run, inserted] = m_expanded.find_or_insert(address, generation);
+    if (inserted) {
+      const std::vector<Frame>& frames = m_resolve(address, generation);
+      *run = {static_cast<std::uint32_t>(m_report.frames.size()), static_cast<std::uint32_t>(frames.size())};
+      for (const Frame& f : frames) {
+        m_report.frames.push_back(f);
+        m_class.push_back(static_cast<std::uint8_t>((is_allocator_frame(f) ? allocator_class : 0) |
+                                                    (is_system_frame(f) ? system_class : 0)));
+        m_group_of.push_back(none);
+        m_canonical_of.push_back(none);
+        for (auto& cache : m_include) {
+          cache.push_back(-1);
+        }
+        for (auto& cache : m_exclude) {
+          cache.push_back(-1);
+        }
+      }
+    }
+    return *run;
+  }
+
+  bool matches(std::vector<std::vector<std::int8_t>>& caches, std::size_t pattern, std::uint32_t f) {
+    std::int8_t& cached = caches[pattern][f];
+    if (cached < 0) {
+      const std::vector<std::string>& patterns = &caches == &m_include ? m_options.include : m_options.exclude;
+      cached = frame_matches(m_report.frames[f], patterns[pattern]) ? 1 : 0;
+    }
+    return cached == 1;
+  }
+
+  bool any_frame_matches(std::vector<std::vector<std::int8_t>>& caches, const std::vector<std::uint32_t>& frames) {
+    for (std::size_t p = 0; p < caches.size(); ++p) {
+      for (std::uint32_t f : frames) {
+        if (matches(caches, p, f)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  bool selected(const std::vector<std::uint32_t>& frames) {
+    if (!m_include.empty() && !any_frame_matches(m_include, frames)) {
+      return false;
+    }
+    return !any_frame_matches(m_exclude, frames);
+  }
+
+  const std::uint32_t* key_frame_of(const std::vector<std::uint32_t>& frames) const noexcept {
+    for (const std::uint32_t& f : frames) {
+      if ((m_class[f] & system_class) == 0) {
+        return &f;
+      }
+    }
+    return frames.empty() ? nullptr : &frames.front();
+  }
+
+  std::size_t group_for(RowKey key, std::string identity) {
+    auto [it, inserted] = m_index.try_emplace(std::move(identity), m_groups.size());
+    if (inserted) {
+      Group& g = m_groups.emplace_back();
+      g.identity = it->first;
+      g.row.key = std::move(key);
+    }
+    return it->second;
+  }
+
+  std::size_t frame_group(std::uint32_t f) {
+    if (m_group_of[f] == none) {
+      RowKey key = key_for(&m_report.frames[f], m_options.by);
+      std::string identity = key.identity();
+      m_group_of[f] = group_for(std::move(key), std::move(identity));
+    }
+    return m_group_of[f];
+  }
+
+  std::size_t unknown_group() {
+    RowKey key = key_for(nullptr, m_options.by);
+    std::string identity = key.identity();
+    return group_for(std::move(key), std::move(identity));
+  }
+
+  // Frames that print the same (the same line reached from two return addresses) are one
+  // canonical frame, so a stack row is the whole symbolized stack, not its addresses.
+  std::uint32_t canonical(std::uint32_t f) {
+    if (m_canonical_of[f] == none) {
+      const Frame& fr = m_report.frames[f];
+      std::string identity = fmt::format("{}|{}|{}|{}|{:x}", fr.function, fr.file, fr.line, fr.module,
+                                         fr.function.empty() && fr.file.empty() ? fr.offset : 0);
+      auto [it, inserted] = m_canonical_index.try_emplace(std::move(identity), m_canonical.size());
+      if (inserted) {
+        m_canonical.push_back(&it->first);
+      }
+      m_canonical_of[f] = it->second;
+    }
+    return static_cast<std::uint32_t>(m_canonical_of[f]);
+  }
+
+  // The canonical frames identify a stack row (its key frame is one of them), so they alone
+  // are the lookup key, and rows are told apart by them when sorting too.
+  std::size_t stack_group(const std::vector<std::uint32_t>& frames) {
+    m_canon.clear();
+    for (std::uint32_t f : frames) {
+      m_canon.push_back(canonical(f));
+    }
+    m_lookup.clear();
+    m_lookup.push_back('\x1e');  // apart from the identities of other groupings' keys
+    m_lookup.append(reinterpret_cast<const char*>(m_canon.data()), m_canon.size() * sizeof(std::uint32_t));
+    auto [it, inserted] = m_index.try_emplace(m_lookup, m_groups.size());
+    if (inserted) {
+      const std::uint32_t* key = key_frame_of(frames);
+      Group& g = m_groups.emplace_back();
+      g.canonical = m_canon;
+      g.row.key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
+    }
+    return it->second;
+  }
+
+  // The rank of each canonical frame in the order of its identity, for tie-breaking.
+  std::vector<std::uint32_t> canonical_ranks() const {
+    std::vector<std::uint32_t> by_name(m_canonical.size());
+    for (std::uint32_t i = 0; i < by_name.size(); ++i) {
+      by_name[i] = i;
+    }
+    std::sort(by_name.begin(), by_name.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return *m_canonical[a] < *m_canonical[b]; });
+    std::vector<std::uint32_t> rank(m_canonical.size());
+    for (std::uint32_t r = 0; r < by_name.size(); ++r) {
+      rank[by_name[r]] = r;
+    }
+    return rank;
+  }
+
+  void credit(std::size_t group, const Sample& sample, std::size_t index) {
+    Group& g = m_groups[group];
+    g.row.metrics += sample.metrics;
+    ++g.row.stack_count;
+    std::uint64_t weight = sort_value(sample.metrics, m_options.sort);
+    // Sites come in stack id order, so on equal weight the lowest stack id stays.
+    if (g.row.stack_count == 1 || weight > g.heaviest) {
+      g.heaviest = weight;
+      g.row.heaviest = index;
+      g.row.stack_truncated = sample.truncated;
+    }
+  }
+
+  const Capture& m_capture;
+  const ReportOptions& m_options;
+  Report& m_report;
+  const FrameResolver& m_resolve;
+  detail::AddressMap m_expanded;
+  std::vector<std::uint8_t> m_class;                // per frame: allocator_class | system_class
+  std::vector<std::size_t> m_group_of;              // per frame: its group when it is the key frame
+  std::vector<std::size_t> m_canonical_of;          // per frame: its canonical frame
+  std::vector<std::vector<std::int8_t>> m_include;  // per pattern, per frame: -1 unknown, 0, 1
+  std::vector<std::vector<std::int8_t>> m_exclude;
+  std::unordered_map<std::string, std::size_t> m_index;  // identity -> group
+  std::vector<Group> m_groups;
+  std::unordered_map<std::string, std::size_t> m_canonical_index;
+  std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
+  std::vector<std::size_t> m_seen;
+  std::vector<std::uint32_t> m_canon;  // scratch space of stack_group
+  std::string m_lookup;
+};
+
+}  // namespace
+
+std::vector<Frame> Report::stack(const Row& row) const {
+  std::vector<Frame> out;
+  if (row.heaviest < samples.size()) {
+    for (std::uint32_t f : samples[row.heaviest].frames) {
+      out.push_back(frames[f]);
+    }
+  }
+  return out;
+}
+
+Report build_report(const Capture& capture, const ReportOptions& options) {
+  Symbolizer symbolizer(capture);
+  FrameResolver resolve = [&](std::uint64_t address, std::uint32_t generation) -> const std::vector<Frame>& {
+    return symbolizer.resolve(address, generation);
+  };
+  Report report = build_report(capture, options, resolve);
+  report.symbols = symbolizer.stats();
+  return report;
+}
+
+Report build_report(const Capture& capture, const ReportOptions& options, const FrameResolver& resolve) {
+  if (options.by == GroupBy::scope) {
+    throw UsageError("--by scope: this capture format records no named scopes yet");
+  }
+  Report report;
+  report.options = options;
+  report.capture = &capture;
+  report.totals = capture.totals;
+  report.samples.reserve(capture.sites.size());
+  {
+    Grouper grouper(capture, options, report, resolve);
+    for (const Site& site : capture.sites) {
+      const Stack& stack = capture.stacks[site.stack];
+      const Metrics& m = site.metrics;
+      if ((stack.flags & stack_truncated) != 0) {
+        ++report.truncated_stacks;
+        report.truncated_allocations += m.alloc_count;
+      }
+      if ((stack.flags & stack_partial) != 0) {
+        ++report.partial_stacks;
+        report.partial_allocations += m.alloc_count;
+      }
+      if (stack.frames.empty()) {
+        report.unknown_stack_allocations += m.alloc_count;
+      }
+      grouper.add(site);
+    }
+    grouper.finish();
+  }
+  report.shown = options.top == 0 ? report.rows.size() : std::min(options.top, report.rows.size());
+  return report;
+}
+
+}  // namespace measure
