@@ -2,7 +2,9 @@
 
 #include <atomic>
 
+#include "capture/runtime.h"
 #include "platform/platform.h"
+
 #include "support/log.h"
 
 extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp
@@ -46,6 +48,9 @@ void resolve_cxx_originals() noexcept {
   if (g_cxx_resolved.load(std::memory_order_acquire)) {
     return;
   }
+  // dlsym allocates when a symbol is missing (the error message): not the program's memory.
+  detail::BusyScope busy;
+
 #define MEASURE_RESOLVE_CXX(field, symbol, ret, params) \
   g_originals.field = reinterpret_cast<ret(*) params>(detail::platform::find_symbol(symbol, true));
   MEASURE_HOOKED_CXX_FUNCTIONS(MEASURE_RESOLVE_CXX)

@@ -1,9 +1,12 @@
 // `measure run`: start a program with the runtime preloaded, pass its exit status through,
 // then stamp the exit status into its capture and say where the capture went.
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "format/capture.h"
 #include "report/formats.h"
@@ -68,9 +71,57 @@ std::string runtime_path(const std::string& templ, int pid) {
   return out;
 }
 
-void summarize(const std::string& path, const ChildResult& child, bool quiet) {
+namespace fs = std::filesystem;
+
+// The capture a process wrote for `path`: the name itself, or, when that name was taken
+// (pid reuse, a template without %p), the name with the highest sequence suffix written since
+// `since`.
+std::string find_capture(const std::string& path, fs::file_time_type since) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  std::string best;
+  for (int sequence = 0; sequence < 1000; ++sequence) {
+    std::string candidate = sequence == 0 ? path : fmt::format("{}.{}", path, sequence);
+    if (!fs::exists(candidate, ec)) {
+      if (sequence != 0) {
+        break;
+      }
+      continue;
+    }
+    if (fs::last_write_time(candidate, ec) >= since) {
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+// Captures of other processes of this run (children followed across fork or exec): files
+// named like the template with another pid, written since the run started.
+std::vector<std::string> child_captures(const std::string& templ, const std::string& own, fs::file_time_type since) {
+  std::vector<std::string> found;
+  std::size_t at = templ.find("%p");
+  if (at == std::string::npos) {
+    return found;
+  }
+  fs::path prefix = templ.substr(0, at);
+  std::string suffix = templ.substr(at + 2);
+  std::string stem = prefix.filename().string();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(prefix.parent_path(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(stem, 0) != 0 || entry.path().string() == own || name.find(".tmp.") != std::string::npos ||
+        name.find(suffix, stem.size()) == std::string::npos || fs::last_write_time(entry.path(), ec) < since) {
+      continue;
+    }
+    found.push_back(entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+void summarize(const std::string& expected, const ChildResult& child, bool quiet, fs::file_time_type since) {
+  std::string path = find_capture(expected, since);
+  if (path.empty()) {
+
     if (quiet) {
       return;
     }
@@ -109,7 +160,10 @@ void add_run_command(CLI::App& app, RunOptions& o) {
       ->check(CLI::IsMember({"exact", "sampled", "counters"}));
   run->add_option("--depth", o.depth, "Maximum frames per stack (1-256, default 64)")->check(CLI::Range(1, 256));
   run->add_option("--sample-interval", o.sample_interval, "Mean bytes between samples in sampled mode (e.g. 512K)");
-  run->add_flag("--follow-forks", o.follow_forks, "Also trace forked children, one capture per process");
+  run->add_flag("--follow-forks", o.follow_forks,
+                "Also trace forked children: each writes its own capture (named with its pid), starting "
+                "with the blocks it inherited");
+
   run->add_flag("--follow-exec", o.follow_exec, "Also trace programs started with exec");
   run->add_flag("-q,--quiet", o.quiet, "Do not print the summary after the program ends");
   run->footer(
@@ -131,9 +185,7 @@ int run_command(const RunOptions& o) {
   if (!o.sample_interval.empty()) {
     throw UsageError("run: --sample-interval applies to --mode sampled, which is not available in this version");
   }
-  if (o.follow_forks) {
-    throw UsageError("run: --follow-forks is not available in this version (children run untraced)");
-  }
+
   std::string program = find_in_path(o.command.front());
   if (program.empty()) {
     throw UsageError(fmt::format("run: cannot run '{}': no such executable file{}", o.command.front(),
@@ -160,9 +212,30 @@ int run_command(const RunOptions& o) {
   if (o.follow_exec) {
     env.emplace_back("MEASURE_FOLLOW_EXEC", "1");
   }
+  if (o.follow_forks) {
+    env.emplace_back("MEASURE_FOLLOW_FORKS", "1");
+  }
+  // An explicit name without %p: the user asked for exactly that file, so a previous run's
+  // capture there is replaced (the program's own children still never overwrite each other).
+  if (templ.find("%p") == std::string::npos) {
+    std::error_code ec;
+    fs::remove(runtime_path(templ, 0), ec);
+  }
+  // File times have the file system's resolution; allow for it when comparing.
+
+  fs::file_time_type since = fs::file_time_type::clock::now() - std::chrono::seconds(2);
   ChildResult child = run_child(o.command, env);
-  summarize(runtime_path(templ, child.pid), child, o.quiet);
+  std::string own = runtime_path(templ, child.pid);
+  summarize(own, child, o.quiet, since);
+  if ((o.follow_forks || o.follow_exec) && !o.quiet) {
+    std::vector<std::string> children = child_captures(templ, find_capture(own, since), since);
+    if (!children.empty()) {
+      fmt::print(stderr, "measure: {} more capture{} from child processes: {}\n", children.size(),
+                 children.size() == 1 ? "" : "s", fmt::join(children, " "));
+    }
+  }
   return child.status();
+
 }
 
 }  // namespace measure::tools

@@ -324,17 +324,75 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
   out.put_end();
 }
 
+namespace {
+
+// One warning per process: checkpoints retry every interval, and a full disk or a read-only
+// directory must not flood the program's stderr.
+int write_failed(Runtime& rt, const char* path, int error) noexcept {
+  if (!rt.write_warned) {
+    rt.write_warned = true;
+    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(error)).emit();
+  }
+  return error;
+}
+
+// Gives the finished temporary file its final name. A process's own capture claims a name no
+// other process has used: link() fails when the name exists (pid reuse, or a template
+// without %p), and then ".1", ".2" ... are tried. Later writes replace it with rename().
+int publish(Runtime& rt, const char* temporary, const char* path, bool claim) noexcept {
+  if (!claim) {
+    return platform::rename_file(temporary, path);
+  }
+  char candidate[4096 + 32];
+  std::size_t n = std::strlen(path);
+  for (std::uint64_t sequence = 0; sequence < 1000; ++sequence) {
+    std::memcpy(candidate, path, n + 1);
+    if (sequence != 0) {
+      candidate[n] = '.';
+      candidate[n + 1 + format_decimal(sequence, candidate + n + 1)] = '\0';
+    }
+    int rc = platform::link_file(temporary, candidate);
+    if (rc == -EPERM || rc == -ENOTSUP || rc == -EOPNOTSUPP) {
+      // No hard links here (some network and FUSE file systems): check, then rename.
+      rc = platform::path_exists(candidate) ? -EEXIST : platform::rename_file(temporary, candidate);
+      if (rc == 0) {
+        std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
+        rt.path_chosen = true;
+        return 0;
+      }
+    }
+    if (rc == 0) {
+      platform::remove_file(temporary);
+      std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
+      rt.path_chosen = true;
+      return 0;
+    }
+    if (rc != -EEXIST) {
+      return rc;
+    }
+  }
+  return -EEXIST;
+}
+
+}  // namespace
+
 int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
+  SpinGuard guard(rt.writer_lock);
   char path[4096];
-  if (!expand_output_path(path_template != nullptr ? path_template : rt.output_path, path, sizeof path)) {
-    LogLine().text("capture path too long: ").text(path_template != nullptr ? path_template : rt.output_path).emit();
-    return ENAMETOOLONG;
+  bool claim = false;
+  if (path_template == nullptr && rt.path_chosen) {
+    std::memcpy(path, rt.chosen_path, std::strlen(rt.chosen_path) + 1);
+  } else {
+    const char* templ = path_template != nullptr ? path_template : rt.output_path;
+    if (!expand_output_path(templ, path, sizeof path)) {
+      return write_failed(rt, templ, ENAMETOOLONG);
+    }
+    claim = path_template == nullptr;
   }
   format::ByteBuffer out;
   encode_capture_state(rt, out, final);
   if (out.failed()) {
-    LogLine().text("out of memory while encoding the capture; nothing was written").emit();
-    return ENOMEM;
+    return write_failed(rt, path, ENOMEM);
   }
 
   char temporary[4096 + 32];
@@ -344,8 +402,7 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
   temporary[n + 5 + format_decimal(static_cast<std::uint64_t>(platform::process_id()), temporary + n + 5)] = '\0';
   int fd = platform::create_file(temporary);
   if (fd < 0) {
-    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-fd)).emit();
-    return -fd;
+    return write_failed(rt, path, -fd);
   }
   int rc = platform::write_all(fd, out.data(), out.size());
   int close_rc = platform::close_file(fd);
@@ -353,12 +410,11 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
     rc = close_rc;
   }
   if (rc == 0) {
-    rc = platform::rename_file(temporary, path);
+    rc = publish(rt, temporary, path, claim);
   }
   if (rc != 0) {
-    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(-rc)).emit();
     platform::remove_file(temporary);
-    return -rc;
+    return write_failed(rt, path, -rc);
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "capture/capture_dump.h"
 #include "platform/platform.h"
+#include "support/hash.h"
 #include "support/log.h"
 
 extern char** environ;
@@ -130,18 +131,53 @@ void on_fork_parent() noexcept {
   rt.modules.unlock();
 }
 
+// A followed child's own capture: counters start from zero, and the blocks it inherited from
+// its parent become one "inherited at fork" site, so their frees and leaks are still matched.
+void start_child_capture(Runtime& rt) noexcept {
+  rt.start_realtime_ns = platform::realtime_ns();
+  rt.start_monotonic_ns = platform::monotonic_ns();
+  rt.path_chosen = false;
+  rt.write_warned = false;
+  rt.diagnostics.reset();
+
+  for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+    t->reset_counters();
+  }
+  std::uint32_t inherited = rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
+  std::uint64_t count = 0;
+  std::uint64_t bytes = 0;
+  rt.pointers.retag_all(inherited, &count, &bytes);
+  rt.account.reset();
+  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(bytes));
+  if (ThreadState* thread = calling_thread_state()) {
+    SiteCounters* site = thread->site(inherited);
+    if (site != nullptr) {
+      site->on_event(t, true, bytes);
+      site->alloc_count = count;  // one event above stands for `count` blocks
+    }
+  }
+}
+
 void on_fork_child() noexcept {
   Runtime& rt = g_runtime;
   rt.pointers.reset_locks_after_fork();
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
+  rt.writer_lock.reset_after_fork();
   keep_only_current_thread();
-  // A child is not followed (yet): it runs untraced and writes nothing. Every event passes
-  // straight through to the program's allocator, including frees of the parent's blocks.
-  if (rt.current() == RuntimeState::recording) {
-    rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
+  if (rt.current() != RuntimeState::recording) {
+    return;
   }
+  if (rt.options.follow_forks) {
+    BusyScope busy;
+    start_child_capture(rt);
+    return;
+  }
+  // Not followed: the child runs untraced and writes nothing. Every event passes straight
+  // through to the program's allocator, including frees of the parent's blocks.
+  rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
 }
+
 
 void on_exit_handler() noexcept {
   finish_capture();
@@ -218,9 +254,15 @@ void finish_capture() noexcept {
   // Let libstdc++ release its emergency exception pool first, so it is not reported as a
   // leak (the glossary counts leaks after the C++ runtime's own cleanup). Its frees are the
   // program's and are recorded normally.
-  if (auto freeres = reinterpret_cast<void (*)()>(platform::find_symbol("_ZN9__gnu_cxx9__freeresEv", false))) {
+  void (*freeres)() = nullptr;
+  {
+    BusyScope busy;  // the lookup itself allocates (a failed one builds an error message)
+    freeres = reinterpret_cast<void (*)()>(platform::find_symbol("_ZN9__gnu_cxx9__freeresEv", false));
+  }
+  if (freeres != nullptr) {
     freeres();
   }
+
   int expected = static_cast<int>(RuntimeState::recording);
   if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::finished))) {
     return;

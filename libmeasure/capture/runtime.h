@@ -39,6 +39,14 @@ struct Diagnostics {
   std::atomic<std::uint64_t> unknown_stacks{0};          // stack table full: event kept without a stack
   std::atomic<std::uint64_t> bootstrap_allocations{0};   // served while the originals were resolved
   std::atomic<std::uint64_t> negative_contributions{0};  // consistency check of peak attribution
+
+  void reset() noexcept {
+    for (auto* c : {&unmatched_frees, &mismatched_frees, &dropped_events, &unknown_stacks, &bootstrap_allocations,
+                    &negative_contributions}) {
+      c->store(0, std::memory_order_relaxed);
+    }
+  }
+
 };
 
 class Runtime {
@@ -56,6 +64,12 @@ class Runtime {
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;
   char output_path[4096] = {};  // the resolved output template (absolute)
+  char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
+  bool path_chosen = false;
+  bool write_warned = false;    // a failed write has been reported (once per process)
+
+  SpinLock writer_lock;         // one capture writer at a time (exit, checkpoints, API)
+
   unsigned thread_slot = 0;
   bool thread_slot_ready = false;
   bool hooks_active = true;

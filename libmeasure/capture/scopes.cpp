@@ -190,7 +190,18 @@ bool ThreadScopes::begin(std::uint32_t name_id) noexcept {
   return true;
 }
 
+void ThreadScopes::reset_aggregates() noexcept {
+  for (std::uint32_t i = 0; i < m_aggregate_count; ++i) {
+    ScopeAggregate& a = m_aggregates[i];
+    ScopeSiteTable sites = a.sites;
+    sites.clear();
+    a = ScopeAggregate{};
+    a.sites = sites;
+  }
+}
+
 ScopeAggregate* ThreadScopes::aggregate_for(std::uint32_t id) noexcept {
+
   if (id >= m_aggregate_count) {
     std::uint32_t count = m_aggregate_count == 0 ? 16 : m_aggregate_count;
     while (count <= id) {

@@ -136,6 +136,9 @@ class ThreadScopes {
     m_placeholders = 0;
   }
   std::uint64_t too_deep() const noexcept { return m_too_deep; }
+  /// Forked child starting its own capture: forgets the per-name sums (names stay).
+  void reset_aggregates() noexcept;
+
 
  private:
   ScopeAggregate* aggregate_for(std::uint32_t id) noexcept;

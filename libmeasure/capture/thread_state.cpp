@@ -1,5 +1,6 @@
 #include "capture/thread_state.h"
 
+#include <cstring>
 #include <new>
 
 #include "platform/platform.h"
@@ -40,7 +41,21 @@ void ThreadState::adopt() noexcept {
   os_thread_id = platform::thread_id();
 }
 
+void ThreadState::reset_counters() noexcept {
+  std::uint32_t limit = chunk_limit();
+  for (std::uint32_t c = 0; c < limit; ++c) {
+    if (SiteCounters* chunk = m_sites[c].load(std::memory_order_relaxed)) {
+      std::memset(static_cast<void*>(chunk), 0, sizeof(SiteCounters) << site_chunk_bits);
+    }
+  }
+  net_bytes = 0;
+  peak_net_bytes = 0;
+  last_allocation = 0;
+  scopes.reset_aggregates();
+}
+
 ThreadState* ThreadRegistry::acquire() noexcept {
+
   for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
     bool expected = false;
     if (!s->in_use.load(std::memory_order_relaxed) &&

@@ -53,6 +53,9 @@ class ThreadState {
 
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
+  /// Forked child starting its own capture: every counter back to zero.
+  void reset_counters() noexcept;
+
 
   /// The owner's own event on `stack`: its traced memory and its open scopes.
   void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {

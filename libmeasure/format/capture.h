@@ -58,6 +58,8 @@ enum StackFlag : std::uint32_t {
   stack_truncated = 1U << 0,  // the walk stopped at the depth limit
   stack_partial = 1U << 1,    // unwound without unwind tables
   stack_elided = 1U << 2,     // frames left out (an in-process snapshot fetches them later)
+  stack_inherited = 1U << 3,  // a forked child's blocks allocated by its parent before the fork
+
 };
 
 

@@ -37,8 +37,10 @@ enum class SectionKind : std::uint32_t {
 enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
 
 /// Stack flags (the stacks section): bit 0 truncated at the depth limit, bit 1 partial
-/// (unwound without unwind tables), bit 2 frames elided (an in-process snapshot).
+/// (unwound without unwind tables), bit 2 frames elided (an in-process snapshot), bit 3
+/// inherited (a forked child's blocks from before the fork; no frames).
 inline constexpr std::uint32_t stack_frames_elided = 1U << 2;
+
 
 /// Capture flags in the program section.
 

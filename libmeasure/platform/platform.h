@@ -39,6 +39,10 @@ int close_file(int fd) noexcept;
 /// Atomically replaces `to` with `from`. Returns 0 or -errno.
 int rename_file(const char* from, const char* to) noexcept;
 int remove_file(const char* path) noexcept;
+/// Gives the file `from` the additional name `to`; fails with -EEXIST when `to` exists (an
+/// atomic "create if absent"). Returns 0 or -errno.
+int link_file(const char* from, const char* to) noexcept;
+
 /// True when `path` exists (any type).
 bool path_exists(const char* path) noexcept;
 /// Writes the working directory into `buf` (NUL-terminated). Returns false if it does not fit.
@@ -96,7 +100,9 @@ void* library_symbol(void* library, const char* name) noexcept;
 
 /// Registers fork handlers: `prepare` in the parent before fork, `parent`/`child` after.
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
-/// Registers `fn` to run at normal process exit.
+/// Registers `fn` to run at normal process exit, in exit()'s last-in-first-out order and not
+/// tied to this library's unloading.
+
 bool at_exit(void (*fn)()) noexcept;
 
 /// A per-thread destructor slot: `destroy(value)` runs when a thread exits with a non-null

@@ -17,6 +17,8 @@
 
 #include "platform/platform.h"
 
+extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // glibc, not in a header
+
 namespace measure::detail::platform {
 namespace {
 
@@ -106,6 +108,11 @@ int rename_file(const char* from, const char* to) noexcept {
 int remove_file(const char* path) noexcept {
   return ::unlink(path) == 0 ? 0 : -errno;
 }
+
+int link_file(const char* from, const char* to) noexcept {
+  return retry([&] { return ::link(from, to); }) == 0 ? 0 : -errno;
+}
+
 
 bool path_exists(const char* path) noexcept {
   return ::access(path, F_OK) == 0;
@@ -303,8 +310,14 @@ bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
 }
 
 bool at_exit(void (*fn)()) noexcept {
-  return ::atexit(fn) == 0;
+
+  // Not ::atexit: in a shared library that ties the handler to the library, and the loader's
+  // finalizer (_dl_fini) then runs it when it finalizes the library, before other libraries'
+  // destructors. With no library handle it runs in exit()'s own order: registered before
+  // _dl_fini was (from a constructor), it runs after every other handler and finalizer.
+  return ::__cxa_atexit(reinterpret_cast<void (*)(void*)>(fn), nullptr, nullptr) == 0;
 }
+
 
 bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
   pthread_key_t key;

@@ -24,6 +24,8 @@ struct StackRecord {
 enum StackFlags : std::uint32_t {
   stack_truncated = 1U << 0,  // the walk stopped at the depth limit
   stack_partial = 1U << 1,    // unwound without unwind tables (before the runtime was ready)
+  stack_inherited = 1U << 3,  // a forked child's blocks allocated by the parent before the fork
+
 };
 
 class StackTable {
