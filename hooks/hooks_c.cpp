@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hooks/hooks.h"
+#include "platform/platform.h"
 
 namespace measure::hooks {
 
@@ -168,5 +169,24 @@ MEASURE_EXPORT std::size_t malloc_usable_size(void* p) {
   }
   return g_originals.malloc_usable_size(p);
 }
+
+}  // extern "C"
+
+// _exit and _Exit skip the exit handlers, so the capture is completed here (quick_exit runs
+// the runtime's at_quick_exit handler instead). A vfork child calling _exit is ignored: it
+// shares its parent's memory and its parent's capture is still being recorded.
+extern "C" {
+
+[[noreturn]] static void exit_now(void (*original)(int), int status) {
+  measure::detail::finish_capture();
+  if (original != nullptr) {
+    original(status);
+  }
+  measure::detail::platform::exit_process(status);
+}
+
+MEASURE_EXPORT void _exit(int status) { exit_now(ready() ? g_originals._exit : nullptr, status); }
+
+MEASURE_EXPORT void _Exit(int status) { exit_now(ready() ? g_originals._Exit : nullptr, status); }
 
 }  // extern "C"

@@ -394,6 +394,10 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
   if (out.failed()) {
     return write_failed(rt, path, ENOMEM);
   }
+  if (out.size() > platform::file_size_limit()) {
+    return write_failed(rt, path, EFBIG);  // writing past RLIMIT_FSIZE would kill the program
+  }
+
 
   char temporary[4096 + 32];
   std::size_t n = std::strlen(path);

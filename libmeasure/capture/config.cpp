@@ -69,7 +69,35 @@ bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
 
 namespace {
 
+// "2", "0.5", "10.25": seconds with up to three decimals, into milliseconds (at most a day).
+bool parse_seconds(const char* text, std::uint64_t* ms) noexcept {
+  std::uint64_t whole = 0;
+  const char* p = text;
+  if (*p < '0' || *p > '9') {
+    return false;
+  }
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    whole = whole * 10 + static_cast<std::uint64_t>(*p - '0');
+    if (whole > 86400) {
+      return false;
+    }
+  }
+  std::uint64_t fraction = 0;
+  if (*p == '.') {
+    std::uint64_t scale = 100;
+    for (++p; *p >= '0' && *p <= '9' && scale != 0; ++p, scale /= 10) {
+      fraction += static_cast<std::uint64_t>(*p - '0') * scale;
+    }
+  }
+  if (*p != '\0') {
+    return false;
+  }
+  *ms = whole * 1000 + fraction;
+  return true;
+}
+
 void warn_bad(const char* name, const char* value, const char* expected, const char* fallback) noexcept {
+
   LogLine()
       .text("ignoring ")
       .text(name)
@@ -131,7 +159,12 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     } else {
       warn_bad(name, value, "a file path shorter than 4096 bytes", "measure.%n.%p.msr");
     }
+  } else if (std::strcmp(name, "MEASURE_CHECKPOINT_INTERVAL") == 0) {
+    if (!parse_seconds(value, &options.checkpoint_ms)) {
+      warn_bad(name, value, "seconds between checkpoints, such as 2 or 0.5; 0 turns them off", "2");
+    }
   } else if (std::strcmp(name, "MEASURE_FOLLOW_FORKS") == 0) {
+
     parse_flag(name, value, &options.follow_forks);
   } else if (std::strcmp(name, "MEASURE_FOLLOW_EXEC") == 0) {
     parse_flag(name, value, &options.follow_exec);
@@ -141,7 +174,7 @@ void apply(const char* name, const char* value, Options& options) noexcept {
         .text(name)
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
-            "MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
+            "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
         .emit();
   }
 }

@@ -20,6 +20,8 @@ struct Options {
   bool follow_exec = false;                    // MEASURE_FOLLOW_EXEC=1
   char output[4096] = "measure.%n.%p.msr";     // MEASURE_OUTPUT, %p pid, %n program, %% percent
   bool output_set = false;                     // MEASURE_OUTPUT was given
+  std::uint64_t checkpoint_ms = 2000;          // MEASURE_CHECKPOINT_INTERVAL (seconds); 0: none
+
 };
 
 constexpr std::uint32_t max_depth = 256;

@@ -26,6 +26,9 @@ __thread bool t_busy __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 
+void start_checkpoints(Runtime& rt) noexcept;
+
+
 // Resolves the output template against the working directory at start, so a program that
 // changes directory still writes where the user asked.
 void resolve_output_path(Runtime& rt) noexcept {
@@ -170,9 +173,12 @@ void on_fork_child() noexcept {
   }
   if (rt.options.follow_forks) {
     BusyScope busy;
+    rt.owner_pid = platform::process_id();
     start_child_capture(rt);
+    start_checkpoints(rt);
     return;
   }
+
   // Not followed: the child runs untraced and writes nothing. Every event passes straight
   // through to the program's allocator, including frees of the parent's blocks.
   rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
@@ -182,6 +188,30 @@ void on_fork_child() noexcept {
 void on_exit_handler() noexcept {
   finish_capture();
 }
+
+// Writes a checkpoint every interval, so a program killed by SIGKILL or the OOM killer still
+// leaves a capture. A toolkit thread: everything it allocates is untraced, and no signal of
+// the program is ever delivered to it (platform::start_thread blocks them all).
+void* checkpoint_thread(void*) noexcept {
+  t_busy = true;
+  Runtime& rt = g_runtime;
+  int owner = rt.owner_pid;
+  for (;;) {
+    platform::sleep_ns(rt.options.checkpoint_ms * 1000000ULL);
+    if (rt.current() != RuntimeState::recording || platform::process_id() != owner) {
+      return nullptr;  // finished, off, or this copy of the thread belongs to an old parent
+    }
+    rt.modules.scan();
+    write_capture_file(rt, false);
+  }
+}
+
+void start_checkpoints(Runtime& rt) noexcept {
+  if (rt.write_at_exit && rt.options.checkpoint_ms != 0 && !platform::start_thread(&checkpoint_thread, nullptr)) {
+    LogLine().text("cannot start the checkpoint thread; the capture is written at exit only").emit();
+  }
+}
+
 
 }  // namespace
 
@@ -196,7 +226,9 @@ bool start_recording() noexcept {
   parse_environment(environ, rt.options);
   rt.start_realtime_ns = platform::realtime_ns();
   rt.start_monotonic_ns = platform::monotonic_ns();
+  rt.owner_pid = platform::process_id();
   resolve_output_path(rt);
+
   std::uintptr_t begin = 0;
   std::uintptr_t end = 0;
   if (platform::module_text_range(reinterpret_cast<const void*>(&start_recording), &begin, &end)) {
@@ -241,6 +273,9 @@ void on_library_loaded(bool hooks_active) noexcept {
   if (!platform::at_exit(&on_exit_handler)) {
     LogLine().text("cannot register the exit handler; no capture will be written").emit();
   }
+  platform::at_quick_exit(&on_exit_handler);
+  start_checkpoints(rt);
+
   if (!rt.options.follow_exec) {
     strip_preload_for_children();
   }
@@ -248,9 +283,12 @@ void on_library_loaded(bool hooks_active) noexcept {
 
 void finish_capture() noexcept {
   Runtime& rt = g_runtime;
-  if (rt.current() != RuntimeState::recording) {
+  // A vfork child shares the parent's memory and runs no fork handlers: its exit must not
+  // finish (and stop) the parent's capture.
+  if (rt.current() != RuntimeState::recording || platform::process_id() != rt.owner_pid) {
     return;
   }
+
   // Let libstdc++ release its emergency exception pool first, so it is not reported as a
   // leak (the glossary counts leaks after the C++ runtime's own cleanup). Its frees are the
   // program's and are recorded normally.

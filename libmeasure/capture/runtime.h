@@ -67,6 +67,8 @@ class Runtime {
   char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
   bool path_chosen = false;
   bool write_warned = false;    // a failed write has been reported (once per process)
+  int owner_pid = 0;            // the process this runtime records (a vfork child is another)
+
 
   SpinLock writer_lock;         // one capture writer at a time (exit, checkpoints, API)
 

@@ -28,6 +28,9 @@ int parent_process_id() noexcept;
 /// The kernel's id of the calling thread.
 std::uint64_t thread_id() noexcept;
 void yield_cpu() noexcept;
+/// Ends the process at once with `status` (no exit handlers), like _exit.
+[[noreturn]] void exit_process(int status) noexcept;
+
 
 // ---- files ----------------------------------------------------------------------------
 /// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
@@ -102,8 +105,19 @@ void* library_symbol(void* library, const char* name) noexcept;
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
 /// Registers `fn` to run at normal process exit, in exit()'s last-in-first-out order and not
 /// tied to this library's unloading.
-
 bool at_exit(void (*fn)()) noexcept;
+/// Registers `fn` to run at quick_exit().
+bool at_quick_exit(void (*fn)()) noexcept;
+
+/// Starts a detached thread running `fn(arg)` with every signal blocked (the program's
+/// signals must never be delivered to the toolkit's thread). False on failure.
+bool start_thread(void* (*fn)(void*), void* arg) noexcept;
+/// Sleeps for `ns` nanoseconds (returns early on a signal; the caller loops).
+void sleep_ns(std::uint64_t ns) noexcept;
+/// The largest file this process may write (RLIMIT_FSIZE), UINT64_MAX when unlimited. A
+/// write past it would raise SIGXFSZ, which kills the program by default.
+std::uint64_t file_size_limit() noexcept;
+
 
 /// A per-thread destructor slot: `destroy(value)` runs when a thread exits with a non-null
 /// value set. Returns false on failure.

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "platform/platform.h"
@@ -69,7 +71,14 @@ int process_id() noexcept {
 int parent_process_id() noexcept {
   return static_cast<int>(::syscall(SYS_getppid));
 }
+[[noreturn]] void exit_process(int status) noexcept {
+  for (;;) {
+    ::syscall(SYS_exit_group, status);
+  }
+}
+
 std::uint64_t thread_id() noexcept {
+
   return static_cast<std::uint64_t>(::syscall(SYS_gettid));
 }
 void yield_cpu() noexcept {
@@ -319,7 +328,42 @@ bool at_exit(void (*fn)()) noexcept {
 }
 
 
+bool at_quick_exit(void (*fn)()) noexcept { return ::at_quick_exit(fn) == 0; }
+
+bool start_thread(void* (*fn)(void*), void* arg) noexcept {
+  sigset_t all;
+  sigset_t previous;
+  ::sigfillset(&all);
+  // The new thread inherits the creating thread's mask: block everything around the creation.
+  if (::pthread_sigmask(SIG_SETMASK, &all, &previous) != 0) {
+    return false;
+  }
+  pthread_attr_t attr;
+  bool ok = ::pthread_attr_init(&attr) == 0;
+  ok = ok && ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0;
+  ok = ok && ::pthread_attr_setstacksize(&attr, 256 * 1024) == 0;
+  pthread_t thread;
+  ok = ok && ::pthread_create(&thread, &attr, fn, arg) == 0;
+  ::pthread_attr_destroy(&attr);
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return ok;
+}
+
+void sleep_ns(std::uint64_t ns) noexcept {
+  timespec ts{static_cast<time_t>(ns / 1000000000ULL), static_cast<long>(ns % 1000000000ULL)};
+  ::nanosleep(&ts, nullptr);
+}
+
+std::uint64_t file_size_limit() noexcept {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return UINT64_MAX;
+  }
+  return limit.rlim_cur;
+}
+
 bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
+
   pthread_key_t key;
   if (::pthread_key_create(&key, destroy) != 0) {
     return false;

@@ -1,0 +1,136 @@
+// Every way a process ends leaves a complete capture (or, when killed, its last checkpoint),
+// and a capture that cannot be written costs one warning, never the program.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "format/capture.h"
+#include "support/subprocess.h"
+
+using measure::test::fixture_path;
+using measure::test::run_process;
+using measure::test::source_path;
+using measure::test::TempDir;
+using measure::test::tool_path;
+namespace fs = std::filesystem;
+
+namespace {
+
+int marker_line(const std::string& marker) {
+  std::ifstream in(source_path("tests/hostile/exit_paths.c"));
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n) {
+    if (text.find("@" + marker + " ") != std::string::npos) {
+      return n;
+    }
+  }
+  return -1;
+}
+
+const measure::Site* site_at(const measure::Capture& c, const std::string& capture_path, int line) {
+  auto r = run_process({tool_path(), "report", capture_path, "--top", "0", "--format", "json"});
+  nlohmann::json report = nlohmann::json::parse(r.out);
+  for (const auto& row : report["rows"]) {
+    if (row["key"]["line"] == line) {
+      for (const measure::Site& s : c.sites) {
+        if (s.metrics.alloc_bytes == row["alloc_bytes"] && s.metrics.alloc_count == row["alloc_count"]) {
+          return &s;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("return, exit, _exit, _Exit and quick_exit all leave a complete capture") {
+  struct Case {
+    const char* how;
+    int status;
+  };
+  for (Case c : {Case{"return", 0}, Case{"exit", 3}, Case{"_exit", 4}, Case{"_Exit", 5}, Case{"quick_exit", 6}}) {
+    CAPTURE(c.how);
+    TempDir dir;
+    auto native = run_process({fixture_path("exit_paths"), c.how});
+    auto measured = run_process({tool_path(), "run", "-q", "-o", dir.file("e.msr"), "--", fixture_path("exit_paths"), c.how});
+    CHECK(native.status() == c.status);
+    CHECK(measured.status() == c.status);
+    CHECK(measured.out == native.out);
+    CHECK(measured.err == native.err);
+    REQUIRE(fs::exists(dir.file("e.msr")));
+    measure::Capture capture = measure::read_capture(dir.file("e.msr"));
+    CHECK((capture.program.flags & 1) == 1);  // final, not a checkpoint
+    const measure::Site* kept = site_at(capture, dir.file("e.msr"), marker_line("exit_kept"));
+    REQUIRE(kept != nullptr);
+    CHECK(kept->metrics.live_count == 5);
+    CHECK(kept->metrics.live_bytes == 500);
+    if (std::string(c.how) == "quick_exit") {
+      CHECK(site_at(capture, dir.file("e.msr"), marker_line("exit_quick_handler")) != nullptr);
+    }
+  }
+}
+
+TEST_CASE("threads still allocating when main returns: no crash, a readable capture, every time") {
+  TempDir dir;
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    auto r = run_process({"timeout", "30", tool_path(), "run", "-q", "-o", dir.file("t.msr"), "--",
+                          fixture_path("exit_paths"), "threads"});
+    REQUIRE(r.status() == 7);
+    CHECK(r.out == "ending with threads\n");
+    CHECK(r.err.empty());
+    CHECK_NOTHROW(measure::read_capture(dir.file("t.msr")));
+  }
+}
+
+TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
+  TempDir dir;
+  std::string script = "(sleep 1.5; pkill -KILL -x exit_paths) & exec " + tool_path() + " run -q -o " +
+
+                       dir.file("k.msr") + " -- " + fixture_path("exit_paths") + " sleep";
+  auto r = run_process({"bash", "-c", script}, {{"MEASURE_CHECKPOINT_INTERVAL", "0.2"}});
+  CHECK(r.status() == 128 + SIGKILL);
+  REQUIRE(fs::exists(dir.file("k.msr")));
+  measure::Capture capture = measure::read_capture(dir.file("k.msr"));
+  CHECK((capture.program.flags & 1) == 0);  // a checkpoint
+  REQUIRE(capture.program.exit.has_value());  // measure run still records how it ended
+  CHECK(capture.program.exit->signal == SIGKILL);
+  const measure::Site* kept = site_at(capture, dir.file("k.msr"), marker_line("exit_kept"));
+  REQUIRE(kept != nullptr);
+  CHECK(kept->metrics.live_count == 5);
+}
+
+TEST_CASE("an unwritable capture path gives one warning and leaves the program alone") {
+  auto native = run_process({fixture_path("exit_paths"), "exit"});
+  // A path below a regular file cannot be created, whoever runs the test (root included).
+  auto measured = run_process({tool_path(), "run", "-q", "-o", "/etc/hostname/x.msr", "--", fixture_path("exit_paths"),
+                               "exit"},
+                              {{"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});
+  CHECK(measured.status() == native.status());
+  CHECK(measured.out == native.out);
+  std::istringstream lines(measured.err);
+  int warnings = 0;
+  for (std::string line; std::getline(lines, line);) {
+    warnings += line.find("measure: cannot write the capture /etc/hostname/x.msr") == 0 ? 1 : 0;
+  }
+  CHECK(warnings == 1);
+}
+
+TEST_CASE("a file-size limit below the capture's size: one warning, no SIGXFSZ") {
+  TempDir dir;
+  std::string script = "ulimit -f 1; exec " + fixture_path("exit_paths") + " exit";
+  auto native = run_process({"bash", "-c", script});
+  auto measured = run_process({"bash", "-c", "ulimit -f 1; exec " + tool_path() + " run -q -o " + dir.file("f.msr") +
+                                                 " -- " + fixture_path("exit_paths") + " exit"});
+  CHECK(native.status() == 3);
+  CHECK(measured.status() == 3);
+  CHECK(measured.out == native.out);
+  CHECK(measured.err.find("File too large") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("f.msr")));
+}
