@@ -30,7 +30,8 @@ void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 /// True when an event should pass straight to the original (another copy owns the hooks,
 /// inside the runtime, or not recording).
 inline bool pass_through() noexcept {
-  return !hooks_owned() || detail::thread_busy() || !detail::recording();
+  return malloc_owner() == MallocOwner::other_measure || detail::thread_busy() || !detail::recording();
+
 }
 
 

@@ -12,7 +12,10 @@ __attribute__((constructor(101))) void on_load() noexcept {
   resolve_cxx_originals();
   // This copy's hooks are live only if the program's malloc is ours. When the library is
   // both preloaded and linked (or the program defines malloc itself) the other copy owns it.
-  detail::on_library_loaded(hooks_owned());
+  detail::on_library_loaded(malloc_owner() == MallocOwner::other_measure ? detail::LoadRole::dormant
+                            : malloc_owner() == MallocOwner::foreign     ? detail::LoadRole::incomplete
+                                                                         : detail::LoadRole::owner);
+
 }
 
 }  // namespace

@@ -16,14 +16,27 @@ Originals g_originals = {};
 namespace {
 std::atomic<int> g_c_state{0};  // 0 unresolved, 1 resolving, 2 resolved
 std::atomic<bool> g_cxx_resolved{false};
-bool g_owned = true;
+MallocOwner g_owner = MallocOwner::self;
+
+MallocOwner find_owner() noexcept {
+  void* winner = detail::platform::find_symbol("malloc", false);
+  if (winner == reinterpret_cast<void*>(&measure_own_malloc)) {
+    return MallocOwner::self;
+  }
+  // The copy of measure that answers measure_rt_get is the one first in the scope.
+  void* runtime = detail::platform::find_symbol("measure_rt_get", false);
+  return runtime != nullptr && detail::platform::same_module(winner, runtime) ? MallocOwner::other_measure
+                                                                               : MallocOwner::foreign;
+}
 }  // namespace
+
 
 bool originals_ready() noexcept {
   return g_c_state.load(std::memory_order_acquire) == 2;
 }
 
-bool hooks_owned() noexcept { return g_owned; }
+MallocOwner malloc_owner() noexcept { return g_owner; }
+
 
 void resolve_originals() noexcept {
   int expected = 0;
@@ -40,7 +53,8 @@ void resolve_originals() noexcept {
   }
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C
-  g_owned = detail::platform::find_symbol("malloc", false) == reinterpret_cast<void*>(&measure_own_malloc);
+  g_owner = find_owner();
+
   g_c_state.store(2, std::memory_order_release);
 }
 

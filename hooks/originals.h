@@ -27,10 +27,17 @@ void resolve_originals() noexcept;
 /// The C++ originals are looked up on first use (the C++ runtime may load later).
 void resolve_cxx_originals() noexcept;
 
-/// True when this copy's malloc is the one the program calls. When the library is both
-/// preloaded and linked, the other copy's originals resolve to this copy's hooks (the next
-/// definition in the symbol scope): a copy that does not own the hooks only forwards, and
-/// its runtime never starts. Valid once originals_ready().
-bool hooks_owned() noexcept;
+/// Whose malloc the program calls. Valid once originals_ready().
+enum class MallocOwner {
+  self,           // ours: the normal case
+  other_measure,  // the library is both preloaded and linked and the other copy owns it; the
+                  // other copy's originals resolve to our hooks (the next definition in the
+                  // scope), so this copy only forwards and its runtime never starts
+  foreign,        // the program's own allocator (malloc defined in the executable): what still
+                  // reaches us (operator new/delete) is recorded, and the capture says it is
+                  // incomplete
+};
+MallocOwner malloc_owner() noexcept;
+
 
 }  // namespace measure::hooks

@@ -27,8 +27,5 @@ std::string find_in_path(const std::string& program);
 /// The directory of the running `measure` executable.
 std::string own_directory();
 
-/// True when `path` is an ELF executable without a dynamic loader (statically linked), which
-/// LD_PRELOAD cannot reach. False for dynamic executables, scripts and unreadable files.
-bool is_static_executable(const std::string& path);
 
 }  // namespace measure::tools

@@ -1,4 +1,3 @@
-#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -62,26 +61,6 @@ std::string own_directory() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : exe.parent_path().string();
-}
-
-bool is_static_executable(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  Elf64_Ehdr header{};
-  if (!file.read(reinterpret_cast<char*>(&header), sizeof header) ||
-      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
-      header.e_phentsize != sizeof(Elf64_Phdr)) {
-    return false;
-  }
-  bool dynamic = false;
-  for (unsigned i = 0; i < header.e_phnum; ++i) {
-    Elf64_Phdr ph{};
-    file.seekg(static_cast<std::streamoff>(header.e_phoff + i * sizeof ph));
-    if (!file.read(reinterpret_cast<char*>(&ph), sizeof ph)) {
-      return false;
-    }
-    dynamic = dynamic || ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC;
-  }
-  return !dynamic;
 }
 
 ChildResult run_child(const std::vector<std::string>& argv,

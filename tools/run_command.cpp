@@ -9,10 +9,12 @@
 #include <fmt/ranges.h>
 
 #include "format/capture.h"
+#include "format/capture_format.h"
 #include "report/formats.h"
 #include "support/error.h"
 #include "tools/cli.h"
 #include "tools/process.h"
+#include "tools/program_check.h"
 
 namespace measure::tools {
 namespace {
@@ -140,10 +142,17 @@ void summarize(const std::string& expected, const ChildResult& child, bool quiet
     fmt::print(stderr, "measure: the capture could not be completed: {}\n", e.what());
     return;
   }
+  if ((capture.program.flags & format::program_hooks_inactive) != 0) {
+    fmt::print(stderr,
+               "measure: warning: the program's malloc was not measure's (it has its own allocator); "
+               "{} is incomplete\n",
+               path);
+  }
   if (quiet) {
     return;
   }
   const Metrics& t = capture.totals;
+
   fmt::print(stderr, "measure: {} allocations ({}), peak {}, {} blocks ({}) still live at exit\n",
              grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
              human_bytes(t.live_bytes));
@@ -191,13 +200,28 @@ int run_command(const RunOptions& o) {
     throw UsageError(fmt::format("run: cannot run '{}': no such executable file{}", o.command.front(),
                                  o.command.front().find('/') == std::string::npos ? " in PATH" : ""));
   }
-  if (is_static_executable(program)) {
+  ProgramCheck check = check_program(program);
+  if (check.statically_linked) {
+
     throw UsageError(
         fmt::format("run: '{}' is statically linked; measure traces dynamically linked programs only "
                     "(LD_PRELOAD cannot reach a static binary)",
                     o.command.front()));
   }
+  // Said before the program runs, whatever -q says: a capture that misses allocations must
+  // never look complete.
+  if (check.defines_malloc) {
+    fmt::print(stderr,
+               "measure: warning: '{}' defines its own malloc; only operator new/delete calls reach measure, "
+               "and the capture will be incomplete\n",
+               o.command.front());
+  }
+  if (!check.direct_allocator_calls.empty()) {
+    fmt::print(stderr, "measure: warning: '{}' calls {} directly; those allocations are not traced\n",
+               o.command.front(), fmt::join(check.direct_allocator_calls, ", "));
+  }
   std::string preload = find_preload_library();
+
   std::string templ = output_template(o);
   std::string ld_preload = preload;
   if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0') {

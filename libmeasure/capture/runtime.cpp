@@ -245,16 +245,18 @@ bool start_recording() noexcept {
   return next == RuntimeState::recording;
 }
 
-void on_library_loaded(bool hooks_active) noexcept {
+void on_library_loaded(LoadRole role) noexcept {
   Runtime& rt = g_runtime;
-  if (!hooks_active) {
-    // Another copy of the runtime (the preloaded one) owns malloc in this process, or the
-    // program defines its own allocator; this copy must not write a second capture.
+  if (role == LoadRole::dormant) {
+    // Another copy of the runtime (the preloaded one) owns malloc in this process; this copy
+    // must not write a second capture.
     int expected = static_cast<int>(RuntimeState::uninitialized);
     rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::dormant));
     rt.hooks_active = false;
     return;
   }
+  rt.hooks_active = role == LoadRole::owner;
+
   if (!recording()) {
     return;
   }

@@ -108,6 +108,14 @@ class BusyScope {
 };
 
 // ---- lifecycle -----------------------------------------------------------------------
+/// What this copy of the library is in the process.
+enum class LoadRole {
+  owner,       // its hooks receive the program's allocations
+  dormant,     // another copy of measure owns them: record nothing, write nothing
+  incomplete,  // the program's own allocator owns malloc: record what still reaches us and
+               // say in the capture that it is incomplete
+};
+
 /// The slow path of recording(): lazy first-use initialization (which may run before any
 /// constructor). Returns whether recording is on afterwards.
 bool start_recording() noexcept;
@@ -119,8 +127,10 @@ inline bool recording() noexcept {
          (state == static_cast<int>(RuntimeState::uninitialized) && start_recording());
 }
 /// The library constructor's part: load unwind tables, scan modules, register exit and fork
-/// handlers. `hooks_active` says whether this library's malloc is the one the program calls.
-void on_library_loaded(bool hooks_active) noexcept;
+/// handlers, according to this copy's role in the process.
+
+void on_library_loaded(LoadRole role) noexcept;
+
 /// Writes the final capture (runs from the exit handler). Idempotent.
 void finish_capture() noexcept;
 

@@ -88,7 +88,11 @@ struct ModuleView {
 /// from inside an intercepted allocation function. Views are valid only during the call.
 void for_each_module(void (*visit)(const ModuleView&, void*), void* context) noexcept;
 
+/// True when both addresses lie in the same loaded module.
+bool same_module(const void* a, const void* b) noexcept;
+
 /// The [begin, end) range of executable code of the module that contains `address`.
+
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept;
 
 /// Looks up `name` among the objects loaded after the one containing this code

@@ -277,7 +277,14 @@ void for_each_module(void (*visit)(const ModuleView&, void*), void* context) noe
   ::dl_iterate_phdr(visit_phdr, &ctx);
 }
 
+bool same_module(const void* a, const void* b) noexcept {
+  Dl_info x{};
+  Dl_info y{};
+  return ::dladdr(a, &x) != 0 && ::dladdr(b, &y) != 0 && x.dli_fbase == y.dli_fbase;
+}
+
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {
+
   Dl_info info{};
   link_map* map = nullptr;
   if (::dladdr1(address, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) {
