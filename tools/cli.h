@@ -41,6 +41,7 @@ void add_row_options(CLI::App& command, RowOptions& options);
 
 struct ReportOptions : RowOptions {
   std::string capture;
+  std::string scope;  // --scope NAME: only what was allocated inside that named scope
   bool cumulative = false;
   std::string format = "text";
   std::string output;

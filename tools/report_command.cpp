@@ -19,7 +19,7 @@ void write_output(const std::string& path, const std::string& text) {
 }
 
 void add_row_options(CLI::App& command, RowOptions& o) {
-  command.add_option("--by", o.by, "Group by stack, function, line, file or module (default line)")
+  command.add_option("--by", o.by, "Group by stack, function, line, file, module or named scope (default line)")
       ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
   command.add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
       ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
@@ -34,6 +34,9 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
   report->add_option("capture", o.capture, "Capture file written by 'measure run'")->required();
   add_row_options(*report, o);
   report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
+  report->add_option("--scope", o.scope,
+                     "Only what was allocated and freed inside this named scope (measure::Scope), over all its "
+                     "entries");
   report
       ->add_option("--format", o.format,
                    "text, json, csv, markdown, folded (collapsed stacks), svg (interactive flame graph) or pprof "
@@ -46,6 +49,8 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
       "  measure report app.msr --by function --sort peak\n"
       "  measure report app.msr --sort leaked --include 'parse*' --top 0\n"
       "  measure report app.msr --format json -o report.json\n"
+      "  measure report app.msr --by scope              named scopes: entries and costs per entry\n"
+      "  measure report app.msr --scope parse           the call sites inside the scope 'parse'\n"
       "  measure report app.msr --format svg -o flame.svg   open in any browser\n"
       "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz");
 }
@@ -59,6 +64,10 @@ int report_command(const ReportOptions& o) {
   options.exclude = o.exclude;
   options.cumulative = o.cumulative;
   Capture capture = read_capture(o.capture);
+  if (!o.scope.empty()) {
+    capture = restrict_to_scope(capture, o.scope);
+    options.scope = o.scope;
+  }
   Report report = build_report(capture, options);
   write_output(o.output, render_report(report, *parse_report_format(o.format)));
   return 0;

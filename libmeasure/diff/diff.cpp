@@ -178,12 +178,32 @@ Diff match_reports(const Capture& old_capture, const Capture& new_capture, const
 
   std::vector<Row>& old_rows = diff.old_report.rows;
   std::vector<Row>& new_rows = diff.new_report.rows;
+  if (options.by == GroupBy::scope) {
+    if (old_capture.scopes.empty() && new_capture.scopes.empty()) {
+      throw UsageError("--by scope: neither capture has named scopes (measure::Scope, measure_scope_begin)");
+    }
+    // Scopes compare per entry: a run that parsed twice as many files is not a regression,
+    // a parse that costs 14 blocks instead of 12 is.
+    diff.old_totals = Metrics{};
+    diff.new_totals = Metrics{};
+    for (Row& row : old_rows) {
+      row.metrics = per_entry(row.metrics, row.entries);
+      diff.old_totals += row.metrics;
+    }
+    for (Row& row : new_rows) {
+      row.metrics = per_entry(row.metrics, row.entries);
+      diff.new_totals += row.metrics;
+    }
+    diff.totals_delta = metrics_delta(diff.old_totals, diff.new_totals);
+  }
+
   std::unordered_map<std::string, std::size_t> old_index = index_rows(old_rows, options.by);
   index_rows(new_rows, options.by);
   std::vector<bool> matched(old_rows.size());
   for (Row& row : new_rows) {
     DiffRow d;
     d.new_metrics = row.metrics;
+    d.new_entries = row.entries;
     auto it = old_index.find(match_identity(row.key, options.by));
     if (it == old_index.end()) {
       d.status = DiffStatus::added;
@@ -191,6 +211,7 @@ Diff match_reports(const Capture& old_capture, const Capture& new_capture, const
     } else {
       matched[it->second] = true;
       d.old_metrics = old_rows[it->second].metrics;
+      d.old_entries = old_rows[it->second].entries;
       d.status = *d.old_metrics == row.metrics ? DiffStatus::same : DiffStatus::changed;
       d.delta = metrics_delta(*d.old_metrics, row.metrics);
     }
@@ -202,6 +223,7 @@ Diff match_reports(const Capture& old_capture, const Capture& new_capture, const
       DiffRow d;
       d.status = DiffStatus::removed;
       d.old_metrics = old_rows[i].metrics;
+      d.old_entries = old_rows[i].entries;
       d.delta = metrics_delta(old_rows[i].metrics, Metrics{});
       d.key = std::move(old_rows[i].key);
       diff.rows.push_back(std::move(d));

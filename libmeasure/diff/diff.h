@@ -50,7 +50,9 @@ struct DiffRow {
   std::optional<Metrics> old_metrics;  // unset for a new row
   std::optional<Metrics> new_metrics;  // unset for a gone row
   MetricsDelta delta;
-  bool regressed = false;  // grew past the --fail-on-increase threshold
+  bool regressed = false;         // grew past the --fail-on-increase threshold
+  std::uint64_t old_entries = 0;  // --by scope: entries of the scope (metrics are per entry)
+  std::uint64_t new_entries = 0;
 };
 
 struct Diff {

@@ -12,6 +12,15 @@
 namespace measure {
 namespace {
 
+// A row's place, and for scopes how often each run entered them (their metrics are per entry).
+std::string location(const DiffRow& r, GroupBy by) {
+  std::string where = describe_key(r.key, by, true);
+  if (by == GroupBy::scope) {
+    where += fmt::format(" ({} → {} entries; per entry)", r.old_entries, r.new_entries);
+  }
+  return where;
+}
+
 bool counts_blocks(SortBy sort) noexcept {
   return sort == SortBy::count || sort == SortBy::temporary;
 }
@@ -141,7 +150,8 @@ std::string render_diff_text(const Diff& d) {
   bool blocks = counts_blocks(o.sort);
   std::string out = fmt::format("measure diff: {} -> {}\n", command_line(d.old_capture->program),
                                 command_line(d.new_capture->program));
-  out += fmt::format("  {}\n", totals_line(d.old_totals, d.new_totals, d.totals_delta));
+  out += fmt::format("  {}{}\n", o.by == GroupBy::scope ? "one entry of each scope: " : "",
+                     totals_line(d.old_totals, d.new_totals, d.totals_delta));
   out += fmt::format("  {}: {}\n", rows_noun(o.by, 2), summary_counts(d));
   out += fmt::format("\nTop {} of {} {} by change in {}:\n\n", d.shown, d.rows.size(), rows_noun(o.by, d.rows.size()),
                      metric_heading(o.sort));
@@ -154,8 +164,7 @@ std::string render_diff_text(const Diff& d) {
     cells.push_back({fmt::to_string(i + 1), std::string(diff_status_name(r.status)) + (r.regressed ? " !" : ""),
                      metric_text(c.old_value, blocks), metric_text(c.new_value, blocks), signed_metric(c.delta, blocks),
                      relative(c.old_value, c.delta), metric_text(c.old_other, !blocks),
-                     metric_text(c.new_other, !blocks), signed_metric(c.other_delta, !blocks),
-                     describe_key(r.key, o.by, true)});
+                     metric_text(c.new_other, !blocks), signed_metric(c.other_delta, !blocks), location(r, o.by)});
   }
   std::vector<std::size_t> width(cells.front().size());
   for (const auto& row : cells) {
@@ -183,18 +192,20 @@ std::string render_diff_text(const Diff& d) {
 std::string render_diff_json(const Diff& d) {
   std::string out;
   JsonWriter j(out);
+  // Scopes record no temporaries (formats.h: Unknown).
+  detail::Unknown unknown{false, d.options.by == GroupBy::scope};
   auto metrics = [&](const std::optional<Metrics>& m) {
     if (!m) {
       j.null();
       return;
     }
     j.begin_object();
-    detail::write_json_metrics(j, *m);
+    detail::write_json_metrics(j, *m, unknown);
     j.end_object();
   };
   auto delta = [&](const MetricsDelta& m) {
     j.begin_object();
-    detail::write_json_metrics(j, m);
+    detail::write_json_metrics(j, m, unknown);
     j.end_object();
   };
   j.begin_object();
@@ -221,6 +232,12 @@ std::string render_diff_json(const Diff& d) {
     metrics(r.new_metrics);
     j.key("delta");
     delta(r.delta);
+    if (d.options.by == GroupBy::scope) {
+      j.key("entries").begin_object();
+      j.key("old").value(r.old_entries);
+      j.key("new").value(r.new_entries);
+      j.end_object();
+    }
     j.end_object();
   }
   j.end_array();
@@ -255,11 +272,10 @@ std::string render_diff_markdown(const Diff& d) {
   for (std::size_t i = 0; i < d.shown; ++i) {
     const DiffRow& r = d.rows[i];
     Columns c = columns(r, o.sort);
-    out +=
-        fmt::format("| {} | {}{} | {} | {} | {} | {} | {} | {} |\n", i + 1, diff_status_name(r.status),
-                    r.regressed ? " ❗" : "", markdown_code(describe_key(r.key, o.by, true)),
-                    metric_text(c.old_value, blocks), metric_text(c.new_value, blocks), signed_metric(c.delta, blocks),
-                    relative(c.old_value, c.delta), signed_metric(c.other_delta, !blocks));
+    out += fmt::format("| {} | {}{} | {} | {} | {} | {} | {} | {} |\n", i + 1, diff_status_name(r.status),
+                       r.regressed ? " ❗" : "", markdown_code(location(r, o.by)), metric_text(c.old_value, blocks),
+                       metric_text(c.new_value, blocks), signed_metric(c.delta, blocks), relative(c.old_value, c.delta),
+                       signed_metric(c.other_delta, !blocks));
   }
   for (const std::string& n : both_notes(d)) {
     out += fmt::format("\n> {}.\n", markdown_cell(n));

@@ -75,11 +75,24 @@ std::string render_json(const Report& r) {
   j.key("sort").value(sort_by_name(r.options.sort));
   j.key("cumulative").value(r.options.cumulative);
   j.key("totals").begin_object();
-  write_json_metrics(j, c.totals);
+  write_json_metrics(j, c.totals, detail::unknown_in_totals(r));
   j.end_object();
   j.key("selected").begin_object();
-  write_json_metrics(j, r.selected);
+  detail::Unknown selected_unknown = detail::unknown_in_rows(r);
+  // Scope rows' peaks are each the largest of one entry: their sum is no moment's peak.
+  selected_unknown.peak |= r.options.by == GroupBy::scope;
+  write_json_metrics(j, r.selected, selected_unknown);
   j.end_object();
+  j.key("scope");
+  if (!r.options.scope.empty() && !c.scopes.empty()) {
+    j.begin_object();
+    j.key("name").value(r.options.scope);
+    j.key("entries").value(c.scopes.front().entries);
+    j.key("peak_bytes").value(c.scopes.front().peak_max);
+    j.end_object();
+  } else {
+    j.null();
+  }
   j.key("dropped").begin_object();
   j.key("rows_not_shown").value(static_cast<std::uint64_t>(r.rows.size() - r.shown));
   j.key("truncated_stacks").value(r.truncated_stacks);
@@ -107,8 +120,17 @@ std::string render_json(const Report& r) {
     j.begin_object();
     j.key("key");
     write_json_key(j, row.key, r.options.by);
-    write_json_metrics(j, row.metrics);
+    write_json_metrics(j, row.metrics, detail::unknown_in_rows(r));
     j.key("stacks").value(static_cast<std::uint64_t>(row.stack_count));
+    if (r.options.by == GroupBy::scope) {
+      // A scope row: its entries and its costs per entry (the stack fields do not apply).
+      j.key("entries").value(row.entries);
+      j.key("per_entry").begin_object();
+      write_json_metrics(j, per_entry(row.metrics, row.entries), detail::unknown_in_rows(r));
+      j.end_object();
+      j.end_object();
+      continue;
+    }
     j.key("stack_truncated").value(row.stack_truncated);
     j.key("stack").begin_array();
     for (std::uint32_t f : r.samples[row.heaviest].frames) {

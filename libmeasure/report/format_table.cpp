@@ -62,6 +62,7 @@ std::string render_csv(const Report& r) {
   std::string out =
       "rank,function,file,line,module,offset,alloc_count,alloc_bytes,free_count,freed_bytes,live_count,live_bytes,"
       "peak_bytes,temporary_count,stacks\n";
+  detail::Unknown unknown = detail::unknown_in_rows(r);
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const RowKey& k = row.key;
@@ -69,7 +70,8 @@ std::string render_csv(const Report& r) {
     out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i + 1, csv_optional(k.function),
                        csv_optional(k.file), csv_optional(k.line), csv_optional(k.module), csv_optional(k.offset),
                        m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.live_count, m.live_bytes,
-                       m.peak_bytes, m.temporary_count, row.stack_count);
+                       unknown.peak ? std::string() : fmt::to_string(m.peak_bytes),
+                       unknown.temporary ? std::string() : fmt::to_string(m.temporary_count), row.stack_count);
   }
   return out;
 }
@@ -79,11 +81,18 @@ std::string render_markdown(const Report& r) {
   const Metrics& t = c.totals;
   std::string command = command_line(c.program);
   std::string out = fmt::format("### measure report: `{}`\n\n", command);
-  out += fmt::format(
-      "Allocated **{}** in {} blocks, peak **{}** live, leaked **{}** in {} blocks, {} temporary allocations "
-      "({} mode).\n\n",
-      human_bytes(t.alloc_bytes), grouped(t.alloc_count), human_bytes(t.peak_bytes), human_bytes(t.live_bytes),
-      grouped(t.live_count), grouped(t.temporary_count), mode_name(c.program.mode));
+  detail::Unknown unknown = detail::unknown_in_rows(r);
+  if (!r.options.scope.empty() && !c.scopes.empty()) {
+    out += fmt::format("Inside scope `{}` only: {} entries, peak up to {} in one entry.\n\n", r.options.scope,
+                       grouped(c.scopes.front().entries), human_bytes(c.scopes.front().peak_max));
+  }
+  out += fmt::format("Allocated **{}** in {} blocks, peak **{}** live, leaked **{}** in {} blocks, {} ({} mode).\n\n",
+                     human_bytes(t.alloc_bytes), grouped(t.alloc_count), human_bytes(t.peak_bytes),
+                     human_bytes(t.live_bytes), grouped(t.live_count),
+                     detail::unknown_in_totals(r).temporary
+                         ? std::string("temporaries are not tracked inside scopes")
+                         : fmt::format("{} temporary allocations", grouped(t.temporary_count)),
+                     mode_name(c.program.mode));
   out += fmt::format("Top {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
                      metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
   out += "| # | allocated | blocks | peak | leaked | leaked blocks | temporary | location |\n";
@@ -91,10 +100,10 @@ std::string render_markdown(const Report& r) {
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const Metrics& m = row.metrics;
-    out +=
-        fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, human_bytes(m.alloc_bytes),
-                    grouped(m.alloc_count), human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
-                    grouped(m.temporary_count), markdown_code(describe_key(row.key, r.options.by, true)));
+    out += fmt::format(
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, human_bytes(m.alloc_bytes), grouped(m.alloc_count),
+        unknown.peak ? "-" : human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
+        unknown.temporary ? "-" : grouped(m.temporary_count), markdown_code(describe_key(row.key, r.options.by, true)));
   }
   std::uint64_t shown_bytes = 0;
   for (std::size_t i = 0; i < r.shown; ++i) {

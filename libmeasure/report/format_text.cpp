@@ -241,13 +241,21 @@ std::string render_text(const Report& r) {
                                  : fmt::format("exit status {}", p.exit->status);
   }
   out += fmt::format("measure report: {}\n", command);
+  if (!r.options.scope.empty() && !c.scopes.empty()) {
+    out += fmt::format("  inside scope '{}' only: {} entries, peak up to {} in one entry\n", r.options.scope,
+                       grouped(c.scopes.front().entries), human_bytes(c.scopes.front().peak_max));
+  }
   out += fmt::format("  pid {}, {} mode, {}, ran {:.3f} s\n", p.pid, mode_name(p.mode), status,
                      static_cast<double>(p.duration_ns) / 1e9);
   const Metrics& t = c.totals;
   out += fmt::format("  allocated {} in {} blocks; freed {} in {} blocks\n", human_bytes(t.alloc_bytes),
                      grouped(t.alloc_count), human_bytes(t.freed_bytes), grouped(t.free_count));
-  out += fmt::format("  peak {} live; leaked {} in {} blocks; {} temporary allocations\n", human_bytes(t.peak_bytes),
-                     human_bytes(t.live_bytes), grouped(t.live_count), grouped(t.temporary_count));
+  detail::Unknown unknown = detail::unknown_in_rows(r);
+  out += fmt::format("  peak {} live; leaked {} in {} blocks; {}\n", human_bytes(t.peak_bytes),
+                     human_bytes(t.live_bytes), grouped(t.live_count),
+                     detail::unknown_in_totals(r).temporary
+                         ? std::string("temporaries are not tracked inside scopes")
+                         : fmt::format("{} temporary allocations", grouped(t.temporary_count)));
   if (!r.options.include.empty() || !r.options.exclude.empty()) {
     out += fmt::format("  filters keep {} in {} blocks ({} of bytes)\n", human_bytes(r.selected.alloc_bytes),
                        grouped(r.selected.alloc_count), percent(r.selected.alloc_bytes, t.alloc_bytes));
@@ -264,8 +272,8 @@ std::string render_text(const Report& r) {
     const Row& row = r.rows[i];
     const Metrics& m = row.metrics;
     cells.push_back({fmt::to_string(i + 1), human_bytes(m.alloc_bytes), grouped(m.alloc_count),
-                     human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
-                     grouped(m.temporary_count), describe_key(row.key, r.options.by, true)});
+                     unknown.peak ? "-" : human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
+                     unknown.temporary ? "-" : grouped(m.temporary_count), describe_key(row.key, r.options.by, true)});
   }
   std::size_t w[7] = {};
   for (const Cells& c2 : cells) {
@@ -284,7 +292,15 @@ std::string render_text(const Report& r) {
       continue;
     }
     const Row& row = r.rows[i - 1];
-    write_stack(out, row, r.stack(row), w[0] + 4, p.depth);
+    if (r.options.by == GroupBy::scope) {
+      Metrics each = per_entry(row.metrics, row.entries);
+      out += fmt::format("{:{}}{} entr{}; per entry {} allocation{} ({}), {} free{}, peak up to {}\n", "", w[0] + 4,
+                         grouped(row.entries), row.entries == 1 ? "y" : "ies", grouped(each.alloc_count),
+                         each.alloc_count == 1 ? "" : "s", human_bytes(each.alloc_bytes), grouped(each.free_count),
+                         each.free_count == 1 ? "" : "s", human_bytes(row.metrics.peak_bytes));
+    } else {
+      write_stack(out, row, r.stack(row), w[0] + 4, p.depth);
+    }
   }
 
   // What the table leaves out, and what the capture could not see.

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "support/error.h"
+
 namespace measure {
 namespace {
 
@@ -38,6 +40,10 @@ std::vector<std::string> report_format_names() {
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
+  bool draws_stacks = format == ReportFormat::folded || format == ReportFormat::svg || format == ReportFormat::pprof;
+  if (draws_stacks && report.options.by == GroupBy::scope) {
+    throw UsageError("--by scope has no call stacks to draw; use --scope NAME to see one scope's stacks");
+  }
   switch (format) {
     case ReportFormat::text:
       return render_text(report);
@@ -68,6 +74,16 @@ std::string frame_label(const Frame& frame) {
 }
 
 namespace detail {
+
+Unknown unknown_in_rows(const Report& report) noexcept {
+  bool scope_view = report.options.by == GroupBy::scope || !report.options.scope.empty();
+  return Unknown{!report.options.scope.empty(), scope_view};
+}
+
+Unknown unknown_in_totals(const Report& report) noexcept {
+  // Under --by scope the totals are still the whole program's.
+  return Unknown{false, !report.options.scope.empty()};
+}
 
 StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&)) {
   StackPaths p;

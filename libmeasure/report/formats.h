@@ -76,18 +76,30 @@ struct StackPaths {
 };
 StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&));
 
+/// What a report cannot know, shown as "-" (text, markdown), empty (csv) or null (json)
+/// rather than as a zero that looks measured. Scopes record no temporaries, and a call site
+/// seen through --scope has no peak of its own (the scope's peak is per entry).
+struct Unknown {
+  bool peak = false;
+  bool temporary = false;
+};
+/// For the rows of `report`, and for its totals (a --scope view knows the scope's peak;
+/// --by scope totals are the whole program's).
+Unknown unknown_in_rows(const Report& report) noexcept;
+Unknown unknown_in_totals(const Report& report) noexcept;
+
 /// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
-/// JSON object, with the glossary's names.
+/// JSON object, with the glossary's names; the unknown ones as null.
 template <class M>
-void write_json_metrics(JsonWriter& j, const M& m) {
+void write_json_metrics(JsonWriter& j, const M& m, Unknown unknown = {}) {
   j.key("alloc_count").value(m.alloc_count);
   j.key("alloc_bytes").value(m.alloc_bytes);
   j.key("free_count").value(m.free_count);
   j.key("freed_bytes").value(m.freed_bytes);
   j.key("live_count").value(m.live_count);
   j.key("live_bytes").value(m.live_bytes);
-  j.key("peak_bytes").value(m.peak_bytes);
-  j.key("temporary_count").value(m.temporary_count);
+  unknown.peak ? j.key("peak_bytes").null() : j.key("peak_bytes").value(m.peak_bytes);
+  unknown.temporary ? j.key("temporary_count").null() : j.key("temporary_count").value(m.temporary_count);
 }
 /// A row key as a JSON object (contract.md: KEY).
 void write_json_key(JsonWriter& json, const RowKey& key, GroupBy by);

@@ -308,7 +308,7 @@ Report build_report(const Capture& capture, const ReportOptions& options) {
 
 Report build_report(const Capture& capture, const ReportOptions& options, const FrameResolver& resolve) {
   if (options.by == GroupBy::scope) {
-    throw UsageError("--by scope: this capture format records no named scopes yet");
+    return scope_report(capture, options);
   }
   Report report;
   report.options = options;

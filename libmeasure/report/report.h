@@ -31,6 +31,7 @@ struct ReportOptions {
   bool cumulative = false;           // credit every frame of a stack (recursion once)
   std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
   std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
+  std::string scope;                 // set when the capture was restricted to one named scope
 };
 
 /// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
@@ -53,6 +54,7 @@ struct Row {
   std::size_t stack_count = 0;   // distinct stacks merged into the row
   bool stack_truncated = false;  // the heaviest stack reached the depth limit
   std::size_t heaviest = 0;      // index of the heaviest stack in Report::samples (Report::stack)
+  std::uint64_t entries = 0;     // --by scope: how many times the scope was closed
 };
 
 /// One selected call site with its symbolized stack, for the formats that draw whole stacks
@@ -121,5 +123,20 @@ bool frame_matches(const Frame& frame, const std::string& pattern);
 /// Shortens template argument lists ("std::vector<int, std::allocator<int> >::push_back"
 /// becomes "std::vector<…>::push_back") for display.
 std::string shorten_templates(std::string_view name);
+
+/// The capture as seen from inside the named scope: its call sites are the scope's per-site
+/// counts (allocations and frees made while a scope of that name was open, summed over its
+/// entries), its totals the scope's totals, its peak the largest peak of one entry. A site's
+/// live values are its net change, floored at zero (a scope may free blocks allocated
+/// before it). Throws UsageError naming the scopes there are when `name` is not one of them.
+Capture restrict_to_scope(const Capture& capture, const std::string& name);
+
+/// `--by scope`: one row per named scope, with its totals over all entries, `entries`, and
+/// as peak the largest peak of one entry.
+Report scope_report(const Capture& capture, const ReportOptions& options);
+
+/// A scope row's costs per entry (rounded to the nearest whole byte or block): what a diff of
+/// scopes compares, so runs that entered a scope a different number of times still compare.
+Metrics per_entry(const Metrics& totals, std::uint64_t entries) noexcept;
 
 }  // namespace measure

@@ -1,19 +1,19 @@
 // Children: forks with the runtime's locks in use, --follow-forks and --follow-exec, captures
 // that never overwrite each other, and every way of starting a process.
-#include <doctest/doctest.h>
-
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
 #include "format/capture.h"
+#include "support/checks.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
+using measure::test::marker_line;
 using measure::test::run_process;
-using measure::test::source_path;
 using measure::test::TempDir;
 using measure::test::tool_path;
 namespace fs = std::filesystem;
@@ -32,24 +32,12 @@ std::vector<std::string> captures_in(const std::string& dir) {
   return out;
 }
 
-int marker_line(const std::string& source, const std::string& marker) {
-  std::ifstream in(source);
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n) {
-    if (text.find("@" + marker + " ") != std::string::npos) {
-      return n;
-    }
-  }
-  return -1;
-}
-
 // Metrics of the rows of `capture` at `line` of `file`, via the real report.
 nlohmann::json row_at(const std::string& capture, const std::string& file, int line) {
   auto r = run_process({tool_path(), "report", capture, "--top", "0", "--format", "json"});
   REQUIRE(r.status() == 0);
   nlohmann::json report = nlohmann::json::parse(r.out);
   for (const auto& row : report["rows"]) {
-
     if (row["key"]["line"] == line && row["key"]["file"].is_string() &&
         fs::path(row["key"]["file"].get<std::string>()).filename() == file) {
       return row;
@@ -63,13 +51,14 @@ nlohmann::json row_at(const std::string& capture, const std::string& file, int l
 TEST_CASE("forks while another thread allocates: children untraced by default, nothing changes") {
   auto native = run_process({fixture_path("fork_child"), "5"});
   TempDir dir;
-  auto measured = run_process({tool_path(), "run", "-q", "-o", dir.file("f.%p.msr"), "--", fixture_path("fork_child"), "5"});
+  auto measured =
+      run_process({tool_path(), "run", "-q", "-o", dir.file("f.%p.msr"), "--", fixture_path("fork_child"), "5"});
   CHECK(measured.status() == native.status());
   CHECK(measured.out == native.out);
   CHECK(measured.err == native.err);
   auto captures = captures_in(dir.path());
   REQUIRE(captures.size() == 1);  // the children wrote nothing
-  std::string source = source_path("tests/hostile/fork_child.c");
+  std::string source = "tests/hostile/fork_child.c";
   nlohmann::json inherited = row_at(captures[0], "fork_child.c", marker_line(source, "parent_inherited"));
   REQUIRE_FALSE(inherited.is_null());
   CHECK(inherited["alloc_count"] == 5);
@@ -87,7 +76,7 @@ TEST_CASE("--follow-forks: every child writes its own capture, starting from wha
   CHECK(measured.err.find("4 more captures from child processes") != std::string::npos);
   auto captures = captures_in(dir.path());
   REQUIRE(captures.size() == 5);
-  std::string source = source_path("tests/hostile/fork_child.c");
+  std::string source = "tests/hostile/fork_child.c";
   int children = 0;
   std::set<std::uint64_t> pids;
   std::uint64_t parent_pid = 0;
@@ -145,7 +134,6 @@ TEST_CASE("a name without %p is never overwritten by another process") {
   CHECK(fs::path(measure::read_capture(dir.file("fixed.msr")).program.executable).filename() == "exit_with");
 }
 
-
 TEST_CASE("fork+exec, vfork+exec, posix_spawn and system() behave as natively") {
   auto native = run_process({fixture_path("spawn"), fixture_path("exit_with")});
   REQUIRE(native.status() == 0);
@@ -154,8 +142,8 @@ TEST_CASE("fork+exec, vfork+exec, posix_spawn and system() behave as natively") 
   }
 
   TempDir plain;
-  auto measured =
-      run_process({tool_path(), "run", "-q", "-o", plain.file("s.%p.msr"), "--", fixture_path("spawn"), fixture_path("exit_with")});
+  auto measured = run_process(
+      {tool_path(), "run", "-q", "-o", plain.file("s.%p.msr"), "--", fixture_path("spawn"), fixture_path("exit_with")});
   CHECK(measured.status() == native.status());
   CHECK(measured.out == native.out);
   CHECK(measured.err == native.err);
@@ -179,7 +167,6 @@ TEST_CASE("fork+exec, vfork+exec, posix_spawn and system() behave as natively") 
   }
   CHECK(spawn == 1);
   CHECK(exit_with == 4);
-
 }
 
 TEST_CASE("forking many times with the allocator busy never hangs") {

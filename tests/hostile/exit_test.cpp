@@ -1,20 +1,18 @@
 // Every way a process ends leaves a complete capture (or, when killed, its last checkpoint),
 // and a capture that cannot be written costs one warning, never the program.
-#include <doctest/doctest.h>
-
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "format/capture.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
 using measure::test::run_process;
-using measure::test::source_path;
 using measure::test::TempDir;
 using measure::test::tool_path;
 namespace fs = std::filesystem;
@@ -22,14 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 int marker_line(const std::string& marker) {
-  std::ifstream in(source_path("tests/hostile/exit_paths.c"));
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n) {
-    if (text.find("@" + marker + " ") != std::string::npos) {
-      return n;
-    }
-  }
-  return -1;
+  return measure::test::marker_line("tests/hostile/exit_paths.c", marker);
 }
 
 const measure::Site* site_at(const measure::Capture& c, const std::string& capture_path, int line) {
@@ -58,7 +49,8 @@ TEST_CASE("return, exit, _exit, _Exit and quick_exit all leave a complete captur
     CAPTURE(c.how);
     TempDir dir;
     auto native = run_process({fixture_path("exit_paths"), c.how});
-    auto measured = run_process({tool_path(), "run", "-q", "-o", dir.file("e.msr"), "--", fixture_path("exit_paths"), c.how});
+    auto measured =
+        run_process({tool_path(), "run", "-q", "-o", dir.file("e.msr"), "--", fixture_path("exit_paths"), c.how});
     CHECK(native.status() == c.status);
     CHECK(measured.status() == c.status);
     CHECK(measured.out == native.out);
@@ -98,7 +90,7 @@ TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
   CHECK(r.status() == 128 + SIGKILL);
   REQUIRE(fs::exists(dir.file("k.msr")));
   measure::Capture capture = measure::read_capture(dir.file("k.msr"));
-  CHECK((capture.program.flags & 1) == 0);  // a checkpoint
+  CHECK((capture.program.flags & 1) == 0);    // a checkpoint
   REQUIRE(capture.program.exit.has_value());  // measure run still records how it ended
   CHECK(capture.program.exit->signal == SIGKILL);
   const measure::Site* kept = site_at(capture, dir.file("k.msr"), marker_line("exit_kept"));
@@ -109,9 +101,9 @@ TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
 TEST_CASE("an unwritable capture path gives one warning and leaves the program alone") {
   auto native = run_process({fixture_path("exit_paths"), "exit"});
   // A path below a regular file cannot be created, whoever runs the test (root included).
-  auto measured = run_process({tool_path(), "run", "-q", "-o", "/etc/hostname/x.msr", "--", fixture_path("exit_paths"),
-                               "exit"},
-                              {{"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});
+  auto measured =
+      run_process({tool_path(), "run", "-q", "-o", "/etc/hostname/x.msr", "--", fixture_path("exit_paths"), "exit"},
+                  {{"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});
   CHECK(measured.status() == native.status());
   CHECK(measured.out == native.out);
   std::istringstream lines(measured.err);
@@ -126,8 +118,9 @@ TEST_CASE("a file-size limit below the capture's size: one warning, no SIGXFSZ")
   TempDir dir;
   std::string script = "ulimit -f 1; exec " + fixture_path("exit_paths") + " exit";
   auto native = run_process({"bash", "-c", script});
-  auto measured = run_process({"bash", "-c", "ulimit -f 1; exec " + tool_path() + " run -q -o " + dir.file("f.msr") +
-                                                 " -- " + fixture_path("exit_paths") + " exit"});
+  auto measured = run_process({"bash", "-c",
+                               "ulimit -f 1; exec " + tool_path() + " run -q -o " + dir.file("f.msr") + " -- " +
+                                   fixture_path("exit_paths") + " exit"});
   CHECK(native.status() == 3);
   CHECK(measured.status() == 3);
   CHECK(measured.out == native.out);

@@ -8,9 +8,12 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/checks.h"
 #include "support/subprocess.h"
 
+using measure::test::check_one_line_error;
 using measure::test::fixture_path;
+using measure::test::marker_line;
 using measure::test::ProcessResult;
 using measure::test::read_text;
 using measure::test::run_process;
@@ -42,26 +45,6 @@ json diff_json(const std::vector<std::string>& args) {
   ProcessResult r = diff(argv);
   REQUIRE_MESSAGE(r.status() == 0, r.err);
   return json::parse(r.out);
-}
-
-int marker_line(const std::string& source, const std::string& marker) {
-  std::ifstream in(source_path(source));
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n) {
-    if (text.find("@" + marker + " ") != std::string::npos) {
-      return n;
-    }
-  }
-  FAIL("no marker " << marker);
-  return 0;
-}
-
-void check_one_line_error(const ProcessResult& r, const std::string& fragment) {
-  CAPTURE(r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err.find('\n') == r.err.size() - 1);
-  CHECK(r.err.find(fragment) != std::string::npos);
 }
 
 }  // namespace

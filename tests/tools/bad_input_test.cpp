@@ -6,8 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include "support/checks.h"
 #include "support/subprocess.h"
 
+using measure::test::check_one_line_error;
 using measure::test::fixture_path;
 using measure::test::ProcessResult;
 using measure::test::read_text;
@@ -17,17 +19,6 @@ using measure::test::tool_path;
 using measure::test::write_text;
 
 namespace {
-
-void check_one_line_error(const ProcessResult& r, const std::string& expected_fragment) {
-  CAPTURE(r.err);
-  CHECK(r.signal == 0);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  REQUIRE(!r.err.empty());
-  CHECK(r.err.rfind("measure: ", 0) == 0);
-  CHECK(r.err.find('\n') == r.err.size() - 1);  // exactly one line
-  CHECK(r.err.find(expected_fragment) != std::string::npos);
-}
 
 std::string make_capture(TempDir& dir) {
   std::string path = dir.file("good.msr");
