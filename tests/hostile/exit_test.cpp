@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format/capture.h"
+#include "support/checks.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
