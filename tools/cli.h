@@ -61,6 +61,13 @@ void add_diff_command(CLI::App& app, DiffOptions& options);
 /// Returns 1 when --fail-on-increase was given and crossed, else 0.
 int diff_command(const DiffOptions& options);
 
+struct ImportOptions {
+  std::string input;   // a heaptrack data file
+  std::string output;  // the capture to write
+};
+void add_import_command(CLI::App& app, ImportOptions& options);
+int import_command(const ImportOptions& options);
+
 /// Writes `text` to `path` atomically, or to standard output when `path` is empty.
 void write_output(const std::string& path, const std::string& text);
 

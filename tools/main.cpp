@@ -1,5 +1,6 @@
-// `measure`: run a program under the preloaded runtime, report on captures and compare them. Errors of
-// every subcommand are turned into one line on stderr and an exit status here, in one place.
+// `measure`: run a program under the preloaded runtime, report on captures, compare them and import
+// other tools' recordings. Errors of every subcommand are turned into one line on stderr and an
+// exit status here, in one place.
 #include <cstring>
 #include <iostream>
 
@@ -45,10 +46,11 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> command = split_run_command(args);
-  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "diff" && args[1] != "-h" &&
-      args[1] != "--help") {
+  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "diff" && args[1] != "import" &&
+      args[1] != "-h" && args[1] != "--help") {
     bool option = !args[1].empty() && args[1][0] == '-';
-    fmt::print(stderr, "measure: unknown {} '{}' (expected a subcommand: run, report or diff; see 'measure --help')\n",
+    fmt::print(stderr,
+               "measure: unknown {} '{}' (expected a subcommand: run, report, diff or import; see 'measure --help')\n",
                option ? "option" : "subcommand", args[1]);
     return 2;
   }
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
       "  measure report measure.server.1234.msr   top call sites by bytes allocated\n"
       "  measure report FILE --by function --sort peak --top 20 --format json\n"
       "  measure diff before.msr after.msr --fail-on-increase 5   exit 1 if a call site grew\n"
+      "  measure import heaptrack.app.4242.zst -o app.msr       a heaptrack recording as a capture\n"
       "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand.");
   measure::tools::RunOptions run;
   measure::tools::ReportOptions report;
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
   measure::tools::add_report_command(app, report);
   measure::tools::DiffOptions diff;
   measure::tools::add_diff_command(app, diff);
+  measure::tools::ImportOptions import;
+  measure::tools::add_import_command(app, import);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -90,6 +95,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("diff")) {
       return measure::tools::diff_command(diff);
+    }
+    if (app.got_subcommand("import")) {
+      return measure::tools::import_command(import);
     }
     return measure::tools::report_command(report);
   } catch (const measure::Error& e) {

@@ -128,6 +128,38 @@ struct ScopeRecord {
   friend bool operator==(const ScopeRecord&, const ScopeRecord&) = default;
 };
 
+/// One frame of the symbols a capture carries for an address. Strings are indexes into
+/// CaptureSymbols::strings (0: unknown).
+struct SymbolFrame {
+  std::uint32_t function = 0;  // as the recording named it (demangled)
+  std::uint32_t file = 0;      // source file
+  std::uint32_t line = 0;      // 0 when unknown
+  friend bool operator==(const SymbolFrame&, const SymbolFrame&) = default;
+};
+
+struct AddressSymbols {
+  std::uint64_t address = 0;
+  std::uint32_t module = 0;         // path of the module (a string index, 0: unknown)
+  std::uint64_t offset = 0;         // link-time address in the module; 0 when unknown
+  std::vector<SymbolFrame> frames;  // innermost first, each inlined into the next; empty: unnamed
+  friend bool operator==(const AddressSymbols&, const AddressSymbols&) = default;
+};
+
+/// Symbols carried in the capture because the recording was symbolized when it was made (an
+/// imported heaptrack file). The symbolizer uses them before reading any module; they apply
+/// to every module generation. Strings are shared, so memory stays proportional to the file.
+struct CaptureSymbols {
+  std::vector<std::string> strings;       // string index i names strings[i - 1]
+  std::vector<AddressSymbols> addresses;  // sorted by address, each address once
+
+  /// The string of an index; empty for 0 (and for an index past the table).
+  const std::string& string(std::uint32_t index) const noexcept;
+  /// The entry for exactly `address`, or nullptr.
+  const AddressSymbols* find(std::uint64_t address) const noexcept;
+  bool empty() const noexcept { return addresses.empty(); }
+  friend bool operator==(const CaptureSymbols&, const CaptureSymbols&) = default;
+};
+
 struct Capture {
   Program program;
   std::vector<Module> modules;
@@ -141,6 +173,7 @@ struct Capture {
   std::vector<Diagnostic> diagnostics;
   std::vector<std::string> warnings;
   std::vector<ScopeRecord> scopes;
+  CaptureSymbols symbols;  // usually empty: captures are symbolized from their modules
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;

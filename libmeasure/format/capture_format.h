@@ -31,6 +31,8 @@ enum class SectionKind : std::uint32_t {
   exit = 7,         // exit status, added by `measure run` after the program ended
   scopes = 8,       // named snapshot scopes: entries, totals, per-site deltas
   end = 0x7fff,     // payload: number of sections before it
+  // Optional: frames for recorded addresses, from a recording symbolized when it was made.
+  symbols = optional_section | 9,
 };
 
 /// How the process was measured (matches the runtime's Mode).

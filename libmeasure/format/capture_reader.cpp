@@ -36,6 +36,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "scopes";
     case format::SectionKind::exit:
       return "exit";
+    case format::SectionKind::symbols:
+      return "symbols";
     case format::SectionKind::end:
       return "end";
   }
@@ -291,6 +293,39 @@ void read_scopes(Cursor& in, std::vector<ScopeRecord>& scopes, std::size_t stack
   }
 }
 
+void read_symbols(Cursor& in, CaptureSymbols& symbols) {
+  symbols.strings.resize(in.count(1, "symbol strings"));
+  for (std::string& s : symbols.strings) {
+    s = in.string();
+  }
+  auto string_index = [&] {
+    std::uint64_t index = in.varint();
+    if (index > symbols.strings.size()) {
+      in.corrupt("a string index past the string table");
+    }
+    return static_cast<std::uint32_t>(index);
+  };
+  symbols.addresses.resize(in.count(4, "symbol addresses"));
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i < symbols.addresses.size(); ++i) {
+    std::uint64_t delta = in.varint();
+    if (i > 0 && (delta == 0 || address + delta < address)) {
+      in.corrupt("addresses out of order");
+    }
+    address += delta;
+    AddressSymbols& a = symbols.addresses[i];
+    a.address = address;
+    a.module = string_index();
+    a.offset = in.varint();
+    a.frames.resize(in.count(3, "symbol frames"));
+    for (SymbolFrame& f : a.frames) {
+      f.function = string_index();
+      f.file = string_index();
+      f.line = in.u32("line");
+    }
+  }
+}
+
 std::uint32_t read_le32(const unsigned char* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
@@ -324,6 +359,7 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
   }
   Capture c;
   std::uint32_t seen = 0;  // bit per known section kind
+  bool symbols_seen = false;
   std::size_t sections = 0;
   std::size_t pos = format::header_size;
   for (;;) {
@@ -380,6 +416,13 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
           in.corrupt("scopes before stacks");
         }
         read_scopes(in, c.scopes, c.stacks.size());
+        break;
+      case format::SectionKind::symbols:
+        if (symbols_seen) {
+          in.corrupt("repeated section");
+        }
+        symbols_seen = true;
+        read_symbols(in, c.symbols);
         break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};

@@ -2,6 +2,7 @@
 // writing files atomically.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -60,10 +61,45 @@ std::uint64_t Capture::diagnostic(std::string_view name) const noexcept {
   return 0;
 }
 
+const std::string& CaptureSymbols::string(std::uint32_t index) const noexcept {
+  static const std::string unknown;
+  return index == 0 || index > strings.size() ? unknown : strings[index - 1];
+}
+
+const AddressSymbols* CaptureSymbols::find(std::uint64_t address) const noexcept {
+  auto it = std::lower_bound(addresses.begin(), addresses.end(), address,
+                             [](const AddressSymbols& s, std::uint64_t a) { return s.address < a; });
+  return it != addresses.end() && it->address == address ? &*it : nullptr;
+}
+
 namespace {
 
 format::SiteFields site_fields(const Metrics& m) noexcept {
   return {m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.temporary_count, m.peak_bytes};
+}
+
+void encode_symbols(format::ByteBuffer& out, const CaptureSymbols& symbols) {
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::symbols));
+  out.put_varint(symbols.strings.size());
+  for (const std::string& s : symbols.strings) {
+    out.put_string(s.data(), s.size());
+  }
+  out.put_varint(symbols.addresses.size());
+  std::uint64_t previous = 0;
+  std::vector<format::SymbolFrameFields> frames;
+  for (const AddressSymbols& a : symbols.addresses) {
+    if (&a != &symbols.addresses.front() && a.address <= previous) {
+      throw Error("internal error: capture symbols are not sorted by address");
+    }
+    frames.clear();
+    for (const SymbolFrame& f : a.frames) {
+      frames.push_back({f.function, f.file, f.line});
+    }
+    format::encode_address_symbols(out, a.address - previous, a.module, a.offset, frames.data(),
+                                   static_cast<std::uint32_t>(frames.size()));
+    previous = a.address;
+  }
+  out.end_section();
 }
 
 }  // namespace
@@ -147,6 +183,9 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
       }
     }
     out.end_section();
+  }
+  if (!c.symbols.empty()) {
+    encode_symbols(out, c.symbols);
   }
   if (p.exit) {
     format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});

@@ -91,6 +91,19 @@ void encode_scope_site(ByteBuffer& out, std::uint32_t id_delta, const ScopeSiteF
   out.put_varint(f.freed_bytes);
 }
 
+void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
+                            const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept {
+  out.put_varint(address_delta);
+  out.put_varint(module);
+  out.put_varint(offset);
+  out.put_varint(frame_count);
+  for (std::uint32_t i = 0; i < frame_count; ++i) {
+    out.put_varint(frames[i].function);
+    out.put_varint(frames[i].file);
+    out.put_varint(frames[i].line);
+  }
+}
+
 void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
   out.begin_section(static_cast<std::uint32_t>(SectionKind::exit));
   out.put_signed(f.status);

@@ -102,6 +102,19 @@ struct ScopeSiteFields {
 void encode_scope(ByteBuffer& out, const ScopeFields& fields) noexcept;
 void encode_scope_site(ByteBuffer& out, std::uint32_t id_delta, const ScopeSiteFields& fields) noexcept;
 
+/// A symbols section (optional kind `symbols`) carries frames for recorded addresses:
+///   varint n, n x string       a string table; index i + 1 names the i-th string, 0 is "unknown"
+///   varint m, m x entry        one per address, in increasing address order
+/// Each entry is written by encode_address_symbols with its string fields as table indexes.
+struct SymbolFrameFields {
+  std::uint64_t function;  // string index, 0 when unknown
+  std::uint64_t file;      // string index, 0 when unknown
+  std::uint32_t line;      // 0 when unknown
+};
+/// `address_delta`: the address minus the previous entry's (the first entry: the address).
+void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
+                            const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept;
+
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal
   std::uint32_t signal;  // 0 when the program exited normally

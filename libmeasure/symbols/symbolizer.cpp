@@ -135,6 +135,27 @@ std::string normalize_path(std::string path) {
   return std::filesystem::path(path).lexically_normal().string();
 }
 
+// The frames a recording was symbolized with when it was made (an imported heaptrack file).
+std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const AddressSymbols& a) {
+  Frame base;
+  base.module = symbols.string(a.module);
+  base.offset = a.offset;
+  base.address = a.address;
+  std::vector<Frame> frames;
+  for (std::size_t i = 0; i < a.frames.size(); ++i) {
+    Frame f = base;
+    f.function = symbols.string(a.frames[i].function);
+    f.file = normalize_path(symbols.string(a.frames[i].file));
+    f.line = a.frames[i].line;
+    f.inlined = i + 1 < a.frames.size();
+    frames.push_back(std::move(f));
+  }
+  if (frames.empty()) {
+    frames.push_back(std::move(base));
+  }
+  return frames;
+}
+
 }  // namespace
 
 namespace {
@@ -331,6 +352,9 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
   auto key = std::make_pair(index, address);
   if (auto it = m_cache.find(key); it != m_cache.end()) {
     return it->second;
+  }
+  if (const AddressSymbols* carried = m_capture.symbols.find(address)) {
+    return m_cache.emplace(key, carried_frames(m_capture.symbols, *carried)).first->second;
   }
   std::vector<Frame> frames;
   Frame base;

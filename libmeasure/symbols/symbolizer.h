@@ -2,6 +2,8 @@
 // (demangled), source files and lines, inline frames, and separate debug files found by
 // build-id or .gnu_debuglink. A frame that cannot be named keeps its module and offset; no
 // frame is ever dropped. Debuginfod is not consulted (network lookups cause long delays).
+// Addresses the capture carries symbols for (CaptureSymbols: an imported recording) take
+// those symbols and never touch their module.
 #pragma once
 
 #include <cstdint>
