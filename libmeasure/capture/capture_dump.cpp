@@ -66,6 +66,36 @@ format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_
   return sites;
 }
 
+// The timeline; a final capture adds a last point, taken now (a checkpoint's writer, the
+// background thread, has just sampled).
+void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
+  if (!rt.options.timeline) {
+    return;
+  }
+  if (final) {
+    rt.timeline.sample(
+        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
+        rt.account.peak());
+  }
+  std::size_t bytes = sizeof(TimelinePoint) * Timeline::capacity;
+  auto* points = static_cast<TimelinePoint*>(platform::map_pages(bytes));
+  if (points == nullptr) {
+    return;  // out of memory: the capture is still complete without its chart
+  }
+  TimelinePeak peak;
+  std::uint64_t interval = 0;
+  std::uint32_t n = rt.timeline.copy(points, &peak, &interval);
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::timeline));
+  format::encode_timeline(out, format::TimelineFields{interval, peak.bytes, peak.after_ns, peak.before_ns, n});
+  std::uint64_t previous = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    format::encode_timeline_point(out, points[i].time_ns - previous, points[i].live_bytes, points[i].resident_bytes);
+    previous = points[i].time_ns;
+  }
+  out.end_section();
+  platform::unmap_pages(points, bytes);
+}
+
 void encode_program(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
   char exe[4096];
   if (!platform::executable_path(exe, sizeof exe)) {
@@ -321,6 +351,9 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
   format::encode_totals(out, totals);
   encode_diagnostics(out, rt);
   encode_scopes(out, rt, count);
+  if (frames) {
+    encode_timeline(out, rt, final);  // in capture files, not in-process snapshots
+  }
   out.put_end();
 }
 

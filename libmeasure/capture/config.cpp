@@ -120,7 +120,7 @@ bool parse_flag(const char* name, const char* value, bool* out) noexcept {
     *out = false;
     return true;
   }
-  warn_bad(name, value, "0 or 1", "0");
+  warn_bad(name, value, "0 or 1", *out ? "1" : "0");  // *out still holds the default
   return false;
 }
 
@@ -168,13 +168,15 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     parse_flag(name, value, &options.follow_forks);
   } else if (std::strcmp(name, "MEASURE_FOLLOW_EXEC") == 0) {
     parse_flag(name, value, &options.follow_exec);
+  } else if (std::strcmp(name, "MEASURE_TIMELINE") == 0) {
+    parse_flag(name, value, &options.timeline);
   } else {
     LogLine()
         .text("ignoring unknown environment variable ")
         .text(name)
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
-            "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC)")
+            "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE)")
         .emit();
   }
 }

@@ -21,6 +21,7 @@ struct Options {
   char output[4096] = "measure.%n.%p.msr";     // MEASURE_OUTPUT, %p pid, %n program, %% percent
   bool output_set = false;                     // MEASURE_OUTPUT was given
   std::uint64_t checkpoint_ms = 2000;          // MEASURE_CHECKPOINT_INTERVAL (seconds); 0: none
+  bool timeline = true;                        // MEASURE_TIMELINE=0: no live-bytes/RSS sampling
 
 };
 

@@ -15,6 +15,7 @@
 #include "capture/peak.h"
 #include "capture/pointer_table.h"
 #include "capture/thread_state.h"
+#include "capture/timeline.h"
 #include "stacks/module_map.h"
 #include "stacks/stack_table.h"
 #include "stacks/unwind.h"
@@ -60,6 +61,7 @@ class Runtime {
   Unwinder unwinder;
   Diagnostics diagnostics;
   ScopeNames scope_names;
+  Timeline timeline;
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;

@@ -62,7 +62,6 @@ enum StackFlag : std::uint32_t {
 
 };
 
-
 struct Stack {
   std::uint32_t generation = 0;
   std::uint32_t flags = 0;
@@ -160,6 +159,24 @@ struct CaptureSymbols {
   friend bool operator==(const CaptureSymbols&, const CaptureSymbols&) = default;
 };
 
+/// Live bytes and resident memory over the run (docs/reports.md, "Timeline"). Empty when the
+/// capture has none (timeline off, an in-process capture, an import).
+struct TimelineSample {
+  std::uint64_t time_ns = 0;  // since the start of recording
+  std::uint64_t live_bytes = 0;
+  std::uint64_t resident_bytes = 0;
+  friend bool operator==(const TimelineSample&, const TimelineSample&) = default;
+};
+struct CaptureTimeline {
+  std::uint64_t interval_ns = 0;    // the sampling interval the points ended at
+  std::uint64_t peak_bytes = 0;     // the global peak, reached after peak_after_ns and at or
+  std::uint64_t peak_after_ns = 0;  // before peak_before_ns
+  std::uint64_t peak_before_ns = 0;
+  std::vector<TimelineSample> samples;  // in time order
+  bool empty() const noexcept { return samples.empty(); }
+  friend bool operator==(const CaptureTimeline&, const CaptureTimeline&) = default;
+};
+
 struct Capture {
   Program program;
   std::vector<Module> modules;
@@ -174,6 +191,7 @@ struct Capture {
   std::vector<std::string> warnings;
   std::vector<ScopeRecord> scopes;
   CaptureSymbols symbols;  // usually empty: captures are symbolized from their modules
+  CaptureTimeline timeline;
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;

@@ -33,6 +33,8 @@ enum class SectionKind : std::uint32_t {
   end = 0x7fff,     // payload: number of sections before it
   // Optional: frames for recorded addresses, from a recording symbolized when it was made.
   symbols = optional_section | 9,
+  // Optional: live bytes and resident memory over time, and when the peak was reached.
+  timeline = optional_section | 10,
 };
 
 /// How the process was measured (matches the runtime's Mode).
@@ -42,7 +44,6 @@ enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counter
 /// (unwound without unwind tables), bit 2 frames elided (an in-process snapshot), bit 3
 /// inherited (a forked child's blocks from before the fork; no frames).
 inline constexpr std::uint32_t stack_frames_elided = 1U << 2;
-
 
 /// Capture flags in the program section.
 

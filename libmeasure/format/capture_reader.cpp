@@ -38,6 +38,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "exit";
     case format::SectionKind::symbols:
       return "symbols";
+    case format::SectionKind::timeline:
+      return "timeline";
     case format::SectionKind::end:
       return "end";
   }
@@ -326,6 +328,28 @@ void read_symbols(Cursor& in, CaptureSymbols& symbols) {
   }
 }
 
+void read_timeline(Cursor& in, CaptureTimeline& t) {
+  t.interval_ns = in.varint();
+  t.peak_bytes = in.varint();
+  t.peak_after_ns = in.varint();
+  t.peak_before_ns = in.varint();
+  if (t.peak_after_ns > t.peak_before_ns) {
+    in.corrupt("the timeline's peak ends before it starts");
+  }
+  t.samples.resize(in.count(3, "timeline points"));
+  std::uint64_t time = 0;
+  for (TimelineSample& s : t.samples) {
+    std::uint64_t delta = in.varint();
+    if (time + delta < time) {
+      in.corrupt("timeline times overflow");
+    }
+    time += delta;
+    s.time_ns = time;
+    s.live_bytes = in.varint();
+    s.resident_bytes = in.varint();
+  }
+}
+
 std::uint32_t read_le32(const unsigned char* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
@@ -360,6 +384,7 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
   Capture c;
   std::uint32_t seen = 0;  // bit per known section kind
   bool symbols_seen = false;
+  bool timeline_seen = false;
   std::size_t sections = 0;
   std::size_t pos = format::header_size;
   for (;;) {
@@ -423,6 +448,13 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
         }
         symbols_seen = true;
         read_symbols(in, c.symbols);
+        break;
+      case format::SectionKind::timeline:
+        if (timeline_seen) {
+          in.corrupt("repeated section");
+        }
+        timeline_seen = true;
+        read_timeline(in, c.timeline);
         break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};

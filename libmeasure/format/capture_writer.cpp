@@ -171,14 +171,13 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     out.put_varint(c.scopes.size());
     for (const ScopeRecord& s : c.scopes) {
       format::encode_scope(out, format::ScopeFields{s.name.data(), s.name.size(), s.entries, s.alloc_count,
-                                                    s.alloc_bytes, s.free_count, s.freed_bytes, s.net_bytes,
-                                                    s.peak_max, s.peak_sum,
-                                                    static_cast<std::uint32_t>(s.sites.size())});
+                                                    s.alloc_bytes, s.free_count, s.freed_bytes, s.net_bytes, s.peak_max,
+                                                    s.peak_sum, static_cast<std::uint32_t>(s.sites.size())});
       std::uint32_t previous_site = 0;
       for (const ScopeSiteCounts& site : s.sites) {
-        format::encode_scope_site(out, site.stack - previous_site,
-                                  format::ScopeSiteFields{site.alloc_count, site.alloc_bytes, site.free_count,
-                                                          site.freed_bytes});
+        format::encode_scope_site(
+            out, site.stack - previous_site,
+            format::ScopeSiteFields{site.alloc_count, site.alloc_bytes, site.free_count, site.freed_bytes});
         previous_site = site.stack;
       }
     }
@@ -186,6 +185,21 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   }
   if (!c.symbols.empty()) {
     encode_symbols(out, c.symbols);
+  }
+  if (!c.timeline.empty()) {
+    const CaptureTimeline& t = c.timeline;
+    out.begin_section(static_cast<std::uint32_t>(format::SectionKind::timeline));
+    format::encode_timeline(out, format::TimelineFields{t.interval_ns, t.peak_bytes, t.peak_after_ns, t.peak_before_ns,
+                                                        static_cast<std::uint32_t>(t.samples.size())});
+    std::uint64_t previous_time = 0;
+    for (const TimelineSample& s : t.samples) {
+      if (s.time_ns < previous_time) {
+        throw Error("internal error: timeline samples are not in time order");
+      }
+      format::encode_timeline_point(out, s.time_ns - previous_time, s.live_bytes, s.resident_bytes);
+      previous_time = s.time_ns;
+    }
+    out.end_section();
   }
   if (p.exit) {
     format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});

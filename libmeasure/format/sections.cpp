@@ -104,6 +104,21 @@ void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::u
   }
 }
 
+void encode_timeline(ByteBuffer& out, const TimelineFields& f) noexcept {
+  out.put_varint(f.interval_ns);
+  out.put_varint(f.peak_bytes);
+  out.put_varint(f.peak_after_ns);
+  out.put_varint(f.peak_before_ns);
+  out.put_varint(f.point_count);
+}
+
+void encode_timeline_point(ByteBuffer& out, std::uint64_t time_delta_ns, std::uint64_t live_bytes,
+                           std::uint64_t resident_bytes) noexcept {
+  out.put_varint(time_delta_ns);
+  out.put_varint(live_bytes);
+  out.put_varint(resident_bytes);
+}
+
 void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
   out.begin_section(static_cast<std::uint32_t>(SectionKind::exit));
   out.put_signed(f.status);

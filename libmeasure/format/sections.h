@@ -86,9 +86,9 @@ struct ScopeFields {
   std::uint64_t alloc_bytes;
   std::uint64_t free_count;
   std::uint64_t freed_bytes;
-  std::int64_t net_bytes;   // summed over entries
-  std::uint64_t peak_max;   // the largest peak of one entry
-  std::uint64_t peak_sum;   // summed over entries
+  std::int64_t net_bytes;  // summed over entries
+  std::uint64_t peak_max;  // the largest peak of one entry
+  std::uint64_t peak_sum;  // summed over entries
   std::uint32_t site_count;
 };
 struct ScopeSiteFields {
@@ -114,6 +114,25 @@ struct SymbolFrameFields {
 /// `address_delta`: the address minus the previous entry's (the first entry: the address).
 void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
                             const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept;
+
+/// A timeline section (optional kind `timeline`):
+///   varint interval_ns, varint peak_bytes, varint peak_after_ns, varint peak_before_ns,
+///   varint n, n x (varint time_delta_ns, varint live_bytes, varint resident_bytes)
+/// Times are nanoseconds since the start of recording; each point's delta is from the
+/// previous point (the first point's: from 0). The peak was reached after peak_after_ns and
+/// at or before peak_before_ns.
+struct TimelineFields {
+  std::uint64_t interval_ns;  // the sampling interval the points ended at
+  std::uint64_t peak_bytes;
+  std::uint64_t peak_after_ns;
+  std::uint64_t peak_before_ns;
+  std::uint32_t point_count;
+};
+/// Starts and ends nothing: call inside begin_section(timeline), then exactly `point_count`
+/// encode_timeline_point calls.
+void encode_timeline(ByteBuffer& out, const TimelineFields& fields) noexcept;
+void encode_timeline_point(ByteBuffer& out, std::uint64_t time_delta_ns, std::uint64_t live_bytes,
+                           std::uint64_t resident_bytes) noexcept;
 
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal

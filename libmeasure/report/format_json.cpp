@@ -83,6 +83,25 @@ std::string render_json(const Report& r) {
   selected_unknown.peak |= r.options.by == GroupBy::scope;
   write_json_metrics(j, r.selected, selected_unknown);
   j.end_object();
+  j.key("timeline");
+  if (!c.timeline.empty()) {
+    const CaptureTimeline& t = c.timeline;
+    j.begin_object();
+    j.key("interval_ns").value(t.interval_ns);
+    j.key("peak").begin_object();
+    j.key("bytes").value(t.peak_bytes);
+    j.key("after_ns").value(t.peak_after_ns);
+    j.key("before_ns").value(t.peak_before_ns);
+    j.end_object();
+    j.key("samples").begin_array();
+    for (const TimelineSample& s : t.samples) {
+      j.begin_array().value(s.time_ns).value(s.live_bytes).value(s.resident_bytes).end_array();
+    }
+    j.end_array();
+    j.end_object();
+  } else {
+    j.null();
+  }
   j.key("scope");
   if (!r.options.scope.empty() && !c.scopes.empty()) {
     j.begin_object();

@@ -10,20 +10,8 @@
 #include "report/formats.h"
 
 namespace measure {
-namespace {
 
-constexpr double image_width = 1200;
-constexpr double side = 10;  // horizontal margin
-constexpr double frame_height = 16;
-constexpr double top = 60;          // title, buttons
-constexpr double bottom = 34;       // the details line
-constexpr double min_width = 0.1;   // narrower frames are not drawn (pixels)
-constexpr double char_width = 7.3;  // of the 12px monospace labels, with some room
-
-// Text for XML character data and attribute values: markup escaped, and anything that is not
-// valid UTF-8 or not allowed in XML 1.0 (control characters) replaced, so the file always
-// parses whatever bytes the symbol names hold.
-std::string xml_text(std::string_view s) {
+std::string detail::xml_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
@@ -69,6 +57,18 @@ std::string xml_text(std::string_view s) {
   }
   return out;
 }
+
+namespace {
+
+using detail::xml_text;
+
+constexpr double image_width = 1200;
+constexpr double side = 10;  // horizontal margin
+constexpr double frame_height = 16;
+constexpr double top = 60;          // title, buttons
+constexpr double bottom = 34;       // the details line
+constexpr double min_width = 0.1;   // narrower frames are not drawn (pixels)
+constexpr double char_width = 7.3;  // of the 12px monospace labels, with some room
 
 std::uint32_t fnv1a(std::string_view s) noexcept {
   std::uint32_t h = 2166136261U;

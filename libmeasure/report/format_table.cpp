@@ -93,6 +93,9 @@ std::string render_markdown(const Report& r) {
                          ? std::string("temporaries are not tracked inside scopes")
                          : fmt::format("{} temporary allocations", grouped(t.temporary_count)),
                      mode_name(c.program.mode));
+  if (std::string line = timeline_sparkline(c.timeline, 40); !line.empty() && r.options.scope.empty()) {
+    out += line + ".\n\n";
+  }
   out += fmt::format("Top {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
                      metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
   out += "| # | allocated | blocks | peak | leaked | leaked blocks | temporary | location |\n";

@@ -260,6 +260,14 @@ std::string render_text(const Report& r) {
     out += fmt::format("  filters keep {} in {} blocks ({} of bytes)\n", human_bytes(r.selected.alloc_bytes),
                        grouped(r.selected.alloc_count), percent(r.selected.alloc_bytes, t.alloc_bytes));
   }
+  if (r.options.scope.empty()) {
+    std::vector<std::string> chart = timeline_chart(c.timeline, 60, 4);
+    out += chart.empty() ? "" : "\n";
+    for (const std::string& line : chart) {
+      out += line;
+      out += '\n';
+    }
+  }
   out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
                      metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
 

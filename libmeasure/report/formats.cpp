@@ -13,7 +13,8 @@
 namespace measure {
 namespace {
 
-constexpr std::string_view format_names[] = {"text", "json", "csv", "markdown", "folded", "svg", "pprof"};
+constexpr std::string_view format_names[] = {"text",   "json", "csv",   "markdown",
+                                             "folded", "svg",  "pprof", "timeline-svg"};
 
 // Folded stacks separate frames with ';' and end with " value": neither may appear inside a
 // frame, and a line break would end the line early.
@@ -59,6 +60,8 @@ std::string render_report(const Report& report, ReportFormat format) {
       return render_svg(report);
     case ReportFormat::pprof:
       return render_pprof(report);
+    case ReportFormat::timeline_svg:
+      return render_timeline_svg(report);
   }
   return render_text(report);
 }

@@ -13,7 +13,7 @@
 
 namespace measure {
 
-enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof };
+enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof, timeline_svg };
 
 std::optional<ReportFormat> parse_report_format(std::string_view text) noexcept;
 /// Every format's name, in the order of the enum (for help texts and option checks).
@@ -36,6 +36,19 @@ std::string render_folded(const Report& report);
 std::string render_svg(const Report& report);
 /// A gzip-compressed profile.proto (pprof, Grafana Pyroscope, Parca).
 std::string render_pprof(const Report& report);
+/// Live bytes and resident memory over the run as a self-contained SVG chart with the peak
+/// marked. Throws UsageError when the capture has no timeline.
+std::string render_timeline_svg(const Report& report);
+
+/// The timeline as the text report draws it: a header line, `rows` rows of `width` columns
+/// of block characters (each column the highest live bytes of its time span, the peak's
+/// column the exact peak), the time axis with the peak marked, and a resident-memory
+/// sparkline. Empty when the capture has no timeline.
+std::vector<std::string> timeline_chart(const CaptureTimeline& timeline, std::size_t width, std::size_t rows);
+/// One line for Markdown: the live bytes as a sparkline and the peak. Empty without timeline.
+std::string timeline_sparkline(const CaptureTimeline& timeline, std::size_t width);
+/// "0.25 ms", "12 ms", "3.5 s", "2 min 5 s", "1 h 3 min".
+std::string human_duration(std::uint64_t ns);
 
 /// What the report leaves out and what the capture could not see, one sentence each without
 /// the final period (the footer of the text and markdown formats).
@@ -101,6 +114,10 @@ void write_json_metrics(JsonWriter& j, const M& m, Unknown unknown = {}) {
   unknown.peak ? j.key("peak_bytes").null() : j.key("peak_bytes").value(m.peak_bytes);
   unknown.temporary ? j.key("temporary_count").null() : j.key("temporary_count").value(m.temporary_count);
 }
+/// Text for XML character data and attribute values: markup escaped, and anything that is
+/// not valid UTF-8 or not allowed in XML 1.0 (control characters) replaced, so an SVG always
+/// parses whatever bytes the symbol names hold.
+std::string xml_text(std::string_view text);
 /// A row key as a JSON object (contract.md: KEY).
 void write_json_key(JsonWriter& json, const RowKey& key, GroupBy by);
 }  // namespace detail

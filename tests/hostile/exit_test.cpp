@@ -85,7 +85,6 @@ TEST_CASE("threads still allocating when main returns: no crash, a readable capt
 TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
   TempDir dir;
   std::string script = "(sleep 1.5; pkill -KILL -x exit_paths) & exec " + tool_path() + " run -q -o " +
-
                        dir.file("k.msr") + " -- " + fixture_path("exit_paths") + " sleep";
   auto r = run_process({"bash", "-c", script}, {{"MEASURE_CHECKPOINT_INTERVAL", "0.2"}});
   CHECK(r.status() == 128 + SIGKILL);
@@ -97,6 +96,11 @@ TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
   const measure::Site* kept = site_at(capture, dir.file("k.msr"), marker_line("exit_kept"));
   REQUIRE(kept != nullptr);
   CHECK(kept->metrics.live_count == 5);
+  // The checkpoint carries the timeline up to when it was written: what memory did before
+  // the kill (the OOM killer's victims need it most).
+  REQUIRE(!capture.timeline.empty());
+  CHECK(capture.timeline.samples.back().time_ns >= 1000000000);
+  CHECK(capture.timeline.peak_bytes == capture.totals.peak_bytes);
 }
 
 TEST_CASE("an unwritable capture path gives one warning and leaves the program alone") {

@@ -50,6 +50,11 @@ Capture sample() {
   c.threads = 3;
   c.diagnostics = {{"unmatched_frees", 2}, {"future_counter", 9}};
   c.warnings = {"a warning"};
+  c.timeline.interval_ns = 2000000;
+  c.timeline.peak_bytes = 1ULL << 40;
+  c.timeline.peak_after_ns = 4000000;
+  c.timeline.peak_before_ns = 6000000;
+  c.timeline.samples = {{0, 0, 1 << 20}, {2000000, 1000, 1 << 21}, {6000000, 1ULL << 40, 1ULL << 41}, {6000000, 5, 7}};
   return c;
 }
 
@@ -128,4 +133,20 @@ TEST_CASE("capture format: foreign, newer and padded files") {
   std::vector<unsigned char> padded = bytes;
   padded.push_back(0);
   expect_format_error(padded, "after the end marker");
+}
+
+TEST_CASE("capture format: the timeline is optional and checked") {
+  Capture c = sample();
+  c.timeline = CaptureTimeline{};
+  Capture back = parse_capture(encode_capture(c), "no timeline");
+  CHECK(back.timeline.empty());
+  CHECK(back == c);
+
+  c = sample();
+  std::swap(c.timeline.peak_after_ns, c.timeline.peak_before_ns);
+  expect_format_error(encode_capture(c), "the timeline's peak ends before it starts");
+
+  c = sample();
+  c.timeline.samples[1].time_ns = 7000000;  // after the next sample
+  CHECK_THROWS_AS(encode_capture(c), Error);
 }

@@ -5,6 +5,7 @@
 
 #include "report/formats.h"
 #include "report/synthetic.h"
+#include "support/error.h"
 #include "support/subprocess.h"
 
 using namespace measure;
@@ -72,6 +73,29 @@ TEST_CASE("report formats: folded stacks, outermost frame first, value = the sor
   CHECK(only_leaks ==
         "main;libfoo.so+0x1234 200\n"
         "main;load_settings();cache_insert(std::string const&) 5000\n");
+}
+
+TEST_CASE("report formats: the timeline chart, in text and as a well-formed SVG with the peak marked") {
+  Report r = synthetic_report();
+  std::string svg = render_report(r, ReportFormat::timeline_svg);
+  check_golden("timeline.svg", svg);
+  TempDir dir;
+  test::write_text(dir.file("timeline.svg"), svg);
+  auto lint = run_process({"xmllint", "--noout", dir.file("timeline.svg")});
+  CHECK_MESSAGE(lint.status() == 0, lint.err);
+  CHECK(svg.find(">peak 7.0 KiB</text>") != std::string::npos);
+  CHECK(svg.find("<title>1.5 s: live 4.9 KiB (5,000 B), resident 5.0 MiB</title>") != std::string::npos);
+
+  std::vector<std::string> chart = timeline_chart(r.capture->timeline, 20, 2);
+  REQUIRE(chart.size() == 6);
+  CHECK(chart[0] == "Live bytes over 2.5 s, one column per 125 ms (peak 7.0 KiB between 2 s and 2.5 s; resident "
+                    "memory up to 5.2 MiB):");
+
+  Capture none = *r.capture;
+  none.timeline = CaptureTimeline{};
+  Report without = build_report(none, ReportOptions{}, test::synthetic_symbols());
+  CHECK_THROWS_AS(render_report(without, ReportFormat::timeline_svg), UsageError);
+  CHECK(render_text(without).find("Live bytes over") == std::string::npos);
 }
 
 TEST_CASE("report formats: the flame graph is well-formed XML with every frame and metric") {

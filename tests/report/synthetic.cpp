@@ -119,6 +119,20 @@ Capture synthetic_capture() {
   };
   c.diagnostics = {{"unmatched_frees", 1}};
   finish(c);
+  // Live bytes rise, dip, and reach the exact peak between the last two points; resident
+  // memory follows.
+  constexpr std::uint64_t ms = 1000000;
+  constexpr std::uint64_t mib = 1 << 20;
+  c.timeline.interval_ns = 500 * ms;
+  c.timeline.peak_bytes = c.totals.peak_bytes;
+  c.timeline.peak_after_ns = 2000 * ms;
+  c.timeline.peak_before_ns = 2500 * ms;
+  c.timeline.samples = {{0, 0, 4 * mib},
+                        {500 * ms, 2000, 9 * mib / 2},
+                        {1000 * ms, 6100, 5 * mib},
+                        {1500 * ms, 5000, 5 * mib},
+                        {2000 * ms, 7000, 21 * mib / 4},
+                        {2500 * ms, c.totals.live_bytes, 5 * mib}};
   return c;
 }
 
