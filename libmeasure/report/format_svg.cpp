@@ -292,7 +292,6 @@ std::string render_svg(const Report& r) {
       ".ancestor rect { opacity: 0.6; }\n"
       ".button { cursor: pointer; fill: rgb(0,0,160); }\n"
       "</style>\n";
-  out += fmt::format("<script type=\"text/ecmascript\"><![CDATA[{}]]></script>\n", script);
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"rgb(250,250,245)\"/>\n", width, height);
   out += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" style=\"font-size:16px\">{}</text>\n", width / 2,
                      xml_text(fmt::format("{} by {}{}", command, metric_heading(r.options.sort),
@@ -329,6 +328,8 @@ std::string render_svg(const Report& r) {
         n.start, n.value, n.depth, fill, xml_text(tooltip(name, label, n, total, r.options.sort)), side + x, y, w,
         frame_height - 1, fill, side + x + 3, y + frame_height - 4, xml_text(shown));
   }
+  // Last, so the elements it looks up exist when it runs (browsers run it as it is parsed).
+  out += fmt::format("<script type=\"text/ecmascript\"><![CDATA[{}]]></script>\n", script);
   out += "</svg>\n";
   return out;
 }
