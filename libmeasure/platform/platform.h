@@ -96,8 +96,10 @@ bool same_module(const void* a, const void* b) noexcept;
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept;
 
 /// Looks up `name` among the objects loaded after the one containing this code
-/// (RTLD_NEXT semantics), or in the default scope when `next` is false. Returns nullptr if
-/// absent. May allocate from the C heap (the loader's error buffer).
+/// (RTLD_NEXT semantics), or in the default scope when `next` is false. Returns a definition:
+/// an executable's canonical PLT entry for `name` (a non-PIE program that takes the function's
+/// address) is passed over for the definition its calls reach. Returns nullptr if absent.
+/// May allocate from the C heap (the loader's error buffer).
 void* find_symbol(const char* name, bool next) noexcept;
 
 /// Opens a shared library privately (its symbols do not join the program's scope).

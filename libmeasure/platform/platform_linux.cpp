@@ -309,8 +309,90 @@ bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_
   return true;
 }
 
+namespace {
+
+// The link map of the module whose symbol `address` is, when that symbol is only a reference:
+// a non-PIE executable that takes a function's address gets an undefined symbol with the
+// address of a canonical PLT entry, and dlsym answers with it although calls reach the
+// definition in a later module.
+link_map* reference_only(void* address) noexcept {
+  Dl_info info{};
+  const ElfW(Sym)* symbol = nullptr;
+  if (address == nullptr ||
+      ::dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0 || symbol == nullptr ||
+      symbol->st_shndx != SHN_UNDEF) {
+    return nullptr;
+  }
+  link_map* map = nullptr;
+  ::dladdr1(address, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP);
+  return map;
+}
+
+// The GNU hash of a symbol name (the loader's DT_GNU_HASH table).
+std::uint32_t gnu_hash(const char* name) noexcept {
+  std::uint32_t h = 5381;
+  for (; *name != '\0'; ++name) {
+    h = h * 33 + static_cast<unsigned char>(*name);
+  }
+  return h;
+}
+
+// The function `name` defined (not only referenced) by the module `map`, found through its DT_GNU_HASH
+// table (every toolchain of the last decade emits one); nullptr otherwise.
+const ElfW(Sym)* defined_symbol(const link_map* map, const char* name) noexcept {
+  const ElfW(Sym)* symbols = nullptr;
+  const char* strings = nullptr;
+  const std::uint32_t* hash = nullptr;
+  for (const ElfW(Dyn)* d = map->l_ld; d != nullptr && d->d_tag != DT_NULL; ++d) {
+    // The loader relocates these entries in place, except in read-only tables (the vDSO's).
+    ElfW(Addr) at = d->d_un.d_ptr < map->l_addr ? d->d_un.d_ptr + map->l_addr : d->d_un.d_ptr;
+    if (d->d_tag == DT_SYMTAB) {
+      symbols = reinterpret_cast<const ElfW(Sym)*>(at);
+    } else if (d->d_tag == DT_STRTAB) {
+      strings = reinterpret_cast<const char*>(at);
+    } else if (d->d_tag == DT_GNU_HASH) {
+      hash = reinterpret_cast<const std::uint32_t*>(at);
+    }
+  }
+  if (symbols == nullptr || strings == nullptr || hash == nullptr) {
+    return nullptr;
+  }
+  std::uint32_t buckets = hash[0];
+  std::uint32_t first = hash[1];
+  const auto* bucket = reinterpret_cast<const std::uint32_t*>(reinterpret_cast<const ElfW(Addr)*>(hash + 4) + hash[2]);
+  const std::uint32_t* chain = bucket + buckets;
+  std::uint32_t h = gnu_hash(name);
+  for (std::uint32_t i = buckets == 0 ? 0 : bucket[h % buckets]; i >= first && i != 0; ++i) {
+    std::uint32_t entry = chain[i - first];
+    const ElfW(Sym)& s = symbols[i];
+    if ((entry | 1) == (h | 1) && ::strcmp(strings + s.st_name, name) == 0 && s.st_shndx != SHN_UNDEF &&
+        ELF64_ST_TYPE(s.st_info) == STT_FUNC) {
+      return &s;
+    }
+    if ((entry & 1) != 0) {
+      break;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void* find_symbol(const char* name, bool next) noexcept {
-  return ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name);
+  void* found = ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name);
+  link_map* reference = next ? nullptr : reference_only(found);
+  if (reference == nullptr) {
+    return found;
+  }
+  // The modules after it in load order, as the loader searches them. Their symbol tables are
+  // read directly: dlsym with a module's handle needs search lists the loader builds only
+  // for modules opened by dlopen.
+  for (link_map* map = reference->l_next; map != nullptr; map = map->l_next) {
+    if (const ElfW(Sym)* symbol = defined_symbol(map, name)) {
+      return reinterpret_cast<void*>(map->l_addr + symbol->st_value);
+    }
+  }
+  return found;
 }
 
 void* open_library_private(const char* soname) noexcept {

@@ -2,6 +2,7 @@
 // baselines. Captures standard output and standard error separately.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@ struct ProcessResult {
   std::string err;
   int exit_code = -1;  // valid when signal == 0
   int signal = 0;
+  bool timed_out = false;  // killed (with its whole process group) when its time ran out
   /// As a shell reports it: the exit code, or 128+signal.
   int status() const noexcept { return signal != 0 ? 128 + signal : exit_code; }
 };
@@ -22,6 +24,22 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::vector<std::pair<std::string, std::string>>& env = {},
                           const std::string& directory = {}, const std::vector<std::string>& unset = {});
+
+/// How run_process_with starts and bounds a process.
+struct ProcessOptions {
+  std::vector<std::pair<std::string, std::string>> env;  // added to the environment
+  std::string directory;                                 // empty: the current one
+  std::vector<std::string> unset;                        // removed from the environment
+  /// Written to standard input through a pipe; unset: standard input is /dev/null.
+  std::optional<std::string> input;
+  /// > 0: after this many seconds the process and everything it started in its process group
+  /// are killed with SIGKILL and the result says timed_out. A descendant that left the group
+  /// and keeps the output pipes open is abandoned a few seconds later: never an endless wait.
+  double timeout_seconds = 0;
+};
+
+/// As run_process, with standard input and a time limit.
+ProcessResult run_process_with(const std::vector<std::string>& argv, const ProcessOptions& options);
 
 /// A fresh directory under the build tree's temporary area, removed when destroyed.
 class TempDir {
@@ -41,7 +59,7 @@ std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 
 /// Paths of the build, from CMake.
-std::string tool_path();  // build/bin/measure
+std::string tool_path();  // build/bin/measure, or $TEST_MEASURE_TOOL when set
 std::string fixture_path(const std::string& name);
 std::string source_path(const std::string& relative);
 

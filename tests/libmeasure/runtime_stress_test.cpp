@@ -1,0 +1,208 @@
+// The runtime's shared structures under several writer threads at once, with readers walking
+// them meanwhile, as reports, snapshots and checkpoints do while the program allocates. The
+// end states are exact; under ThreadSanitizer (scripts/test.sh's tsan stage) every access is
+// also checked for data races.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "capture/peak.h"
+#include "capture/pointer_table.h"
+#include "capture/thread_state.h"
+#include "stacks/stack_table.h"
+#include "support/hash.h"
+
+using namespace measure::detail;
+
+namespace {
+
+constexpr int writers = 4;
+
+// Runs work(i) on `writers` threads and reader() on one more, until the writers are done.
+template <class Work, class Reader>
+void run_with_reader(Work work, Reader reader) {
+  std::atomic<bool> done{false};
+  std::thread reading([&] {
+    while (!done.load(std::memory_order_acquire)) {
+      reader();
+    }
+    reader();  // once more, after every write
+  });
+  std::vector<std::thread> threads;
+  for (int i = 0; i < writers; ++i) {
+    threads.emplace_back(work, i);
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  done.store(true, std::memory_order_release);
+  reading.join();
+}
+
+}  // namespace
+
+TEST_CASE("pointer table: writers churn their own blocks while a reader walks and counts the table") {
+  auto table = std::make_unique<PointerTable>();
+  constexpr std::uintptr_t blocks = 4000;
+  constexpr std::uintptr_t kept = 100;  // each writer leaves these live
+  std::atomic<int> failures{0};
+  std::atomic<std::uint64_t> walks{0};
+  auto work = [&](int w) {
+    std::uintptr_t base = (static_cast<std::uintptr_t>(w) + 1) << 32;
+    for (int round = 0; round < 10; ++round) {
+      for (std::uintptr_t i = 0; i < blocks; ++i) {
+        failures +=
+            table->insert(base + i * 16, BlockInfo{i, static_cast<std::uint32_t>(w), AllocFamily::malloc}) ? 0 : 1;
+      }
+      for (std::uintptr_t i = round == 9 ? kept : 0; i < blocks; ++i) {
+        BlockInfo info;
+        bool found = table->remove(base + i * 16, &info);
+        failures += found && info.size == i && info.stack == static_cast<std::uint32_t>(w) ? 0 : 1;
+      }
+    }
+  };
+  auto reader = [&] {
+    struct Seen {
+      std::uint64_t count = 0;
+      bool consistent = true;
+    } seen;
+    table->for_each(
+        [](std::uintptr_t address, const BlockInfo& info, void* context) {
+          auto* s = static_cast<Seen*>(context);
+          ++s->count;
+          // Every block's size is its index within its writer's range, its stack the writer.
+          s->consistent &= info.size == ((address & 0xffffffffU) / 16) && info.stack + 1 == (address >> 32);
+        },
+        &seen);
+    failures += seen.consistent && seen.count <= writers * blocks ? 0 : 1;
+    failures += table->size() <= writers * blocks ? 0 : 1;
+    ++walks;
+  };
+  run_with_reader(work, reader);
+  CHECK(failures == 0);
+  CHECK(walks > 0);
+  CHECK(table->size() == writers * kept);
+  BlockInfo info;
+  CHECK(table->find((std::uintptr_t{3} << 32) + (kept - 1) * 16, &info));
+  CHECK(info.size == kept - 1);
+}
+
+TEST_CASE("stack table: writers intern overlapping stacks while a reader fetches every published record") {
+  auto table = std::make_unique<StackTable>();
+  REQUIRE(table->init());
+  constexpr std::uint32_t stacks = 3000;
+  // Stack i has 1 + i % 5 frames: i, then i's checksum; a reader can verify a record whole.
+  auto frames_of = [](std::uint32_t i) {
+    std::vector<std::uintptr_t> frames = {0x400000u + i * 16u};
+    for (std::uint32_t d = 0; d < i % 5; ++d) {
+      frames.push_back(0x700000u + i * 7u + d);
+    }
+    return frames;
+  };
+  std::vector<std::vector<std::uint32_t>> ids(writers, std::vector<std::uint32_t>(stacks));
+  std::atomic<int> failures{0};
+  auto work = [&](int w) {
+    for (std::uint32_t n = 0; n < stacks; ++n) {
+      std::uint32_t i = (n * 7919u + static_cast<std::uint32_t>(w) * 1000u) % stacks;  // each in its own order
+      std::vector<std::uintptr_t> frames = frames_of(i);
+      auto depth = static_cast<std::uint32_t>(frames.size());
+      ids[static_cast<std::size_t>(w)][i] =
+          table->intern(frames.data(), depth, 0, 0, hash_frames(frames.data(), depth, 0));
+    }
+  };
+  auto reader = [&] {
+    std::uint32_t count = table->count();
+    for (std::uint32_t id = 1; id < count; ++id) {
+      const StackRecord* r = table->get(id);
+      if (r == nullptr || r->depth == 0) {
+        ++failures;
+        continue;
+      }
+      std::uint32_t i = static_cast<std::uint32_t>((r->frames[0] - 0x400000u) / 16);
+      failures += r->depth == 1 + i % 5 && (r->depth == 1 || r->frames[1] == 0x700000u + i * 7u) ? 0 : 1;
+    }
+  };
+  run_with_reader(work, reader);
+  CHECK(failures == 0);
+  CHECK(table->count() == stacks + 1);
+  for (int w = 1; w < writers; ++w) {
+    CHECK(ids[static_cast<std::size_t>(w)] == ids[0]);
+  }
+}
+
+TEST_CASE("global account: writers allocate and free while a reader watches the live bytes and the peak") {
+  GlobalAccount account;
+  constexpr int rounds = 50000;
+  std::vector<SiteCounters> sites(writers);  // one site per writer, written by it alone
+  std::atomic<int> failures{0};
+  std::uint64_t last_peak = 0;
+  auto work = [&](int w) {
+    SiteCounters& s = sites[static_cast<std::size_t>(w)];
+    auto size = static_cast<std::uint64_t>(16 * (w + 1));
+    for (int i = 0; i < rounds; ++i) {
+      s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);
+      s.on_event(account.apply(-static_cast<std::int64_t>(size)), false, size);
+    }
+    s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);  // one stays live
+  };
+  auto reader = [&] {
+    std::uint64_t peak = account.peak();
+    failures += peak >= last_peak && account.live() <= 16 * (1 + 2 + 3 + 4) ? 0 : 1;
+    last_peak = peak;
+    std::uint64_t count = 0;
+    for (const SiteCounters& s : sites) {
+      count += load_relaxed(s.alloc_count);
+    }
+    failures += count <= std::uint64_t{writers} * (rounds + 1) ? 0 : 1;
+  };
+  run_with_reader(work, reader);
+  CHECK(failures == 0);
+  CHECK(account.live() == 16 * (1 + 2 + 3 + 4));
+  std::uint64_t mark = account.mark();
+  std::int64_t at_peak = 0;
+  for (const SiteCounters& s : sites) {
+    CHECK(s.alloc_count == rounds + 1);
+    CHECK(s.free_count == rounds);
+    at_peak += s.contribution_at(mark);
+  }
+  CHECK(at_peak == static_cast<std::int64_t>(account.peak()));
+}
+
+TEST_CASE("thread registry: threads come and go while a reader walks every state and its counters") {
+  ThreadRegistry registry;
+  std::atomic<int> failures{0};
+  auto work = [&](int) {
+    for (int i = 0; i < 200; ++i) {
+      ThreadState* s = registry.acquire();
+      if (s == nullptr) {
+        ++failures;
+        return;
+      }
+      bump(s->site(static_cast<std::uint32_t>(i % 600))->alloc_count, 1);
+      registry.release(s);
+    }
+  };
+  auto reader = [&] {
+    std::uint32_t states = 0;
+    for (ThreadState* s = registry.first(); s != nullptr; s = s->next_in_registry) {
+      ++states;
+      const SiteCounters* site = s->find_site(5);
+      failures += site == nullptr || load_relaxed(site->alloc_count) <= writers * 200 ? 0 : 1;
+    }
+    failures += states <= writers ? 0 : 1;
+  };
+  run_with_reader(work, reader);
+  CHECK(failures == 0);
+  CHECK(registry.count() <= writers);
+  std::uint64_t total = 0;
+  for (ThreadState* s = registry.first(); s != nullptr; s = s->next_in_registry) {
+    for (std::uint32_t site = 0; site < 600; ++site) {
+      const SiteCounters* c = s->find_site(site);
+      total += c == nullptr ? 0 : c->alloc_count;
+    }
+  }
+  CHECK(total == writers * 200);
+}
