@@ -8,6 +8,7 @@
 #include "diff/diff.h"
 #include "format/capture.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 
 namespace measure::tools {
 
@@ -40,12 +41,17 @@ int diff_command(const DiffOptions& o) {
   options.exclude = o.exclude;
   options.fail_on_increase = o.fail_on_increase;
   options.min_bytes = o.min_bytes;
+  Progress progress("measure diff");
+  progress.stage(fmt::format("reading {} and {}", o.old_capture, o.new_capture));
   // Both files at once; an error in either is rethrown here, on the main thread.
   std::future<Capture> reading = std::async(std::launch::async, [&] { return read_capture(o.old_capture); });
   Capture after = read_capture(o.new_capture);
   Capture before = reading.get();
+  progress.stage(analysis_stage({&before, &after}));
   Diff diff = build_diff(before, after, options);
-  write_output(o.output, render_diff(diff, *parse_diff_format(o.format)));
+  std::string text = render_diff(diff, *parse_diff_format(o.format));
+  progress.clear();
+  write_output(o.output, text);
   return diff.regressed ? 1 : 0;
 }
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "format/capture.h"
+#include "report/formats.h"
 #include "tools/terminal.h"
 
 namespace measure::tools {
@@ -38,7 +40,10 @@ void Progress::fraction(std::uint64_t done, std::uint64_t total) {
   if (!m_enabled || total == 0 || now - m_last_draw < std::chrono::milliseconds(100)) {
     return;
   }
-  draw(fmt::format(" {}%", done >= total ? 100 : done * 100 / total));
+  std::string suffix = fmt::format(" {}%", done >= total ? 100 : done * 100 / total);
+  if (suffix != m_suffix) {
+    draw(suffix);
+  }
 }
 
 void Progress::clear() {
@@ -53,9 +58,24 @@ void Progress::draw(std::string_view suffix) {
     return;
   }
   m_last_draw = std::chrono::steady_clock::now();
+  m_suffix = suffix;
   std::string line = fit_line(fmt::format("{}: {}…{}", m_command, m_stage, suffix), terminal_columns(STDERR_FILENO));
   write_all(STDERR_FILENO, fmt::format("{}{}", erase_line, line));
   m_shown = true;
+}
+
+std::string analysis_stage(std::initializer_list<const Capture*> captures) {
+  std::size_t modules = 0;
+  std::size_t sites = 0;
+  for (const Capture* c : captures) {
+    // An imported capture carries its symbols: no module is read.
+    modules += c->symbols.empty() ? c->modules.size() : 0;
+    sites += c->sites.size();
+  }
+  std::string what = fmt::format("{} call site{}", grouped(sites), sites == 1 ? "" : "s");
+  return modules == 0 ? fmt::format("grouping {}", what)
+                      : fmt::format("symbolizing and grouping {} ({} module{})", what, grouped(modules),
+                                    modules == 1 ? "" : "s");
 }
 
 }  // namespace measure::tools

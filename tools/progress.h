@@ -6,8 +6,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+
+namespace measure {
+struct Capture;
+}
 
 namespace measure::tools {
 
@@ -34,7 +39,12 @@ class Progress {
   bool m_shown = false;
   std::string m_command;
   std::string m_stage;
+  std::string m_suffix;  // what fraction() drew last
   std::chrono::steady_clock::time_point m_last_draw{};
 };
+
+/// The stage name for symbolizing and grouping `captures`: "symbolizing and grouping 100,000
+/// call sites (12 modules)".
+std::string analysis_stage(std::initializer_list<const Capture*> captures);
 
 }  // namespace measure::tools

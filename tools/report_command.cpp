@@ -6,6 +6,7 @@
 #include "report/formats.h"
 #include "support/error.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 
 namespace measure::tools {
 
@@ -64,13 +65,19 @@ int report_command(const ReportOptions& o) {
   options.include = o.include;
   options.exclude = o.exclude;
   options.cumulative = o.cumulative;
+  Progress progress("measure report");
+  progress.stage(fmt::format("reading {}", o.capture));
   Capture capture = read_capture(o.capture);
   if (!o.scope.empty()) {
     capture = restrict_to_scope(capture, o.scope);
     options.scope = o.scope;
   }
+  progress.stage(analysis_stage({&capture}));
   Report report = build_report(capture, options);
-  write_output(o.output, render_report(report, *parse_report_format(o.format)));
+  progress.stage(fmt::format("writing the {} report", o.format));
+  std::string text = render_report(report, *parse_report_format(o.format));
+  progress.clear();
+  write_output(o.output, text);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "report/formats.h"
 #include "support/error.h"
 #include "tools/cli.h"
+#include "tools/live_status.h"
 #include "tools/process.h"
 #include "tools/program_check.h"
 
@@ -248,7 +250,9 @@ int run_command(const RunOptions& o) {
   // File times have the file system's resolution; allow for it when comparing.
 
   fs::file_time_type since = fs::file_time_type::clock::now() - std::chrono::seconds(2);
+  std::optional<LiveStatus> live(std::in_place, !o.quiet, templ, since);
   ChildResult child = run_child(o.command, env);
+  live.reset();  // erased before the summary
   std::string own = runtime_path(templ, child.pid);
   summarize(own, child, o.quiet, since);
   if ((o.follow_forks || o.follow_exec) && !o.quiet) {
