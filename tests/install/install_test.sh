@@ -36,5 +36,20 @@ for bytes in 100 28; do  # the two allocations of consumer.cpp, each at its own 
   grep -q "\"alloc_bytes\": $bytes," <<<"$report" || fail "the capture lacks consumer.cpp's $bytes-byte block"
 done
 
+# --help for every subcommand, with examples of that subcommand; the man page has them all and
+# groff formats it without a warning.
+man=$prefix/share/man/man1/measure.1
+[ -f "$man" ] || fail "no man page at share/man/man1/measure.1"
+warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || fail "groff failed on measure.1"
+[ -z "$warnings" ] || fail "groff warns about measure.1: $warnings"
+subcommands=$("$prefix/bin/measure" --help | sed -n '/^Subcommands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+[ "$(echo $subcommands)" = "run report diff import" ] || fail "measure --help lists: $subcommands"
+for sub in $subcommands; do
+  help=$("$prefix/bin/measure" "$sub" --help) || fail "measure $sub --help failed"
+  example=$(sed -n '/^Examples:/,$p' <<<"$help" | grep -m1 "^  measure $sub ") ||
+    fail "measure $sub --help has no example of measure $sub"
+  grep -qF ".SS \"measure $sub\"" "$man" || fail "the man page has no section for measure $sub"
+  grep -qxF "$example" "$man" || fail "the man page lacks measure $sub's example: $example"
+done
 
 echo "install_test: ok"
