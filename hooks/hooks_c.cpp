@@ -178,7 +178,13 @@ MEASURE_EXPORT std::size_t malloc_usable_size(void* p) {
 extern "C" {
 
 [[noreturn]] static void exit_now(void (*original)(int), int status) {
-  measure::detail::finish_capture();
+  // A busy thread calling _exit is a signal handler (async-signal-safe _exit is what handlers
+  // call) that interrupted an allocation or the runtime on this thread, which may hold the
+  // allocator's or the loader's locks: finishing the capture here could deadlock, so the
+  // process ends as it would natively and the last checkpoint stays its capture.
+  if (!measure::detail::thread_busy()) {
+    measure::detail::finish_capture();
+  }
   if (original != nullptr) {
     original(status);
   }

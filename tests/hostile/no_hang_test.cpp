@@ -54,6 +54,9 @@ std::vector<Fixture> fixtures() {
       {{"fork_child", "4"}, {"--follow-forks"}},
       {{"spawn", exit_with}},
       {{"spawn", exit_with}, {"--follow-forks", "--follow-exec"}},
+      {{"signals", "handlers", "300"}},
+      {{"signals", "storm", "1"}},
+      {{"signals", "sigwait", "300"}},
   };
   for (const char* how : {"return", "exit", "_exit", "_Exit", "quick_exit", "threads"}) {
     all.emplace_back(std::vector<std::string>{"exit_paths", how});
