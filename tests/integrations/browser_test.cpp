@@ -1,6 +1,6 @@
-// The svg flame graph in a real browser: headless Chromium (Debian's, driven by the npm
-// package playwright-core, installed by the test) opens `measure report --format svg`,
-// takes screenshots (kept under the build tree), zooms on a clicked frame, and searches.
+// The svg flame graph in a real browser: headless Chromium (Debian's, driven over the
+// DevTools protocol by flame_browser.mjs) opens `measure report --format svg`, takes
+// screenshots (kept under the build tree), zooms on a clicked frame, and searches.
 #include <filesystem>
 
 #include <doctest/doctest.h>
@@ -10,7 +10,6 @@
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
-using measure::test::npm_package;
 using measure::test::ProcessResult;
 using measure::test::read_text;
 using measure::test::run_node;
@@ -56,8 +55,7 @@ TEST_CASE("the flame graph in headless Chromium: drawn to scale, zooms on a clic
   std::string svg = artifacts + "/flame.svg";
   REQUIRE(run_process({tool_path(), "report", dir.file("flame.msr"), "--format", "svg", "-o", svg}).status() == 0);
 
-  json page = json::parse(run_node("tests/integrations/flame_browser.mjs",
-                                   {npm_package("playwright-core", "1.65.1"), svg, artifacts, "parse", "tree"}));
+  json page = json::parse(run_node("tests/integrations/flame_browser.mjs", {svg, artifacts, "parse", "tree"}));
   CHECK(page["errors"] == json::array());
 
   // 8 MiB over 1200 pixels from x = 10: parse 6 MiB, render 2; tokenize 2, build_tree 4.

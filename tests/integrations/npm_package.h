@@ -1,6 +1,6 @@
-// npm packages for the tests that check measure's output with independent JavaScript
-// readers (pprof-format) and a real browser (playwright-core). Each is installed by the test
-// itself, from the npm registry, into a cache directory under the build tree.
+// Node for the tests that check measure's output with JavaScript: independent readers from
+// the npm registry (pprof-format), installed by the test itself into a cache directory under
+// the build tree, and the script that drives the browser.
 #pragma once
 
 #include <string>

@@ -4,10 +4,11 @@
 // Usage: node pprof_decode.mjs NPM_PREFIX PROFILE.pb.gz
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 const [prefix, file] = process.argv.slice(2);
-const { Profile } = createRequire(`${prefix}/package.json`)('pprof-format');
+const { Profile } = createRequire(resolve(prefix, 'package.json'))('pprof-format');
 const profile = Profile.decode(gunzipSync(readFileSync(file)));
 const text = (index) => profile.stringTable.strings[Number(index)];
 const byId = (list) => new Map(list.map((item) => [Number(item.id), item]));
