@@ -23,10 +23,10 @@
   X(memalign, void*, (std::size_t, std::size_t), false)             \
   X(valloc, void*, (std::size_t), false)                            \
   X(pvalloc, void*, (std::size_t), false)                           \
-  X(malloc_usable_size, std::size_t, (void*), false)                        \
-  X(_exit, void, (int), false)                                              \
-  X(_Exit, void, (int), false)
-
+  X(malloc_usable_size, std::size_t, (void*), false)                \
+  X(_exit, void, (int), false)                                      \
+  X(_Exit, void, (int), false)                                      \
+  X(dlclose, int, (void*), false)
 
 #define MEASURE_HOOKED_CXX_FUNCTIONS(X)                                                                  \
   X(new_scalar, "_Znwm", void*, (std::size_t))                                                           \

@@ -196,3 +196,23 @@ MEASURE_EXPORT void _exit(int status) { exit_now(ready() ? g_originals._exit : n
 MEASURE_EXPORT void _Exit(int status) { exit_now(ready() ? g_originals._Exit : nullptr, status); }
 
 }  // extern "C"
+
+// dlclose: the module map is read before the library can go and again after, so stacks taken
+// while it was loaded resolve against it, not against whatever is mapped there later. dlopen
+// is not wrapped: the loader searches the caller's RUNPATH, and the caller would become us.
+extern "C" MEASURE_EXPORT int dlclose(void* handle) {
+  if (!ready() || g_originals.dlclose == nullptr) {
+    return -1;
+  }
+  if (pass_through()) {
+    return g_originals.dlclose(handle);
+  }
+  {
+    BusyScope busy;
+    measure::detail::runtime().modules.scan();
+  }
+  int rc = g_originals.dlclose(handle);
+  BusyScope busy;
+  measure::detail::runtime().modules.scan();
+  return rc;
+}

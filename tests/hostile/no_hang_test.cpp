@@ -57,6 +57,7 @@ std::vector<Fixture> fixtures() {
       {{"signals", "handlers", "300"}},
       {{"signals", "storm", "1"}},
       {{"signals", "sigwait", "300"}},
+      {{"libraries", fs::path(fixture_path("libraries")).parent_path().string(), "20"}},
   };
   for (const char* how : {"return", "exit", "_exit", "_Exit", "quick_exit", "threads"}) {
     all.emplace_back(std::vector<std::string>{"exit_paths", how});
