@@ -41,27 +41,36 @@ inline ThreadState* current_thread() noexcept {
   return __builtin_expect(state != nullptr, 1) ? state : attach_thread();
 }
 
-std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
-  std::uintptr_t frames[max_depth];
-  std::uint32_t flags = 0;
-  std::uint32_t depth = rt.unwinder.capture(frames, rt.options.depth, &flags, thread.stack_low, thread.stack_high);
-  std::uint32_t generation = rt.modules.generation();
-  std::uint64_t hash = hash_frames(frames, depth, generation);
-  ThreadState::CacheSlot& slot = thread.cache_slot(hash);
-  if (slot.hash == hash) {
-    const StackRecord* record = rt.stacks.get(slot.id);
-    if (record != nullptr && StackTable::same(*record, frames, depth, generation)) {
-      return slot.id;
-    }
-  }
-  std::uint32_t id = rt.stacks.intern(frames, depth, generation, flags, hash);
+// The slow side of capture_stack: walk the stack, intern it, and remember the walk when its
+// reads could all be listed (so the next call from the same frame can skip it).
+__attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
+                                                        std::uint32_t generation) noexcept {
+  WalkBuffers buffers = thread.walk_buffers();
+  WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
+                                     : rt.unwinder.walk_foreign(rt.options.depth, buffers);
+  std::uint64_t hash = hash_frames(buffers.frames, walk.depth, generation);
+  std::uint32_t id = rt.stacks.intern(buffers.frames, walk.depth, generation, walk.flags, hash);
   if (id == StackTable::unknown_id) {
     rt.diagnostics.unknown_stacks.fetch_add(1, std::memory_order_relaxed);
     return id;
   }
-  slot.hash = hash;
-  slot.id = id;
+  if (start != nullptr && walk.cacheable) {
+    thread.stacks.remember(*start, walk.start_fp_used, generation, id, buffers.checks, walk.check_count);
+  }
   return id;
+}
+
+inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
+  std::uint32_t generation = rt.modules.generation();
+  CallerFrame start;
+  if (__builtin_expect(!rt.unwinder.caller(thread.stack_low, thread.stack_high, &start), 0)) {
+    return walk_and_intern(rt, thread, nullptr, generation);
+  }
+  std::uint32_t id = 0;
+  if (__builtin_expect(thread.stacks.find(start, generation, &id), 1)) {
+    return id;
+  }
+  return walk_and_intern(rt, thread, &start, generation);
 }
 
 // The program's errno must come out of a hook exactly as the allocator left it.

@@ -36,6 +36,7 @@ void ThreadState::adopt() noexcept {
   store_relaxed(net_bytes, 0);
   store_relaxed(peak_net_bytes, 0);
   scopes.reset_open();
+  stacks.clear();
   stack_low = 0;
   stack_high = 0;
   os_thread_id = platform::thread_id();

@@ -8,22 +8,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "capture/config.h"
 #include "capture/peak.h"
 #include "capture/scopes.h"
+#include "stacks/stack_cache.h"
 
 namespace measure::detail {
 
 class ThreadState {
  public:
   static constexpr std::uint32_t site_chunk_bits = 8;  // 256 sites (16 KiB) per chunk
-  static constexpr std::uint32_t cache_slots = 1024;
   static constexpr std::uint32_t name_slots = 16;
-
-  struct CacheSlot {
-    std::uint64_t hash;
-    std::uint32_t id;
-    std::uint32_t reserved;
-  };
+  /// Two words per frame (return address and saved frame pointer) and the truncation probe.
+  static constexpr std::uint32_t max_checks = 2 * (max_depth + 1);
 
   /// The counters of `stack` for this thread, creating them on first use. Returns nullptr
   /// when the toolkit is out of memory. Owner thread only.
@@ -49,7 +46,10 @@ class ThreadState {
   /// One past the highest chunk index in use (for readers that walk every site).
   std::uint32_t chunk_limit() const noexcept { return m_chunk_limit.load(std::memory_order_acquire); }
 
-  CacheSlot& cache_slot(std::uint64_t hash) noexcept { return m_cache[hash & (cache_slots - 1)]; }
+  /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
+  WalkBuffers walk_buffers() noexcept {
+    return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks};
+  }
 
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
@@ -86,11 +86,12 @@ class ThreadState {
   std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
   std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
   ThreadScopes scopes;
+  StackCache stacks;  // recent walks of this thread, validated on use
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};
 
-  std::uint64_t memory_bytes() const noexcept { return m_memory; }
+  std::uint64_t memory_bytes() const noexcept { return m_memory + stacks.memory_bytes(); }
 
  private:
   SiteCounters* add_chunk(std::uint32_t chunk_index) noexcept;
@@ -98,7 +99,8 @@ class ThreadState {
   std::atomic<SiteCounters*>* m_sites = nullptr;  // mapped directory of chunk pointers
   std::atomic<std::uint32_t> m_chunk_limit{0};
   std::uint64_t m_memory = 0;
-  CacheSlot m_cache[cache_slots] = {};
+  std::uintptr_t m_frames[max_depth + 1] = {};
+  StackCheck m_checks[max_checks] = {};
   NameSlot m_names[name_slots] = {};
 
   friend class ThreadRegistry;

@@ -91,6 +91,12 @@ void for_each_module(void (*visit)(const ModuleView&, void*), void* context) noe
 /// True when both addresses lie in the same loaded module.
 bool same_module(const void* a, const void* b) noexcept;
 
+/// The unwind tables (.eh_frame_hdr, as mapped) of the module that contains `address`:
+/// 1 with *eh_frame_hdr set (0 when the module has none), 0 when no module contains the
+/// address, -1 when the loader offers no lock-free lookup. Lock-free and allocation-free, so
+/// safe inside the allocation hooks.
+int find_unwind_tables(std::uintptr_t address, std::uintptr_t* eh_frame_hdr) noexcept;
+
 /// The [begin, end) range of executable code of the module that contains `address`.
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept;

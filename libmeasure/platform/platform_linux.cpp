@@ -20,6 +20,8 @@
 #include "platform/platform.h"
 
 extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // glibc, not in a header
+// Weak: absent from glibc before 2.35, where find_unwind_tables reports it unavailable.
+extern "C" int _dl_find_object(void* address, dl_find_object* result) __THROW __attribute__((weak));
 
 namespace measure::detail::platform {
 namespace {
@@ -281,6 +283,19 @@ bool same_module(const void* a, const void* b) noexcept {
   Dl_info x{};
   Dl_info y{};
   return ::dladdr(a, &x) != 0 && ::dladdr(b, &y) != 0 && x.dli_fbase == y.dli_fbase;
+}
+
+int find_unwind_tables(std::uintptr_t address, std::uintptr_t* eh_frame_hdr) noexcept {
+  // _dl_find_object (glibc 2.35) is the loader's lock-free lookup made for unwinders.
+  if (&::_dl_find_object == nullptr) {
+    return -1;
+  }
+  dl_find_object found{};
+  if (::_dl_find_object(reinterpret_cast<void*>(address), &found) != 0) {
+    return 0;
+  }
+  *eh_frame_hdr = reinterpret_cast<std::uintptr_t>(found.dlfo_eh_frame);
+  return 1;
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {

@@ -1,40 +1,94 @@
-// Stack capture for the hot path. With unwind tables (libunwind, loaded privately with
-// RTLD_LOCAL so its _Unwind_* exports never join the program's symbol scope), stacks are
-// exact. Before libunwind can be loaded (allocations made while the loader runs other
-// libraries' constructors) frames are walked through frame pointers, validated against the
-// thread's stack, and the stack is flagged partial. The toolkit's own frames are removed.
+// Stack capture for the hot path. A walk starts at the innermost frame outside the toolkit
+// (found through the toolkit's own frame pointers) and steps from frame to frame with the
+// unwind rule of each return address (stacks/frame_rules.h): read from the module's unwind
+// tables once, cached, and for code built with frame pointers simply "the caller's frame is
+// at rbp". Code without tables is stepped through its frame pointers, validated against the
+// thread's stack (the stack is then flagged partial); rules the table reader does not
+// understand (signal frames, expressions) hand the rest of the walk to libunwind, loaded
+// privately (RTLD_LOCAL, so its _Unwind_* exports never join the program's symbol scope).
+// Never glibc's backtrace() or libgcc's unwinder.
+//
+// Every walk also lists the stack words its result depends on (StackCheck): the return
+// addresses it read, and saved frame pointers only where a later frame used them (in code
+// without frame pointers rbp is an ordinary register, often a loop variable, whose saved
+// copies change from call to call without changing the stack). Reading the same words at the
+// same addresses again yields the same values only if the unwinder would produce the same
+// stack, which is what lets StackCache (stacks/stack_cache.h) reuse a walk's result without
+// walking. A walk that used libunwind cannot list its reads and is not cacheable.
 #pragma once
 
 #include <cstdint>
 
+#include "stacks/frame_rules.h"
+
 namespace measure::detail {
+
+/// Where a walk starts: the program's frame that called into the toolkit.
+struct CallerFrame {
+  std::uintptr_t ip;  // the return address into it
+  std::uintptr_t sp;  // its stack pointer after the call returns (the toolkit frame's CFA)
+  std::uintptr_t fp;  // its rbp at the call
+};
+
+/// One stack word a walk read.
+struct StackCheck {
+  std::uintptr_t address;
+  std::uintptr_t value;
+};
+
+/// The thread's stack and scratch space for one walk.
+struct WalkBuffers {
+  std::uintptr_t stack_low;
+  std::uintptr_t stack_high;
+  std::uintptr_t* frames;  // capacity: the walk's `max` + 1
+  StackCheck* checks;      // capacity: check_capacity
+  std::uint32_t check_capacity;
+};
+
+struct WalkResult {
+  std::uint32_t depth;
+  std::uint32_t flags;        // StackFlags (stack_truncated, stack_partial)
+  std::uint32_t check_count;  // words the result depends on, in buffers.checks
+  bool cacheable;             // every such word is listed in checks
+  bool start_fp_used;         // the result depends on the start frame's rbp
+};
 
 class Unwinder {
  public:
-  /// Loads libunwind and sets per-thread caching. Call only at a safe point (the library
-  /// constructor): it runs the loader. Returns false if libunwind is unavailable, in which
-  /// case capture() keeps using frame pointers.
+  /// Loads libunwind (the fallback) and sets its per-thread caching. Call only at a safe point
+  /// (the library constructor): it runs the loader. False if libunwind is unavailable; walks
+  /// then stop where the fallback would be needed.
   bool load_tables() noexcept;
-  bool has_tables() const noexcept { return m_backtrace != nullptr; }
+  bool has_tables() const noexcept { return m_init_local != nullptr; }
   /// Frames whose return address lies in [begin, end) (the toolkit itself) are dropped.
   void set_own_range(std::uintptr_t begin, std::uintptr_t end) noexcept {
     m_own_begin = begin;
     m_own_end = end;
   }
 
-  /// Writes up to `max` return addresses of the calling thread into `out` (capacity `max`),
-  /// innermost first, without the toolkit's frames. `stack_low/high` bound frame-pointer
-  /// walks (0 when unknown). Sets stack_truncated/stack_partial in `flags`.
-  /// Never allocates from the C heap itself and takes no lock of the runtime.
-  std::uint32_t capture(std::uintptr_t* out, std::uint32_t max, std::uint32_t* flags, std::uintptr_t stack_low,
-                        std::uintptr_t stack_high) const noexcept;
+  /// The innermost frame outside the toolkit. False when the stack bounds are unknown, or the
+  /// toolkit's own frame chain leaves [stack_low, stack_high) (a foreign stack: coroutines,
+  /// sigaltstack) or is broken.
+  bool caller(std::uintptr_t stack_low, std::uintptr_t stack_high, CallerFrame* out) const noexcept;
+  /// Walks at most `max` frames from `start`, innermost first. Never allocates and takes no
+  /// lock of the runtime.
+  WalkResult walk(const CallerFrame& start, std::uint32_t max, const WalkBuffers& buffers) noexcept;
+  /// For a stack caller() cannot follow: libunwind from here, without the toolkit's frames.
+  /// Not cacheable; empty when libunwind is unavailable.
+  WalkResult walk_foreign(std::uint32_t max, const WalkBuffers& buffers) noexcept;
+
+  FrameRules& rules() noexcept { return m_rules; }
 
  private:
-  std::uint32_t walk_frame_pointers(std::uintptr_t* out, std::uint32_t capacity, std::uintptr_t stack_low,
-                                    std::uintptr_t stack_high) const noexcept;
   bool is_own(std::uintptr_t address) const noexcept { return address >= m_own_begin && address < m_own_end; }
+  /// libunwind from a frame's return address, stack pointer and frame pointer; appends frames.
+  std::uint32_t walk_with_libunwind(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp, std::uintptr_t* frames,
+                                    std::uint32_t depth, std::uint32_t max) noexcept;
 
-  int (*m_backtrace)(void** buffer, int size) = nullptr;
+  FrameRules m_rules;
+  int (*m_init_local)(void* cursor, void* context) = nullptr;
+  int (*m_step)(void* cursor) = nullptr;
+  int (*m_get_reg)(void* cursor, int reg, std::uintptr_t* value) = nullptr;
   std::uintptr_t m_own_begin = 0;
   std::uintptr_t m_own_end = 0;
 };

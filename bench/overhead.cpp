@@ -1,0 +1,329 @@
+// The runtime's overhead (docs/performance.md, "Runtime overhead"): allocation-bound workloads
+// (bench/workloads/) run natively, under `measure run` in each mode, and under heaptrack when
+// it is installed; rounds are interleaved (every configuration once per round, in a rotating
+// order) so a noisy neighbour slows all of them alike, and the medians are compared. Wall time
+// is the headline; CPU time (user + system of the whole process tree) is printed too because
+// it is less sensitive to other load on a shared machine. A benchmark, not a test.
+//
+//   measure_bench_overhead [--runs N] [--quick] [--workloads a,b,...] [--modes a,b,...]
+//                          [--memory] [--micro] [--dir DIR] [--baseline MEASURE]
+//
+//   --baseline   another build's `measure` binary: its exact mode becomes the column
+//                "baseline" (old vs new unwinder, side by side in one run)
+//   --quick      a fifth of the operations, 3 runs: a smoke run, not a measurement
+//   --memory     toolkit bytes per live block instead (exact mode, captures' own figure)
+//   --micro      the hot-path micro-benchmarks (measure_bench_hotpath) in every mode
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "bench/bench_process.h"
+#include "format/capture.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using measure::bench::median;
+using measure::bench::Run;
+using measure::bench::run_program;
+
+struct Workload {
+  const char* name;
+  const char* program;  // under MEASURE_BENCH_WORKLOADS
+  std::vector<std::string> args;
+  long ops;  // per thread, in the full run
+};
+
+// Native run times of roughly half a second to a second each on the reference machine.
+const std::vector<Workload> g_workloads = {
+    {"c-small-1t", "churn", {"--threads", "1"}, 5000000},
+    {"c-small-2t", "churn", {"--threads", "2"}, 5000000},
+    {"c-large-1t", "churn", {"--threads", "1", "--size", "large"}, 1000000},
+    {"cpp-small-1t", "churn_cpp", {"--threads", "1"}, 2500000},
+    {"cpp-small-2t", "churn_cpp", {"--threads", "2"}, 2500000},
+    {"c-small-1t-fp", "churn_fp", {"--threads", "1"}, 5000000},
+};
+
+const std::vector<std::string> g_all_modes = {"native", "exact", "sampled", "counters", "heaptrack"};
+
+struct Options {
+  int runs = 5;
+  bool quick = false;
+  bool memory = false;
+  bool micro = false;
+  std::vector<std::string> workloads = {"c-small-1t", "c-small-2t", "c-large-1t", "cpp-small-1t", "cpp-small-2t"};
+  std::vector<std::string> modes = g_all_modes;
+  std::string dir;
+  std::string baseline;  // another build's measure binary
+};
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) {
+      out.push_back(item);
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string heaptrack_path() {
+  for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
+    std::string p = std::string(dir) + "/heaptrack";
+    if (access(p.c_str(), X_OK) == 0) {
+      return p;
+    }
+  }
+  return {};
+}
+
+// The command line of one configuration.
+std::vector<std::string> command(const Workload& w, const std::string& mode, long ops, const Options& o) {
+  const std::string& dir = o.dir;
+  std::vector<std::string> program = {std::string(MEASURE_BENCH_WORKLOADS) + "/" + w.program};
+  program.insert(program.end(), w.args.begin(), w.args.end());
+  program.push_back("--ops");
+  program.push_back(std::to_string(ops));
+  std::vector<std::string> argv;
+  if (mode == "heaptrack") {
+    argv = {heaptrack_path(), "-o", dir + "/heaptrack." + w.name};
+  } else if (mode == "baseline") {
+    argv = {o.baseline, "run", "-q", "--mode", "exact", "-o", dir + "/" + w.name + ".baseline.msr", "--"};
+  } else if (mode != "native") {
+    argv = {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", dir + "/" + w.name + "." + mode + ".msr", "--"};
+  }
+  argv.insert(argv.end(), program.begin(), program.end());
+  return argv;
+}
+
+void overhead(const Options& o) {
+  std::vector<const Workload*> workloads;
+  for (const std::string& name : o.workloads) {
+    auto it = std::find_if(g_workloads.begin(), g_workloads.end(), [&](const Workload& w) { return name == w.name; });
+    if (it == g_workloads.end()) {
+      std::fprintf(stderr, "measure_bench_overhead: unknown workload %s\n", name.c_str());
+      std::exit(2);
+    }
+    workloads.push_back(&*it);
+  }
+  std::vector<std::string> modes;
+  std::vector<std::string> wanted = o.modes;
+  if (!o.baseline.empty()) {
+    wanted.push_back("baseline");
+  }
+  for (const std::string& m : wanted) {
+    if (m == "heaptrack" && heaptrack_path().empty()) {
+      std::fprintf(stderr, "heaptrack is not installed: its column is left out\n");
+      continue;
+    }
+    modes.push_back(m);
+  }
+  // results[workload][mode] = runs
+  std::map<std::string, std::map<std::string, std::vector<Run>>> results;
+  for (int round = 0; round < o.runs; ++round) {
+    for (const Workload* w : workloads) {
+      long ops = o.quick ? w->ops / 5 : w->ops;
+      for (std::size_t i = 0; i < modes.size(); ++i) {
+        const std::string& mode = modes[(i + static_cast<std::size_t>(round)) % modes.size()];
+        Run r = run_program(command(*w, mode, ops, o));
+        if (r.status != 0) {
+          std::fprintf(stderr, "%s under %s failed with status %d\n", w->name, mode.c_str(), r.status);
+          std::exit(1);
+        }
+        results[w->name][mode].push_back(r);
+        std::fprintf(stderr, "  round %d/%d  %-14s %-10s %7.3f s wall %7.3f s cpu %6ld MiB\n", round + 1, o.runs,
+                     w->name, mode.c_str(), r.wall_s, r.cpu_s, r.max_rss_kib / 1024);
+      }
+    }
+  }
+  std::printf("\nMedians of %d interleaved runs; ratio = median / native median (wall, and CPU in brackets)\n\n",
+              o.runs);
+  std::printf("%-14s %9s", "workload", "native s");
+  for (const std::string& m : modes) {
+    if (m != "native") {
+      std::printf(" %17s", m.c_str());
+    }
+  }
+  if (std::find(modes.begin(), modes.end(), "heaptrack") != modes.end() &&
+      std::find(modes.begin(), modes.end(), "exact") != modes.end()) {
+    std::printf(" %15s", "heaptrack/exact");
+  }
+  std::printf("\n");
+  for (const Workload* w : workloads) {
+    auto& by_mode = results[w->name];
+    auto wall = [&](const std::string& m) { return median(by_mode[m], &Run::wall_s); };
+    auto cpu = [&](const std::string& m) { return median(by_mode[m], &Run::cpu_s); };
+    double native_wall = wall("native");
+    double native_cpu = cpu("native");
+    std::printf("%-14s %9.3f", w->name, native_wall);
+    for (const std::string& m : modes) {
+      if (m != "native") {
+        std::printf("   %6.2fx (%5.2fx)", wall(m) / native_wall, cpu(m) / native_cpu);
+      }
+    }
+    if (by_mode.count("heaptrack") != 0 && by_mode.count("exact") != 0) {
+      std::printf(" %14.2fx", wall("heaptrack") / wall("exact"));
+    }
+    std::printf("\n");
+  }
+}
+
+// Toolkit bytes per live block: the capture's own figure (totals.toolkit_bytes) with many
+// blocks held to the end, minus the same run holding none, over the blocks held.
+void memory(const Options& o) {
+  std::printf("Toolkit memory per live block (exact mode, the capture's toolkit_bytes)\n\n");
+  std::printf("%12s %16s %16s %14s %14s\n", "live blocks", "toolkit bytes", "pointer table", "per block", "RSS MiB");
+  std::uint64_t base = 0;
+  for (long hold : {0L, 250000L, 1000000L, 4000000L}) {
+    std::string capture = o.dir + "/memory." + std::to_string(hold) + ".msr";
+    Run r = run_program({MEASURE_BENCH_TOOL, "run", "-q", "-o", capture, "--",
+                         std::string(MEASURE_BENCH_WORKLOADS) + "/churn", "--ops", "100000", "--hold",
+                         std::to_string(hold)});
+    if (r.status != 0) {
+      std::fprintf(stderr, "memory run failed with status %d\n", r.status);
+      std::exit(1);
+    }
+    measure::Capture c = measure::read_capture(capture);
+    std::uint64_t table = c.diagnostic("pointer_table_bytes");
+    if (hold == 0) {
+      base = c.toolkit_bytes;
+    }
+    double per_block = hold == 0 ? 0.0 : static_cast<double>(c.toolkit_bytes - base) / static_cast<double>(hold);
+    std::printf("%12ld %16llu %16llu %14.1f %14ld\n", hold, static_cast<unsigned long long>(c.toolkit_bytes),
+                static_cast<unsigned long long>(table), per_block, r.max_rss_kib / 1024);
+  }
+}
+
+void micro(const Options& o) {
+  std::string bench = std::string(MEASURE_BENCH_HOTPATH);
+  std::vector<std::string> modes;
+  for (const std::string& m : o.modes) {
+    if (m != "heaptrack") {
+      modes.push_back(m);
+    }
+  }
+  std::map<std::string, std::map<std::string, std::vector<double>>> ns;  // [benchmark][mode]
+  std::vector<std::string> order;
+  for (int round = 0; round < o.runs; ++round) {
+    for (std::size_t i = 0; i < modes.size(); ++i) {
+      const std::string& mode = modes[(i + static_cast<std::size_t>(round)) % modes.size()];
+      std::string out = o.dir + "/micro." + mode + ".json";
+      std::vector<std::string> argv;
+      if (mode != "native") {
+        argv = {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", o.dir + "/micro." + mode + ".msr", "--"};
+      }
+      argv.insert(argv.end(), {bench, "--benchmark_out=" + out, "--benchmark_out_format=csv",
+                               o.quick ? "--benchmark_min_time=0.05" : "--benchmark_min_time=0.3"});
+      Run r = run_program(argv);
+      if (r.status != 0) {
+        std::fprintf(stderr, "micro-benchmarks under %s failed with status %d\n", mode.c_str(), r.status);
+        std::exit(1);
+      }
+      for (const auto& [name, value] : measure::bench::read_benchmark_csv(out)) {
+        if (std::find(order.begin(), order.end(), name) == order.end()) {
+          order.push_back(name);
+        }
+        ns[name][mode].push_back(value);
+      }
+      std::fprintf(stderr, "  round %d/%d  micro %-10s done\n", round + 1, o.runs, mode.c_str());
+    }
+  }
+  std::printf("\nns per operation (median of %d runs; an operation is one allocation and its free)\n\n", o.runs);
+  std::printf("%-40s", "benchmark");
+  for (const std::string& m : modes) {
+    std::printf(" %10s", m.c_str());
+  }
+  std::printf("\n");
+  for (const std::string& name : order) {
+    std::printf("%-40s", name.c_str());
+    for (const std::string& m : modes) {
+      std::vector<double>& v = ns[name][m];
+      std::sort(v.begin(), v.end());
+      std::printf(" %10.1f", v.empty() ? 0.0 : v[v.size() / 2]);
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "measure_bench_overhead: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--runs") {
+      o.runs = std::max(1, std::atoi(value().c_str()));
+    } else if (a == "--quick") {
+      o.quick = true;
+      o.runs = 3;
+    } else if (a == "--workloads") {
+      o.workloads = split(value());
+    } else if (a == "--modes") {
+      o.modes = split(value());
+    } else if (a == "--memory") {
+      o.memory = true;
+    } else if (a == "--micro") {
+      o.micro = true;
+    } else if (a == "--dir") {
+      o.dir = value();
+    } else if (a == "--baseline") {
+      o.baseline = value();
+    } else {
+      std::fprintf(stderr,
+                   "usage: measure_bench_overhead [--runs N] [--quick] [--workloads a,b] [--modes a,b] [--memory] "
+                   "[--micro] [--dir DIR] [--baseline MEASURE]\n");
+      return 2;
+    }
+  }
+  bool own_dir = o.dir.empty();
+  if (own_dir) {
+    char templ[] = "/tmp/measure-bench-XXXXXX";
+    if (mkdtemp(templ) == nullptr) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    o.dir = templ;
+  }
+  if (std::find(o.modes.begin(), o.modes.end(), "native") == o.modes.end()) {
+    o.modes.insert(o.modes.begin(), "native");
+  }
+  if (o.memory) {
+    memory(o);
+  } else if (o.micro) {
+    micro(o);
+  } else {
+    overhead(o);
+  }
+  if (own_dir) {
+    std::error_code ec;
+    fs::remove_all(o.dir, ec);
+  }
+  return 0;
+}

@@ -1,0 +1,185 @@
+/* An allocation-bound C program for the overhead benchmark (bench/overhead.cpp): each thread
+ * keeps a ring of live blocks and replaces a random one per operation, so the program does
+ * little else than malloc, calloc, realloc and free. The blocks come from sixteen call sites
+ * at call depths 3 to 10 below the thread's entry, as in a real program. Deterministic: the
+ * same arguments make the same calls in the same order (per thread).
+ *
+ *   churn [--threads N] [--ops N] [--size small|large] [--live N] [--hold N]
+ *
+ *   --ops     operations per thread (default 10,000,000)
+ *   --size    small: 16 to 271 bytes (default); large: 4 KiB to 68 KiB
+ *   --live    ring size: blocks live at any time per thread (default 4096)
+ *   --hold    blocks allocated first and kept until exit (leaked): for the memory figures */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct Config {
+  int threads;
+  long ops;
+  int large;
+  long live;
+  long hold;
+};
+
+static struct Config g_config = {1, 10000000, 0, 4096, 0};
+static void* volatile g_sink;
+
+static inline uint64_t next_random(uint64_t* state) {
+  uint64_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *state = x;
+  return x;
+}
+
+static size_t block_size(uint64_t r) {
+  return g_config.large ? 4096 + (size_t)(r % 65536) : 16 + (size_t)(r % 256);
+}
+
+/* The sites: a chain of distinct frames, so stacks differ and have some depth. */
+#define NOINLINE __attribute__((noinline))
+#define KEEP() __asm__ volatile("" ::: "memory")
+
+static NOINLINE void* site_malloc(size_t n) {
+  void* p = malloc(n);
+  KEEP();
+  return p;
+}
+static NOINLINE void* site_calloc(size_t n) {
+  void* p = calloc(1, n);
+  KEEP();
+  return p;
+}
+static NOINLINE void* site_realloc(size_t n) {
+  void* p = realloc(NULL, n / 2);
+  if (p != NULL) {
+    p = realloc(p, n);
+  }
+  KEEP();
+  return p;
+}
+static NOINLINE void* site_aligned(size_t n) {
+  void* p = NULL;
+  if (posix_memalign(&p, 64, n) != 0) {
+    return NULL;
+  }
+  KEEP();
+  return p;
+}
+
+typedef void* (*Site)(size_t);
+
+static NOINLINE void* level(int depth, Site site, size_t n) {
+  void* p = depth <= 0 ? site(n) : level(depth - 1, site, n);
+  KEEP();
+  return p;
+}
+
+static NOINLINE void* parse_record(uint64_t r, size_t n) {
+  return level((int)(r >> 8) % 4, site_malloc, n);
+}
+static NOINLINE void* build_index(uint64_t r, size_t n) {
+  return level((int)(r >> 8) % 3, site_calloc, n);
+}
+static NOINLINE void* grow_buffer(uint64_t r, size_t n) {
+  return level((int)(r >> 8) % 2, site_realloc, n);
+}
+static NOINLINE void* cache_line(uint64_t r, size_t n) {
+  return level(1, site_aligned, n);
+}
+
+static NOINLINE void* allocate(uint64_t r) {
+  size_t n = block_size(r >> 16);
+  void* p;
+  switch (r % 16) {
+    case 0:
+      p = grow_buffer(r, n);
+      break;
+    case 1:
+    case 2:
+      p = build_index(r, n);
+      break;
+    case 3:
+      p = cache_line(r, n);
+      break;
+    default:
+      p = parse_record(r, n);
+      break;
+  }
+  if (p != NULL) {
+    *(volatile char*)p = (char)r; /* touch it, as a program would */
+  }
+  return p;
+}
+
+static NOINLINE void* worker(void* arg) {
+  uint64_t state = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)arg;
+  for (long i = 0; i < g_config.hold; ++i) {
+    g_sink = site_malloc(16 + (size_t)(next_random(&state) % 64));
+  }
+  void** ring = calloc((size_t)g_config.live, sizeof(void*));
+  if (ring == NULL) {
+    return NULL;
+  }
+  for (long i = 0; i < g_config.ops; ++i) {
+    uint64_t r = next_random(&state);
+    long slot = (long)((r >> 40) % (uint64_t)g_config.live);
+    free(ring[slot]);
+    ring[slot] = allocate(r);
+  }
+  for (long i = 0; i < g_config.live; ++i) {
+    free(ring[i]);
+  }
+  free(ring);
+  return NULL;
+}
+
+static long number(const char* text) {
+  char* end = NULL;
+  long v = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < 0) {
+    fprintf(stderr, "churn: bad number '%s'\n", text);
+    exit(2);
+  }
+  return v;
+}
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--threads") == 0) {
+      g_config.threads = (int)number(argv[i + 1]);
+    } else if (strcmp(argv[i], "--ops") == 0) {
+      g_config.ops = number(argv[i + 1]);
+    } else if (strcmp(argv[i], "--size") == 0) {
+      g_config.large = strcmp(argv[i + 1], "large") == 0;
+    } else if (strcmp(argv[i], "--live") == 0) {
+      g_config.live = number(argv[i + 1]);
+    } else if (strcmp(argv[i], "--hold") == 0) {
+      g_config.hold = number(argv[i + 1]);
+    } else {
+      fprintf(stderr, "churn: unknown option '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (g_config.threads < 1 || g_config.live < 1) {
+    fprintf(stderr, "churn: --threads and --live must be at least 1\n");
+    return 2;
+  }
+  if (g_config.threads == 1) {
+    worker((void*)1);
+    return 0;
+  }
+  pthread_t* threads = calloc((size_t)g_config.threads, sizeof(pthread_t));
+  for (int t = 0; t < g_config.threads; ++t) {
+    pthread_create(&threads[t], NULL, worker, (void*)(uintptr_t)(t + 1));
+  }
+  for (int t = 0; t < g_config.threads; ++t) {
+    pthread_join(threads[t], NULL);
+  }
+  free(threads);
+  return 0;
+}

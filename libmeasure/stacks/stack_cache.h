@@ -1,0 +1,63 @@
+// A thread's cache of recent walks: (caller frame) -> stack id, validated on every use. An
+// entry keeps every stack word its walk's result depended on (StackCheck); when the toolkit
+// is entered again from the same return address with the same stack pointer (and frame
+// pointer, if the walk used it), and every one of those words still holds the same value,
+// the unwinder would compute exactly what it computed before and produce the same stack (the rules of a return address
+// never change while its module stays loaded; the module generation is part of the key). So a hit is exact, and costs
+// one load and compare per word instead of a walk. Owner thread only.
+#pragma once
+
+#include <cstdint>
+
+#include "stacks/unwind.h"
+
+namespace measure::detail {
+
+class StackCache {
+ public:
+  static constexpr std::uint32_t entry_count = 512;
+
+  /// The stack id of the walk from `start`, if a cached walk is still valid.
+  bool find(const CallerFrame& start, std::uint32_t generation, std::uint32_t* stack) const noexcept {
+    const Entry& e = m_entries[index(start)];
+    if (e.ip != start.ip || e.sp != start.sp || (e.fp_used && e.fp != start.fp) || e.generation != generation ||
+        e.checks == nullptr) {
+      return false;
+    }
+    for (std::uint32_t i = 0; i < e.check_count; ++i) {
+      if (*reinterpret_cast<const volatile std::uintptr_t*>(e.checks[i].address) != e.checks[i].value) {
+        return false;
+      }
+    }
+    *stack = e.stack;
+    return true;
+  }
+  /// Remembers a cacheable walk. Uses toolkit memory; does nothing when it runs out.
+  void remember(const CallerFrame& start, bool fp_used, std::uint32_t generation, std::uint32_t stack,
+                const StackCheck* checks, std::uint32_t check_count) noexcept;
+  /// Forgets every entry (a new thread adopts the state: its stack is elsewhere).
+  void clear() noexcept;
+  std::uint64_t memory_bytes() const noexcept { return m_memory; }
+
+ private:
+  struct Entry {
+    std::uintptr_t ip;
+    std::uintptr_t sp;
+    std::uintptr_t fp;
+    StackCheck* checks;  // nullptr: empty
+    std::uint32_t check_count;
+    std::uint32_t check_capacity;
+    std::uint32_t stack;
+    std::uint32_t generation;
+    bool fp_used;  // the walk depended on the start frame's rbp
+  };
+  static std::uint32_t index(const CallerFrame& start) noexcept {
+    std::uint64_t h = (start.ip ^ (start.sp << 17) ^ (start.sp >> 4)) * 0x9e3779b97f4a7c15ULL;
+    return static_cast<std::uint32_t>(h >> 40) & (entry_count - 1);
+  }
+
+  Entry m_entries[entry_count] = {};
+  std::uint64_t m_memory = 0;
+};
+
+}  // namespace measure::detail
