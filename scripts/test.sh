@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds measure and its tests, and runs the whole test suite.
+# Installs what is missing, builds measure and its tests, and runs the whole test suite; then
+# the sanitizer stages (scripts/sanitizers.sh: AddressSanitizer+UBSan, ThreadSanitizer).
+# Arguments go to ctest; TEST_SANITIZERS=0 skips the sanitizer stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-cd build
-ctest --output-on-failure --timeout 600 "$@"
+(cd build && ctest --output-on-failure --timeout 600 "$@")
+if [ "${TEST_SANITIZERS:-1}" != 0 ]; then
+  bash scripts/sanitizers.sh
+fi

@@ -243,10 +243,7 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 std::string tool_path() {
-  // scripts/test.sh runs end-to-end tests again with a sanitized build of the tool. Not a
-  // MEASURE_ name: programs run under the tool inherit it, and the runtime warns about those.
-  const char* other = std::getenv("TEST_MEASURE_TOOL");
-  return other != nullptr && *other != '\0' ? other : MEASURE_TOOL;
+  return MEASURE_TOOL;
 }
 std::string fixture_path(const std::string& name) {
   return std::string(MEASURE_FIXTURE_DIR) + "/" + name;
