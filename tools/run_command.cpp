@@ -1,6 +1,7 @@
 // `measure run`: start a program with the runtime preloaded, pass its exit status through,
 // then stamp the exit status into its capture and say where the capture went.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -161,13 +162,47 @@ void summarize(const std::string& expected, const ChildResult& child, bool quiet
   fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);
 }
 
+// A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
+// optionally followed by iB or B, any case).
+bool parse_interval(const std::string& text, std::uint64_t* out) {
+  std::size_t digits = 0;
+  std::uint64_t value = 0;
+  for (; digits < text.size() && text[digits] >= '0' && text[digits] <= '9'; ++digits) {
+    if (value > (UINT64_MAX - 9) / 10) {
+      return false;
+    }
+    value = value * 10 + static_cast<std::uint64_t>(text[digits] - '0');
+  }
+  std::string suffix;
+  for (char c : text.substr(digits)) {
+    suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  unsigned shift = 64;
+  for (auto [unit, bits] : {std::pair{'k', 10U}, std::pair{'m', 20U}, std::pair{'g', 30U}}) {
+    if (suffix == std::string(1, unit) || suffix == std::string(1, unit) + "b" ||
+        suffix == std::string(1, unit) + "ib") {
+      shift = bits;
+    }
+  }
+  if (suffix.empty()) {
+    shift = 0;
+  }
+  if (digits == 0 || shift == 64 || value == 0 || value > (UINT64_MAX >> shift)) {
+    return false;
+  }
+  *out = value << shift;
+  return true;
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app, RunOptions& o) {
   CLI::App* run = app.add_subcommand("run", "Run a program with allocation tracing and write a capture file.");
   run->add_option("-o,--output", o.output,
                   "Capture path (default measure.%n.%p.msr; %p pid, %n program name, %% a percent sign)");
-  run->add_option("--mode", o.mode, "What to record: exact (every allocation and its stack)")
+  run->add_option("--mode", o.mode,
+                  "What to record: exact (every allocation and its stack), sampled (stacks of a byte-weighted "
+                  "sample: per-stack numbers are estimates, totals exact) or counters (totals only, no stacks)")
       ->check(CLI::IsMember({"exact", "sampled", "counters"}));
   run->add_option("--depth", o.depth, "Maximum frames per stack (1-256, default 64)")->check(CLI::Range(1, 256));
   run->add_option("--sample-interval", o.sample_interval, "Mean bytes between samples in sampled mode (e.g. 512K)");
@@ -190,11 +225,14 @@ int run_command(const RunOptions& o) {
   if (o.command.empty()) {
     throw UsageError("run: no program given (usage: measure run [OPTIONS] -- PROGRAM [ARGS...])");
   }
-  if (o.mode != "exact") {
-    throw UsageError(fmt::format("run: --mode {} is not available in this version; use --mode exact", o.mode));
+  if (!o.sample_interval.empty() && o.mode != "sampled") {
+    throw UsageError("run: --sample-interval applies to --mode sampled only");
   }
-  if (!o.sample_interval.empty()) {
-    throw UsageError("run: --sample-interval applies to --mode sampled, which is not available in this version");
+  std::uint64_t interval = 512 * 1024;
+  if (!o.sample_interval.empty() && !parse_interval(o.sample_interval, &interval)) {
+    throw UsageError(fmt::format(
+        "run: --sample-interval '{}' is not a positive byte count (a number with an optional K, M or G suffix)",
+        o.sample_interval));
   }
 
   std::string program = find_in_path(o.command.front());
@@ -235,6 +273,9 @@ int run_command(const RunOptions& o) {
       {"MEASURE_MODE", o.mode},
       {"MEASURE_DEPTH", fmt::to_string(o.depth)},
   };
+  if (o.mode == "sampled") {
+    env.emplace_back("MEASURE_SAMPLE_INTERVAL", fmt::to_string(interval));
+  }
   if (o.follow_exec) {
     env.emplace_back("MEASURE_FOLLOW_EXEC", "1");
   }

@@ -341,6 +341,16 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
     LogLine().text("out of memory while aggregating call sites; the capture has no sites").emit();
   }
 
+  if (rt.options.mode != Mode::exact) {
+    // Sites hold estimates (sampled) or nothing (counters): the exact totals are the threads'.
+    totals.counters = format::SiteFields{};
+    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+      totals.counters.alloc_count += load_relaxed(t->totals.alloc_count);
+      totals.counters.alloc_bytes += load_relaxed(t->totals.alloc_bytes);
+      totals.counters.free_count += load_relaxed(t->totals.free_count);
+      totals.counters.freed_bytes += load_relaxed(t->totals.freed_bytes);
+    }
+  }
   totals.counters.peak_bytes = rt.account.peak();
   totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
   totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;

@@ -68,7 +68,8 @@ void GlobalAccount::reset() noexcept {
   __sync_lock_test_and_set(&m_word, 0);
 }
 
-void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes) noexcept {
+void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes,
+                            std::uint64_t count) noexcept {
   std::int64_t live_before =
       static_cast<std::int64_t>(load_relaxed(alloc_bytes)) - static_cast<std::int64_t>(load_relaxed(freed_bytes));
   if (peak_mark != t.old_mark) {
@@ -77,10 +78,10 @@ void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint6
   }
   std::int64_t delta = static_cast<std::int64_t>(bytes);
   if (allocation) {
-    bump(alloc_count, 1);
+    bump(alloc_count, count);
     bump(alloc_bytes, bytes);
   } else {
-    bump(free_count, 1);
+    bump(free_count, count);
     bump(freed_bytes, bytes);
     delta = -delta;
   }

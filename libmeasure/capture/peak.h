@@ -53,8 +53,9 @@ struct alignas(64) SiteCounters {
   std::uint64_t peak_mark;
   std::uint64_t reserved;
 
-  /// Records an allocation or a free of `bytes` that the account ordered as `t`.
-  void on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes) noexcept;
+  /// Records an allocation or a free of `bytes` that the account ordered as `t`; `count`
+  /// blocks (more than 1 for a sample that stands for several).
+  void on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes, std::uint64_t count = 1) noexcept;
   /// This thread's part of the site's live bytes at the peak whose mark is `final_mark`.
   std::int64_t contribution_at(std::uint64_t final_mark) const noexcept;
 };

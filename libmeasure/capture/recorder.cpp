@@ -32,6 +32,11 @@ ThreadState* attach_thread() noexcept {
   if (rt.thread_slot_ready) {
     platform::thread_exit_slot_set(rt.thread_slot, state);
   }
+  // A fixed seed per thread in order of first allocation: a program that allocates the same
+  // way gets the same samples (reproducible estimates, deterministic tests).
+  static std::atomic<std::uint64_t> attached{0};
+  state->sampler.start(rt.options.sample_interval,
+                       mix64(0x6d65617375726573ULL + attached.fetch_add(1, std::memory_order_relaxed)));
   t_state = state;
   return state;
 }
@@ -133,6 +138,39 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
   return allocated == freed || allocated == AllocFamily::reported || freed == AllocFamily::reported;
 }
 
+// ---- sampled and counters modes -----------------------------------------------------
+// Every block still enters the live-block table (its size keeps the totals and the peak
+// exact), but only sampled blocks carry a stack; the others, and every block in counters
+// mode, carry the unknown stack and touch no site. Per-site counters of sampled stacks hold
+// estimates (capture/sampler.h); the thread's EventTotals hold the exact counts.
+
+void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info,
+                 bool allocation) noexcept {
+  auto size = static_cast<std::int64_t>(info.size);
+  PeakTransition t = rt.account.apply(allocation ? size : -size);
+  thread.totals.on_event(allocation, info.size);
+  if (info.stack != StackTable::unknown_id) {
+    SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
+    if (SiteCounters* site = thread.site(info.stack)) {
+      site->on_event(t, allocation, w.bytes, w.count);
+    }
+  }
+  thread.on_own_event(info.stack, allocation, info.size);
+}
+
+void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t key, std::size_t size,
+                             AllocFamily family) noexcept {
+  BlockInfo info{size, StackTable::unknown_id, family};
+  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
+    info.stack = capture_stack(rt, thread);
+  }
+  if (!rt.pointers.insert(key, info)) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  light_event(rt, thread, key, info, true);
+}
+
 }  // namespace
 
 void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
@@ -144,6 +182,10 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
     return;
   }
   auto key = block_key(address, family);
+  if (rt.options.mode != Mode::exact) {
+    record_light_allocation(rt, *thread, key, size, family);
+    return;
+  }
   std::uint32_t stack = 0;
   SiteCounters* site = enter_block(rt, *thread, key, size, family, &stack);
   if (site == nullptr) {
@@ -172,6 +214,10 @@ bool record_free(void* address, AllocFamily family) noexcept {
     // Keep the global live bytes right even when the thread's counters are unavailable.
     rt.account.apply(-static_cast<std::int64_t>(info.size));
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (rt.options.mode != Mode::exact) {
+    light_event(rt, *thread, key, info, false);
     return true;
   }
   account_free(rt, *thread, key, info);
@@ -206,9 +252,18 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
     return;
   }
   auto key = reinterpret_cast<std::uintptr_t>(fresh);
+  if (rt.options.mode != Mode::exact) {
+    // The free first: the peak never counts both blocks.
+    if (old != nullptr) {
+      light_event(rt, *thread, old_key, *old, false);
+    }
+    if (fresh != nullptr) {
+      record_light_allocation(rt, *thread, key, size, AllocFamily::malloc);
+    }
+    return;
+  }
   std::uint32_t stack = 0;
-  SiteCounters* site =
-      fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc, &stack) : nullptr;
+  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc, &stack) : nullptr;
   if (site == nullptr) {
     // Freed with size 0, or the new block could not be recorded: only the free remains.
     if (old != nullptr) {
@@ -235,7 +290,9 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   thread->last_allocation = key;
 }
 
-ThreadState* calling_thread_state() noexcept { return current_thread(); }
+ThreadState* calling_thread_state() noexcept {
+  return current_thread();
+}
 
 // Used by the runtime's thread-exit slot (registered in runtime.cpp).
 void release_thread_state(void* state) noexcept {

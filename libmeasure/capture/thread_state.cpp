@@ -51,12 +51,12 @@ void ThreadState::reset_counters() noexcept {
   }
   net_bytes = 0;
   peak_net_bytes = 0;
+  totals = EventTotals{};
   last_allocation = 0;
   scopes.reset_aggregates();
 }
 
 ThreadState* ThreadRegistry::acquire() noexcept {
-
   for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
     bool expected = false;
     if (!s->in_use.load(std::memory_order_relaxed) &&

@@ -10,10 +10,25 @@
 
 #include "capture/config.h"
 #include "capture/peak.h"
+#include "capture/sampler.h"
 #include "capture/scopes.h"
 #include "stacks/stack_cache.h"
 
 namespace measure::detail {
+
+/// Exact counts of one thread's events, kept in sampled and counters modes, where the
+/// per-site counters hold estimates or nothing. Owner writes, relaxed readers.
+struct EventTotals {
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+
+  void on_event(bool allocation, std::uint64_t bytes) noexcept {
+    bump(allocation ? alloc_count : free_count, 1);
+    bump(allocation ? alloc_bytes : freed_bytes, bytes);
+  }
+};
 
 class ThreadState {
  public:
@@ -47,15 +62,12 @@ class ThreadState {
   std::uint32_t chunk_limit() const noexcept { return m_chunk_limit.load(std::memory_order_acquire); }
 
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
-  WalkBuffers walk_buffers() noexcept {
-    return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks};
-  }
+  WalkBuffers walk_buffers() noexcept { return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks}; }
 
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
   /// Forked child starting its own capture: every counter back to zero.
   void reset_counters() noexcept;
-
 
   /// The owner's own event on `stack`: its traced memory and its open scopes.
   void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
@@ -86,7 +98,9 @@ class ThreadState {
   std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
   std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
   ThreadScopes scopes;
-  StackCache stacks;  // recent walks of this thread, validated on use
+  StackCache stacks;        // recent walks of this thread, validated on use
+  Sampler sampler;          // sampled mode: which of this thread's allocations get a stack
+  EventTotals totals = {};  // sampled and counters modes: this thread's exact counts
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};

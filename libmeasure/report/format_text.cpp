@@ -191,6 +191,13 @@ std::vector<std::string> report_notes(const Report& r) {
   const Capture& c = *r.capture;
   const Program& p = c.program;
   std::vector<std::string> notes;
+  if (p.mode == CaptureMode::sampled) {
+    notes.push_back(fmt::format("sampled mode: per-stack counts and bytes are estimates from a byte-weighted "
+                                "sample (one sample per {} on average); totals and peak are exact",
+                                human_bytes(p.sample_interval)));
+  } else if (p.mode == CaptureMode::counters) {
+    notes.push_back("counters mode: no stacks were recorded, only totals per process, thread and scope");
+  }
   if (r.truncated_stacks != 0) {
     notes.push_back(fmt::format("{} stacks ({} allocations) were truncated at depth {} (MEASURE_DEPTH or --depth)",
                                 grouped(r.truncated_stacks), grouped(r.truncated_allocations), p.depth));

@@ -1,0 +1,99 @@
+#include "capture/sampler.h"
+
+#include <cstring>
+
+#include "support/hash.h"
+
+namespace measure::detail {
+namespace {
+
+// The runtime does not link libm; these two are accurate to about 1e-9 relative, far below
+// the sampling error.
+
+// ln(x) for x > 0: x = m * 2^e with m in [1, 2), ln(m) = 2 atanh((m - 1) / (m + 1)).
+double natural_log(double x) noexcept {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof bits);
+  int exponent = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  bits = (bits & ((std::uint64_t{1} << 52) - 1)) | (std::uint64_t{1023} << 52);
+  double m = 0;
+  std::memcpy(&m, &bits, sizeof m);
+  if (m > 1.4142135623730951) {  // keep z small: m in [0.707, 1.414)
+    m *= 0.5;
+    ++exponent;
+  }
+  double z = (m - 1) / (m + 1);
+  double z2 = z * z;
+  double series = 0;
+  for (int k = 13; k >= 1; k -= 2) {
+    series = series * z2 + 1.0 / k;
+  }
+  return 2 * z * series + exponent * 0.6931471805599453;
+}
+
+// 1 - exp(-x) for x >= 0, without cancellation for small x.
+double one_minus_exp_neg(double x) noexcept {
+  if (x > 40) {
+    return 1;
+  }
+  if (x < 0.5) {
+    double term = x;
+    double sum = x;
+    for (int k = 2; k < 16; ++k) {
+      term *= -x / k;
+      sum += term;
+    }
+    return sum;
+  }
+  // exp(-x) = exp(-x / 2^k) ^ (2^k) with x / 2^k < 0.5.
+  int halvings = 0;
+  double y = x;
+  while (y >= 0.5) {
+    y *= 0.5;
+    ++halvings;
+  }
+  double term = 1;
+  double e = 1;
+  for (int k = 1; k < 16; ++k) {
+    term *= -y / k;
+    e += term;
+  }
+  for (int i = 0; i < halvings; ++i) {
+    e *= e;
+  }
+  return 1 - e;
+}
+
+}  // namespace
+
+void Sampler::start(std::uint64_t interval, std::uint64_t seed) noexcept {
+  m_interval = interval;
+  m_random = seed != 0 ? seed : 0x9e3779b97f4a7c15ULL;
+  m_countdown = next_interval();
+}
+
+std::uint64_t Sampler::next_interval() noexcept {
+  // xorshift64*: 53 random bits make a uniform u in (0, 1]; -ln(u) * T is exponential.
+  m_random ^= m_random >> 12;
+  m_random ^= m_random << 25;
+  m_random ^= m_random >> 27;
+  std::uint64_t bits = (m_random * 0x2545f4914f6cdd1dULL) >> 11;
+  double u = (static_cast<double>(bits) + 1) * (1.0 / 9007199254740992.0);
+  double bytes = -natural_log(u) * static_cast<double>(m_interval);
+  return bytes < 1 ? 1 : static_cast<std::uint64_t>(bytes);
+}
+
+SampleWeight sample_weight(std::uint64_t size, std::uint64_t interval, std::uintptr_t address) noexcept {
+  if (size == 0) {
+    return SampleWeight{1, 0};  // never sampled by the countdown; stands for itself
+  }
+  double p = one_minus_exp_neg(static_cast<double>(size) / static_cast<double>(interval));
+  double count = 1 / p;
+  auto whole = static_cast<std::uint64_t>(count);
+  double fraction = count - static_cast<double>(whole);
+  double coin = static_cast<double>(mix64(address) >> 11) * (1.0 / 9007199254740992.0);
+  return SampleWeight{whole + (coin < fraction ? 1U : 0U),
+                      static_cast<std::uint64_t>(static_cast<double>(size) / p + 0.5)};
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,138 @@
+// Sampled and counters modes, end to end: the real preload under `measure run --mode`, the
+// real capture, the real report. Sampled mode's per-stack numbers are estimates; on the fixed
+// workload of fixtures/sample_shape.c (1 GiB from five sites, fixed seed) every stack that
+// holds at least 5% of the bytes must be estimated within 10% of the exact figure, while the
+// totals and the peak must equal exact mode's.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "format/capture.h"
+#include "support/checks.h"
+#include "support/subprocess.h"
+
+using measure::test::check_one_line_error;
+using measure::test::fixture_path;
+using measure::test::run_process;
+using measure::test::TempDir;
+using measure::test::tool_path;
+using nlohmann::json;
+
+namespace {
+
+std::string run_in_mode(TempDir& dir, const std::vector<std::string>& mode_args, const std::string& name) {
+  std::string capture = dir.file(name + ".msr");
+  std::vector<std::string> argv = {tool_path(), "run", "-q", "-o", capture};
+  argv.insert(argv.end(), mode_args.begin(), mode_args.end());
+  argv.insert(argv.end(), {"--", fixture_path("sample_shape")});
+  auto r = run_process(argv);
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  return capture;
+}
+
+json report_json(const std::string& capture) {
+  auto r = run_process({tool_path(), "report", capture, "--top", "0", "--format", "json"});
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  return json::parse(r.out);
+}
+
+// alloc_bytes of each row of a --by line report, by source line.
+std::map<int, std::uint64_t> bytes_by_line(const json& report) {
+  std::map<int, std::uint64_t> rows;
+  for (const json& row : report["rows"]) {
+    if (row["key"]["line"].is_number()) {
+      rows[row["key"]["line"].get<int>()] += row["alloc_bytes"].get<std::uint64_t>();
+    }
+  }
+  return rows;
+}
+
+void check_same_totals(const measure::Capture& a, const measure::Capture& b) {
+  CHECK(a.totals.alloc_count == b.totals.alloc_count);
+  CHECK(a.totals.alloc_bytes == b.totals.alloc_bytes);
+  CHECK(a.totals.free_count == b.totals.free_count);
+  CHECK(a.totals.freed_bytes == b.totals.freed_bytes);
+  CHECK(a.totals.peak_bytes == b.totals.peak_bytes);
+  CHECK(a.totals.live_bytes == b.totals.live_bytes);
+}
+
+}  // namespace
+
+TEST_CASE("sampled mode: exact totals, per-stack estimates within 10% of exact") {
+  TempDir dir;
+  std::string exact_path = run_in_mode(dir, {}, "exact");
+  std::string sampled_path = run_in_mode(dir, {"--mode", "sampled", "--sample-interval", "64K"}, "sampled");
+  measure::Capture exact = measure::read_capture(exact_path);
+  measure::Capture sampled = measure::read_capture(sampled_path);
+  CHECK(sampled.program.mode == measure::CaptureMode::sampled);
+  CHECK(sampled.program.sample_interval == 64 * 1024);
+  check_same_totals(exact, sampled);
+  CHECK(exact.totals.alloc_bytes >= (1ULL << 30));
+
+  std::map<int, std::uint64_t> exact_rows = bytes_by_line(report_json(exact_path));
+  std::map<int, std::uint64_t> sampled_rows = bytes_by_line(report_json(sampled_path));
+  int checked = 0;
+  for (auto [line, bytes] : exact_rows) {
+    if (bytes * 20 < exact.totals.alloc_bytes) {
+      continue;  // under 5% of the bytes: no promise
+    }
+    CAPTURE(line);
+    CAPTURE(bytes);
+    CAPTURE(sampled_rows[line]);
+    double ratio = static_cast<double>(sampled_rows[line]) / static_cast<double>(bytes);
+    CHECK(ratio > 0.9);
+    CHECK(ratio < 1.1);
+    ++checked;
+  }
+  CHECK(checked == 4);  // the 40, 30, 20 and 9 percent sites
+
+  auto text = run_process({tool_path(), "report", sampled_path});
+  REQUIRE(text.status() == 0);
+  CHECK(text.out.find("sampled mode: per-stack counts and bytes are estimates") != std::string::npos);
+}
+
+TEST_CASE("sampled mode: the same run gives the same samples") {
+  TempDir dir;
+  json first = report_json(run_in_mode(dir, {"--mode", "sampled"}, "first"));
+  json second = report_json(run_in_mode(dir, {"--mode", "sampled"}, "second"));
+  CHECK(bytes_by_line(first) == bytes_by_line(second));
+}
+
+TEST_CASE("counters mode: exact totals and no stacks") {
+  TempDir dir;
+  measure::Capture exact = measure::read_capture(run_in_mode(dir, {}, "exact"));
+  std::string counters_path = run_in_mode(dir, {"--mode", "counters"}, "counters");
+  measure::Capture counters = measure::read_capture(counters_path);
+  CHECK(counters.program.mode == measure::CaptureMode::counters);
+  check_same_totals(exact, counters);
+  CHECK(counters.sites.empty());
+  auto text = run_process({tool_path(), "report", counters_path});
+  REQUIRE(text.status() == 0);
+  CHECK(text.out.find("counters mode: no stacks were recorded") != std::string::npos);
+}
+
+TEST_CASE("bad sample intervals") {
+  for (const char* bad : {"0", "-1", "lots", "12X", "K"}) {
+    CAPTURE(bad);
+    check_one_line_error(run_process({tool_path(), "run", "--mode", "sampled", "--sample-interval", bad, "--", "true"}),
+                         bad);
+  }
+  check_one_line_error(run_process({tool_path(), "run", "--sample-interval", "64K", "--", "true"}), "--mode sampled");
+  // The runtime itself never fails the program: a warning, then the default.
+  TempDir dir;
+  std::string capture = dir.file("env.msr");
+  std::string preload =
+      (std::filesystem::path(tool_path()).parent_path().parent_path() / "lib" / "libmeasure_preload.so").string();
+  auto r = run_process({fixture_path("sample_shape")}, {{"LD_PRELOAD", preload},
+                                                        {"MEASURE_MODE", "sampled"},
+                                                        {"MEASURE_SAMPLE_INTERVAL", "lots"},
+                                                        {"MEASURE_OUTPUT", capture}});
+  CHECK(r.status() == 0);
+  CHECK(r.err.find("MEASURE_SAMPLE_INTERVAL=lots") != std::string::npos);
+  measure::Capture c = measure::read_capture(capture);
+  CHECK(c.program.mode == measure::CaptureMode::sampled);
+  CHECK(c.program.sample_interval == 512 * 1024);
+}
