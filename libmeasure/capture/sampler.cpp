@@ -80,6 +80,9 @@ std::uint64_t Sampler::next_interval() noexcept {
   std::uint64_t bits = (m_random * 0x2545f4914f6cdd1dULL) >> 11;
   double u = (static_cast<double>(bits) + 1) * (1.0 / 9007199254740992.0);
   double bytes = -natural_log(u) * static_cast<double>(m_interval);
+  if (bytes >= 18446744073709549568.0) {  // the largest double below 2^64: no overflow
+    return ~std::uint64_t{0};
+  }
   return bytes < 1 ? 1 : static_cast<std::uint64_t>(bytes);
 }
 
