@@ -209,7 +209,9 @@ std::vector<unsigned char> encode_capture(const Capture& capture);
 void write_capture(const Capture& capture, const std::string& path);
 /// Reads the whole file at `path`. Throws IoError.
 std::vector<unsigned char> read_file(const std::string& path);
-/// Writes `bytes` to `path` atomically. Throws IoError.
+/// Writes `bytes` to `path` atomically (a temporary file renamed over it; through a symbolic
+/// link, the file it names). A device, FIFO or socket (/dev/null, /dev/stdout) is written in
+/// place instead, never replaced. Throws IoError.
 void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes);
 
 }  // namespace measure

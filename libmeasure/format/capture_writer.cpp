@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -211,7 +212,36 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   return {out.data(), out.data() + out.size()};
 }
 
-void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes) {
+namespace {
+
+// Devices, pipes and sockets (/dev/null, /dev/stdout, a FIFO) are written in place: renaming a
+// temporary file over one would replace it with a regular file.
+void write_in_place(const std::string& path, std::span<const unsigned char> bytes) {
+  std::ofstream file(path, std::ios::binary);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  file.flush();
+  if (!file) {
+    throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& requested, std::span<const unsigned char> bytes) {
+  std::error_code fs_error;
+  std::filesystem::file_status status = std::filesystem::status(requested, fs_error);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    write_in_place(requested, bytes);
+    return;
+  }
+  // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
+  std::string path = requested;
+  if (std::filesystem::is_symlink(std::filesystem::symlink_status(requested, fs_error))) {
+    std::filesystem::path target = std::filesystem::weakly_canonical(requested, fs_error);
+    if (!fs_error) {
+      path = target.string();
+    }
+  }
   std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
   {
     std::ofstream file(temporary, std::ios::binary | std::ios::trunc);

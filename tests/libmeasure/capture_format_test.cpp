@@ -1,7 +1,12 @@
 // The capture format: round trips, and clean errors for every kind of damage.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include "format/capture.h"
 #include "support/error.h"
@@ -95,6 +100,31 @@ TEST_CASE("capture format: files round-trip through the atomic writer") {
   CHECK(read_capture(dir.file("a.msr")) == c);
   CHECK_THROWS_AS(write_capture(c, dir.file("missing/dir/a.msr")), IoError);
   CHECK_THROWS_AS(read_capture(dir.file("absent.msr")), IoError);
+}
+
+TEST_CASE("capture format: the atomic writer keeps links and never replaces a FIFO or device") {
+  measure::test::TempDir dir;
+  Capture c = sample();
+  write_capture(c, dir.file("target.msr"));
+  std::filesystem::create_symlink("target.msr", dir.file("link.msr"));
+  c.program.pid = 4321;
+  write_capture(c, dir.file("link.msr"));
+  CHECK(std::filesystem::is_symlink(dir.file("link.msr")));
+  CHECK(read_capture(dir.file("target.msr")).program.pid == 4321);
+
+  // A FIFO stands for /dev/null and /dev/stdout: renaming over it would make it a plain file.
+  // Opened read-write first, so the writer never blocks and the bytes wait in the pipe.
+  std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  int pipe_end = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
+  REQUIRE(pipe_end >= 0);
+  std::string text = "through the pipe\n";
+  write_file_atomically(fifo, std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+  char got[64] = {};
+  ssize_t n = ::read(pipe_end, got, sizeof got);
+  ::close(pipe_end);
+  CHECK(std::string(got, n > 0 ? static_cast<std::size_t>(n) : 0) == text);
+  CHECK(std::filesystem::is_fifo(fifo));
 }
 
 TEST_CASE("capture format: truncation at every byte is reported, never misread") {
