@@ -98,6 +98,9 @@ std::string human_duration(std::uint64_t ns) {
   if (ns < 1000000) {
     return fmt::format("{:.3g} ms", s * 1e3);
   }
+  if (s < 0.1) {
+    return fmt::format("{:.3g} ms", s * 1e3);  // 1.43 ms, not 1 ms: three figures, as in seconds
+  }
   if (s < 1) {
     return fmt::format("{:.0f} ms", s * 1e3);
   }
