@@ -28,9 +28,8 @@ std::string find_preload_library() {
   }
   std::filesystem::path dir = own_directory();
   // Installed: where the install rules put it; build tree: build/lib.
-  for (const char* relative : {MEASURE_PRELOAD_FROM_BINDIR, "../lib/libmeasure_preload.so",
-                               "../lib/measure/libmeasure_preload.so"}) {
-
+  for (const char* relative :
+       {MEASURE_PRELOAD_FROM_BINDIR, "../lib/libmeasure_preload.so", "../lib/measure/libmeasure_preload.so"}) {
     std::filesystem::path candidate = (dir / relative).lexically_normal();
     std::error_code ec;
     if (std::filesystem::exists(candidate, ec)) {
@@ -126,7 +125,6 @@ std::vector<std::string> child_captures(const std::string& templ, const std::str
 void summarize(const std::string& expected, const ChildResult& child, bool quiet, fs::file_time_type since) {
   std::string path = find_capture(expected, since);
   if (path.empty()) {
-
     if (quiet) {
       return;
     }
@@ -242,7 +240,6 @@ int run_command(const RunOptions& o) {
   }
   ProgramCheck check = check_program(program);
   if (check.statically_linked) {
-
     throw UsageError(
         fmt::format("run: '{}' is statically linked; measure traces dynamically linked programs only "
                     "(LD_PRELOAD cannot reach a static binary)",
@@ -284,9 +281,17 @@ int run_command(const RunOptions& o) {
   }
   // An explicit name without %p: the user asked for exactly that file, so a previous run's
   // capture there is replaced (the program's own children still never overwrite each other).
+  // Only a regular file is ever replaced: removing /dev/null (as root) or a FIFO would
+  // break the system, not just this run.
   if (templ.find("%p") == std::string::npos) {
+    std::string path = runtime_path(templ, 0);
     std::error_code ec;
-    fs::remove(runtime_path(templ, 0), ec);
+    fs::file_status status = fs::symlink_status(path, ec);
+    if (fs::is_regular_file(status)) {
+      fs::remove(path, ec);
+    } else if (fs::exists(status) && !fs::is_symlink(status)) {
+      throw UsageError(fmt::format("run: -o {}: not a regular file; a capture is a file of its own", path));
+    }
   }
   // File times have the file system's resolution; allow for it when comparing.
 
@@ -304,7 +309,6 @@ int run_command(const RunOptions& o) {
     }
   }
   return child.status();
-
 }
 
 }  // namespace measure::tools

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include "support/checks.h"
 #include "support/subprocess.h"
@@ -19,6 +20,8 @@ using measure::test::tool_path;
 using measure::test::write_text;
 
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string make_capture(TempDir& dir) {
   std::string path = dir.file("good.msr");
@@ -49,6 +52,21 @@ TEST_CASE("a missing program") {
   TempDir dir;
   write_text(dir.file("not-executable"), "#!/bin/sh\n");
   check_one_line_error(run_process({tool_path(), "run", "--", dir.file("not-executable")}), "not-executable");
+}
+
+TEST_CASE("an output that is not a regular file is refused and left as it was") {
+  // A FIFO and a directory stand for /dev/null, which the test must never touch.
+  TempDir dir;
+  std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_directory(dir.file("directory"));
+  for (const std::string& output : {fifo, dir.file("directory")}) {
+    check_one_line_error(run_process({tool_path(), "run", "-o", output, "--", fixture_path("alloc_c")}),
+                         "not a regular file");
+  }
+  CHECK(fs::is_fifo(fifo));
+  CHECK(fs::is_directory(dir.file("directory")));
+  CHECK(fs::is_empty(dir.file("directory")));
 }
 
 TEST_CASE("a statically linked program is refused before it starts") {
