@@ -214,14 +214,13 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
 
 namespace {
 
-// Devices, pipes and sockets (/dev/null, /dev/stdout, a FIFO) are written in place: renaming a
-// temporary file over one would replace it with a regular file.
-void write_in_place(const std::string& path, std::span<const unsigned char> bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  file.flush();
-  if (!file) {
-    throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+// Writes `bytes` to `file`; a failure names `shown`, the path the user gave.
+void write_bytes(const std::string& file, const std::string& shown, std::span<const unsigned char> bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.flush();
+  if (!out) {
+    throw IoError(fmt::format("{}: cannot write: {}", shown, std::strerror(errno)));
   }
 }
 
@@ -230,8 +229,10 @@ void write_in_place(const std::string& path, std::span<const unsigned char> byte
 void write_file_atomically(const std::string& requested, std::span<const unsigned char> bytes) {
   std::error_code fs_error;
   std::filesystem::file_status status = std::filesystem::status(requested, fs_error);
+  // Devices, pipes and sockets (/dev/null, /dev/stdout, a FIFO) are written in place: renaming
+  // a temporary file over one would replace it with a regular file.
   if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-    write_in_place(requested, bytes);
+    write_bytes(requested, requested, bytes);
     return;
   }
   // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
@@ -243,18 +244,11 @@ void write_file_atomically(const std::string& requested, std::span<const unsigne
     }
   }
   std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    }
-    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    file.flush();
-    if (!file) {
-      int error = errno;
-      std::remove(temporary.c_str());
-      throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
-    }
+  try {
+    write_bytes(temporary, path, bytes);
+  } catch (const IoError&) {
+    std::remove(temporary.c_str());
+    throw;
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     int error = errno;
