@@ -19,5 +19,7 @@ if(MEASURE_SANITIZE)
   # sanitizers' stack traces cheap and complete.
   add_compile_options(-fsanitize=${MEASURE_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${MEASURE_SANITIZE})
+  # The toolkit's own memory comes from the sanitizer's allocator then (support/internal_alloc.cpp).
+  add_compile_definitions(MEASURE_SANITIZER_ALLOCATOR=1)
   message(STATUS "measure: building with -fsanitize=${MEASURE_SANITIZE}")
 endif()
