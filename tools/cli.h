@@ -21,6 +21,7 @@ struct RunOptions {
   std::string sample_interval;
   bool follow_forks = false;
   bool follow_exec = false;
+  bool no_deepbind = false;
   bool quiet = false;
   std::vector<std::string> command;  // PROGRAM ARGS...
 };

@@ -40,6 +40,18 @@ std::string find_preload_library() {
       fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)", dir.string()));
 }
 
+// LD_AUDIT for the run: the audit module beside the preload first (hooks/audit.cpp: it lets
+// libraries opened with RTLD_DEEPBIND reach the hooks), then whatever the user had set.
+std::string ld_audit(const std::string& preload) {
+  std::string audit = (std::filesystem::path(preload).parent_path() / "libmeasure_audit.so").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(audit, ec)) {
+    throw IoError(fmt::format("cannot find libmeasure_audit.so next to {}", preload));
+  }
+  const char* existing = std::getenv("LD_AUDIT");
+  return existing != nullptr && *existing != '\0' ? audit + ":" + existing : audit;
+}
+
 // %n is the program as the user named it (a script's name, not its interpreter's).
 std::string output_template(const RunOptions& o) {
   std::string templ = o.output.empty() ? "measure.%n.%p.msr" : o.output;
@@ -209,6 +221,9 @@ void add_run_command(CLI::App& app, RunOptions& o) {
                 "with the blocks it inherited");
 
   run->add_flag("--follow-exec", o.follow_exec, "Also trace programs started with exec");
+  run->add_flag("--no-deepbind", o.no_deepbind,
+                "Do not load the loader audit module that traces libraries opened with RTLD_DEEPBIND; "
+                "the loader then allocates exactly as without measure");
   run->add_flag("-q,--quiet", o.quiet, "Do not print the summary after the program ends");
   run->footer(
       "The program's standard output, standard error and exit status are its own (128+N when it\n"
@@ -270,6 +285,9 @@ int run_command(const RunOptions& o) {
       {"MEASURE_MODE", o.mode},
       {"MEASURE_DEPTH", fmt::to_string(o.depth)},
   };
+  if (!o.no_deepbind) {
+    env.emplace_back("LD_AUDIT", ld_audit(preload));
+  }
   if (o.mode == "sampled") {
     env.emplace_back("MEASURE_SAMPLE_INTERVAL", fmt::to_string(interval));
   }

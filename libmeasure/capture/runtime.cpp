@@ -56,7 +56,7 @@ bool is_measure_library(const char* entry, std::size_t size) noexcept {
   }
   std::size_t base_size = size - static_cast<std::size_t>(base - entry);
   auto is = [&](const char* name) { return base_size == std::strlen(name) && std::memcmp(base, name, base_size) == 0; };
-  return is("libmeasure_preload.so") || is("libmeasure.so") || is("libmeasure.so.0");
+  return is("libmeasure_preload.so") || is("libmeasure.so") || is("libmeasure.so.0") || is("libmeasure_audit.so");
 }
 
 // True when one of LD_PRELOAD's entries is this library (we were preloaded, not linked).
@@ -81,17 +81,20 @@ bool preloaded() noexcept {
   return false;
 }
 
-// Children started with exec are not traced unless --follow-exec: drop our library from
-// LD_PRELOAD in place (the strings only shrink, so no allocation is needed).
+// Children started with exec are not traced unless --follow-exec: drop our libraries from
+// LD_PRELOAD and LD_AUDIT in place (the strings only shrink, so no allocation is needed).
 void strip_preload_for_children() noexcept {
   if (environ == nullptr) {
     return;
   }
   for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (std::strncmp(*entry, "LD_PRELOAD=", 11) != 0) {
+    std::size_t prefix = std::strncmp(*entry, "LD_PRELOAD=", 11) == 0 ? 11
+                         : std::strncmp(*entry, "LD_AUDIT=", 9) == 0  ? 9
+                                                                      : 0;
+    if (prefix == 0) {
       continue;
     }
-    char* value = *entry + 11;
+    char* value = *entry + prefix;
     char* out = value;
     for (char* p = value; *p != '\0';) {
       while (*p == ':' || *p == ' ') {
@@ -242,6 +245,12 @@ void start_checkpoints(Runtime& rt) noexcept {
 
 bool start_recording() noexcept {
   Runtime& rt = g_runtime;
+  // Before the C library has set up the environment only the loader allocates (under
+  // LD_AUDIT it does, for its own records of each module): not the program's memory, and
+  // the options cannot be read yet. Such calls pass through; recording starts at the next.
+  if (environ == nullptr) {
+    return false;
+  }
   int expected = static_cast<int>(RuntimeState::uninitialized);
   if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::initializing),
                                         std::memory_order_acq_rel)) {

@@ -108,6 +108,12 @@ bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_
 /// May allocate from the C heap (the loader's error buffer).
 void* find_symbol(const char* name, bool next) noexcept;
 
+/// The address of the function `name` that the loaded module `module` (the loader's
+/// `link_map` of it) defines itself, read from its DT_GNU_HASH table (every toolchain of the
+/// last decade emits one); nullptr when it defines none or has no such table. Reads memory
+/// only: no lock, no allocation, usable from the loader's audit callbacks.
+void* module_function(const void* module, const char* name) noexcept;
+
 /// Opens a shared library privately (its symbols do not join the program's scope).
 /// Returns nullptr on failure. Takes the loader lock; call only at safe points.
 void* open_library_private(const char* soname) noexcept;

@@ -1,4 +1,4 @@
-// Linux (glibc) implementation of platform.h. The only file of the library with OS headers.
+// Linux (glibc) implementation of platform.h (module_function is in elf_symbols_linux.cpp).
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -343,54 +343,6 @@ link_map* reference_only(void* address) noexcept {
   return map;
 }
 
-// The GNU hash of a symbol name (the loader's DT_GNU_HASH table).
-std::uint32_t gnu_hash(const char* name) noexcept {
-  std::uint32_t h = 5381;
-  for (; *name != '\0'; ++name) {
-    h = h * 33 + static_cast<unsigned char>(*name);
-  }
-  return h;
-}
-
-// The function `name` defined (not only referenced) by the module `map`, found through its DT_GNU_HASH
-// table (every toolchain of the last decade emits one); nullptr otherwise.
-const ElfW(Sym)* defined_symbol(const link_map* map, const char* name) noexcept {
-  const ElfW(Sym)* symbols = nullptr;
-  const char* strings = nullptr;
-  const std::uint32_t* hash = nullptr;
-  for (const ElfW(Dyn)* d = map->l_ld; d != nullptr && d->d_tag != DT_NULL; ++d) {
-    // The loader relocates these entries in place, except in read-only tables (the vDSO's).
-    ElfW(Addr) at = d->d_un.d_ptr < map->l_addr ? d->d_un.d_ptr + map->l_addr : d->d_un.d_ptr;
-    if (d->d_tag == DT_SYMTAB) {
-      symbols = reinterpret_cast<const ElfW(Sym)*>(at);
-    } else if (d->d_tag == DT_STRTAB) {
-      strings = reinterpret_cast<const char*>(at);
-    } else if (d->d_tag == DT_GNU_HASH) {
-      hash = reinterpret_cast<const std::uint32_t*>(at);
-    }
-  }
-  if (symbols == nullptr || strings == nullptr || hash == nullptr) {
-    return nullptr;
-  }
-  std::uint32_t buckets = hash[0];
-  std::uint32_t first = hash[1];
-  const auto* bucket = reinterpret_cast<const std::uint32_t*>(reinterpret_cast<const ElfW(Addr)*>(hash + 4) + hash[2]);
-  const std::uint32_t* chain = bucket + buckets;
-  std::uint32_t h = gnu_hash(name);
-  for (std::uint32_t i = buckets == 0 ? 0 : bucket[h % buckets]; i >= first && i != 0; ++i) {
-    std::uint32_t entry = chain[i - first];
-    const ElfW(Sym)& s = symbols[i];
-    if ((entry | 1) == (h | 1) && ::strcmp(strings + s.st_name, name) == 0 && s.st_shndx != SHN_UNDEF &&
-        ELF64_ST_TYPE(s.st_info) == STT_FUNC) {
-      return &s;
-    }
-    if ((entry & 1) != 0) {
-      break;
-    }
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 void* find_symbol(const char* name, bool next) noexcept {
@@ -403,8 +355,8 @@ void* find_symbol(const char* name, bool next) noexcept {
   // read directly: dlsym with a module's handle needs search lists the loader builds only
   // for modules opened by dlopen.
   for (link_map* map = reference->l_next; map != nullptr; map = map->l_next) {
-    if (const ElfW(Sym)* symbol = defined_symbol(map, name)) {
-      return reinterpret_cast<void*>(map->l_addr + symbol->st_value);
+    if (void* defined = module_function(map, name)) {
+      return defined;
     }
   }
   return found;

@@ -1,6 +1,7 @@
 // Libraries that come and go: `libraries DIR COUNT` loads DIR/libchurn_lib.so COUNT times,
 // allocating through it and unloading it each time, and between two loads opens
-// DIR/libdeep_lib.so with RTLD_DEEPBIND (often at the address churn_lib just left). Half of
+// DIR/libdeep_lib.so with RTLD_DEEPBIND (often at the address churn_lib just left; bound
+// immediately and lazily in turn, so both ways the loader binds it are exercised). Half of
 // the blocks are freed after every library is gone, the rest stay live to the end. Then it
 // opens DIR/libctor_lib.so, whose constructor allocates and loads churn_lib itself.
 #define _GNU_SOURCE
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     void* (*allocate)(int) = (void* (*)(int))dlsym(churn, "churn_allocate");
     blocks[2 * i] = allocate(i);
     dlclose(churn);
-    void* deep = must_open(dir, "libdeep_lib.so", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* deep = must_open(dir, "libdeep_lib.so", (i % 2 == 0 ? RTLD_NOW : RTLD_LAZY) | RTLD_LOCAL | RTLD_DEEPBIND);
     void* (*deep_allocate)(void) = (void* (*)(void))dlsym(deep, "deep_allocate");
     blocks[2 * i + 1] = deep_allocate();
     dlclose(deep);
