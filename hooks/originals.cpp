@@ -4,7 +4,6 @@
 
 #include "capture/runtime.h"
 #include "platform/platform.h"
-
 #include "support/log.h"
 
 extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp
@@ -12,11 +11,11 @@ extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidd
 namespace measure::hooks {
 
 Originals g_originals = {};
+std::atomic<int> g_originals_state{0};
+MallocOwner g_malloc_owner = MallocOwner::self;
 
 namespace {
-std::atomic<int> g_c_state{0};  // 0 unresolved, 1 resolving, 2 resolved
 std::atomic<bool> g_cxx_resolved{false};
-MallocOwner g_owner = MallocOwner::self;
 
 MallocOwner find_owner() noexcept {
   void* winner = detail::platform::find_symbol("malloc", false);
@@ -26,21 +25,13 @@ MallocOwner find_owner() noexcept {
   // The copy of measure that answers measure_rt_get is the one first in the scope.
   void* runtime = detail::platform::find_symbol("measure_rt_get", false);
   return runtime != nullptr && detail::platform::same_module(winner, runtime) ? MallocOwner::other_measure
-                                                                               : MallocOwner::foreign;
+                                                                              : MallocOwner::foreign;
 }
 }  // namespace
 
-
-bool originals_ready() noexcept {
-  return g_c_state.load(std::memory_order_acquire) == 2;
-}
-
-MallocOwner malloc_owner() noexcept { return g_owner; }
-
-
 void resolve_originals() noexcept {
   int expected = 0;
-  if (!g_c_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+  if (!g_originals_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
     // Resolving already (this thread, re-entered from dlsym, or another thread): callers
     // use the bootstrap arena meanwhile.
     return;
@@ -53,9 +44,9 @@ void resolve_originals() noexcept {
   }
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C
-  g_owner = find_owner();
+  g_malloc_owner = find_owner();
 
-  g_c_state.store(2, std::memory_order_release);
+  g_originals_state.store(2, std::memory_order_release);
 }
 
 void resolve_cxx_originals() noexcept {

@@ -3,6 +3,8 @@
 // whichever allocator it had: glibc's, or one preloaded after us.
 #pragma once
 
+#include <atomic>
+
 #include "hooks/hooked_functions.h"
 
 namespace measure::hooks {
@@ -18,8 +20,14 @@ struct Originals {
 
 extern Originals g_originals;
 
+/// Resolution state of the C originals: 0 unresolved, 1 resolving, 2 resolved.
+extern std::atomic<int> g_originals_state;
+
 /// True once every C original is known. Until then allocations come from the bootstrap arena.
-bool originals_ready() noexcept;
+/// Inline: every intercepted call asks.
+inline bool originals_ready() noexcept {
+  return g_originals_state.load(std::memory_order_acquire) == 2;
+}
 /// Resolves the originals (idempotent, thread-safe). Allocations made by the loader while it
 /// runs are served from the bootstrap arena. Stops the program, naming the symbol, when a
 /// required function is missing.
@@ -37,7 +45,9 @@ enum class MallocOwner {
                   // reaches us (operator new/delete) is recorded, and the capture says it is
                   // incomplete
 };
-MallocOwner malloc_owner() noexcept;
-
+extern MallocOwner g_malloc_owner;
+inline MallocOwner malloc_owner() noexcept {
+  return g_malloc_owner;
+}
 
 }  // namespace measure::hooks

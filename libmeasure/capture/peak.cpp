@@ -68,29 +68,6 @@ void GlobalAccount::reset() noexcept {
   __sync_lock_test_and_set(&m_word, 0);
 }
 
-void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes,
-                            std::uint64_t count) noexcept {
-  std::int64_t live_before =
-      static_cast<std::int64_t>(load_relaxed(alloc_bytes)) - static_cast<std::int64_t>(load_relaxed(freed_bytes));
-  if (peak_mark != t.old_mark) {
-    // A peak (or reset) happened after this site's previous event and before this one.
-    store_relaxed(peak_bytes, live_before);
-  }
-  std::int64_t delta = static_cast<std::int64_t>(bytes);
-  if (allocation) {
-    bump(alloc_count, count);
-    bump(alloc_bytes, bytes);
-  } else {
-    bump(free_count, count);
-    bump(freed_bytes, bytes);
-    delta = -delta;
-  }
-  if (t.new_mark != t.old_mark) {
-    store_relaxed(peak_bytes, live_before + delta);  // this event is the peak
-  }
-  store_relaxed(peak_mark, t.new_mark);
-}
-
 std::int64_t SiteCounters::contribution_at(std::uint64_t final_mark) const noexcept {
   if (load_relaxed(peak_mark) == final_mark) {
     return load_relaxed(peak_bytes);

@@ -54,8 +54,9 @@ struct alignas(64) SiteCounters {
   std::uint64_t reserved;
 
   /// Records an allocation or a free of `bytes` that the account ordered as `t`; `count`
-  /// blocks (more than 1 for a sample that stands for several).
-  void on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes, std::uint64_t count = 1) noexcept;
+  /// blocks (more than 1 for a sample that stands for several). Inline (below): every event
+  /// calls it.
+  inline void on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes, std::uint64_t count = 1) noexcept;
   /// This thread's part of the site's live bytes at the peak whose mark is `final_mark`.
   std::int64_t contribution_at(std::uint64_t final_mark) const noexcept;
 };
@@ -75,6 +76,29 @@ inline void store_relaxed(std::int64_t& field, std::int64_t value) noexcept {
 }
 inline void store_relaxed(std::uint64_t& field, std::uint64_t value) noexcept {
   __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+
+inline void SiteCounters::on_event(const PeakTransition& t, bool allocation, std::uint64_t bytes,
+                                   std::uint64_t count) noexcept {
+  std::int64_t live_before =
+      static_cast<std::int64_t>(load_relaxed(alloc_bytes)) - static_cast<std::int64_t>(load_relaxed(freed_bytes));
+  if (peak_mark != t.old_mark) {
+    // A peak (or reset) happened after this site's previous event and before this one.
+    store_relaxed(peak_bytes, live_before);
+  }
+  std::int64_t delta = static_cast<std::int64_t>(bytes);
+  if (allocation) {
+    bump(alloc_count, count);
+    bump(alloc_bytes, bytes);
+  } else {
+    bump(free_count, count);
+    bump(freed_bytes, bytes);
+    delta = -delta;
+  }
+  if (t.new_mark != t.old_mark) {
+    store_relaxed(peak_bytes, live_before + delta);  // this event is the peak
+  }
+  store_relaxed(peak_mark, t.new_mark);
 }
 
 }  // namespace measure::detail

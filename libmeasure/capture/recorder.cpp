@@ -17,7 +17,7 @@ void thread_exiting(void* state) noexcept {
   runtime().threads.release(static_cast<ThreadState*>(state));
 }
 
-ThreadState* attach_thread() noexcept {
+__attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   Runtime& rt = runtime();
   ThreadState* state = rt.threads.acquire();
   if (state == nullptr) {
@@ -78,15 +78,26 @@ inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
   return walk_and_intern(rt, thread, &start, generation);
 }
 
+// The thread's errno, whose address never changes for a thread: asked of the C library once
+// per thread (a call through the PLT) instead of twice per event.
+__thread int* t_errno __attribute__((tls_model("initial-exec"))) = nullptr;
+
+__attribute__((noinline, cold)) int* find_errno() noexcept {
+  t_errno = &errno;
+  return t_errno;
+}
+
 // The program's errno must come out of a hook exactly as the allocator left it.
 class ErrnoGuard {
  public:
-  ErrnoGuard() noexcept : m_saved(errno) {}
-  ~ErrnoGuard() { errno = m_saved; }
+  ErrnoGuard() noexcept
+      : m_errno(__builtin_expect(t_errno != nullptr, 1) ? t_errno : find_errno()), m_saved(*m_errno) {}
+  ~ErrnoGuard() { *m_errno = m_saved; }
   ErrnoGuard(const ErrnoGuard&) = delete;
   ErrnoGuard& operator=(const ErrnoGuard&) = delete;
 
  private:
+  int* m_errno;
   int m_saved;
 };
 
