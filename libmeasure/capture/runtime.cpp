@@ -248,7 +248,7 @@ bool start_recording() noexcept {
   // Before the C library has set up the environment only the loader allocates (under
   // LD_AUDIT it does, for its own records of each module): not the program's memory, and
   // the options cannot be read yet. Such calls pass through; recording starts at the next.
-  if (environ == nullptr) {
+  if (!platform::c_library_started()) {
     return false;
   }
   int expected = static_cast<int>(RuntimeState::uninitialized);

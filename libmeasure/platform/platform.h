@@ -114,6 +114,10 @@ void* find_symbol(const char* name, bool next) noexcept;
 /// only: no lock, no allocation, usable from the loader's audit callbacks.
 void* module_function(const void* module, const char* name) noexcept;
 
+/// True once the C library has initialized the process (its environment and program name);
+/// before, only the dynamic loader runs. Stays true when the program clears its environment.
+bool c_library_started() noexcept;
+
 /// Opens a shared library privately (its symbols do not join the program's scope).
 /// Returns nullptr on failure. Takes the loader lock; call only at safe points.
 void* open_library_private(const char* soname) noexcept;

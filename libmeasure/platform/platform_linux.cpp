@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "platform/platform.h"
@@ -360,6 +361,13 @@ void* find_symbol(const char* name, bool next) noexcept {
     }
   }
   return found;
+}
+
+bool c_library_started() noexcept {
+  // glibc sets __libc_single_threaded in its early initialization and the environment in
+  // __libc_init_first; the loader's own allocations come before both. A program that clears
+  // its environment is still single-threaded until it starts a thread.
+  return environ != nullptr || __libc_single_threaded != 0;
 }
 
 void* open_library_private(const char* soname) noexcept {
