@@ -1,6 +1,7 @@
 /* Ends in the way named by argv[1] after making known allocations (five 100-byte blocks kept
  * live): return, exit, _exit, _Exit, quick_exit, threads (threads still allocating when main
- * returns), sleep (waits to be killed). Prints one line first. */
+ * returns), sleep (waits to be killed), clearenv (returns, having cleared its environment
+ * before its first allocation). Prints one line first. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static void at_quick(void) { sink = malloc(7); /* @exit_quick_handler */ }
 
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "return";
+  if (strcmp(how, "clearenv") == 0) {
+    clearenv();
+  }
   for (int i = 0; i < 5; ++i) {
     sink = malloc(100); /* @exit_kept */
   }

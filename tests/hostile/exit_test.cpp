@@ -41,12 +41,15 @@ const measure::Site* site_at(const measure::Capture& c, const std::string& captu
 
 }  // namespace
 
-TEST_CASE("return, exit, _exit, _Exit and quick_exit all leave a complete capture") {
+// clearenv: a program that clears its environment first thing in main is traced all the
+// same, into the capture -o names (the runtime has read its options by then).
+TEST_CASE("return, exit, _exit, _Exit, quick_exit and clearenv all leave a complete capture") {
   struct Case {
     const char* how;
     int status;
   };
-  for (Case c : {Case{"return", 0}, Case{"exit", 3}, Case{"_exit", 4}, Case{"_Exit", 5}, Case{"quick_exit", 6}}) {
+  for (Case c : {Case{"return", 0}, Case{"exit", 3}, Case{"_exit", 4}, Case{"_Exit", 5}, Case{"quick_exit", 6},
+                 Case{"clearenv", 0}}) {
     CAPTURE(c.how);
     TempDir dir;
     auto native = run_process({fixture_path("exit_paths"), c.how});
