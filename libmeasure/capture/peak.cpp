@@ -41,6 +41,14 @@ PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
   }
 }
 
+void GlobalAccount::release(std::uint64_t bytes) noexcept {
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16) && !defined(__SANITIZE_THREAD__)
+  __atomic_fetch_sub(reinterpret_cast<std::uint64_t*>(&m_word), bytes, __ATOMIC_RELAXED);
+#else
+  apply(-static_cast<std::int64_t>(bytes));
+#endif
+}
+
 void GlobalAccount::reset_peak() noexcept {
   u128 expected = read_word(&m_word);
   for (;;) {

@@ -157,14 +157,18 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 
 void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info,
                  bool allocation) noexcept {
-  auto size = static_cast<std::int64_t>(info.size);
-  PeakTransition t = rt.account.apply(allocation ? size : -size);
   thread.totals.on_event(allocation, info.size);
   if (info.stack != StackTable::unknown_id) {
+    auto size = static_cast<std::int64_t>(info.size);
+    PeakTransition t = rt.account.apply(allocation ? size : -size);
     SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
     if (SiteCounters* site = thread.site(info.stack)) {
       site->on_event(t, allocation, w.bytes, w.count);
     }
+  } else if (allocation) {
+    rt.account.apply(static_cast<std::int64_t>(info.size));  // it may be a new peak
+  } else {
+    rt.account.release(info.size);  // no site to update, and a free is never a peak
   }
   thread.on_own_event(info.stack, allocation, info.size);
 }

@@ -171,6 +171,30 @@ TEST_CASE("global account: writers allocate and free while a reader watches the 
   CHECK(at_peak == static_cast<std::int64_t>(account.peak()));
 }
 
+TEST_CASE("global account: frees released without a site interleave with other threads' applies") {
+  GlobalAccount account;
+  constexpr int rounds = 50000;
+  std::vector<SiteCounters> sites(writers);
+  auto work = [&](int w) {
+    SiteCounters& s = sites[static_cast<std::size_t>(w)];
+    auto size = static_cast<std::uint64_t>(16 * (w + 1));
+    for (int i = 0; i < rounds; ++i) {
+      if (w % 2 == 0) {  // a sampled block: both events through the 16-byte CAS
+        s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);
+        s.on_event(account.apply(-static_cast<std::int64_t>(size)), false, size);
+      } else {  // an unsampled one: its free is an 8-byte add
+        account.apply(static_cast<std::int64_t>(size));
+        account.release(size);
+      }
+    }
+    s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);  // one stays live
+  };
+  run_with_reader(work, [&] { (void)account.live(); });
+  // Each writer holds at most one block at a time, so the peak is the end state's live bytes.
+  CHECK(account.live() == 16 * (1 + 2 + 3 + 4));
+  CHECK(account.peak() == 16 * (1 + 2 + 3 + 4));
+}
+
 TEST_CASE("thread registry: threads come and go while a reader walks every state and its counters") {
   ThreadRegistry registry;
   std::atomic<int> failures{0};
