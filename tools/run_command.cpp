@@ -40,16 +40,22 @@ std::string find_preload_library() {
       fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)", dir.string()));
 }
 
-// LD_AUDIT for the run: the audit module beside the preload first (hooks/audit.cpp: it lets
-// libraries opened with RTLD_DEEPBIND reach the hooks), then whatever the user had set.
-std::string ld_audit(const std::string& preload) {
+// The value of the loader's list variable `name` (LD_PRELOAD, LD_AUDIT) for the run: `ours`
+// first, then whatever the user had set.
+std::string loader_list(const char* name, const std::string& ours) {
+  const char* existing = std::getenv(name);
+  return existing != nullptr && *existing != '\0' ? ours + ":" + existing : ours;
+}
+
+// The audit module beside the preload (hooks/audit.cpp: it lets libraries opened with
+// RTLD_DEEPBIND reach the hooks).
+std::string find_audit_module(const std::string& preload) {
   std::string audit = (std::filesystem::path(preload).parent_path() / "libmeasure_audit.so").string();
   std::error_code ec;
   if (!std::filesystem::exists(audit, ec)) {
     throw IoError(fmt::format("cannot find libmeasure_audit.so next to {}", preload));
   }
-  const char* existing = std::getenv("LD_AUDIT");
-  return existing != nullptr && *existing != '\0' ? audit + ":" + existing : audit;
+  return audit;
 }
 
 // %n is the program as the user named it (a script's name, not its interpreter's).
@@ -275,18 +281,14 @@ int run_command(const RunOptions& o) {
   std::string preload = find_preload_library();
 
   std::string templ = output_template(o);
-  std::string ld_preload = preload;
-  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0') {
-    ld_preload += ":" + std::string(existing);
-  }
   std::vector<std::pair<std::string, std::string>> env = {
-      {"LD_PRELOAD", ld_preload},
+      {"LD_PRELOAD", loader_list("LD_PRELOAD", preload)},
       {"MEASURE_OUTPUT", templ},
       {"MEASURE_MODE", o.mode},
       {"MEASURE_DEPTH", fmt::to_string(o.depth)},
   };
   if (!o.no_deepbind) {
-    env.emplace_back("LD_AUDIT", ld_audit(preload));
+    env.emplace_back("LD_AUDIT", loader_list("LD_AUDIT", find_audit_module(preload)));
   }
   if (o.mode == "sampled") {
     env.emplace_back("MEASURE_SAMPLE_INTERVAL", fmt::to_string(interval));

@@ -114,8 +114,9 @@ void* find_symbol(const char* name, bool next) noexcept;
 /// only: no lock, no allocation, usable from the loader's audit callbacks.
 void* module_function(const void* module, const char* name) noexcept;
 
-/// True once the C library has initialized the process (its environment and program name);
-/// before, only the dynamic loader runs. Stays true when the program clears its environment.
+/// True once the C library has begun initializing the process (its early initialization or
+/// its environment); before, only the dynamic loader runs. Stays true when the program
+/// clears its environment.
 bool c_library_started() noexcept;
 
 /// Opens a shared library privately (its symbols do not join the program's scope).
