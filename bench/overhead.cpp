@@ -8,8 +8,8 @@
 //   measure_bench_overhead [--runs N] [--quick] [--workloads a,b,...] [--modes a,b,...]
 //                          [--memory] [--micro] [--dir DIR] [--baseline MEASURE]
 //
-//   --baseline   another build's `measure` binary: its exact mode becomes the column
-//                "baseline" (old vs new unwinder, side by side in one run)
+//   --baseline   another build's `measure` binary: each selected mode of it becomes a
+//                column "old-MODE" (old vs new code, side by side in one run)
 //   --quick      a fifth of the operations, 3 runs: a smoke run, not a measurement
 //   --memory     toolkit bytes per live block instead (exact mode, captures' own figure)
 //   --micro      the hot-path micro-benchmarks (measure_bench_hotpath) in every mode
@@ -107,8 +107,8 @@ std::vector<std::string> command(const Workload& w, const std::string& mode, lon
   std::vector<std::string> argv;
   if (mode == "heaptrack") {
     argv = {heaptrack_path(), "-o", dir + "/heaptrack." + w.name};
-  } else if (mode == "baseline") {
-    argv = {o.baseline, "run", "-q", "--mode", "exact", "-o", dir + "/" + w.name + ".baseline.msr", "--"};
+  } else if (mode.rfind("old-", 0) == 0) {
+    argv = {o.baseline, "run", "-q", "--mode", mode.substr(4), "-o", dir + "/" + w.name + "." + mode + ".msr", "--"};
   } else if (mode != "native") {
     argv = {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", dir + "/" + w.name + "." + mode + ".msr", "--"};
   }
@@ -129,7 +129,11 @@ void overhead(const Options& o) {
   std::vector<std::string> modes;
   std::vector<std::string> wanted = o.modes;
   if (!o.baseline.empty()) {
-    wanted.push_back("baseline");
+    for (const std::string& m : o.modes) {
+      if (m == "exact" || m == "sampled" || m == "counters") {
+        wanted.push_back("old-" + m);
+      }
+    }
   }
   for (const std::string& m : wanted) {
     if (m == "heaptrack" && heaptrack_path().empty()) {

@@ -45,6 +45,7 @@ void resolve_originals() noexcept {
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C
   g_malloc_owner = find_owner();
+  detail::runtime().usable_size = g_originals.malloc_usable_size;
 
   g_originals_state.store(2, std::memory_order_release);
 }

@@ -131,6 +131,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt) noexcept {
       {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
+      {"size_shadow_bytes", rt.shadow.memory_bytes()},
   };
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
   out.put_varint(sizeof counters / sizeof counters[0]);
@@ -282,7 +283,6 @@ bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept
 }
 
 void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames) noexcept {
-
   out.put_header();
   encode_program(out, rt, final);
 
@@ -354,8 +354,10 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
   totals.counters.peak_bytes = rt.account.peak();
   totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
   totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
-  totals.toolkit_bytes = internal_bytes();
-  totals.toolkit_peak_bytes = internal_peak_bytes();
+  // The size shadow's pages are mapped directly, not taken from the internal allocator.
+  std::uint64_t shadow_bytes = rt.shadow.memory_bytes();
+  totals.toolkit_bytes = internal_bytes() + shadow_bytes;
+  totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes;
   totals.resident_bytes = platform::resident_bytes();
   totals.threads = rt.threads.count();
   format::encode_totals(out, totals);
@@ -440,7 +442,6 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
   if (out.size() > platform::file_size_limit()) {
     return write_failed(rt, path, EFBIG);  // writing past RLIMIT_FSIZE would kill the program
   }
-
 
   char temporary[4096 + 32];
   std::size_t n = std::strlen(path);

@@ -150,10 +150,11 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 }
 
 // ---- sampled and counters modes -----------------------------------------------------
-// Every block still enters the live-block table (its size keeps the totals and the peak
-// exact), but only sampled blocks carry a stack; the others, and every block in counters
-// mode, carry the unknown stack and touch no site. Per-site counters of sampled stacks hold
-// estimates (capture/sampler.h); the thread's EventTotals hold the exact counts.
+// Only sampled blocks carry a stack and enter the live-block table; the others, and every
+// block in counters mode, keep their size in the size shadow (capture/size_shadow.h, the
+// table when the shadow cannot hold them), carry the unknown stack and touch no site. Per-
+// site counters of sampled stacks hold estimates (capture/sampler.h); the thread's
+// EventTotals hold the exact counts.
 
 void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info,
                  bool allocation) noexcept {
@@ -179,6 +180,11 @@ void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t ke
   if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
     info.stack = capture_stack(rt, thread);
   }
+  if (info.stack == StackTable::unknown_id && __builtin_expect(rt.shadow.enter(key, size, family), 1)) {
+    light_event(rt, thread, key, info, true);
+    return;
+  }
+  rt.shadow.clear(key);
   if (!rt.pointers.insert(key, info)) {
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -217,7 +223,7 @@ bool record_free(void* address, AllocFamily family) noexcept {
   Runtime& rt = runtime();
   auto key = block_key(address, family);
   BlockInfo info;
-  if (!rt.pointers.remove(key, &info)) {
+  if (!rt.shadow.take(key, &info) && !rt.pointers.remove(key, &info)) {
     rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -240,7 +246,9 @@ bool record_free(void* address, AllocFamily family) noexcept {
 }
 
 bool take_block(void* address, BlockInfo* info) noexcept {
-  return runtime().pointers.remove(reinterpret_cast<std::uintptr_t>(address), info);
+  Runtime& rt = runtime();
+  auto key = reinterpret_cast<std::uintptr_t>(address);
+  return rt.shadow.take(key, info) || rt.pointers.remove(key, info);
 }
 
 void restore_block(void* address, const BlockInfo& info) noexcept {

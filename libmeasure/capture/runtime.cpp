@@ -29,7 +29,6 @@ namespace {
 
 void start_checkpoints(Runtime& rt) noexcept;
 
-
 // Resolves the output template against the working directory at start, so a program that
 // changes directory still writes where the user asked.
 void resolve_output_path(Runtime& rt) noexcept {
@@ -147,15 +146,33 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.write_warned = false;
   rt.diagnostics.reset();
 
+  // Sampled and counters modes: most inherited blocks are in the size shadow, which has no
+  // stacks to retag; the threads' exact totals count them all (the table's among them).
+  bool light = rt.options.mode != Mode::exact;
+  std::uint64_t light_count = 0;
+  std::uint64_t light_bytes = 0;
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+    light_count += load_relaxed(t->totals.alloc_count) - load_relaxed(t->totals.free_count);
+    light_bytes += load_relaxed(t->totals.alloc_bytes) - load_relaxed(t->totals.freed_bytes);
     t->reset_counters();
   }
-  std::uint32_t inherited = rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
+  std::uint32_t inherited =
+      rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
   std::uint64_t count = 0;
   std::uint64_t bytes = 0;
-  rt.pointers.retag_all(inherited, &count, &bytes);
+  // In those modes the inherited blocks keep no site (as unsampled blocks): their frees
+  // change only the totals.
+  rt.pointers.retag_all(light ? StackTable::unknown_id : inherited, &count, &bytes);
   rt.account.reset();
   rt.timeline.reset();
+  if (light) {
+    rt.account.apply(static_cast<std::int64_t>(light_bytes));
+    if (ThreadState* thread = calling_thread_state()) {
+      thread->totals.alloc_count = light_count;
+      thread->totals.alloc_bytes = light_bytes;
+    }
+    return;
+  }
   PeakTransition t = rt.account.apply(static_cast<std::int64_t>(bytes));
   if (ThreadState* thread = calling_thread_state()) {
     SiteCounters* site = thread->site(inherited);
@@ -188,7 +205,6 @@ void on_fork_child() noexcept {
   // through to the program's allocator, including frees of the parent's blocks.
   rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
 }
-
 
 void on_exit_handler() noexcept {
   finish_capture();
@@ -232,14 +248,14 @@ void start_checkpoints(Runtime& rt) noexcept {
   }
   if (rt.options.timeline) {
     // The chart's first point: nothing is live yet, or only what a forked child inherited.
-    rt.timeline.sample({platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
-                       rt.account.peak());
+    rt.timeline.sample(
+        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
+        rt.account.peak());
   }
   if (!platform::start_thread(&background_thread, nullptr)) {
     LogLine().text("cannot start the background thread; no timeline, and the capture is written at exit only").emit();
   }
 }
-
 
 }  // namespace
 
@@ -274,6 +290,8 @@ bool start_recording() noexcept {
   } else if (!rt.stacks.init()) {
     LogLine().text("cannot reserve memory for the stack table; recording is off").emit();
     next = RuntimeState::off;
+  } else if (rt.options.mode != Mode::exact) {
+    rt.shadow.enable(rt.usable_size);  // if it cannot, every block takes the table
   }
   rt.state.store(static_cast<int>(next), std::memory_order_release);
   return next == RuntimeState::recording;

@@ -14,6 +14,7 @@
 #include "capture/config.h"
 #include "capture/peak.h"
 #include "capture/pointer_table.h"
+#include "capture/size_shadow.h"
 #include "capture/thread_state.h"
 #include "capture/timeline.h"
 #include "stacks/module_map.h"
@@ -47,13 +48,14 @@ struct Diagnostics {
       c->store(0, std::memory_order_relaxed);
     }
   }
-
 };
 
 class Runtime {
  public:
   Options options;
   PointerTable pointers;
+  SizeShadow shadow;                         // sampled and counters modes: sizes of blocks without a stack
+  UsableSizeFunction usable_size = nullptr;  // the allocator's, set by the hooks
   StackTable stacks;
   GlobalAccount account;
   ModuleMap modules;
@@ -68,11 +70,10 @@ class Runtime {
   char output_path[4096] = {};  // the resolved output template (absolute)
   char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
   bool path_chosen = false;
-  bool write_warned = false;    // a failed write has been reported (once per process)
-  int owner_pid = 0;            // the process this runtime records (a vfork child is another)
+  bool write_warned = false;  // a failed write has been reported (once per process)
+  int owner_pid = 0;          // the process this runtime records (a vfork child is another)
 
-
-  SpinLock writer_lock;         // one capture writer at a time (exit, checkpoints, API)
+  SpinLock writer_lock;  // one capture writer at a time (exit, checkpoints, API)
 
   unsigned thread_slot = 0;
   bool thread_slot_ready = false;

@@ -14,9 +14,13 @@
 namespace measure::detail {
 namespace {
 
-bool tracing_now() noexcept { return runtime().current() == RuntimeState::recording; }
+bool tracing_now() noexcept {
+  return runtime().current() == RuntimeState::recording;
+}
 
-int rt_is_tracing() { return tracing_now() ? 1 : 0; }
+int rt_is_tracing() {
+  return tracing_now() ? 1 : 0;
+}
 
 int rt_busy_enter() {
   bool previous = t_busy;
@@ -24,7 +28,9 @@ int rt_busy_enter() {
   return previous ? 1 : 0;
 }
 
-void rt_busy_exit(int previous) { t_busy = previous != 0; }
+void rt_busy_exit(int previous) {
+  t_busy = previous != 0;
+}
 
 measure_traced_memory_t rt_traced_memory() {
   if (!tracing_now()) {
@@ -127,7 +133,7 @@ int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::u
     auto* out = static_cast<measure_rt_site*>(internal_alloc(sizeof(measure_rt_site) * count));
     for (std::uint32_t i = 0; out != nullptr && i < count; ++i) {
       const ScopeSite& s = copied[i];
-      out[i] = measure_rt_site{s.stack,      0,           s.alloc_count, s.alloc_bytes, s.free_count,
+      out[i] = measure_rt_site{s.stack,       0,           s.alloc_count, s.alloc_bytes, s.free_count,
                                s.freed_bytes, s.net_bytes, s.net_count,   s.peak_bytes,  s.peak_count};
     }
     internal_free(copied, sizeof(ScopeSite) * count);
@@ -189,7 +195,8 @@ int rt_allocation_site(const void* block, std::uint32_t* stack, std::uint64_t* s
     return 0;
   }
   BlockInfo info;
-  if (!runtime().pointers.find(reinterpret_cast<std::uintptr_t>(block), &info)) {
+  auto key = reinterpret_cast<std::uintptr_t>(block);
+  if (!runtime().shadow.find(key, &info) && !runtime().pointers.find(key, &info)) {
     return 0;
   }
   *stack = info.stack;
@@ -250,27 +257,41 @@ constexpr measure_rt_interface g_interface = {
 
 extern "C" {
 
-MEASURE_API const measure_rt_interface* measure_rt_get(void) { return &measure::detail::g_interface; }
+MEASURE_API const measure_rt_interface* measure_rt_get(void) {
+  return &measure::detail::g_interface;
+}
 
 // The public C API calls through measure_rt_get() (through the PLT), so the runtime that owns
 // the hooks answers even when this copy of the library is the dormant one.
-MEASURE_API int measure_is_tracing(void) { return measure_rt_get()->is_tracing(); }
-MEASURE_API measure_traced_memory_t measure_get_traced_memory(void) { return measure_rt_get()->traced_memory(); }
-MEASURE_API void measure_reset_peak(void) { measure_rt_get()->reset_peak(); }
+MEASURE_API int measure_is_tracing(void) {
+  return measure_rt_get()->is_tracing();
+}
+MEASURE_API measure_traced_memory_t measure_get_traced_memory(void) {
+  return measure_rt_get()->traced_memory();
+}
+MEASURE_API void measure_reset_peak(void) {
+  measure_rt_get()->reset_peak();
+}
 MEASURE_API measure_thread_memory_t measure_get_thread_traced_memory(void) {
   return measure_rt_get()->thread_traced_memory();
 }
-MEASURE_API void measure_reset_thread_peak(void) { measure_rt_get()->reset_thread_peak(); }
+MEASURE_API void measure_reset_thread_peak(void) {
+  measure_rt_get()->reset_thread_peak();
+}
 MEASURE_API int measure_scope_begin(const char* name) {
   return measure_rt_get()->scope_begin(name != nullptr ? name : "", name != nullptr ? std::strlen(name) : 0);
 }
 MEASURE_API int measure_scope_end(measure_scope_totals_t* totals) {
   return measure_rt_get()->scope_end(totals, nullptr, nullptr);
 }
-MEASURE_API int measure_write_capture(const char* path) { return measure_rt_get()->write_capture(path); }
+MEASURE_API int measure_write_capture(const char* path) {
+  return measure_rt_get()->write_capture(path);
+}
 MEASURE_API int measure_report_alloc(const void* block, size_t size) {
   return measure_rt_get()->report_alloc(block, size);
 }
-MEASURE_API int measure_report_free(const void* block) { return measure_rt_get()->report_free(block); }
+MEASURE_API int measure_report_free(const void* block) {
+  return measure_rt_get()->report_free(block);
+}
 
 }  // extern "C"

@@ -61,6 +61,9 @@ void write_stderr(const char* text, std::size_t size) noexcept;
 // ---- process state --------------------------------------------------------------------
 /// Resident set size of the process in bytes, or 0 if it cannot be read.
 std::uint64_t resident_bytes() noexcept;
+/// Bytes of [p, p + bytes) that are resident (committed), page by page. pre: the range was
+/// mapped with map_pages. 0 if it cannot be asked.
+std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept;
 /// The calling thread's stack [low, high). May allocate from the C heap (it asks the thread
 /// library), so call it only with the runtime's re-entrancy guard held. False if unknown.
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept;

@@ -6,13 +6,13 @@
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
@@ -81,7 +81,6 @@ int parent_process_id() noexcept {
 }
 
 std::uint64_t thread_id() noexcept {
-
   return static_cast<std::uint64_t>(::syscall(SYS_gettid));
 }
 void yield_cpu() noexcept {
@@ -125,7 +124,6 @@ int link_file(const char* from, const char* to) noexcept {
   return retry([&] { return ::link(from, to); }) == 0 ? 0 : -errno;
 }
 
-
 bool path_exists(const char* path) noexcept {
   return ::access(path, F_OK) == 0;
 }
@@ -167,6 +165,25 @@ void write_stderr(const char* text, std::size_t size) noexcept {
   int saved = errno;  // a warning must never change the program's errno
   write_all(STDERR_FILENO, text, size);
   errno = saved;
+}
+
+std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept {
+  const std::size_t page = page_size();
+  auto begin = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
+  std::uintptr_t end = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  unsigned char pages[1024];
+  std::uint64_t total = 0;
+  while (begin < end) {
+    std::size_t span = end - begin < sizeof pages * page ? end - begin : sizeof pages * page;
+    if (::mincore(reinterpret_cast<void*>(begin), span, pages) != 0) {
+      return 0;
+    }
+    for (std::size_t i = 0; i < (span + page - 1) / page; ++i) {
+      total += (pages[i] & 1U) != 0 ? page : 0;
+    }
+    begin += span;
+  }
+  return total;
 }
 
 std::uint64_t resident_bytes() noexcept {
@@ -300,7 +317,6 @@ int find_unwind_tables(std::uintptr_t address, std::uintptr_t* eh_frame_hdr) noe
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {
-
   Dl_info info{};
   link_map* map = nullptr;
   if (::dladdr1(address, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) {
@@ -335,8 +351,8 @@ link_map* reference_only(void* address) noexcept {
   Dl_info info{};
   const ElfW(Sym)* symbol = nullptr;
   if (address == nullptr ||
-      ::dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0 || symbol == nullptr ||
-      symbol->st_shndx != SHN_UNDEF) {
+      ::dladdr1(address, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) == 0 ||
+      symbol == nullptr || symbol->st_shndx != SHN_UNDEF) {
     return nullptr;
   }
   link_map* map = nullptr;
@@ -383,7 +399,6 @@ bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
 }
 
 bool at_exit(void (*fn)()) noexcept {
-
   // Not ::atexit: in a shared library that ties the handler to the library, and the loader's
   // finalizer (_dl_fini) then runs it when it finalizes the library, before other libraries'
   // destructors. With no library handle it runs in exit()'s own order: registered before
@@ -391,8 +406,9 @@ bool at_exit(void (*fn)()) noexcept {
   return ::__cxa_atexit(reinterpret_cast<void (*)(void*)>(fn), nullptr, nullptr) == 0;
 }
 
-
-bool at_quick_exit(void (*fn)()) noexcept { return ::at_quick_exit(fn) == 0; }
+bool at_quick_exit(void (*fn)()) noexcept {
+  return ::at_quick_exit(fn) == 0;
+}
 
 bool start_thread(void* (*fn)(void*), void* arg) noexcept {
   sigset_t all;
@@ -427,7 +443,6 @@ std::uint64_t file_size_limit() noexcept {
 }
 
 bool thread_exit_slot_create(unsigned* slot, void (*destroy)(void*)) noexcept {
-
   pthread_key_t key;
   if (::pthread_key_create(&key, destroy) != 0) {
     return false;

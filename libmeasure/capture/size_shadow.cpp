@@ -1,0 +1,63 @@
+#include "capture/size_shadow.h"
+
+#include "platform/platform.h"
+
+namespace measure::detail {
+
+bool SizeShadow::enable(UsableSizeFunction usable) noexcept {
+  if (usable == nullptr || m_directory != nullptr) {
+    return m_directory != nullptr;
+  }
+  void* directory = platform::map_pages(directory_entries * sizeof(std::atomic<std::uint8_t*>));
+  if (directory == nullptr) {
+    return false;
+  }
+  m_usable = usable;
+  m_directory = static_cast<std::atomic<std::uint8_t*>*>(directory);
+  return true;
+}
+
+std::uint8_t* SizeShadow::add_chunk(std::uintptr_t address) noexcept {
+  std::size_t slot = m_chunk_count.fetch_add(1, std::memory_order_relaxed);
+  if (slot >= max_chunks) {
+    m_chunk_count.fetch_sub(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(chunk_bytes));
+  std::uint8_t* expected = nullptr;
+  std::atomic<std::uint8_t*>& entry = m_directory[address >> region_bits];
+  if (chunk == nullptr || !entry.compare_exchange_strong(expected, chunk, std::memory_order_acq_rel)) {
+    // Out of memory, or another thread mapped this region's chunk first. The claimed slot
+    // stays empty (memory_bytes skips it).
+    platform::unmap_pages(chunk, chunk_bytes);
+    return expected != nullptr ? cell(address) : nullptr;
+  }
+  m_chunks[slot].store(chunk, std::memory_order_release);
+  return cell(address);
+}
+
+void SizeShadow::clear(std::uintptr_t address) noexcept {
+  if (m_directory == nullptr || !holdable(address)) {
+    return;
+  }
+  if (std::uint8_t* byte = cell(address)) {
+    __atomic_store_n(byte, std::uint8_t{0}, __ATOMIC_RELAXED);
+  }
+}
+
+std::uint64_t SizeShadow::memory_bytes() const noexcept {
+  if (m_directory == nullptr) {
+    return 0;
+  }
+  std::uint64_t total =
+      platform::resident_bytes_of(m_directory, directory_entries * sizeof(std::atomic<std::uint8_t*>));
+  std::size_t count = m_chunk_count.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
+    if (const std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
+      total += platform::resident_bytes_of(chunk, chunk_bytes);
+    }
+  }
+  return total;
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,133 @@
+// The size shadow on real blocks of the C library's allocator, with its real
+// malloc_usable_size: sizes come back exactly, and what it cannot hold it refuses. The
+// functions are taken from libc.so.6 itself: this test binary links mimalloc (through the
+// runtime), which replaces malloc here.
+#include "capture/size_shadow.h"
+
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+using measure::detail::AllocFamily;
+using measure::detail::BlockInfo;
+using measure::detail::SizeShadow;
+
+namespace {
+struct Libc {
+  void* (*malloc)(std::size_t);
+  void (*free)(void*);
+  std::size_t (*usable)(void*);
+};
+
+const Libc& libc() {
+  static const Libc functions = [] {
+    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    REQUIRE(handle != nullptr);
+    Libc f{reinterpret_cast<void* (*)(std::size_t)>(dlsym(handle, "malloc")),
+           reinterpret_cast<void (*)(void*)>(dlsym(handle, "free")),
+           reinterpret_cast<std::size_t (*)(void*)>(dlsym(handle, "malloc_usable_size"))};
+    REQUIRE((f.malloc != nullptr && f.free != nullptr && f.usable != nullptr));
+    return f;
+  }();
+  return functions;
+}
+std::size_t usable(void* p) {
+  return libc().usable(p);
+}
+void* allocate(std::size_t n) {
+  return libc().malloc(n);
+}
+void release(void* p) {
+  libc().free(p);
+}
+std::uintptr_t key(void* p) {
+  return reinterpret_cast<std::uintptr_t>(p);
+}
+}  // namespace
+
+TEST_CASE("size shadow: off until enabled, then exact for every small size") {
+  auto shadow = std::make_unique<SizeShadow>();
+  void* p = allocate(40);
+  BlockInfo info;
+  CHECK_FALSE(shadow->enter(key(p), 40, AllocFamily::malloc));
+  CHECK_FALSE(shadow->take(key(p), &info));
+  CHECK(shadow->memory_bytes() == 0);
+  release(p);
+
+  REQUIRE(shadow->enable(&usable));
+  std::vector<void*> blocks;
+  for (std::size_t n = 0; n <= 1000; ++n) {
+    blocks.push_back(allocate(n));
+    CAPTURE(n);
+    REQUIRE(shadow->enter(key(blocks.back()), n, n % 2 == 0 ? AllocFamily::malloc : AllocFamily::new_array));
+  }
+  CHECK(shadow->memory_bytes() > 0);
+  for (std::size_t n = 0; n <= 1000; ++n) {
+    CAPTURE(n);
+    REQUIRE(shadow->find(key(blocks[n]), &info));
+    CHECK(info.size == n);
+    REQUIRE(shadow->take(key(blocks[n]), &info));
+    CHECK(info.size == n);
+    CHECK(info.stack == 0);
+    CHECK(info.family == (n % 2 == 0 ? AllocFamily::malloc : AllocFamily::new_array));
+    CHECK_FALSE(shadow->take(key(blocks[n]), &info));  // taken once
+    release(blocks[n]);
+  }
+}
+
+TEST_CASE("size shadow: refuses what it cannot hold exactly") {
+  auto shadow = std::make_unique<SizeShadow>();
+  REQUIRE(shadow->enable(&usable));
+  BlockInfo info;
+  // Slack over 31 bytes: an mmapped block rounds up to a page.
+  void* big = allocate(1 << 20);
+  CHECK_FALSE(shadow->enter(key(big), 1 << 20, AllocFamily::malloc));
+  CHECK_FALSE(shadow->take(key(big), &info));
+  // A size the block is too small for, an unaligned address, a reported block's key.
+  void* small = allocate(64);
+  CHECK_FALSE(shadow->enter(key(small), 4096, AllocFamily::malloc));
+  CHECK_FALSE(shadow->enter(key(small) + 8, 8, AllocFamily::malloc));
+  CHECK_FALSE(shadow->enter(key(small) | std::uintptr_t{1} << 63, 64, AllocFamily::reported));
+  // clear forgets a block (it is about to enter the table instead).
+  REQUIRE(shadow->enter(key(small), 64, AllocFamily::malloc));
+  shadow->clear(key(small));
+  CHECK_FALSE(shadow->find(key(small), &info));
+  release(small);
+  release(big);
+}
+
+TEST_CASE("size shadow: blocks entered on one thread are taken on another") {
+  auto shadow = std::make_unique<SizeShadow>();
+  REQUIRE(shadow->enable(&usable));
+  constexpr int count = 20000;
+  std::vector<void*> blocks(count);
+  std::thread producer([&] {
+    for (int i = 0; i < count; ++i) {
+      blocks[i] = allocate(static_cast<std::size_t>(i % 500));
+      shadow->enter(key(blocks[i]), static_cast<std::size_t>(i % 500), AllocFamily::malloc);
+    }
+  });
+  producer.join();
+  std::uint64_t bytes = 0;
+  std::thread consumer([&] {
+    BlockInfo info;
+    for (void* p : blocks) {
+      if (shadow->take(key(p), &info)) {
+        bytes += info.size;
+      }
+      release(p);
+    }
+  });
+  consumer.join();
+  std::uint64_t expected = 0;
+  for (int i = 0; i < count; ++i) {
+    expected += static_cast<std::uint64_t>(i % 500);
+  }
+  CHECK(bytes == expected);
+}
