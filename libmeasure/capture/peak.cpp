@@ -49,6 +49,34 @@ void GlobalAccount::release(std::uint64_t bytes) noexcept {
 #endif
 }
 
+void GlobalAccount::reserve(std::uint64_t bytes) noexcept {
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16) && !defined(__SANITIZE_THREAD__)
+  auto* halves = reinterpret_cast<std::uint64_t*>(&m_word);
+  std::uint64_t live = __atomic_add_fetch(&halves[0], bytes, __ATOMIC_RELAXED);
+  if (__builtin_expect(live > (__atomic_load_n(&halves[1], __ATOMIC_RELAXED) & peak_mask), 0)) {
+    raise_peak(live);
+  }
+#else
+  apply(static_cast<std::int64_t>(bytes));
+#endif
+}
+
+void GlobalAccount::raise_peak(std::uint64_t live) noexcept {
+  u128 expected = read_word(&m_word);
+  for (;;) {
+    std::uint64_t mark = high(expected);
+    if (live <= (mark & peak_mask)) {
+      return;
+    }
+    u128 desired = make(low(expected), (mark & ~peak_mask) | (live & peak_mask));
+    u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
+    if (seen == expected) {
+      return;
+    }
+    expected = seen;
+  }
+}
+
 void GlobalAccount::reset_peak() noexcept {
   u128 expected = read_word(&m_word);
   for (;;) {

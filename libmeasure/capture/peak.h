@@ -33,6 +33,16 @@ class GlobalAccount {
   /// instruction, and under ThreadSanitizer (which runs 16-byte atomics under a lock of its
   /// own that an 8-byte add does not take), it takes apply's path instead.
   void release(std::uint64_t bytes) noexcept;
+  /// An allocation whose event needs no mark (no site counters to update): raises the live
+  /// bytes with an 8-byte atomic add, as release lowers them, and only when that makes a new
+  /// peak raises the peak with a compare-and-swap. The peak stays exact: every allocation's
+  /// live total, in the one order of the locked instructions, is compared with the peak,
+  /// and the peak only ever takes such totals. The mark moves a moment after the add, not
+  /// with it: a site event of another thread landing in between sees the peak on its next
+  /// event instead, so sampled sites' peak contributions (estimates) may differ by that
+  /// event; and a reset_peak landing in between may let this total, from before the reset,
+  /// become the new peak. Falls back to apply() where release() does.
+  void reserve(std::uint64_t bytes) noexcept;
   /// Sets the peak to the current live bytes (tracemalloc's reset_peak).
   void reset_peak() noexcept;
   std::uint64_t live() const noexcept;
@@ -45,6 +55,9 @@ class GlobalAccount {
   static constexpr std::uint64_t peak_of(std::uint64_t mark) noexcept { return mark & peak_mask; }
 
  private:
+  /// Raises the peak to `live` unless it is already at least that high.
+  void raise_peak(std::uint64_t live) noexcept;
+
   static constexpr std::uint64_t peak_mask = (1ULL << 48) - 1;  // 256 TiB
   static constexpr std::uint64_t generation_one = 1ULL << 48;
   alignas(16) uint128 m_word = 0;  // low: live bytes, high: mark (generation<<48 | peak)

@@ -167,7 +167,7 @@ void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const Blo
       site->on_event(t, allocation, w.bytes, w.count);
     }
   } else if (allocation) {
-    rt.account.apply(static_cast<std::int64_t>(info.size));  // it may be a new peak
+    rt.account.reserve(info.size);  // no site to update; it may be a new peak
   } else {
     rt.account.release(info.size);  // no site to update, and a free is never a peak
   }

@@ -4,15 +4,20 @@
 
 namespace measure::detail {
 
-bool SizeShadow::enable(UsableSizeFunction usable) noexcept {
-  if (usable == nullptr || m_directory != nullptr) {
+bool SizeShadow::enable(UsableSizeFunction function) noexcept {
+  if (function == nullptr || m_directory != nullptr) {
     return m_directory != nullptr;
   }
   void* directory = platform::map_pages(directory_entries * sizeof(std::atomic<std::uint8_t*>));
   if (directory == nullptr) {
     return false;
   }
-  m_usable = usable;
+  m_usable = function;
+  // Under the sanitizers the allocator is theirs, and a read outside a block is what they
+  // report: always ask the function there.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  m_glibc = platform::in_glibc(reinterpret_cast<const void*>(function));
+#endif
   m_directory = static_cast<std::atomic<std::uint8_t*>*>(directory);
   return true;
 }

@@ -1,8 +1,8 @@
 // Requested sizes of blocks that carry no stack (every block in counters mode, the unsampled
 // ones in sampled mode), found from the block's address without a shared table: one byte per
 // 16-byte granule of the heap holds the block's family and its slack, the allocator's usable
-// size minus the requested size. A free asks the allocator for the usable size again and
-// subtracts the slack. That is exact because the usable size of a live block never changes
+// size minus the requested size. A free asks the allocator for the usable size again (from
+// glibc's chunk header directly when the allocator is glibc's) and subtracts the slack. That is exact because the usable size of a live block never changes
 // (only realloc resizes, and realloc is recorded as a free and an allocation), and the slack
 // of glibc's blocks is 0 to 24 bytes, which fits the byte; a block whose slack does not fit,
 // whose address is not 16-byte aligned or lies above the shadow's range takes the live-block
@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "capture/pointer_table.h"
+#include "platform/platform.h"
 
 namespace measure::detail {
 
@@ -35,8 +36,8 @@ class SizeShadow {
  public:
   /// Reserves the directory and starts answering. pre: called once, before any other thread
   /// records (runtime start-up). Returns false (and stays off: every call below then returns
-  /// false) when `usable` is null or the reservation fails.
-  bool enable(UsableSizeFunction usable) noexcept;
+  /// false) when `function` is null or the reservation fails.
+  bool enable(UsableSizeFunction function) noexcept;
   bool enabled() const noexcept { return m_directory != nullptr; }
 
   /// Records a live block of `size` requested bytes at `address`. Returns false, recording
@@ -76,12 +77,19 @@ class SizeShadow {
 
   std::atomic<std::uint8_t*>* m_directory = nullptr;
   UsableSizeFunction m_usable = nullptr;
+  bool m_glibc = false;  // the allocator is glibc's: read its chunk headers directly
+  inline std::size_t usable(std::uintptr_t address) const noexcept;
   // Chunks in mapping order, for memory_bytes (written under no lock: each is claimed by a
   // fetch_add; readers skip slots not yet filled).
   static constexpr std::size_t max_chunks = 4096;  // 64 GiB of heap address range
   std::atomic<std::uint8_t*> m_chunks[max_chunks] = {};
   std::atomic<std::size_t> m_chunk_count{0};
 };
+
+inline std::size_t SizeShadow::usable(std::uintptr_t address) const noexcept {
+  return m_glibc ? platform::glibc_usable_size(reinterpret_cast<const void*>(address))
+                 : m_usable(reinterpret_cast<void*>(address));
+}
 
 inline std::uint8_t* SizeShadow::cell(std::uintptr_t address) const noexcept {
   std::uint8_t* chunk = m_directory[address >> region_bits].load(std::memory_order_acquire);
@@ -95,15 +103,15 @@ inline bool SizeShadow::enter(std::uintptr_t address, std::size_t size, AllocFam
   if (m_directory == nullptr || !holdable(address)) {
     return false;
   }
-  std::size_t usable = m_usable(reinterpret_cast<void*>(address));
-  if (usable < size || usable - size > slack_mask) {
+  std::size_t room = usable(address);
+  if (room < size || room - size > slack_mask) {
     return false;
   }
   std::uint8_t* byte = cell(address);
   if (__builtin_expect(byte == nullptr, 0) && (byte = add_chunk(address)) == nullptr) {
     return false;
   }
-  auto value = static_cast<std::uint8_t>(live_bit | static_cast<unsigned>(family) << family_shift | (usable - size));
+  auto value = static_cast<std::uint8_t>(live_bit | static_cast<unsigned>(family) << family_shift | (room - size));
   // Relaxed: a free of this block on another thread happens after the program handed the
   // pointer over, which orders it after this store.
   __atomic_store_n(byte, value, __ATOMIC_RELAXED);
@@ -122,7 +130,7 @@ inline std::uint8_t* SizeShadow::live_cell(std::uintptr_t address, BlockInfo* in
   if ((value & live_bit) == 0) {
     return nullptr;
   }
-  info->size = m_usable(reinterpret_cast<void*>(address)) - (value & slack_mask);
+  info->size = usable(address) - (value & slack_mask);
   info->stack = 0;
   info->family = static_cast<AllocFamily>((value >> family_shift) & 3U);
   return byte;

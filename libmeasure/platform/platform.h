@@ -17,6 +17,18 @@ void* map_pages(std::size_t bytes) noexcept;
 /// Unmaps memory obtained from map_pages. pre: `p`/`bytes` are exactly what map_pages saw.
 void unmap_pages(void* p, std::size_t bytes) noexcept;
 std::size_t page_size() noexcept;
+/// True when `function` lies in the C library's own code and that library is glibc: then it
+/// is glibc's malloc_usable_size, and blocks of that allocator can be read with
+/// glibc_usable_size.
+bool in_glibc(const void* function) noexcept;
+/// The usable size of a live block of glibc's allocator, from the chunk header in the word
+/// before it (size, with flag bit 2 for an mmapped chunk): what glibc's malloc_usable_size
+/// returns for a live block, without its in-use check, which reads the next chunk's header
+/// (a cache miss of its own on every call). pre: `block` is live and from glibc's malloc.
+inline std::size_t glibc_usable_size(const void* block) noexcept {
+  std::size_t header = static_cast<const std::size_t*>(block)[-1];
+  return (header & ~std::size_t{7}) - ((header & 2U) != 0 ? 2 * sizeof(std::size_t) : sizeof(std::size_t));
+}
 
 // ---- time, identity -------------------------------------------------------------------
 std::uint64_t monotonic_ns() noexcept;
@@ -30,7 +42,6 @@ std::uint64_t thread_id() noexcept;
 void yield_cpu() noexcept;
 /// Ends the process at once with `status` (no exit handlers), like _exit.
 [[noreturn]] void exit_process(int status) noexcept;
-
 
 // ---- files ----------------------------------------------------------------------------
 /// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
@@ -143,7 +154,6 @@ void sleep_ns(std::uint64_t ns) noexcept;
 /// The largest file this process may write (RLIMIT_FSIZE), UINT64_MAX when unlimited. A
 /// write past it would raise SIGXFSZ, which kills the program by default.
 std::uint64_t file_size_limit() noexcept;
-
 
 /// A per-thread destructor slot: `destroy(value)` runs when a thread exits with a non-null
 /// value set. Returns false on failure.

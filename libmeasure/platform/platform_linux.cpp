@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnu/libc-version.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
@@ -314,6 +315,15 @@ int find_unwind_tables(std::uintptr_t address, std::uintptr_t* eh_frame_hdr) noe
   }
   *eh_frame_hdr = reinterpret_cast<std::uintptr_t>(found.dlfo_eh_frame);
   return 1;
+}
+
+bool in_glibc(const void* function) noexcept {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+  auto address = reinterpret_cast<std::uintptr_t>(function);
+  return function != nullptr &&
+         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) &&
+         address >= begin && address < end;
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {

@@ -120,3 +120,51 @@ TEST_CASE("peak: per-thread parts add up to exact totals with two threads") {
   std::int64_t total = sites[0].contribution_at(mark) + sites[1].contribution_at(mark);
   CHECK(total == static_cast<std::int64_t>(account.peak()));
 }
+
+TEST_CASE("peak: allocations without a site (reserve) reach the same peak as apply") {
+  GlobalAccount by_apply;
+  GlobalAccount by_reserve;
+  const std::int64_t events[] = {100, 50, -120, 60, 100, -190, 5, 7, -12, 300, -1, 1};
+  for (std::int64_t e : events) {
+    std::uint64_t before = by_reserve.mark();
+    by_apply.apply(e);
+    if (e > 0) {
+      by_reserve.reserve(static_cast<std::uint64_t>(e));
+    } else {
+      by_reserve.release(static_cast<std::uint64_t>(-e));
+    }
+    CAPTURE(e);
+    CHECK(by_reserve.live() == by_apply.live());
+    CHECK(by_reserve.peak() == by_apply.peak());
+    CHECK(by_reserve.mark() == by_apply.mark());
+    CHECK((by_reserve.mark() != before) == (e > 0 && by_reserve.peak() == by_reserve.live() &&
+                                            GlobalAccount::peak_of(before) < by_reserve.live()));
+  }
+  CHECK(by_reserve.peak() == 300);
+  by_reserve.reset_peak();
+  CHECK(by_reserve.peak() == 300);  // live is 300 again after the last two events
+  by_reserve.release(200);
+  by_reserve.reserve(150);  // 250
+  CHECK(by_reserve.peak() == 300);
+  by_reserve.reserve(51);  // 301
+  CHECK(by_reserve.peak() == 301);
+}
+
+TEST_CASE("peak: reserve and release from two threads keep live bytes exact") {
+  GlobalAccount account;
+  constexpr int rounds = 200000;
+  auto work = [&](std::uint64_t size) {
+    for (int i = 0; i < rounds; ++i) {
+      account.reserve(size);
+      account.release(size);
+    }
+    account.reserve(size);  // one stays live
+  };
+  std::thread a(work, 16);
+  std::thread b(work, 48);
+  a.join();
+  b.join();
+  CHECK(account.live() == 64);
+  CHECK(account.peak() >= 64);
+  CHECK(account.peak() <= 128);  // never more than both threads' blocks at once
+}

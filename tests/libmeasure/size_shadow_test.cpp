@@ -81,13 +81,26 @@ TEST_CASE("size shadow: off until enabled, then exact for every small size") {
   }
 }
 
+TEST_CASE("size shadow: glibc's chunk header gives what its malloc_usable_size gives") {
+  CHECK(measure::detail::platform::in_glibc(reinterpret_cast<const void*>(libc().usable)));
+  CHECK_FALSE(measure::detail::platform::in_glibc(reinterpret_cast<const void*>(&usable)));
+  for (std::size_t n : {0UL, 1UL, 24UL, 25UL, 40UL, 1000UL, 4096UL, 100000UL, 200000UL, 5UL << 20}) {
+    CAPTURE(n);
+    void* p = allocate(n);
+    CHECK(measure::detail::platform::glibc_usable_size(p) == usable(p));
+    release(p);
+  }
+}
+
 TEST_CASE("size shadow: refuses what it cannot hold exactly") {
   auto shadow = std::make_unique<SizeShadow>();
   REQUIRE(shadow->enable(&usable));
   BlockInfo info;
-  // Slack over 31 bytes: an mmapped block rounds up to a page.
-  void* big = allocate(1 << 20);
-  CHECK_FALSE(shadow->enter(key(big), 1 << 20, AllocFamily::malloc));
+  // Slack over 31 bytes: an mmapped block rounds up to a page (64 MiB is over glibc's
+  // largest mmap threshold, so it is always mmapped).
+  constexpr std::size_t big_size = (std::size_t{64} << 20) + 1;
+  void* big = allocate(big_size);
+  CHECK_FALSE(shadow->enter(key(big), big_size, AllocFamily::malloc));
   CHECK_FALSE(shadow->take(key(big), &info));
   // A size the block is too small for, an unaligned address, a reported block's key.
   void* small = allocate(64);
