@@ -196,7 +196,8 @@ void overhead(const Options& o) {
 // blocks held to the end, minus the same run holding none, over the blocks held.
 void memory(const Options& o) {
   std::printf("Toolkit memory per live block (exact mode, the capture's toolkit_bytes)\n\n");
-  std::printf("%12s %16s %16s %14s %14s\n", "live blocks", "toolkit bytes", "pointer table", "per block", "RSS MiB");
+  std::printf("%12s %16s %16s %16s %14s %14s\n", "live blocks", "toolkit bytes", "pointer table", "block shadow",
+              "per block", "RSS MiB");
   std::uint64_t base = 0;
   for (long hold : {0L, 250000L, 1000000L, 4000000L}) {
     std::string capture = o.dir + "/memory." + std::to_string(hold) + ".msr";
@@ -209,12 +210,14 @@ void memory(const Options& o) {
     }
     measure::Capture c = measure::read_capture(capture);
     std::uint64_t table = c.diagnostic("pointer_table_bytes");
+    std::uint64_t shadow = c.diagnostic("block_shadow_bytes");
     if (hold == 0) {
       base = c.toolkit_bytes;
     }
     double per_block = hold == 0 ? 0.0 : static_cast<double>(c.toolkit_bytes - base) / static_cast<double>(hold);
-    std::printf("%12ld %16llu %16llu %14.1f %14ld\n", hold, static_cast<unsigned long long>(c.toolkit_bytes),
-                static_cast<unsigned long long>(table), per_block, r.max_rss_kib / 1024);
+    std::printf("%12ld %16llu %16llu %16llu %14.1f %14ld\n", hold, static_cast<unsigned long long>(c.toolkit_bytes),
+                static_cast<unsigned long long>(table), static_cast<unsigned long long>(shadow), per_block,
+                r.max_rss_kib / 1024);
   }
 }
 

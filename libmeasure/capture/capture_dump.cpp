@@ -131,7 +131,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt) noexcept {
       {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
-      {"size_shadow_bytes", rt.shadow.memory_bytes()},
+      {"block_shadow_bytes", rt.shadow.memory_bytes()},
   };
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
   out.put_varint(sizeof counters / sizeof counters[0]);

@@ -97,7 +97,6 @@ bool parse_seconds(const char* text, std::uint64_t* ms) noexcept {
 }
 
 void warn_bad(const char* name, const char* value, const char* expected, const char* fallback) noexcept {
-
   LogLine()
       .text("ignoring ")
       .text(name)
@@ -164,19 +163,21 @@ void apply(const char* name, const char* value, Options& options) noexcept {
       warn_bad(name, value, "seconds between checkpoints, such as 2 or 0.5; 0 turns them off", "2");
     }
   } else if (std::strcmp(name, "MEASURE_FOLLOW_FORKS") == 0) {
-
     parse_flag(name, value, &options.follow_forks);
   } else if (std::strcmp(name, "MEASURE_FOLLOW_EXEC") == 0) {
     parse_flag(name, value, &options.follow_exec);
   } else if (std::strcmp(name, "MEASURE_TIMELINE") == 0) {
     parse_flag(name, value, &options.timeline);
+  } else if (std::strcmp(name, "MEASURE_SHADOW") == 0) {
+    parse_flag(name, value, &options.shadow);
   } else {
     LogLine()
         .text("ignoring unknown environment variable ")
         .text(name)
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
-            "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE)")
+            "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE, "
+            "MEASURE_SHADOW)")
         .emit();
   }
 }

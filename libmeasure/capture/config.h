@@ -22,7 +22,7 @@ struct Options {
   bool output_set = false;                     // MEASURE_OUTPUT was given
   std::uint64_t checkpoint_ms = 2000;          // MEASURE_CHECKPOINT_INTERVAL (seconds); 0: none
   bool timeline = true;                        // MEASURE_TIMELINE=0: no live-bytes/RSS sampling
-
+  bool shadow = true;                          // MEASURE_SHADOW=0: every block in the table
 };
 
 constexpr std::uint32_t max_depth = 256;

@@ -73,7 +73,10 @@ struct alignas(64) SiteCounters {
   std::uint64_t temporary_count;
   std::int64_t peak_bytes;  // this thread's part of the site's live bytes at the peak of peak_mark
   std::uint64_t peak_mark;
-  std::uint64_t reserved;
+  // Exact mode, owner only: the stack's palette index (0: none yet) and the allocations
+  // made since it last asked for one (capture/stack_palette.h).
+  std::uint32_t palette_index;
+  std::uint32_t palette_wait;
 
   /// Records an allocation or a free of `bytes` that the account ordered as `t`; `count`
   /// blocks (more than 1 for a sample that stands for several). Inline (below): every event

@@ -111,13 +111,32 @@ SiteCounters& site_or_unknown(ThreadState& thread, std::uint32_t* stack) noexcep
   return *thread.site(StackTable::unknown_id);
 }
 
-// Captures the allocating stack and enters a new block in the live-block table. Returns the
-// block's site (and its stack id), or nullptr (counted as dropped) when the table is out of
-// memory.
+// The palette index of the site's stack, asking the palette for one once the thread has
+// allocated from the stack StackPalette::hot_allocations times; 0 while it has none.
+std::uint32_t palette_index(Runtime& rt, SiteCounters& site, std::uint32_t stack) noexcept {
+  if (__builtin_expect(site.palette_index != 0, 1)) {
+    return site.palette_index;
+  }
+  if (!rt.shadow.enabled() || ++site.palette_wait < StackPalette::hot_allocations) {
+    return 0;
+  }
+  site.palette_wait = 0;  // if the palette is full, ask again after as many allocations
+  site.palette_index = rt.palette.index_of(stack);
+  return site.palette_index;
+}
+
+// Captures the allocating stack and enters a new block in the block shadow or the live-block
+// table. Returns the block's site (and its stack id), or nullptr (counted as dropped) when
+// the table is out of memory.
 SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t address, std::size_t size,
                           AllocFamily family, std::uint32_t* stack) noexcept {
   *stack = capture_stack(rt, thread);
   SiteCounters& site = site_or_unknown(thread, stack);
+  std::uint32_t index = palette_index(rt, site, *stack);
+  if (index != 0 && __builtin_expect(rt.shadow.enter(address, size, family, index), 1)) {
+    return &site;
+  }
+  rt.shadow.clear(address);
   if (!rt.pointers.insert(address, BlockInfo{size, *stack, family})) {
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
@@ -151,7 +170,7 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 
 // ---- sampled and counters modes -----------------------------------------------------
 // Only sampled blocks carry a stack and enter the live-block table; the others, and every
-// block in counters mode, keep their size in the size shadow (capture/size_shadow.h, the
+// block in counters mode, keep their size in the block shadow (capture/block_shadow.h, the
 // table when the shadow cannot hold them), carry the unknown stack and touch no site. Per-
 // site counters of sampled stacks hold estimates (capture/sampler.h); the thread's
 // EventTotals hold the exact counts.
@@ -223,7 +242,7 @@ bool record_free(void* address, AllocFamily family) noexcept {
   Runtime& rt = runtime();
   auto key = block_key(address, family);
   BlockInfo info;
-  if (!rt.shadow.take(key, &info) && !rt.pointers.remove(key, &info)) {
+  if (!take_live_block(rt, key, &info)) {
     rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -246,9 +265,7 @@ bool record_free(void* address, AllocFamily family) noexcept {
 }
 
 bool take_block(void* address, BlockInfo* info) noexcept {
-  Runtime& rt = runtime();
-  auto key = reinterpret_cast<std::uintptr_t>(address);
-  return rt.shadow.take(key, info) || rt.pointers.remove(key, info);
+  return take_live_block(runtime(), reinterpret_cast<std::uintptr_t>(address), info);
 }
 
 void restore_block(void* address, const BlockInfo& info) noexcept {

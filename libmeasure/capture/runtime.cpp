@@ -146,30 +146,40 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.write_warned = false;
   rt.diagnostics.reset();
 
-  // Sampled and counters modes: most inherited blocks are in the size shadow, which has no
-  // stacks to retag; the threads' exact totals count them all (the table's among them).
+  // The inherited blocks are in the block shadow and the live-block table; the shadow has no
+  // entries to count, so their number and bytes come from the counters: the threads' exact
+  // totals in sampled and counters modes, the sites in exact mode.
   bool light = rt.options.mode != Mode::exact;
-  std::uint64_t light_count = 0;
-  std::uint64_t light_bytes = 0;
+  std::uint64_t count = 0;
+  std::uint64_t bytes = 0;
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
-    light_count += load_relaxed(t->totals.alloc_count) - load_relaxed(t->totals.free_count);
-    light_bytes += load_relaxed(t->totals.alloc_bytes) - load_relaxed(t->totals.freed_bytes);
+    if (light) {
+      count += load_relaxed(t->totals.alloc_count) - load_relaxed(t->totals.free_count);
+      bytes += load_relaxed(t->totals.alloc_bytes) - load_relaxed(t->totals.freed_bytes);
+    }
+    for (std::uint32_t id = 0; !light && id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
+      if (const SiteCounters* s = t->find_site(id)) {
+        count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
+        bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
+      }
+    }
     t->reset_counters();
   }
   std::uint32_t inherited =
       rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
-  std::uint64_t count = 0;
-  std::uint64_t bytes = 0;
-  // In those modes the inherited blocks keep no site (as unsampled blocks): their frees
-  // change only the totals.
-  rt.pointers.retag_all(light ? StackTable::unknown_id : inherited, &count, &bytes);
+  // In sampled and counters modes the inherited blocks keep no site (as unsampled blocks):
+  // their frees change only the totals.
+  std::uint64_t table_count = 0;
+  std::uint64_t table_bytes = 0;
+  rt.pointers.retag_all(light ? StackTable::unknown_id : inherited, &table_count, &table_bytes);
+  rt.palette.retag_all(inherited);
   rt.account.reset();
   rt.timeline.reset();
   if (light) {
-    rt.account.apply(static_cast<std::int64_t>(light_bytes));
+    rt.account.apply(static_cast<std::int64_t>(bytes));
     if (ThreadState* thread = calling_thread_state()) {
-      thread->totals.alloc_count = light_count;
-      thread->totals.alloc_bytes = light_bytes;
+      thread->totals.alloc_count = count;
+      thread->totals.alloc_bytes = bytes;
     }
     return;
   }
@@ -290,8 +300,8 @@ bool start_recording() noexcept {
   } else if (!rt.stacks.init()) {
     LogLine().text("cannot reserve memory for the stack table; recording is off").emit();
     next = RuntimeState::off;
-  } else if (rt.options.mode != Mode::exact) {
-    rt.shadow.enable(rt.usable_size);  // if it cannot, every block takes the table
+  } else if (rt.options.shadow) {
+    rt.shadow.enable(rt.usable_size, rt.options.mode == Mode::exact);  // else every block takes the table
   }
   rt.state.store(static_cast<int>(next), std::memory_order_release);
   return next == RuntimeState::recording;

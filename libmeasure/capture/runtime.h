@@ -11,10 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "capture/block_shadow.h"
 #include "capture/config.h"
 #include "capture/peak.h"
 #include "capture/pointer_table.h"
-#include "capture/size_shadow.h"
+#include "capture/stack_palette.h"
 #include "capture/thread_state.h"
 #include "capture/timeline.h"
 #include "stacks/module_map.h"
@@ -54,7 +55,8 @@ class Runtime {
  public:
   Options options;
   PointerTable pointers;
-  SizeShadow shadow;                         // sampled and counters modes: sizes of blocks without a stack
+  BlockShadow shadow;                        // live blocks found by address (the table holds the others)
+  StackPalette palette;                      // exact mode: the stacks shadow cells can name
   UsableSizeFunction usable_size = nullptr;  // the allocator's, set by the hooks
   StackTable stacks;
   GlobalAccount account;
@@ -144,6 +146,15 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
 bool record_free(void* address, AllocFamily family) noexcept;
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;
+/// Finds and forgets a live block: in the block shadow (its palette index turned into its
+/// stack) or in the live-block table. False if neither knows it.
+inline bool take_live_block(Runtime& rt, std::uintptr_t key, BlockInfo* info) noexcept {
+  if (rt.shadow.take(key, info)) {
+    info->stack = rt.palette.stack(info->stack);
+    return true;
+  }
+  return rt.pointers.remove(key, info);
+}
 /// realloc failed: the old block is still live.
 void restore_block(void* address, const BlockInfo& info) noexcept;
 /// The calling thread's state (attached on first use); nullptr when out of memory.

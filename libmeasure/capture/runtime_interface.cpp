@@ -196,7 +196,9 @@ int rt_allocation_site(const void* block, std::uint32_t* stack, std::uint64_t* s
   }
   BlockInfo info;
   auto key = reinterpret_cast<std::uintptr_t>(block);
-  if (!runtime().shadow.find(key, &info) && !runtime().pointers.find(key, &info)) {
+  if (runtime().shadow.find(key, &info)) {
+    info.stack = runtime().palette.stack(info.stack);
+  } else if (!runtime().pointers.find(key, &info)) {
     return 0;
   }
   *stack = info.stack;

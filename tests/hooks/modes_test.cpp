@@ -116,58 +116,84 @@ TEST_CASE("counters mode: exact totals and no stacks") {
 
 // fixtures/block_shapes.c under --follow-forks in `mode`: the parent's capture and the
 // child's, told apart by their process ids.
-static std::pair<measure::Capture, measure::Capture> run_block_shapes(TempDir& dir,
-                                                                      const std::vector<std::string>& mode_args,
-                                                                      const std::string& name) {
+struct ShapesRun {
+  measure::Capture parent;
+  measure::Capture child;
+  std::string parent_path;
+  std::string child_path;
+};
+
+static ShapesRun run_block_shapes(TempDir& dir, const std::vector<std::string>& mode_args, const std::string& name,
+                                  const std::vector<std::pair<std::string, std::string>>& env = {}) {
   std::vector<std::string> argv = {tool_path(), "run", "-q", "--follow-forks", "-o", dir.file(name + ".%p.msr")};
   argv.insert(argv.end(), mode_args.begin(), mode_args.end());
   argv.insert(argv.end(), {"--", fixture_path("block_shapes")});
-  auto r = run_process(argv);
+  auto r = run_process(argv, env);
   REQUIRE_MESSAGE(r.status() == 0, r.err);
-  std::vector<measure::Capture> captures;
+  std::vector<std::string> paths;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     if (entry.path().filename().string().rfind(name + ".", 0) == 0) {
-      captures.push_back(measure::read_capture(entry.path().string()));
+      paths.push_back(entry.path().string());
     }
   }
-  REQUIRE(captures.size() == 2);
-  if (captures[0].program.parent_pid == captures[1].program.pid) {
-    std::swap(captures[0], captures[1]);
+  REQUIRE(paths.size() == 2);
+  measure::Capture parent = measure::read_capture(paths[0]);
+  measure::Capture child = measure::read_capture(paths[1]);
+  if (parent.program.parent_pid == child.program.pid) {
+    std::swap(parent, child);
+    std::swap(paths[0], paths[1]);
   }
-  REQUIRE(captures[1].program.parent_pid == captures[0].program.pid);
-  return {captures[0], captures[1]};
+  REQUIRE(child.program.parent_pid == parent.program.pid);
+  return {parent, child, paths[0], paths[1]};
 }
 
-TEST_CASE("sampled and counters modes: blocks of every shape, threads and forks keep totals exact") {
+TEST_CASE("block shadow: blocks of every shape, threads and forks give what the table gives") {
   // Sizes 0-300 (every slack), alignments to 4096, mmapped blocks, realloc chains, frees on
-  // another thread, and a forked child freeing inherited blocks: most take the size shadow,
-  // some the live-block table (mmapped, sampled), and the totals must not notice.
+  // another thread, and a forked child freeing inherited blocks: most blocks take the block
+  // shadow, some the live-block table (mmapped, unaligned, stacks without a palette index).
+  // The reference keeps every block in the table (MEASURE_SHADOW=0); exact mode with the
+  // shadow must give the same report row for row, the other modes the same totals.
   TempDir dir;
-  auto [exact, exact_child] = run_block_shapes(dir, {}, "exact");
-  CHECK(exact.diagnostic("size_shadow_bytes") == 0);
+  auto [table, table_child, table_path, table_child_path] =
+      run_block_shapes(dir, {}, "table", {{"MEASURE_SHADOW", "0"}});
+  CHECK(table.diagnostic("block_shadow_bytes") == 0);
   // What the fixture knows: the child frees 3 inherited blocks of 100 bytes and adds 2 of 50;
   // the parent frees the same 3 after the fork.
-  CHECK(exact_child.totals.free_count == 3);
-  CHECK(exact_child.totals.freed_bytes == 300);
-  CHECK(exact_child.totals.live_bytes == exact.totals.live_bytes + 100);
-  CHECK(exact_child.totals.live_count == exact.totals.live_count + 2);
+  CHECK(table_child.totals.free_count == 3);
+  CHECK(table_child.totals.freed_bytes == 300);
+  CHECK(table_child.totals.live_bytes == table.totals.live_bytes + 100);
+  CHECK(table_child.totals.live_count == table.totals.live_count + 2);
+
+  auto [exact, exact_child, exact_path, exact_child_path] = run_block_shapes(dir, {}, "exact");
+  CHECK(exact.diagnostic("block_shadow_bytes") > 0);
+  check_same_totals(table, exact);
+  check_same_totals(table_child, exact_child);
+  for (std::string which : {"parent", "child"}) {
+    CAPTURE(which);
+    bool parent = which == "parent";
+    json with_table = report_json(parent ? table_path : table_child_path);
+    json with_shadow = report_json(parent ? exact_path : exact_child_path);
+    CHECK(with_shadow["rows"] == with_table["rows"]);
+    CHECK(with_shadow["rows"].size() >= (parent ? 5U : 2U));  // the child: inherited, its own
+  }
+
   for (const char* interval : {"", "4K"}) {
     std::vector<std::string> args = {"--mode", *interval != '\0' ? "sampled" : "counters"};
     if (*interval != '\0') {
       args.insert(args.end(), {"--sample-interval", interval});
     }
     CAPTURE(args[1]);
-    auto [parent, child] = run_block_shapes(dir, args, args[1]);
-    check_same_totals(exact, parent);
-    check_same_totals(exact_child, child);
-    CHECK(parent.totals.live_count == exact.totals.live_count);
-    CHECK(child.totals.live_count == exact_child.totals.live_count);
+    auto [parent, child, parent_path, child_path] = run_block_shapes(dir, args, args[1]);
+    check_same_totals(table, parent);
+    check_same_totals(table_child, child);
+    CHECK(parent.totals.live_count == table.totals.live_count);
+    CHECK(child.totals.live_count == table_child.totals.live_count);
     for (const measure::Capture* c : {&parent, &child}) {
       CHECK(c->diagnostic("unmatched_frees") == 0);
       CHECK(c->diagnostic("mismatched_frees") == 0);
       CHECK(c->diagnostic("dropped_events") == 0);
     }
-    CHECK(parent.diagnostic("size_shadow_bytes") > 0);
+    CHECK(parent.diagnostic("block_shadow_bytes") > 0);
   }
 }
 

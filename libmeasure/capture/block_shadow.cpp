@@ -1,10 +1,10 @@
-#include "capture/size_shadow.h"
+#include "capture/block_shadow.h"
 
 #include "platform/platform.h"
 
 namespace measure::detail {
 
-bool SizeShadow::enable(UsableSizeFunction function) noexcept {
+bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept {
   if (function == nullptr || m_directory != nullptr) {
     return m_directory != nullptr;
   }
@@ -13,6 +13,7 @@ bool SizeShadow::enable(UsableSizeFunction function) noexcept {
     return false;
   }
   m_usable = function;
+  m_cell_shift = with_stacks ? 1 : 0;
   // Under the sanitizers the allocator is theirs, and a read outside a block is what they
   // report: always ask the function there.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
@@ -22,35 +23,35 @@ bool SizeShadow::enable(UsableSizeFunction function) noexcept {
   return true;
 }
 
-std::uint8_t* SizeShadow::add_chunk(std::uintptr_t address) noexcept {
+void* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
   std::size_t slot = m_chunk_count.fetch_add(1, std::memory_order_relaxed);
   if (slot >= max_chunks) {
     m_chunk_count.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(chunk_bytes));
+  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(chunk_bytes()));
   std::uint8_t* expected = nullptr;
   std::atomic<std::uint8_t*>& entry = m_directory[address >> region_bits];
   if (chunk == nullptr || !entry.compare_exchange_strong(expected, chunk, std::memory_order_acq_rel)) {
     // Out of memory, or another thread mapped this region's chunk first. The claimed slot
     // stays empty (memory_bytes skips it).
-    platform::unmap_pages(chunk, chunk_bytes);
+    platform::unmap_pages(chunk, chunk_bytes());
     return expected != nullptr ? cell(address) : nullptr;
   }
   m_chunks[slot].store(chunk, std::memory_order_release);
   return cell(address);
 }
 
-void SizeShadow::clear(std::uintptr_t address) noexcept {
+void BlockShadow::clear(std::uintptr_t address) noexcept {
   if (m_directory == nullptr || !holdable(address)) {
     return;
   }
-  if (std::uint8_t* byte = cell(address)) {
-    __atomic_store_n(byte, std::uint8_t{0}, __ATOMIC_RELAXED);
+  if (void* target = cell(address)) {
+    store(target, 0);
   }
 }
 
-std::uint64_t SizeShadow::memory_bytes() const noexcept {
+std::uint64_t BlockShadow::memory_bytes() const noexcept {
   if (m_directory == nullptr) {
     return 0;
   }
@@ -59,7 +60,7 @@ std::uint64_t SizeShadow::memory_bytes() const noexcept {
   std::size_t count = m_chunk_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
     if (const std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
-      total += platform::resident_bytes_of(chunk, chunk_bytes);
+      total += platform::resident_bytes_of(chunk, chunk_bytes());
     }
   }
   return total;

@@ -2,7 +2,7 @@
 // malloc_usable_size: sizes come back exactly, and what it cannot hold it refuses. The
 // functions are taken from libc.so.6 itself: this test binary links mimalloc (through the
 // runtime), which replaces malloc here.
-#include "capture/size_shadow.h"
+#include "capture/block_shadow.h"
 
 #include <dlfcn.h>
 
@@ -16,7 +16,7 @@
 
 using measure::detail::AllocFamily;
 using measure::detail::BlockInfo;
-using measure::detail::SizeShadow;
+using measure::detail::BlockShadow;
 
 namespace {
 struct Libc {
@@ -52,7 +52,7 @@ std::uintptr_t key(void* p) {
 }  // namespace
 
 TEST_CASE("size shadow: off until enabled, then exact for every small size") {
-  auto shadow = std::make_unique<SizeShadow>();
+  auto shadow = std::make_unique<BlockShadow>();
   void* p = allocate(40);
   BlockInfo info;
   CHECK_FALSE(shadow->enter(key(p), 40, AllocFamily::malloc));
@@ -60,7 +60,7 @@ TEST_CASE("size shadow: off until enabled, then exact for every small size") {
   CHECK(shadow->memory_bytes() == 0);
   release(p);
 
-  REQUIRE(shadow->enable(&usable));
+  REQUIRE(shadow->enable(&usable, false));
   std::vector<void*> blocks;
   for (std::size_t n = 0; n <= 1000; ++n) {
     blocks.push_back(allocate(n));
@@ -93,8 +93,8 @@ TEST_CASE("size shadow: glibc's chunk header gives what its malloc_usable_size g
 }
 
 TEST_CASE("size shadow: refuses what it cannot hold exactly") {
-  auto shadow = std::make_unique<SizeShadow>();
-  REQUIRE(shadow->enable(&usable));
+  auto shadow = std::make_unique<BlockShadow>();
+  REQUIRE(shadow->enable(&usable, false));
   BlockInfo info;
   // Slack over 31 bytes: an mmapped block rounds up to a page (64 MiB is over glibc's
   // largest mmap threshold, so it is always mmapped).
@@ -116,8 +116,8 @@ TEST_CASE("size shadow: refuses what it cannot hold exactly") {
 }
 
 TEST_CASE("size shadow: blocks entered on one thread are taken on another") {
-  auto shadow = std::make_unique<SizeShadow>();
-  REQUIRE(shadow->enable(&usable));
+  auto shadow = std::make_unique<BlockShadow>();
+  REQUIRE(shadow->enable(&usable, false));
   constexpr int count = 20000;
   std::vector<void*> blocks(count);
   std::thread producer([&] {
@@ -143,4 +143,25 @@ TEST_CASE("size shadow: blocks entered on one thread are taken on another") {
     expected += static_cast<std::uint64_t>(i % 500);
   }
   CHECK(bytes == expected);
+}
+
+TEST_CASE("block shadow: two-byte cells keep a palette index with the size and family") {
+  auto shadow = std::make_unique<BlockShadow>();
+  REQUIRE(shadow->enable(&usable, true));
+  std::vector<void*> blocks;
+  for (std::uint32_t i = 0; i < 600; ++i) {
+    std::size_t n = 9 + i % 290;
+    blocks.push_back(allocate(n));
+    auto family = static_cast<AllocFamily>(i % 3);
+    REQUIRE(shadow->enter(key(blocks.back()), n, family, 1 + i % BlockShadow::max_stack_index));
+  }
+  for (std::uint32_t i = 0; i < 600; ++i) {
+    CAPTURE(i);
+    BlockInfo info;
+    REQUIRE(shadow->take(key(blocks[i]), &info));
+    CHECK(info.size == 9 + i % 290);
+    CHECK(info.stack == 1 + i % BlockShadow::max_stack_index);
+    CHECK(info.family == static_cast<AllocFamily>(i % 3));
+    release(blocks[i]);
+  }
 }
