@@ -2,6 +2,8 @@
 // them meanwhile, as reports, snapshots and checkpoints do while the program allocates. The
 // end states are exact; under ThreadSanitizer (scripts/test.sh's tsan stage) every access is
 // also checked for data races.
+#include <dlfcn.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -9,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include "capture/block_shadow.h"
 #include "capture/peak.h"
 #include "capture/pointer_table.h"
 #include "capture/thread_state.h"
@@ -171,7 +174,7 @@ TEST_CASE("global account: writers allocate and free while a reader watches the 
   CHECK(at_peak == static_cast<std::int64_t>(account.peak()));
 }
 
-TEST_CASE("global account: frees released without a site interleave with other threads' applies") {
+TEST_CASE("global account: site-less reserves and releases interleave with other threads' applies") {
   GlobalAccount account;
   constexpr int rounds = 50000;
   std::vector<SiteCounters> sites(writers);
@@ -182,8 +185,8 @@ TEST_CASE("global account: frees released without a site interleave with other t
       if (w % 2 == 0) {  // a sampled block: both events through the 16-byte CAS
         s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);
         s.on_event(account.apply(-static_cast<std::int64_t>(size)), false, size);
-      } else {  // an unsampled one: its free is an 8-byte add
-        account.apply(static_cast<std::int64_t>(size));
+      } else {  // an unsampled one: 8-byte adds (reserve raises the peak when it must)
+        account.reserve(size);
         account.release(size);
       }
     }
@@ -229,4 +232,67 @@ TEST_CASE("thread registry: threads come and go while a reader walks every state
     }
   }
   CHECK(total == writers * 200);
+}
+
+namespace {
+// The C library's own allocator (this binary links mimalloc, which replaces malloc here).
+struct Libc {
+  void* (*malloc)(std::size_t);
+  void (*free)(void*);
+  std::size_t (*usable)(void*);
+};
+const Libc& libc() {
+  static const Libc functions = [] {
+    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    return Libc{reinterpret_cast<void* (*)(std::size_t)>(dlsym(handle, "malloc")),
+                reinterpret_cast<void (*)(void*)>(dlsym(handle, "free")),
+                reinterpret_cast<std::size_t (*)(void*)>(dlsym(handle, "malloc_usable_size"))};
+  }();
+  return functions;
+}
+std::size_t libc_usable(void* p) {
+  return libc().usable(p);
+}
+}  // namespace
+
+TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a reader sums its memory") {
+  auto shadow = std::make_unique<BlockShadow>();
+  REQUIRE(shadow->enable(&libc_usable, true));
+  constexpr int blocks = 20000;
+  std::vector<std::vector<void*>> made(writers, std::vector<void*>(blocks));
+  std::vector<std::atomic<int>> ready(writers);
+  std::vector<std::uint64_t> taken_bytes(writers, 0);
+  auto work = [&](int w) {
+    auto& mine = made[static_cast<std::size_t>(w)];
+    for (int i = 0; i < blocks; ++i) {
+      auto n = static_cast<std::size_t>(9 + (i * 7 + w) % 400);
+      mine[static_cast<std::size_t>(i)] = libc().malloc(n);
+      CHECK(mine[static_cast<std::size_t>(i)] != nullptr);
+      shadow->enter(reinterpret_cast<std::uintptr_t>(mine[static_cast<std::size_t>(i)]), n, AllocFamily::malloc,
+                    1 + static_cast<std::uint32_t>(w));
+    }
+    ready[static_cast<std::size_t>(w)].store(1, std::memory_order_release);
+    int neighbour = (w + 1) % writers;
+    while (ready[static_cast<std::size_t>(neighbour)].load(std::memory_order_acquire) == 0) {
+      std::this_thread::yield();
+    }
+    for (void* p : made[static_cast<std::size_t>(neighbour)]) {
+      BlockInfo info;
+      if (shadow->take(reinterpret_cast<std::uintptr_t>(p), &info)) {
+        CHECK(info.stack == 1 + static_cast<std::uint32_t>(neighbour));
+        taken_bytes[static_cast<std::size_t>(w)] += info.size;
+      }
+    }
+  };
+  run_with_reader(work, [&] { (void)shadow->memory_bytes(); });
+  for (int w = 0; w < writers; ++w) {
+    std::uint64_t expected = 0;
+    for (int i = 0; i < blocks; ++i) {
+      expected += static_cast<std::uint64_t>(9 + (i * 7 + w) % 400);
+    }
+    CHECK(taken_bytes[static_cast<std::size_t>((w + writers - 1) % writers)] == expected);
+    for (void* p : made[static_cast<std::size_t>(w)]) {
+      libc().free(p);
+    }
+  }
 }

@@ -22,7 +22,7 @@ TEST_CASE("stack palette: one index per stack until full, then none") {
     CHECK(palette->stack(index) == stack * 7);
   }
   CHECK(palette->index_of(100000) == 0);  // full
-  CHECK(palette->index_of(7) == 1);        // known stacks still have theirs
+  CHECK(palette->index_of(7) == 1);       // known stacks still have theirs
 }
 
 TEST_CASE("stack palette: a forked child's indices all name the inherited stack") {
