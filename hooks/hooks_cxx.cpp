@@ -1,8 +1,11 @@
-// The replaceable global operator new/delete overloads. A throwing operator new forwards to
-// the program's nothrow original under BusyScope (the malloc it makes inside passes
-// through), records on success, and only when that fails calls the throwing original
-// unguarded, so new_handler loops and std::bad_alloc behave exactly as without the tool and
-// no exception ever unwinds through a frame of ours that has cleanup to do. This file is
+// The replaceable global operator new/delete overloads. A throwing operator new makes a first
+// attempt under BusyScope (the C++ runtime's own operator new is malloc in a new_handler
+// loop, so when the originals are the runtime's, cxx_runtime_direct(), the attempt is the
+// malloc itself; otherwise the program's nothrow original, whose malloc passes through),
+// records on success, and only when that fails calls the throwing original unguarded, so
+// new_handler loops and std::bad_alloc behave exactly as without the tool and no exception
+// ever unwinds through a frame of ours that has cleanup to do. Deletes free directly in the
+// same case. This file is
 // compiled without exceptions; it needs nothing from the C++ runtime library.
 #include "hooks/hooks.h"
 #include "support/log.h"
@@ -59,18 +62,28 @@ void* throwing_new(std::size_t size, AllocFamily family, TryNew try_new, New ori
   return p != nullptr ? p : original();  // the original handles new_handler and bad_alloc
 }
 
-template <class TryNew>
-void* nothrow_new(std::size_t size, AllocFamily family, TryNew try_new) noexcept {
+// `original` is the program's nothrow operator new; `try_new` the first attempt (the same,
+// or the malloc itself when cxx_runtime_direct()). When a direct attempt fails, the original
+// runs the new_handler loop, still under BusyScope as before.
+template <class TryNew, class Original>
+void* nothrow_new(std::size_t size, AllocFamily family, TryNew try_new, Original original) noexcept {
   ensure_cxx();
   if (pass_through()) {
-    return try_new();
+    return original();
   }
-  return recorded_new(size, family, try_new);
+  void* p = recorded_new(size, family, try_new);
+  if (p == nullptr && cxx_runtime_direct()) {
+    p = recorded_new(size, family, original);
+  }
+  return p;
 }
 
 template <class Delete>
 void recorded_delete(void* p, AllocFamily family, Delete original) noexcept {
   ensure_cxx();
+  if (p != nullptr && is_bootstrap_block(p)) {
+    return;  // as free() does: the bootstrap arena is never reused
+  }
   if (p == nullptr || pass_through()) {
     original();
     return;
@@ -90,13 +103,16 @@ using std::size_t;
 // The original's pointer is read when the call happens (it may be resolved lazily).
 #define MEASURE_ORIGINAL(field, ...) \
   (g_originals.field != nullptr ? g_originals.field(__VA_ARGS__) : (out_of_memory(), nullptr))
-#define MEASURE_TRY(field, alignment, ...) \
+#define MEASURE_NOTHROW(field, alignment, ...) \
   (g_originals.field != nullptr ? g_originals.field(__VA_ARGS__) : try_allocate(size, alignment))
-#define MEASURE_RELEASE(field, ...)   \
-  if (g_originals.field != nullptr) { \
-    g_originals.field(__VA_ARGS__);   \
-  } else {                            \
-    g_originals.free(p);              \
+#define MEASURE_TRY(field, alignment, ...)                                                \
+  (g_originals.field != nullptr && !cxx_runtime_direct() ? g_originals.field(__VA_ARGS__) \
+                                                         : try_allocate(size, alignment))
+#define MEASURE_RELEASE(field, ...)                            \
+  if (g_originals.field != nullptr && !cxx_runtime_direct()) { \
+    g_originals.field(__VA_ARGS__);                            \
+  } else {                                                     \
+    g_originals.free(p);                                       \
   }
 
 MEASURE_EXPORT void* operator new(size_t size) {
@@ -112,13 +128,15 @@ MEASURE_EXPORT void* operator new[](size_t size) {
 }
 
 MEASURE_EXPORT void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  return nothrow_new(size, AllocFamily::new_scalar,
-                     [=] { return MEASURE_TRY(new_scalar_nothrow, 16, size, nothrow_tag); });
+  return nothrow_new(
+      size, AllocFamily::new_scalar, [=] { return MEASURE_TRY(new_scalar_nothrow, 16, size, nothrow_tag); },
+      [=] { return MEASURE_NOTHROW(new_scalar_nothrow, 16, size, nothrow_tag); });
 }
 
 MEASURE_EXPORT void* operator new[](size_t size, const std::nothrow_t&) noexcept {
-  return nothrow_new(size, AllocFamily::new_array,
-                     [=] { return MEASURE_TRY(new_array_nothrow, 16, size, nothrow_tag); });
+  return nothrow_new(
+      size, AllocFamily::new_array, [=] { return MEASURE_TRY(new_array_nothrow, 16, size, nothrow_tag); },
+      [=] { return MEASURE_NOTHROW(new_array_nothrow, 16, size, nothrow_tag); });
 }
 
 MEASURE_EXPORT void* operator new(size_t size, align_val_t al) {
@@ -137,14 +155,16 @@ MEASURE_EXPORT void* operator new[](size_t size, align_val_t al) {
 
 MEASURE_EXPORT void* operator new(size_t size, align_val_t al, const std::nothrow_t&) noexcept {
   auto a = static_cast<size_t>(al);
-  return nothrow_new(size, AllocFamily::new_scalar,
-                     [=] { return MEASURE_TRY(new_scalar_aligned_nothrow, a, size, al, nothrow_tag); });
+  return nothrow_new(
+      size, AllocFamily::new_scalar, [=] { return MEASURE_TRY(new_scalar_aligned_nothrow, a, size, al, nothrow_tag); },
+      [=] { return MEASURE_NOTHROW(new_scalar_aligned_nothrow, a, size, al, nothrow_tag); });
 }
 
 MEASURE_EXPORT void* operator new[](size_t size, align_val_t al, const std::nothrow_t&) noexcept {
   auto a = static_cast<size_t>(al);
-  return nothrow_new(size, AllocFamily::new_array,
-                     [=] { return MEASURE_TRY(new_array_aligned_nothrow, a, size, al, nothrow_tag); });
+  return nothrow_new(
+      size, AllocFamily::new_array, [=] { return MEASURE_TRY(new_array_aligned_nothrow, a, size, al, nothrow_tag); },
+      [=] { return MEASURE_NOTHROW(new_array_aligned_nothrow, a, size, al, nothrow_tag); });
 }
 
 MEASURE_EXPORT void operator delete(void* p) noexcept {

@@ -12,6 +12,7 @@ namespace measure::hooks {
 
 Originals g_originals = {};
 std::atomic<int> g_originals_state{0};
+std::atomic<bool> g_cxx_runtime_direct{false};
 MallocOwner g_malloc_owner = MallocOwner::self;
 
 namespace {
@@ -61,6 +62,14 @@ void resolve_cxx_originals() noexcept {
   g_originals.field = reinterpret_cast<ret(*) params>(detail::platform::find_symbol(symbol, true));
   MEASURE_HOOKED_CXX_FUNCTIONS(MEASURE_RESOLVE_CXX)
 #undef MEASURE_RESOLVE_CXX
+  const void* runtime = detail::platform::find_symbol("_ZSt15get_new_handlerv", false);
+  bool direct = runtime != nullptr && malloc_owner() == MallocOwner::self;
+#define MEASURE_IN_RUNTIME(field, symbol, ret, params) \
+  direct = direct && g_originals.field != nullptr &&   \
+           detail::platform::same_module(reinterpret_cast<const void*>(g_originals.field), runtime);
+  MEASURE_HOOKED_CXX_FUNCTIONS(MEASURE_IN_RUNTIME)
+#undef MEASURE_IN_RUNTIME
+  g_cxx_runtime_direct.store(direct, std::memory_order_relaxed);
   g_cxx_resolved.store(true, std::memory_order_release);
 }
 

@@ -35,6 +35,16 @@ void resolve_originals() noexcept;
 /// The C++ originals are looked up on first use (the C++ runtime may load later).
 void resolve_cxx_originals() noexcept;
 
+/// True when every C++ original is the C++ runtime's own (they lie in the module that defines
+/// std::get_new_handler: libstdc++ or libc++), whose operator new is malloc (posix_memalign
+/// when aligned) retried through the new_handler, and whose operator delete is free. The hooks
+/// then make the first attempt themselves and free directly, instead of calling the original
+/// and, inside it, our own malloc or free hook again. Set by resolve_cxx_originals.
+extern std::atomic<bool> g_cxx_runtime_direct;
+inline bool cxx_runtime_direct() noexcept {
+  return g_cxx_runtime_direct.load(std::memory_order_relaxed);
+}
+
 /// Whose malloc the program calls. Valid once originals_ready().
 enum class MallocOwner {
   self,           // ours: the normal case

@@ -25,6 +25,15 @@ static void show_rc(const char* what, int rc) {
 
 #pragma GCC diagnostic ignored "-Walloc-size-larger-than="  // the huge requests are the point
 
+// A new_handler that gives up on its third call: operator new must call it after each failed
+// attempt, and throw bad_alloc (or return null, nothrow) once it is gone.
+static int g_handler_calls = 0;
+static void give_up_on_third_call() {
+  if (++g_handler_calls == 3) {
+    std::set_new_handler(nullptr);
+  }
+}
+
 int main() {
 
   errno = 0;
@@ -72,6 +81,18 @@ int main() {
   } catch (const std::bad_alloc&) {
     show("operator new[](SIZE_MAX / 4) threw bad_alloc", nullptr);
   }
+  std::set_new_handler(give_up_on_third_call);
+  try {
+    sink = operator new(SIZE_MAX / 4, std::align_val_t{64});
+    show("aligned operator new(SIZE_MAX / 4)", sink);
+  } catch (const std::bad_alloc&) {
+    printf("aligned operator new(SIZE_MAX / 4) threw bad_alloc after %d new_handler calls\n", g_handler_calls);
+  }
+  g_handler_calls = 0;
+  std::set_new_handler(give_up_on_third_call);
+  sink = operator new[](SIZE_MAX / 4, std::nothrow);
+  printf("operator new[](SIZE_MAX / 4, nothrow) %s after %d new_handler calls\n", sink != nullptr ? "block" : "null",
+         g_handler_calls);
   void* foreign = __libc_malloc(48);  // the runtime never sees this allocation
   free(foreign);
   show("free of a block measure never saw", foreign);
