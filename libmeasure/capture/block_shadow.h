@@ -4,11 +4,12 @@
 // header directly when the allocator is glibc's) and subtracts the slack. That is exact
 // because the usable size of a live block never changes (only realloc resizes, and realloc
 // is recorded as a free and an allocation), and the slack of glibc's blocks is 0 to 24
-// bytes. In exact mode the cell is two bytes and also names the block's stack through a
+// bytes. Blocks of up to 512 usable bytes (256 in exact mode) are held here, so that no block
+// costs more than 32 bytes of cells. In exact mode the cell is two bytes and also names the block's stack through a
 // StackPalette index; in sampled and counters modes it is one byte and the block has no
-// stack. A block the cell cannot describe (slack over 31, an unaligned address, an address
-// above the shadow's range, a stack without a palette index) takes the live-block table
-// (PointerTable) instead.
+// stack. A block the cell cannot describe (larger, slack over 31, an unaligned address, an
+// address above the shadow's range, a stack without a palette index) takes the live-block
+// table (PointerTable) instead.
 //
 // Why: the table's shard lock and two dependent cache misses on every allocation and free
 // were a third of the run. A block's cell lies next to the cells of its neighbours in the
@@ -85,6 +86,9 @@ class BlockShadow {
   inline std::size_t usable(std::uintptr_t address) const noexcept;
   void* add_chunk(std::uintptr_t address) noexcept;
   std::size_t chunk_bytes() const noexcept { return granules_per_region << m_cell_shift; }
+  // Larger blocks take the table: a block costs its granules' cells (1/16 or 1/8 of its
+  // size), and above this that is more than the table's 16-33 bytes per block.
+  std::size_t max_usable() const noexcept { return std::size_t{512} >> m_cell_shift; }
   static bool holdable(std::uintptr_t address) noexcept {
     return (address & ((std::uintptr_t{1} << granule_bits) - 1)) == 0 && address >> address_bits == 0;
   }
@@ -137,7 +141,7 @@ inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size, AllocFa
     return false;
   }
   std::size_t room = usable(address);
-  if (room < size || room - size > slack_mask) {
+  if (room < size || room - size > slack_mask || room > max_usable()) {
     return false;
   }
   void* target = cell(address);

@@ -62,13 +62,13 @@ TEST_CASE("size shadow: off until enabled, then exact for every small size") {
 
   REQUIRE(shadow->enable(&usable, false));
   std::vector<void*> blocks;
-  for (std::size_t n = 0; n <= 1000; ++n) {
+  for (std::size_t n = 0; n <= 480; ++n) {
     blocks.push_back(allocate(n));
     CAPTURE(n);
     REQUIRE(shadow->enter(key(blocks.back()), n, n % 2 == 0 ? AllocFamily::malloc : AllocFamily::new_array));
   }
   CHECK(shadow->memory_bytes() > 0);
-  for (std::size_t n = 0; n <= 1000; ++n) {
+  for (std::size_t n = 0; n <= 480; ++n) {
     CAPTURE(n);
     REQUIRE(shadow->find(key(blocks[n]), &info));
     CHECK(info.size == n);
@@ -107,6 +107,18 @@ TEST_CASE("size shadow: refuses what it cannot hold exactly") {
   CHECK_FALSE(shadow->enter(key(small), 4096, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) + 8, 8, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) | std::uintptr_t{1} << 63, 64, AllocFamily::reported));
+  // Blocks whose cells would cost more than the table: over 512 usable bytes (256 with
+  // two-byte cells).
+  void* mid = allocate(600);
+  CHECK_FALSE(shadow->enter(key(mid), 600, AllocFamily::malloc));
+  auto wide = std::make_unique<BlockShadow>();
+  REQUIRE(wide->enable(&usable, true));
+  void* quarter = allocate(300);
+  CHECK_FALSE(wide->enter(key(quarter), 300, AllocFamily::malloc, 1));
+  CHECK(wide->enter(key(small), 64, AllocFamily::malloc, 1));
+  CHECK(wide->take(key(small), &info));
+  release(mid);
+  release(quarter);
   // clear forgets a block (it is about to enter the table instead).
   REQUIRE(shadow->enter(key(small), 64, AllocFamily::malloc));
   shadow->clear(key(small));
@@ -150,7 +162,7 @@ TEST_CASE("block shadow: two-byte cells keep a palette index with the size and f
   REQUIRE(shadow->enable(&usable, true));
   std::vector<void*> blocks;
   for (std::uint32_t i = 0; i < 600; ++i) {
-    std::size_t n = 9 + i % 290;
+    std::size_t n = 9 + i % 230;
     blocks.push_back(allocate(n));
     auto family = static_cast<AllocFamily>(i % 3);
     REQUIRE(shadow->enter(key(blocks.back()), n, family, 1 + i % BlockShadow::max_stack_index));
@@ -159,7 +171,7 @@ TEST_CASE("block shadow: two-byte cells keep a palette index with the size and f
     CAPTURE(i);
     BlockInfo info;
     REQUIRE(shadow->take(key(blocks[i]), &info));
-    CHECK(info.size == 9 + i % 290);
+    CHECK(info.size == 9 + i % 230);
     CHECK(info.stack == 1 + i % BlockShadow::max_stack_index);
     CHECK(info.family == static_cast<AllocFamily>(i % 3));
     release(blocks[i]);

@@ -265,7 +265,7 @@ TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a
   auto work = [&](int w) {
     auto& mine = made[static_cast<std::size_t>(w)];
     for (int i = 0; i < blocks; ++i) {
-      auto n = static_cast<std::size_t>(9 + (i * 7 + w) % 400);
+      auto n = static_cast<std::size_t>(9 + (i * 7 + w) % 240);
       mine[static_cast<std::size_t>(i)] = libc().malloc(n);
       CHECK(mine[static_cast<std::size_t>(i)] != nullptr);
       shadow->enter(reinterpret_cast<std::uintptr_t>(mine[static_cast<std::size_t>(i)]), n, AllocFamily::malloc,
@@ -288,7 +288,7 @@ TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a
   for (int w = 0; w < writers; ++w) {
     std::uint64_t expected = 0;
     for (int i = 0; i < blocks; ++i) {
-      expected += static_cast<std::uint64_t>(9 + (i * 7 + w) % 400);
+      expected += static_cast<std::uint64_t>(9 + (i * 7 + w) % 240);
     }
     CHECK(taken_bytes[static_cast<std::size_t>((w + writers - 1) % writers)] == expected);
     for (void* p : made[static_cast<std::size_t>(w)]) {
