@@ -37,7 +37,7 @@ void* aligned_hook(std::size_t size, std::size_t alignment, Allocate allocate) n
   return p;
 }
 
-// realloc and reallocarray: the old entry leaves the table before the real call (its address
+// realloc and reallocarray: the old entry leaves the shadow or the table before the real call (its address
 // may be reused as soon as the allocator frees it) and returns if the call fails.
 template <class Reallocate>
 void* realloc_hook(void* p, std::size_t size, Reallocate reallocate) noexcept {
@@ -191,9 +191,13 @@ extern "C" {
   measure::detail::platform::exit_process(status);
 }
 
-MEASURE_EXPORT void _exit(int status) { exit_now(ready() ? g_originals._exit : nullptr, status); }
+MEASURE_EXPORT void _exit(int status) {
+  exit_now(ready() ? g_originals._exit : nullptr, status);
+}
 
-MEASURE_EXPORT void _Exit(int status) { exit_now(ready() ? g_originals._Exit : nullptr, status); }
+MEASURE_EXPORT void _Exit(int status) {
+  exit_now(ready() ? g_originals._Exit : nullptr, status);
+}
 
 }  // extern "C"
 

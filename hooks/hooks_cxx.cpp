@@ -16,7 +16,7 @@ namespace {
 constexpr std::nothrow_t nothrow_tag{};
 
 inline void ensure_cxx() noexcept {
-  if (__builtin_expect(g_originals.delete_scalar == nullptr, 0)) {
+  if (__builtin_expect(!cxx_decided(), 0)) {
     resolve_cxx_originals();
   }
 }
@@ -59,6 +59,18 @@ void* throwing_new(std::size_t size, AllocFamily family, TryNew try_new, New ori
     return original();
   }
   void* p = recorded_new(size, family, try_new);
+  // A direct first attempt was the malloc alone; the C++ runtime would now call the
+  // new_handler and retry. That loop runs here, so that a block it frees memory for is
+  // recorded as `new`; the handler runs unguarded (it may throw), and once there is none the
+  // original throws bad_alloc.
+  while (p == nullptr && cxx_runtime_direct()) {
+    NewHandler handler = g_get_new_handler();
+    if (handler == nullptr) {
+      break;
+    }
+    handler();
+    p = recorded_new(size, family, try_new);
+  }
   return p != nullptr ? p : original();  // the original handles new_handler and bad_alloc
 }
 

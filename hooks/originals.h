@@ -32,8 +32,20 @@ inline bool originals_ready() noexcept {
 /// runs are served from the bootstrap arena. Stops the program, naming the symbol, when a
 /// required function is missing.
 void resolve_originals() noexcept;
-/// The C++ originals are looked up on first use (the C++ runtime may load later).
+/// The C++ originals are looked up on first use (the C++ runtime may load later), after the
+/// C originals (a C++ hook can be the first hooked call, from a library's constructor).
+/// Idempotent; decides cxx_runtime_direct() once the C originals are known.
 void resolve_cxx_originals() noexcept;
+/// True once resolve_cxx_originals has found the C++ originals and decided
+/// cxx_runtime_direct(). Inline: every C++ hook asks.
+extern std::atomic<bool> g_cxx_decided;
+inline bool cxx_decided() noexcept {
+  return g_cxx_decided.load(std::memory_order_acquire);
+}
+
+using NewHandler = void (*)();
+/// std::get_new_handler of the C++ runtime; set whenever cxx_runtime_direct() is true.
+extern NewHandler (*g_get_new_handler)();
 
 /// True when every C++ original is the C++ runtime's own (they lie in the module that defines
 /// std::get_new_handler: libstdc++ or libc++), whose operator new is malloc (posix_memalign

@@ -165,7 +165,12 @@ inline void* BlockShadow::live_cell(std::uintptr_t address, BlockInfo* info) con
   if ((value >> live_bit) == 0) {
     return nullptr;
   }
-  info->size = usable(address) - ((value >> slack_shift) & slack_mask);
+  std::size_t room = usable(address);
+  std::uint32_t slack = (value >> slack_shift) & slack_mask;
+  if (room < slack) {
+    return nullptr;  // a stale cell (a free the runtime did not see) under another block
+  }
+  info->size = room - slack;
   info->stack = value & 0xffU;
   info->family = static_cast<AllocFamily>((value >> family_shift) & 3U);
   return target;

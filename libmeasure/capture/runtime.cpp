@@ -138,7 +138,8 @@ void on_fork_parent() noexcept {
 }
 
 // A followed child's own capture: counters start from zero, and the blocks it inherited from
-// its parent become one "inherited at fork" site, so their frees and leaks are still matched.
+// its parent become one "inherited at fork" site (exact mode) or blocks without a site (the
+// other modes), so their frees and leaks are still matched.
 void start_child_capture(Runtime& rt) noexcept {
   rt.start_realtime_ns = platform::realtime_ns();
   rt.start_monotonic_ns = platform::monotonic_ns();
@@ -148,7 +149,9 @@ void start_child_capture(Runtime& rt) noexcept {
 
   // The inherited blocks are in the block shadow and the live-block table; the shadow has no
   // entries to count, so their number and bytes come from the counters: the threads' exact
-  // totals in sampled and counters modes, the sites in exact mode.
+  // totals in sampled and counters modes, the sites in exact mode. (A free another thread of
+  // the parent had begun but not yet counted at the fork counts as live here, for good: the
+  // thread does not exist in the child.)
   bool light = rt.options.mode != Mode::exact;
   std::uint64_t count = 0;
   std::uint64_t bytes = 0;
