@@ -5,8 +5,8 @@
 // records on success, and only when that fails calls the throwing original unguarded, so
 // new_handler loops and std::bad_alloc behave exactly as without the tool and no exception
 // ever unwinds through a frame of ours that has cleanup to do. Deletes free directly in the
-// same case. This file is
-// compiled without exceptions; it needs nothing from the C++ runtime library.
+// same case. This file is compiled without exceptions; it needs nothing from the C++ runtime
+// library.
 #include "hooks/hooks.h"
 #include "support/log.h"
 

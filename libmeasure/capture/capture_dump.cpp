@@ -115,7 +115,8 @@ void encode_program(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
   platform::unmap_pages(args, args_capacity);
 }
 
-void encode_diagnostics(format::ByteBuffer& out, Runtime& rt) noexcept {
+// `shadow_bytes`: rt.shadow.memory_bytes(), asked once per capture (a walk of its pages).
+void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shadow_bytes) noexcept {
   struct Named {
     const char* name;
     std::uint64_t value;
@@ -131,7 +132,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt) noexcept {
       {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
-      {"block_shadow_bytes", rt.shadow.memory_bytes()},
+      {"block_shadow_bytes", shadow_bytes},
   };
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
   out.put_varint(sizeof counters / sizeof counters[0]);
@@ -354,14 +355,14 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
   totals.counters.peak_bytes = rt.account.peak();
   totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
   totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
-  // The size shadow's pages are mapped directly, not taken from the internal allocator.
+  // The block shadow's pages are mapped directly, not taken from the internal allocator.
   std::uint64_t shadow_bytes = rt.shadow.memory_bytes();
   totals.toolkit_bytes = internal_bytes() + shadow_bytes;
   totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes;
   totals.resident_bytes = platform::resident_bytes();
   totals.threads = rt.threads.count();
   format::encode_totals(out, totals);
-  encode_diagnostics(out, rt);
+  encode_diagnostics(out, rt, shadow_bytes);
   encode_scopes(out, rt, count);
   if (frames) {
     encode_timeline(out, rt, final);  // in capture files, not in-process snapshots

@@ -125,20 +125,31 @@ std::uint32_t palette_index(Runtime& rt, SiteCounters& site, std::uint32_t stack
   return site.palette_index;
 }
 
-// Captures the allocating stack and enters a new block in the block shadow or the live-block
-// table. Returns the block's site (and its stack id), or nullptr (counted as dropped) when
-// the table is out of memory.
+// Enters a new live block: in the block shadow when `shadowable` (its cell naming palette
+// entry `stack_index`) and the shadow can hold it, else in the live-block table (the mirror
+// of take_live_block). Returns false, counted as dropped, when the table is out of memory.
+// Always inlined: both allocation paths call it on every event.
+__attribute__((always_inline)) inline bool enter_live_block(Runtime& rt, std::uintptr_t key, const BlockInfo& info,
+                                                            bool shadowable, std::uint32_t stack_index) noexcept {
+  if (shadowable && __builtin_expect(rt.shadow.enter(key, info.size, info.family, stack_index), 1)) {
+    return true;
+  }
+  rt.shadow.clear(key);
+  if (!rt.pointers.insert(key, info)) {
+    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+// Captures the allocating stack and enters a new block. Returns the block's site (and its
+// stack id), or nullptr (counted as dropped) when the table is out of memory.
 SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t address, std::size_t size,
                           AllocFamily family, std::uint32_t* stack) noexcept {
   *stack = capture_stack(rt, thread);
   SiteCounters& site = site_or_unknown(thread, stack);
   std::uint32_t index = palette_index(rt, site, *stack);
-  if (index != 0 && __builtin_expect(rt.shadow.enter(address, size, family, index), 1)) {
-    return &site;
-  }
-  rt.shadow.clear(address);
-  if (!rt.pointers.insert(address, BlockInfo{size, *stack, family})) {
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+  if (!enter_live_block(rt, address, BlockInfo{size, *stack, family}, index != 0, index)) {
     return nullptr;
   }
   return &site;
@@ -199,16 +210,9 @@ void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t ke
   if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
     info.stack = capture_stack(rt, thread);
   }
-  if (info.stack == StackTable::unknown_id && __builtin_expect(rt.shadow.enter(key, size, family), 1)) {
+  if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
     light_event(rt, thread, key, info, true);
-    return;
   }
-  rt.shadow.clear(key);
-  if (!rt.pointers.insert(key, info)) {
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  light_event(rt, thread, key, info, true);
 }
 
 }  // namespace

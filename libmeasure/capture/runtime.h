@@ -146,14 +146,19 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
 bool record_free(void* address, AllocFamily family) noexcept;
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;
-/// Finds and forgets a live block: in the block shadow (its palette index turned into its
-/// stack) or in the live-block table. False if neither knows it.
-inline bool take_live_block(Runtime& rt, std::uintptr_t key, BlockInfo* info) noexcept {
-  if (rt.shadow.take(key, info)) {
+/// Finds a live block, and forgets it when `forget`: in the block shadow (its palette index
+/// turned into its stack) or in the live-block table. False if neither knows it. Always
+/// inlined, so that `forget` folds away: every free calls it.
+__attribute__((always_inline)) inline bool find_live_block(Runtime& rt, std::uintptr_t key, BlockInfo* info,
+                                                           bool forget) noexcept {
+  if (forget ? rt.shadow.take(key, info) : rt.shadow.find(key, info)) {
     info->stack = rt.palette.stack(info->stack);
     return true;
   }
-  return rt.pointers.remove(key, info);
+  return forget ? rt.pointers.remove(key, info) : rt.pointers.find(key, info);
+}
+__attribute__((always_inline)) inline bool take_live_block(Runtime& rt, std::uintptr_t key, BlockInfo* info) noexcept {
+  return find_live_block(rt, key, info, true);
 }
 /// realloc failed: the old block is still live.
 void restore_block(void* address, const BlockInfo& info) noexcept;

@@ -195,10 +195,7 @@ int rt_allocation_site(const void* block, std::uint32_t* stack, std::uint64_t* s
     return 0;
   }
   BlockInfo info;
-  auto key = reinterpret_cast<std::uintptr_t>(block);
-  if (runtime().shadow.find(key, &info)) {
-    info.stack = runtime().palette.stack(info.stack);
-  } else if (!runtime().pointers.find(key, &info)) {
+  if (!find_live_block(runtime(), reinterpret_cast<std::uintptr_t>(block), &info, false)) {
     return 0;
   }
   *stack = info.stack;

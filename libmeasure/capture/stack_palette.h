@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cstdint>
 
+#include "capture/block_shadow.h"
+
 namespace measure::detail {
 
 class StackPalette {
  public:
-  static constexpr std::uint32_t capacity = 255;
+  static constexpr std::uint32_t capacity = BlockShadow::max_stack_index;  // what a cell can name
   static constexpr std::uint32_t hot_allocations = 32;
 
   /// The index naming `stack` (1..capacity), handing out a new one if needed; 0 when the

@@ -1,10 +1,8 @@
-// The size shadow on real blocks of the C library's allocator, with its real
+// The block shadow on real blocks of the C library's allocator, with its real
 // malloc_usable_size: sizes come back exactly, and what it cannot hold it refuses. The
 // functions are taken from libc.so.6 itself: this test binary links mimalloc (through the
 // runtime), which replaces malloc here.
 #include "capture/block_shadow.h"
-
-#include <dlfcn.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -14,44 +12,29 @@
 
 #include <doctest/doctest.h>
 
+#include "support/libc_allocator.h"
+
 using measure::detail::AllocFamily;
 using measure::detail::BlockInfo;
 using measure::detail::BlockShadow;
 
 namespace {
-struct Libc {
-  void* (*malloc)(std::size_t);
-  void (*free)(void*);
-  std::size_t (*usable)(void*);
-};
-
-const Libc& libc() {
-  static const Libc functions = [] {
-    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-    REQUIRE(handle != nullptr);
-    Libc f{reinterpret_cast<void* (*)(std::size_t)>(dlsym(handle, "malloc")),
-           reinterpret_cast<void (*)(void*)>(dlsym(handle, "free")),
-           reinterpret_cast<std::size_t (*)(void*)>(dlsym(handle, "malloc_usable_size"))};
-    REQUIRE((f.malloc != nullptr && f.free != nullptr && f.usable != nullptr));
-    return f;
-  }();
-  return functions;
-}
+using measure::test::libc_allocator;
 std::size_t usable(void* p) {
-  return libc().usable(p);
+  return measure::test::libc_usable_size(p);
 }
 void* allocate(std::size_t n) {
-  return libc().malloc(n);
+  return libc_allocator().malloc(n);
 }
 void release(void* p) {
-  libc().free(p);
+  libc_allocator().free(p);
 }
 std::uintptr_t key(void* p) {
   return reinterpret_cast<std::uintptr_t>(p);
 }
 }  // namespace
 
-TEST_CASE("size shadow: off until enabled, then exact for every small size") {
+TEST_CASE("block shadow: off until enabled, then exact for every small size") {
   auto shadow = std::make_unique<BlockShadow>();
   void* p = allocate(40);
   BlockInfo info;
@@ -81,8 +64,8 @@ TEST_CASE("size shadow: off until enabled, then exact for every small size") {
   }
 }
 
-TEST_CASE("size shadow: glibc's chunk header gives what its malloc_usable_size gives") {
-  CHECK(measure::detail::platform::in_glibc(reinterpret_cast<const void*>(libc().usable)));
+TEST_CASE("block shadow: glibc's chunk header gives what its malloc_usable_size gives") {
+  CHECK(measure::detail::platform::in_glibc(reinterpret_cast<const void*>(libc_allocator().usable)));
   CHECK_FALSE(measure::detail::platform::in_glibc(reinterpret_cast<const void*>(&usable)));
   for (std::size_t n : {0UL, 1UL, 24UL, 25UL, 40UL, 1000UL, 4096UL, 100000UL, 200000UL, 5UL << 20}) {
     CAPTURE(n);
@@ -92,7 +75,7 @@ TEST_CASE("size shadow: glibc's chunk header gives what its malloc_usable_size g
   }
 }
 
-TEST_CASE("size shadow: refuses what it cannot hold exactly") {
+TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   auto shadow = std::make_unique<BlockShadow>();
   REQUIRE(shadow->enable(&usable, false));
   BlockInfo info;
@@ -127,7 +110,7 @@ TEST_CASE("size shadow: refuses what it cannot hold exactly") {
   release(big);
 }
 
-TEST_CASE("size shadow: blocks entered on one thread are taken on another") {
+TEST_CASE("block shadow: blocks entered on one thread are taken on another") {
   auto shadow = std::make_unique<BlockShadow>();
   REQUIRE(shadow->enable(&usable, false));
   constexpr int count = 20000;

@@ -2,8 +2,6 @@
 // them meanwhile, as reports, snapshots and checkpoints do while the program allocates. The
 // end states are exact; under ThreadSanitizer (scripts/test.sh's tsan stage) every access is
 // also checked for data races.
-#include <dlfcn.h>
-
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -17,6 +15,7 @@
 #include "capture/thread_state.h"
 #include "stacks/stack_table.h"
 #include "support/hash.h"
+#include "support/libc_allocator.h"
 
 using namespace measure::detail;
 
@@ -234,30 +233,11 @@ TEST_CASE("thread registry: threads come and go while a reader walks every state
   CHECK(total == writers * 200);
 }
 
-namespace {
-// The C library's own allocator (this binary links mimalloc, which replaces malloc here).
-struct Libc {
-  void* (*malloc)(std::size_t);
-  void (*free)(void*);
-  std::size_t (*usable)(void*);
-};
-const Libc& libc() {
-  static const Libc functions = [] {
-    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-    return Libc{reinterpret_cast<void* (*)(std::size_t)>(dlsym(handle, "malloc")),
-                reinterpret_cast<void (*)(void*)>(dlsym(handle, "free")),
-                reinterpret_cast<std::size_t (*)(void*)>(dlsym(handle, "malloc_usable_size"))};
-  }();
-  return functions;
-}
-std::size_t libc_usable(void* p) {
-  return libc().usable(p);
-}
-}  // namespace
+using measure::test::libc_allocator;
 
 TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a reader sums its memory") {
   auto shadow = std::make_unique<BlockShadow>();
-  REQUIRE(shadow->enable(&libc_usable, true));
+  REQUIRE(shadow->enable(&measure::test::libc_usable_size, true));
   constexpr int blocks = 20000;
   std::vector<std::vector<void*>> made(writers, std::vector<void*>(blocks));
   std::vector<std::atomic<int>> ready(writers);
@@ -266,7 +246,7 @@ TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a
     auto& mine = made[static_cast<std::size_t>(w)];
     for (int i = 0; i < blocks; ++i) {
       auto n = static_cast<std::size_t>(9 + (i * 7 + w) % 240);
-      mine[static_cast<std::size_t>(i)] = libc().malloc(n);
+      mine[static_cast<std::size_t>(i)] = libc_allocator().malloc(n);
       CHECK(mine[static_cast<std::size_t>(i)] != nullptr);
       shadow->enter(reinterpret_cast<std::uintptr_t>(mine[static_cast<std::size_t>(i)]), n, AllocFamily::malloc,
                     1 + static_cast<std::uint32_t>(w));
@@ -292,7 +272,7 @@ TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a
     }
     CHECK(taken_bytes[static_cast<std::size_t>((w + writers - 1) % writers)] == expected);
     for (void* p : made[static_cast<std::size_t>(w)]) {
-      libc().free(p);
+      libc_allocator().free(p);
     }
   }
 }

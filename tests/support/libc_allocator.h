@@ -1,0 +1,43 @@
+// The C library's own allocator, for tests of the runtime's block shadow on real glibc
+// blocks. Tests that link the runtime also link mimalloc, which replaces malloc in them, so
+// the functions are taken from libc.so.6 itself.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <cstddef>
+#include <cstdlib>
+
+namespace measure::test {
+
+struct LibcAllocator {
+  void* (*malloc)(std::size_t);
+  void (*free)(void*);
+  std::size_t (*usable)(void*);
+};
+
+/// glibc's malloc, free and malloc_usable_size. Aborts the test program if libc.so.6 does
+/// not provide them (every test here runs on glibc).
+inline const LibcAllocator& libc_allocator() {
+  static const LibcAllocator functions = [] {
+    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    LibcAllocator f{};
+    if (handle != nullptr) {
+      f.malloc = reinterpret_cast<void* (*)(std::size_t)>(dlsym(handle, "malloc"));
+      f.free = reinterpret_cast<void (*)(void*)>(dlsym(handle, "free"));
+      f.usable = reinterpret_cast<std::size_t (*)(void*)>(dlsym(handle, "malloc_usable_size"));
+    }
+    if (f.malloc == nullptr || f.free == nullptr || f.usable == nullptr) {
+      std::abort();
+    }
+    return f;
+  }();
+  return functions;
+}
+
+/// glibc's malloc_usable_size, as a plain function (what BlockShadow::enable takes).
+inline std::size_t libc_usable_size(void* p) {
+  return libc_allocator().usable(p);
+}
+
+}  // namespace measure::test
