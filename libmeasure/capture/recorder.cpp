@@ -65,10 +65,11 @@ __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState
   return id;
 }
 
-inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread) noexcept {
+// `from`: the frame address of the entry point the hook called (see Unwinder::caller).
+inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread, std::uintptr_t from) noexcept {
   std::uint32_t generation = rt.modules.generation();
   CallerFrame start;
-  if (__builtin_expect(!rt.unwinder.caller(thread.stack_low, thread.stack_high, &start), 0)) {
+  if (__builtin_expect(!rt.unwinder.caller(from, thread.stack_low, thread.stack_high, &start), 0)) {
     return walk_and_intern(rt, thread, nullptr, generation);
   }
   std::uint32_t id = 0;
@@ -144,9 +145,9 @@ __attribute__((always_inline)) inline bool enter_live_block(Runtime& rt, std::ui
 
 // Captures the allocating stack and enters a new block. Returns the block's site (and its
 // stack id), or nullptr (counted as dropped) when the table is out of memory.
-SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t address, std::size_t size,
-                          AllocFamily family, std::uint32_t* stack) noexcept {
-  *stack = capture_stack(rt, thread);
+SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t from, std::uintptr_t address,
+                          std::size_t size, AllocFamily family, std::uint32_t* stack) noexcept {
+  *stack = capture_stack(rt, thread, from);
   SiteCounters& site = site_or_unknown(thread, stack);
   std::uint32_t index = palette_index(rt, site, *stack);
   if (!enter_live_block(rt, address, BlockInfo{size, *stack, family}, index != 0, index)) {
@@ -204,11 +205,11 @@ void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const Blo
   thread.on_own_event(info.stack, allocation, info.size);
 }
 
-void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t key, std::size_t size,
-                             AllocFamily family) noexcept {
+void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from, std::uintptr_t key,
+                             std::size_t size, AllocFamily family) noexcept {
   BlockInfo info{size, StackTable::unknown_id, family};
   if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
-    info.stack = capture_stack(rt, thread);
+    info.stack = capture_stack(rt, thread, from);
   }
   if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
     light_event(rt, thread, key, info, true);
@@ -216,6 +217,9 @@ void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t ke
 }
 
 }  // namespace
+
+// The entry points start the caller search at their own frame: the hook's frame is next.
+#define MEASURE_ENTRY_FRAME() reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))
 
 void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
   ErrnoGuard errno_guard;
@@ -227,11 +231,11 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
   }
   auto key = block_key(address, family);
   if (rt.options.mode != Mode::exact) {
-    record_light_allocation(rt, *thread, key, size, family);
+    record_light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, family);
     return;
   }
   std::uint32_t stack = 0;
-  SiteCounters* site = enter_block(rt, *thread, key, size, family, &stack);
+  SiteCounters* site = enter_block(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, family, &stack);
   if (site == nullptr) {
     return;
   }
@@ -302,12 +306,13 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
       light_event(rt, *thread, old_key, *old, false);
     }
     if (fresh != nullptr) {
-      record_light_allocation(rt, *thread, key, size, AllocFamily::malloc);
+      record_light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc);
     }
     return;
   }
   std::uint32_t stack = 0;
-  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, key, size, AllocFamily::malloc, &stack) : nullptr;
+  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc, &stack)
+                                          : nullptr;
   if (site == nullptr) {
     // Freed with size 0, or the new block could not be recorded: only the free remains.
     if (old != nullptr) {

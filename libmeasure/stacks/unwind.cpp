@@ -11,8 +11,6 @@
 namespace measure::detail {
 namespace {
 
-constexpr unsigned max_own_frames = 64;
-
 // A stack word at `address`, which lies in [low, high) and is aligned (the caller checked).
 inline std::uintptr_t stack_word(std::uintptr_t address) noexcept {
   return *reinterpret_cast<const std::uintptr_t*>(address);
@@ -98,29 +96,6 @@ bool Unwinder::load_tables() noexcept {
   m_get_reg = get_reg;
   __atomic_store_n(&m_init_local, init_local, __ATOMIC_RELEASE);
   return true;
-}
-
-bool Unwinder::caller(std::uintptr_t stack_low, std::uintptr_t stack_high, CallerFrame* out) const noexcept {
-  if (stack_high <= stack_low) {
-    return false;  // the thread's stack is unknown: walks could not be bounded
-  }
-  auto at = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  for (unsigned i = 0; i < max_own_frames; ++i) {
-    if (at < stack_low || at > stack_high - 2 * sizeof(std::uintptr_t) || (at & 7) != 0) {
-      return false;
-    }
-    std::uintptr_t ret = stack_word(at + sizeof(std::uintptr_t));
-    std::uintptr_t saved_fp = stack_word(at);
-    if (!is_own(ret)) {
-      *out = CallerFrame{ret, at + 2 * sizeof(std::uintptr_t), saved_fp};
-      return ret >= 4096;
-    }
-    if (saved_fp <= at) {
-      return false;
-    }
-    at = saved_fp;
-  }
-  return false;
 }
 
 std::uint32_t Unwinder::walk_with_libunwind(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp,

@@ -66,10 +66,35 @@ class Unwinder {
     m_own_end = end;
   }
 
-  /// The innermost frame outside the toolkit. False when the stack bounds are unknown, or the
-  /// toolkit's own frame chain leaves [stack_low, stack_high) (a foreign stack: coroutines,
-  /// sigaltstack) or is broken.
-  bool caller(std::uintptr_t stack_low, std::uintptr_t stack_high, CallerFrame* out) const noexcept;
+  /// The innermost frame outside the toolkit, following the toolkit's frame pointers from
+  /// `from`: the frame address of a toolkit function on the calling thread's stack (the
+  /// nearer the hook, the fewer frames to step over). False when the stack bounds are
+  /// unknown, or the toolkit's own frame chain leaves [stack_low, stack_high) (a foreign
+  /// stack: coroutines, sigaltstack) or is broken. Inline: every allocation in exact mode
+  /// calls it.
+  bool caller(std::uintptr_t from, std::uintptr_t stack_low, std::uintptr_t stack_high,
+              CallerFrame* out) const noexcept {
+    if (stack_high <= stack_low) {
+      return false;  // the thread's stack is unknown: walks could not be bounded
+    }
+    std::uintptr_t at = from;
+    for (unsigned i = 0; i < max_own_frames; ++i) {
+      if (at < stack_low || at > stack_high - 2 * sizeof(std::uintptr_t) || (at & 7) != 0) {
+        return false;
+      }
+      std::uintptr_t ret = reinterpret_cast<const std::uintptr_t*>(at)[1];
+      std::uintptr_t saved_fp = reinterpret_cast<const std::uintptr_t*>(at)[0];
+      if (!is_own(ret)) {
+        *out = CallerFrame{ret, at + 2 * sizeof(std::uintptr_t), saved_fp};
+        return ret >= 4096;
+      }
+      if (saved_fp <= at) {
+        return false;
+      }
+      at = saved_fp;
+    }
+    return false;
+  }
   /// Walks at most `max` frames from `start`, innermost first. Never allocates and takes no
   /// lock of the runtime.
   WalkResult walk(const CallerFrame& start, std::uint32_t max, const WalkBuffers& buffers) noexcept;
@@ -84,6 +109,8 @@ class Unwinder {
   /// libunwind from a frame's return address, stack pointer and frame pointer; appends frames.
   std::uint32_t walk_with_libunwind(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp, std::uintptr_t* frames,
                                     std::uint32_t depth, std::uint32_t max) noexcept;
+
+  static constexpr unsigned max_own_frames = 64;
 
   FrameRules m_rules;
   int (*m_init_local)(void* cursor, void* context) = nullptr;
