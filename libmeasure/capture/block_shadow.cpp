@@ -29,13 +29,13 @@ void* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
     m_chunk_count.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(chunk_bytes()));
+  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(mapping_bytes()));
   std::uint8_t* expected = nullptr;
   std::atomic<std::uint8_t*>& entry = m_directory[address >> region_bits];
   if (chunk == nullptr || !entry.compare_exchange_strong(expected, chunk, std::memory_order_acq_rel)) {
     // Out of memory, or another thread mapped this region's chunk first. The claimed slot
     // stays empty (memory_bytes skips it).
-    platform::unmap_pages(chunk, chunk_bytes());
+    platform::unmap_pages(chunk, mapping_bytes());
     return expected != nullptr ? cell(address) : nullptr;
   }
   m_chunks[slot].store(chunk, std::memory_order_release);
@@ -46,7 +46,9 @@ void BlockShadow::clear(std::uintptr_t address) noexcept {
   if (m_directory == nullptr || !holdable(address)) {
     return;
   }
-  if (void* target = cell(address)) {
+  // Only a live cell is written: a store would commit the shadow page of a block that
+  // takes the table because its page is not in use.
+  if (void* target = cell(address); target != nullptr && load(target) != 0) {
     store(target, 0);
   }
 }
@@ -60,7 +62,7 @@ std::uint64_t BlockShadow::memory_bytes() const noexcept {
   std::size_t count = m_chunk_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
     if (const std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
-      total += platform::resident_bytes_of(chunk, chunk_bytes());
+      total += platform::resident_bytes_of(chunk, mapping_bytes());
     }
   }
   return total;

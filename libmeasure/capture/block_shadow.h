@@ -5,7 +5,9 @@
 // because the usable size of a live block never changes (only realloc resizes, and realloc
 // is recorded as a free and an allocation), and the slack of glibc's blocks is 0 to 24
 // bytes. Blocks of up to 512 usable bytes (256 in exact mode) are held here, so that no block
-// costs more than 32 bytes of cells. In exact mode the cell is two bytes and also names the block's stack through a
+// commits more than 32 bytes of cells; larger blocks only when their cell lies on a shadow
+// page that smaller blocks already use (a bit per shadow page says so), where they cost no
+// memory at all. In exact mode the cell is two bytes and also names the block's stack through a
 // StackPalette index; in sampled and counters modes it is one byte and the block has no
 // stack. A block the cell cannot describe (larger, slack over 31, an unaligned address, an
 // address above the shadow's range, a stack without a palette index) takes the live-block
@@ -18,7 +20,8 @@
 //
 // Layout: a directory of one pointer per 16 MiB of address space (64 MiB of reserved, lazily
 // committed pages for 47-bit addresses) to shadow chunks of 1 or 2 MiB, each mapped on the
-// first block in its region and never unmapped. Memory: 1/16 (1/8 in exact mode) of the
+// first block in its region and never unmapped; each chunk is followed by its page bits (one
+// page). Memory: 1/16 (1/8 in exact mode) of the
 // heap's touched address range: 4 (8) bytes for a 64-byte block.
 #pragma once
 
@@ -76,9 +79,14 @@ class BlockShadow {
   static constexpr unsigned family_shift = 13;
   static constexpr unsigned slack_shift = 8;
   static constexpr std::uint32_t slack_mask = 0x1f;
+  // The unit of the page bits: the smallest page the kernel commits on this platform.
+  static constexpr std::size_t shadow_page = 4096;
 
   /// The cell of `address` in its region's chunk, or nullptr when the region has no chunk.
   inline void* cell(std::uintptr_t address) const noexcept;
+  /// The word of the chunk's page bits that holds the bit of the shadow page of `cell`, and
+  /// that bit. pre: `cell` lies in the chunk of `address`.
+  inline std::atomic<std::uint64_t>& page_word(std::uintptr_t address, const void* cell, std::uint64_t* bit) const noexcept;
   inline std::uint32_t load(const void* cell) const noexcept;
   inline void store(void* cell, std::uint32_t value) const noexcept;
   /// The cell of a live block at `address`, its entry decoded into `info`; nullptr if none.
@@ -86,8 +94,11 @@ class BlockShadow {
   inline std::size_t usable(std::uintptr_t address) const noexcept;
   void* add_chunk(std::uintptr_t address) noexcept;
   std::size_t chunk_bytes() const noexcept { return granules_per_region << m_cell_shift; }
-  // Larger blocks take the table: a block costs its granules' cells (1/16 or 1/8 of its
-  // size), and above this that is more than the table's 16-33 bytes per block.
+  // The chunk and its page bits (one bit per page of cells; at most 512 bits).
+  std::size_t mapping_bytes() const noexcept { return chunk_bytes() + shadow_page; }
+  // Larger blocks enter only onto shadow pages already in use: on a fresh page a block costs
+  // its granules' cells (1/16 or 1/8 of its size), and above this that is more than the
+  // table's 16-33 bytes per block.
   std::size_t max_usable() const noexcept { return std::size_t{512} >> m_cell_shift; }
   static bool holdable(std::uintptr_t address) noexcept {
     return (address & ((std::uintptr_t{1} << granule_bits) - 1)) == 0 && address >> address_bits == 0;
@@ -120,6 +131,14 @@ inline void* BlockShadow::cell(std::uintptr_t address) const noexcept {
 
 // Relaxed: a free of a block on another thread happens after the program handed the pointer
 // over, which orders it after the allocating thread's store.
+inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uintptr_t address, const void* cell,
+                                                          std::uint64_t* bit) const noexcept {
+  std::uint8_t* chunk = m_directory[address >> region_bits].load(std::memory_order_relaxed);
+  std::size_t page = static_cast<std::size_t>(static_cast<const std::uint8_t*>(cell) - chunk) / shadow_page;
+  *bit = std::uint64_t{1} << (page % 64);
+  return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes())[page / 64];
+}
+
 inline std::uint32_t BlockShadow::load(const void* cell) const noexcept {
   if (m_cell_shift != 0) {
     return __atomic_load_n(static_cast<const std::uint16_t*>(cell), __ATOMIC_RELAXED);
@@ -141,12 +160,21 @@ inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size, AllocFa
     return false;
   }
   std::size_t room = usable(address);
-  if (room < size || room - size > slack_mask || room > max_usable()) {
+  if (room < size || room - size > slack_mask) {
     return false;
   }
   void* target = cell(address);
   if (__builtin_expect(target == nullptr, 0) && (target = add_chunk(address)) == nullptr) {
     return false;
+  }
+  std::uint64_t bit = 0;
+  std::atomic<std::uint64_t>& pages = page_word(address, target, &bit);
+  std::uint64_t used = pages.load(std::memory_order_relaxed);
+  if ((used & bit) == 0) {
+    if (room > max_usable()) {
+      return false;  // it would commit a shadow page of its own
+    }
+    pages.fetch_or(bit, std::memory_order_relaxed);
   }
   store(target, 1U << live_bit | static_cast<std::uint32_t>(family) << family_shift |
                     static_cast<std::uint32_t>(room - size) << slack_shift | stack_index);

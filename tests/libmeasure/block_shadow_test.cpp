@@ -90,8 +90,8 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   CHECK_FALSE(shadow->enter(key(small), 4096, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) + 8, 8, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) | std::uintptr_t{1} << 63, 64, AllocFamily::reported));
-  // Blocks whose cells would cost more than the table: over 512 usable bytes (256 with
-  // two-byte cells).
+  // Blocks whose cells would cost more than the table, on a shadow page no smaller block
+  // uses: over 512 usable bytes (256 with two-byte cells).
   void* mid = allocate(600);
   CHECK_FALSE(shadow->enter(key(mid), 600, AllocFamily::malloc));
   auto wide = std::make_unique<BlockShadow>();
@@ -108,6 +108,42 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   CHECK_FALSE(shadow->find(key(small), &info));
   release(small);
   release(big);
+}
+
+TEST_CASE("block shadow: a larger block enters when its cell's page is already in use") {
+  for (bool with_stacks : {false, true}) {
+    CAPTURE(with_stacks);
+    auto shadow = std::make_unique<BlockShadow>();
+    REQUIRE(shadow->enable(&usable, with_stacks));
+    // One page of cells covers 64 KiB of heap (32 KiB with two-byte cells); find a small and
+    // a larger block whose cells share a page.
+    const std::uintptr_t page_span = with_stacks ? 32768 : 65536;
+    // (Small blocks come from the allocator's bins first, then from the top, right after the
+    // larger block.)
+    void* large = allocate(3000);
+    std::vector<void*> held;
+    void* small = nullptr;
+    for (int attempt = 0; attempt < 20000 && small == nullptr; ++attempt) {
+      held.push_back(allocate(64));
+      if (key(held.back()) / page_span == key(large) / page_span) {
+        small = held.back();
+      }
+    }
+    held.push_back(large);
+    REQUIRE(small != nullptr);
+    BlockInfo info;
+    CHECK_FALSE(shadow->enter(key(large), 3000, AllocFamily::malloc, 1));  // its page is unused
+    REQUIRE(shadow->enter(key(small), 64, AllocFamily::malloc, 1));
+    REQUIRE(shadow->enter(key(large), 3000, AllocFamily::new_array, 1));  // now it costs nothing
+    REQUIRE(shadow->take(key(large), &info));
+    CHECK(info.size == 3000);
+    CHECK(info.family == AllocFamily::new_array);
+    CHECK(info.stack == (with_stacks ? 1U : 0U));
+    CHECK(shadow->take(key(small), &info));
+    for (void* p : held) {
+      release(p);
+    }
+  }
 }
 
 TEST_CASE("block shadow: blocks entered on one thread are taken on another") {
