@@ -50,8 +50,8 @@ class BlockShadow {
   /// `stack_index` (0 unless with_stacks). Returns false, recording nothing, when the block
   /// cannot be held here (see above) or a shadow chunk cannot be mapped; the caller then uses
   /// the table. pre: the allocator just returned `address`.
-  inline bool enter(std::uintptr_t address, std::size_t size, AllocFamily family,
-                    std::uint32_t stack_index = 0) noexcept;
+  __attribute__((always_inline)) inline bool enter(std::uintptr_t address, std::size_t size, AllocFamily family,
+                                                   std::uint32_t stack_index = 0) noexcept;
   /// If `address` is a live block held here: forgets it, fills `info` (`info->stack` is the
   /// palette index, 0 without stacks) and returns true. pre: the block has not been freed
   /// yet (its usable size is asked).
@@ -86,7 +86,8 @@ class BlockShadow {
   inline void* cell(std::uintptr_t address) const noexcept;
   /// The word of the chunk's page bits that holds the bit of the shadow page of `cell`, and
   /// that bit. pre: `cell` lies in the chunk of `address`.
-  inline std::atomic<std::uint64_t>& page_word(std::uintptr_t address, const void* cell, std::uint64_t* bit) const noexcept;
+  inline std::atomic<std::uint64_t>& page_word(std::uintptr_t address, const void* cell,
+                                               std::uint64_t* bit) const noexcept;
   inline std::uint32_t load(const void* cell) const noexcept;
   inline void store(void* cell, std::uint32_t value) const noexcept;
   /// The cell of a live block at `address`, its entry decoded into `info`; nullptr if none.
@@ -154,8 +155,8 @@ inline void BlockShadow::store(void* cell, std::uint32_t value) const noexcept {
   }
 }
 
-inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size, AllocFamily family,
-                               std::uint32_t stack_index) noexcept {
+__attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size,
+                                                              AllocFamily family, std::uint32_t stack_index) noexcept {
   if (m_directory == nullptr || !holdable(address)) {
     return false;
   }

@@ -66,7 +66,8 @@ __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState
 }
 
 // `from`: the frame address of the entry point the hook called (see Unwinder::caller).
-inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread, std::uintptr_t from) noexcept {
+__attribute__((always_inline)) inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread,
+                                                                  std::uintptr_t from) noexcept {
   std::uint32_t generation = rt.modules.generation();
   CallerFrame start;
   if (__builtin_expect(!rt.unwinder.caller(from, thread.stack_low, thread.stack_high, &start), 0)) {
@@ -311,8 +312,9 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
     return;
   }
   std::uint32_t stack = 0;
-  SiteCounters* site = fresh != nullptr ? enter_block(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc, &stack)
-                                          : nullptr;
+  SiteCounters* site = fresh != nullptr
+                           ? enter_block(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc, &stack)
+                           : nullptr;
   if (site == nullptr) {
     // Freed with size 0, or the new block could not be recorded: only the free remains.
     if (old != nullptr) {
