@@ -24,7 +24,12 @@ u128 read_word(const u128* word) noexcept {
 }  // namespace
 
 PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
-  u128 expected = read_word(&m_word);
+  AccountHint hint{read_word(&m_word)};
+  return apply(delta, hint);
+}
+
+PeakTransition GlobalAccount::apply(std::int64_t delta, AccountHint& hint) noexcept {
+  u128 expected = hint.word;
   for (;;) {
     std::uint64_t live = low(expected) + static_cast<std::uint64_t>(delta);
     std::uint64_t mark = high(expected);
@@ -35,6 +40,7 @@ PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
     u128 desired = make(live, next_mark);
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
     if (seen == expected) {
+      hint.word = desired;
       return PeakTransition{mark, next_mark, live};
     }
     expected = seen;

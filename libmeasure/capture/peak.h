@@ -19,11 +19,23 @@ struct PeakTransition {
   std::uint64_t live_after;  // total live bytes after the event
 };
 
+/// One thread's guess of the account word: the value its own last event left there. Owner
+/// thread only.
+struct AccountHint {
+  alignas(16) uint128 word = 0;
+};
+
 class GlobalAccount {
  public:
   /// Applies a change of live bytes. Never blocks; retries only when another thread's event
   /// lands between the read and the CAS.
   PeakTransition apply(std::int64_t delta) noexcept;
+  /// The same, with the compare-and-swap first, expecting the word `hint` names; on a miss
+  /// the failed CAS returns the true word and the next one uses it. Why: reading the word
+  /// first fetches its line shared and the CAS must then take it from the other core again,
+  /// two transfers per event when threads alternate; a wrong guess costs one. A thread alone
+  /// always guesses right and skips the read. Updates `hint` to the word it leaves.
+  PeakTransition apply(std::int64_t delta, AccountHint& hint) noexcept;
   /// A free whose event needs no mark (no site counters to update): lowers the live bytes
   /// with an 8-byte atomic add on their half of the word, about half the cost of apply's
   /// 16-byte compare-and-swap on this machine. Exact: both are locked instructions on one
@@ -60,7 +72,10 @@ class GlobalAccount {
 
   static constexpr std::uint64_t peak_mask = (1ULL << 48) - 1;  // 256 TiB
   static constexpr std::uint64_t generation_one = 1ULL << 48;
-  alignas(16) uint128 m_word = 0;  // low: live bytes, high: mark (generation<<48 | peak)
+  // low: live bytes, high: mark (generation<<48 | peak). A cache line of its own: every
+  // event of every thread writes it, and a neighbour read on every allocation (the module
+  // generation was one) would move with it between the cores.
+  alignas(64) uint128 m_word = 0;
 };
 
 /// Counters of one call site kept by one thread. Only the owning thread writes; readers on

@@ -161,7 +161,7 @@ SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t from,
 void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, const BlockInfo& info) noexcept {
   std::uint32_t stack = info.stack;
   SiteCounters& site = site_or_unknown(thread, &stack);
-  PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size));
+  PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size), thread.account_hint);
   site.on_event(t, false, info.size);
   thread.on_own_event(stack, false, info.size);
   if (thread.last_allocation == address) {
@@ -193,7 +193,7 @@ void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const Blo
   thread.totals.on_event(allocation, info.size);
   if (info.stack != StackTable::unknown_id) {
     auto size = static_cast<std::int64_t>(info.size);
-    PeakTransition t = rt.account.apply(allocation ? size : -size);
+    PeakTransition t = rt.account.apply(allocation ? size : -size, thread.account_hint);
     SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
     if (SiteCounters* site = thread.site(info.stack)) {
       site->on_event(t, allocation, w.bytes, w.count);
@@ -240,7 +240,7 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
   if (site == nullptr) {
     return;
   }
-  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size));
+  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size), thread->account_hint);
   site->on_event(t, true, size);
   thread->on_own_event(stack, true, size);
   thread->last_allocation = key;
@@ -326,7 +326,7 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   // block's site gains them at the same point of the order, as in the glossary (realloc is
   // a free plus an allocation at the realloc call site).
   std::int64_t delta = static_cast<std::int64_t>(size) - static_cast<std::int64_t>(old != nullptr ? old->size : 0);
-  PeakTransition t = rt.account.apply(delta);
+  PeakTransition t = rt.account.apply(delta, thread->account_hint);
   if (old != nullptr) {
     std::uint32_t old_stack = old->stack;
     SiteCounters& old_site = site_or_unknown(*thread, &old_stack);

@@ -91,6 +91,7 @@ class ThreadState {
     return m_names[(reinterpret_cast<std::uintptr_t>(text) >> 3) & (name_slots - 1)];
   }
 
+  AccountHint account_hint;            // the account word as this thread's last event left it
   std::uintptr_t last_allocation = 0;  // for temporaries: freed before this thread's next allocation
   std::uintptr_t stack_low = 0;        // the owner's stack, for validating frame pointers
   std::uintptr_t stack_high = 0;
