@@ -4,14 +4,13 @@
 // header directly when the allocator is glibc's) and subtracts the slack. That is exact
 // because the usable size of a live block never changes (only realloc resizes, and realloc
 // is recorded as a free and an allocation), and the slack of glibc's blocks is 0 to 24
-// bytes. Blocks of up to 512 usable bytes (256 in exact mode) are held here, so that no block
-// commits more than 32 bytes of cells; larger blocks only when their cell lies on a shadow
-// page that smaller blocks already use (a bit per shadow page says so), where they cost no
-// memory at all. In exact mode the cell is two bytes and also names the block's stack through a
-// StackPalette index; in sampled and counters modes it is one byte and the block has no
-// stack. A block the cell cannot describe (larger, slack over 31, an unaligned address, an
-// address above the shadow's range, a stack without a palette index) takes the live-block
-// table (PointerTable) instead.
+// bytes (up to 47 for aligned blocks and blocks grown in place). Blocks of up to 512 usable bytes (256 in exact mode)
+// are held here, so that no block commits more than 32 bytes of cells; larger blocks only when their cell lies on a
+// shadow page that smaller blocks already use (a bit per shadow page says so), where they cost no memory at all. In
+// exact mode the cell is two bytes and also names the block's stack through a StackPalette index; in sampled and
+// counters modes it is one byte and the block has no stack. A block the cell cannot describe (larger, slack over 63, an
+// unaligned address, an address above the shadow's range, a stack without a palette index) takes the live-block table
+// (PointerTable) instead.
 //
 // Why: the table's shard lock and two dependent cache misses on every allocation and free
 // were a third of the run. A block's cell lies next to the cells of its neighbours in the
@@ -73,12 +72,12 @@ class BlockShadow {
   static constexpr unsigned address_bits = 47;
   static constexpr std::size_t granules_per_region = std::size_t{1} << (region_bits - granule_bits);
   static constexpr std::size_t directory_entries = std::size_t{1} << (address_bits - region_bits);
-  // A cell, read as 16 bits (the high byte alone in one-byte cells): live, family, slack;
-  // the low byte of a two-byte cell is the palette index.
-  static constexpr unsigned live_bit = 15;
-  static constexpr unsigned family_shift = 13;
+  // A cell, read as 16 bits (the high byte alone in one-byte cells): the family plus one (0:
+  // no live block) and the slack (six bits: glibc's aligned and in-place-grown blocks reach
+  // 47 bytes); the low byte of a two-byte cell is the palette index.
+  static constexpr unsigned family_shift = 14;
   static constexpr unsigned slack_shift = 8;
-  static constexpr std::uint32_t slack_mask = 0x1f;
+  static constexpr std::uint32_t slack_mask = 0x3f;
   // The unit of the page bits: the smallest page the kernel commits on this platform.
   static constexpr std::size_t shadow_page = 4096;
 
@@ -161,7 +160,7 @@ __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t add
     return false;
   }
   std::size_t room = usable(address);
-  if (room < size || room - size > slack_mask) {
+  if (room < size || room - size > slack_mask || family == AllocFamily::reported) {
     return false;
   }
   void* target = cell(address);
@@ -177,7 +176,7 @@ __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t add
     }
     pages.fetch_or(bit, std::memory_order_relaxed);
   }
-  store(target, 1U << live_bit | static_cast<std::uint32_t>(family) << family_shift |
+  store(target, (static_cast<std::uint32_t>(family) + 1) << family_shift |
                     static_cast<std::uint32_t>(room - size) << slack_shift | stack_index);
   return true;
 }
@@ -191,7 +190,7 @@ inline void* BlockShadow::live_cell(std::uintptr_t address, BlockInfo* info) con
     return nullptr;
   }
   std::uint32_t value = load(target);
-  if ((value >> live_bit) == 0) {
+  if ((value >> family_shift) == 0) {
     return nullptr;
   }
   std::size_t room = usable(address);
@@ -201,7 +200,7 @@ inline void* BlockShadow::live_cell(std::uintptr_t address, BlockInfo* info) con
   }
   info->size = room - slack;
   info->stack = value & 0xffU;
-  info->family = static_cast<AllocFamily>((value >> family_shift) & 3U);
+  info->family = static_cast<AllocFamily>((value >> family_shift) - 1);
   return target;
 }
 

@@ -110,6 +110,28 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   release(big);
 }
 
+TEST_CASE("block shadow: slack up to 63 bytes, as aligned and grown-in-place blocks have") {
+  for (bool with_stacks : {false, true}) {
+    CAPTURE(with_stacks);
+    auto shadow = std::make_unique<BlockShadow>();
+    REQUIRE(shadow->enable(&usable, with_stacks));
+    void* p = allocate(100);
+    std::size_t room = usable(p);
+    BlockInfo info;
+    for (std::size_t slack : {0UL, 31UL, 32UL, 63UL}) {
+      CAPTURE(slack);
+      REQUIRE(shadow->enter(key(p), room - slack, AllocFamily::new_scalar, with_stacks ? 7U : 0U));
+      REQUIRE(shadow->take(key(p), &info));
+      CHECK(info.size == room - slack);
+      CHECK(info.family == AllocFamily::new_scalar);
+      CHECK(info.stack == (with_stacks ? 7U : 0U));
+    }
+    CHECK_FALSE(shadow->enter(key(p), room - 64, AllocFamily::malloc));
+    CHECK_FALSE(shadow->find(key(p), &info));
+    release(p);
+  }
+}
+
 TEST_CASE("block shadow: a larger block enters when its cell's page is already in use") {
   for (bool with_stacks : {false, true}) {
     CAPTURE(with_stacks);
