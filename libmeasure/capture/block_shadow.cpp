@@ -48,7 +48,7 @@ void BlockShadow::clear(std::uintptr_t address) noexcept {
   }
   // Only a live cell is written: a store would commit the shadow page of a block that
   // takes the table because its page is not in use.
-  if (void* target = cell(address); target != nullptr && load(target) != 0) {
+  if (void* target = cell(address); target != nullptr && page_in_use(address, target) && load(target) != 0) {
     store(target, 0);
   }
 }
@@ -62,7 +62,14 @@ std::uint64_t BlockShadow::memory_bytes() const noexcept {
   std::size_t count = m_chunk_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
     if (const std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
-      total += platform::resident_bytes_of(chunk, mapping_bytes());
+      // Every store goes to a page whose bit is set (enter sets it first; take and clear
+      // write only live cells), so the bits count the written pages exactly.
+      const auto* bits = reinterpret_cast<const std::atomic<std::uint64_t>*>(chunk + chunk_bytes());
+      std::uint64_t pages = 0;
+      for (std::size_t w = 0; w < chunk_bytes() / shadow_page / 64; ++w) {
+        pages += static_cast<std::uint64_t>(__builtin_popcountll(bits[w].load(std::memory_order_relaxed)));
+      }
+      total += (pages + (pages != 0 ? 1 : 0)) * shadow_page;
     }
   }
   return total;

@@ -61,7 +61,9 @@ class BlockShadow {
   /// stale cell (a free the runtime did not see) cannot shadow the table's entry.
   void clear(std::uintptr_t address) noexcept;
 
-  /// Resident bytes of the directory and the chunks (the toolkit's own memory).
+  /// Resident bytes of the directory, and the pages of cells blocks were entered on (with
+  /// each chunk's page bits): the toolkit's own memory. Pages only read (the kernel's zero
+  /// page) are not counted.
   std::uint64_t memory_bytes() const noexcept;
 
   static constexpr std::uint32_t max_stack_index = 255;
@@ -87,6 +89,10 @@ class BlockShadow {
   /// that bit. pre: `cell` lies in the chunk of `address`.
   inline std::atomic<std::uint64_t>& page_word(std::uintptr_t address, const void* cell,
                                                std::uint64_t* bit) const noexcept;
+  /// Whether a block was ever entered on the shadow page of `cell`; if not, every cell there
+  /// is zero. (The free path reads cells without asking: one more load per free cost more
+  /// than the kernel's zero page it may map, which uses no memory.)
+  inline bool page_in_use(std::uintptr_t address, const void* cell) const noexcept;
   inline std::uint32_t load(const void* cell) const noexcept;
   inline void store(void* cell, std::uint32_t value) const noexcept;
   /// The cell of a live block at `address`, its entry decoded into `info`; nullptr if none.
@@ -96,9 +102,9 @@ class BlockShadow {
   std::size_t chunk_bytes() const noexcept { return granules_per_region << m_cell_shift; }
   // The chunk and its page bits (one bit per page of cells; at most 512 bits).
   std::size_t mapping_bytes() const noexcept { return chunk_bytes() + shadow_page; }
-  // Larger blocks enter only onto shadow pages already in use: on a fresh page a block costs
-  // its granules' cells (1/16 or 1/8 of its size), and above this that is more than the
-  // table's 16-33 bytes per block.
+  // Larger blocks enter only onto shadow pages already in use: the first block on a fresh
+  // page commits the whole page (4 KiB), which only a block of at most this size may do
+  // (it then holds many such blocks' cells: no more than 32 bytes of cells per block).
   std::size_t max_usable() const noexcept { return std::size_t{512} >> m_cell_shift; }
   static bool holdable(std::uintptr_t address) noexcept {
     return (address & ((std::uintptr_t{1} << granule_bits) - 1)) == 0 && address >> address_bits == 0;
@@ -129,8 +135,6 @@ inline void* BlockShadow::cell(std::uintptr_t address) const noexcept {
   return chunk + (granule << m_cell_shift);
 }
 
-// Relaxed: a free of a block on another thread happens after the program handed the pointer
-// over, which orders it after the allocating thread's store.
 inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uintptr_t address, const void* cell,
                                                           std::uint64_t* bit) const noexcept {
   std::uint8_t* chunk = m_directory[address >> region_bits].load(std::memory_order_relaxed);
@@ -139,6 +143,13 @@ inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uintptr_t address
   return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes())[page / 64];
 }
 
+inline bool BlockShadow::page_in_use(std::uintptr_t address, const void* cell) const noexcept {
+  std::uint64_t bit = 0;
+  return (page_word(address, cell, &bit).load(std::memory_order_relaxed) & bit) != 0;
+}
+
+// Relaxed: a free of a block on another thread happens after the program handed the pointer
+// over, which orders it after the allocating thread's store (of the cell and its page bit).
 inline std::uint32_t BlockShadow::load(const void* cell) const noexcept {
   if (m_cell_shift != 0) {
     return __atomic_load_n(static_cast<const std::uint16_t*>(cell), __ATOMIC_RELAXED);
@@ -156,11 +167,12 @@ inline void BlockShadow::store(void* cell, std::uint32_t value) const noexcept {
 
 __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size,
                                                               AllocFamily family, std::uint32_t stack_index) noexcept {
-  if (m_directory == nullptr || !holdable(address)) {
+  static_assert(static_cast<unsigned>(AllocFamily::new_array) + 1 <= 3, "the cell's family field has two bits");
+  if (m_directory == nullptr || !holdable(address) || family == AllocFamily::reported) {
     return false;
   }
   std::size_t room = usable(address);
-  if (room < size || room - size > slack_mask || family == AllocFamily::reported) {
+  if (room < size || room - size > slack_mask) {
     return false;
   }
   void* target = cell(address);

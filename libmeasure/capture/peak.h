@@ -34,7 +34,8 @@ class GlobalAccount {
   /// the failed CAS returns the true word and the next one uses it. Why: reading the word
   /// first fetches its line shared and the CAS must then take it from the other core again,
   /// two transfers per event when threads alternate; a wrong guess costs one. A thread alone
-  /// always guesses right and skips the read. Updates `hint` to the word it leaves.
+  /// guesses right unless an event without a site (reserve, release), a peak reset or a
+  /// fork changed the word since its last apply. Updates `hint` to the word it leaves.
   PeakTransition apply(std::int64_t delta, AccountHint& hint) noexcept;
   /// A free whose event needs no mark (no site counters to update): lowers the live bytes
   /// with an 8-byte atomic add on their half of the word, about half the cost of apply's

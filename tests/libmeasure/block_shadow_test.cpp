@@ -79,7 +79,7 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   auto shadow = std::make_unique<BlockShadow>();
   REQUIRE(shadow->enable(&usable, false));
   BlockInfo info;
-  // Slack over 31 bytes: an mmapped block rounds up to a page (64 MiB is over glibc's
+  // Slack over 63 bytes: an mmapped block rounds up to a page (64 MiB is over glibc's
   // largest mmap threshold, so it is always mmapped).
   constexpr std::size_t big_size = (std::size_t{64} << 20) + 1;
   void* big = allocate(big_size);
@@ -90,6 +90,7 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   CHECK_FALSE(shadow->enter(key(small), 4096, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) + 8, 8, AllocFamily::malloc));
   CHECK_FALSE(shadow->enter(key(small) | std::uintptr_t{1} << 63, 64, AllocFamily::reported));
+  CHECK_FALSE(shadow->enter(key(small), 64, AllocFamily::reported));  // even at a plain address
   // Blocks whose cells would cost more than the table, on a shadow page no smaller block
   // uses: over 512 usable bytes (256 with two-byte cells).
   void* mid = allocate(600);

@@ -42,6 +42,33 @@ TEST_CASE("peak: each site's contribution is its live bytes at the global maximu
   CHECK(a.freed_bytes == 100);
 }
 
+TEST_CASE("peak: a stale hint gives the transition a fresh read gives, and is brought up to date") {
+  GlobalAccount with_hint;
+  GlobalAccount fresh;
+  measure::detail::AccountHint hint;  // all zero: right at first, stale after the others
+  measure::detail::AccountHint other;
+  const std::int64_t deltas[] = {100, 50, -100, 500, 10, -500, 200};
+  for (std::size_t i = 0; i < sizeof deltas / sizeof deltas[0]; ++i) {
+    CAPTURE(i);
+    // Every other event comes from "another thread" (its own hint), so `hint` is stale for
+    // half of them; a peak reset in the middle changes the mark behind both hints.
+    if (i == 4) {
+      with_hint.reset_peak();
+      fresh.reset_peak();
+    }
+    PeakTransition expected = fresh.apply(deltas[i]);
+    PeakTransition got = with_hint.apply(deltas[i], i % 2 == 0 ? hint : other);
+    CHECK(got.old_mark == expected.old_mark);
+    CHECK(got.new_mark == expected.new_mark);
+    CHECK(got.live_after == expected.live_after);
+    measure::detail::AccountHint& used = i % 2 == 0 ? hint : other;
+    CHECK(static_cast<std::uint64_t>(used.word) == with_hint.live());
+    CHECK(static_cast<std::uint64_t>(used.word >> 64) == with_hint.mark());
+  }
+  CHECK(with_hint.peak() == fresh.peak());
+  CHECK(with_hint.live() == 260);
+}
+
 TEST_CASE("peak: a site untouched after the peak reports its live bytes") {
   Sim sim;
   SiteCounters a{}, b{};

@@ -236,6 +236,7 @@ TEST_CASE("thread registry: threads come and go while a reader walks every state
 using measure::test::libc_allocator;
 
 TEST_CASE("block shadow: writers enter blocks and take their neighbour's while a reader sums its memory") {
+  libc_allocator();  // on this (the main) thread, before the writers
   auto shadow = std::make_unique<BlockShadow>();
   REQUIRE(shadow->enable(&measure::test::libc_usable_size, true));
   constexpr int blocks = 20000;

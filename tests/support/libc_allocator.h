@@ -16,8 +16,9 @@ struct LibcAllocator {
   std::size_t (*usable)(void*);
 };
 
-/// glibc's malloc, free and malloc_usable_size. Aborts the test program if libc.so.6 does
-/// not provide them (every test here runs on glibc).
+/// glibc's malloc, free and malloc_usable_size, glibc's allocator initialized. Aborts the test
+/// program if libc.so.6 does not provide them (every test here runs on glibc). Call it first
+/// on the main thread: the thread that initializes glibc's allocator is given the main arena.
 inline const LibcAllocator& libc_allocator() {
   static const LibcAllocator functions = [] {
     void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
@@ -30,6 +31,13 @@ inline const LibcAllocator& libc_allocator() {
     if (f.malloc == nullptr || f.free == nullptr || f.usable == nullptr) {
       std::abort();
     }
+    // glibc's malloc initializes itself on its first call, and that is not thread-safe: it
+    // gives the calling thread the main arena without counting it. In these processes glibc's
+    // malloc is not the process's (mimalloc is), so its first call may come from several
+    // test threads at once, and two threads then leave the main arena at exit, which glibc
+    // aborts on ("a->attached_threads > 0"). One call here, under the static's guard, makes
+    // the initialization happen once.
+    f.free(f.malloc(1));
     return f;
   }();
   return functions;
