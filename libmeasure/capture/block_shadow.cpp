@@ -23,7 +23,7 @@ bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept
   return true;
 }
 
-void* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
+std::uint8_t* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
   std::size_t slot = m_chunk_count.fetch_add(1, std::memory_order_relaxed);
   if (slot >= max_chunks) {
     m_chunk_count.fetch_sub(1, std::memory_order_relaxed);
@@ -36,10 +36,10 @@ void* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
     // Out of memory, or another thread mapped this region's chunk first. The claimed slot
     // stays empty (memory_bytes skips it).
     platform::unmap_pages(chunk, mapping_bytes());
-    return expected != nullptr ? cell(address) : nullptr;
+    return expected;
   }
   m_chunks[slot].store(chunk, std::memory_order_release);
-  return cell(address);
+  return chunk;
 }
 
 void BlockShadow::clear(std::uintptr_t address) noexcept {
@@ -48,7 +48,11 @@ void BlockShadow::clear(std::uintptr_t address) noexcept {
   }
   // Only a live cell is written: a store would commit the shadow page of a block that
   // takes the table because its page is not in use.
-  if (void* target = cell(address); target != nullptr && page_in_use(address, target) && load(target) != 0) {
+  std::uint8_t* chunk = chunk_of(address);
+  if (chunk == nullptr) {
+    return;
+  }
+  if (void* target = cell_in(chunk, address); page_in_use(chunk, target) && load(target) != 0) {
     store(target, 0);
   }
 }
@@ -61,10 +65,10 @@ std::uint64_t BlockShadow::memory_bytes() const noexcept {
       platform::resident_bytes_of(m_directory, directory_entries * sizeof(std::atomic<std::uint8_t*>));
   std::size_t count = m_chunk_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
-    if (const std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
+    if (std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
       // Every store goes to a page whose bit is set (enter sets it first; take and clear
       // write only live cells), so the bits count the written pages exactly.
-      const auto* bits = reinterpret_cast<const std::atomic<std::uint64_t>*>(chunk + chunk_bytes());
+      const std::atomic<std::uint64_t>* bits = page_bits(chunk);
       std::uint64_t pages = 0;
       for (std::size_t w = 0; w < chunk_bytes() / shadow_page / 64; ++w) {
         pages += static_cast<std::uint64_t>(__builtin_popcountll(bits[w].load(std::memory_order_relaxed)));

@@ -83,22 +83,32 @@ class BlockShadow {
   // The unit of the page bits: the smallest page the kernel commits on this platform.
   static constexpr std::size_t shadow_page = 4096;
 
+  /// The chunk of `address`'s region, or nullptr when the region has none yet.
+  inline std::uint8_t* chunk_of(std::uintptr_t address) const noexcept;
+  /// The cell of `address` in `chunk`, its region's chunk.
+  inline void* cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept;
   /// The cell of `address` in its region's chunk, or nullptr when the region has no chunk.
   inline void* cell(std::uintptr_t address) const noexcept;
-  /// The word of the chunk's page bits that holds the bit of the shadow page of `cell`, and
-  /// that bit. pre: `cell` lies in the chunk of `address`.
-  inline std::atomic<std::uint64_t>& page_word(std::uintptr_t address, const void* cell,
+  /// `chunk`'s page bits: one per page of its cells, in the page after them.
+  std::atomic<std::uint64_t>* page_bits(std::uint8_t* chunk) const noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes());
+  }
+  /// The word of `chunk`'s page bits that holds the bit of the shadow page of `cell`, and
+  /// that bit. pre: `cell` lies in `chunk`.
+  inline std::atomic<std::uint64_t>& page_word(std::uint8_t* chunk, const void* cell,
                                                std::uint64_t* bit) const noexcept;
-  /// Whether a block was ever entered on the shadow page of `cell`; if not, every cell there
-  /// is zero. (The free path reads cells without asking: one more load per free cost more
-  /// than the kernel's zero page it may map, which uses no memory.)
-  inline bool page_in_use(std::uintptr_t address, const void* cell) const noexcept;
+  /// Whether a block was ever entered on the shadow page of `cell` (in `chunk`); if not,
+  /// every cell there is zero. (The free path reads cells without asking: one more load per
+  /// free cost more than the kernel's zero page it may map, which uses no memory.)
+  inline bool page_in_use(std::uint8_t* chunk, const void* cell) const noexcept;
   inline std::uint32_t load(const void* cell) const noexcept;
   inline void store(void* cell, std::uint32_t value) const noexcept;
   /// The cell of a live block at `address`, its entry decoded into `info`; nullptr if none.
   inline void* live_cell(std::uintptr_t address, BlockInfo* info) const noexcept;
   inline std::size_t usable(std::uintptr_t address) const noexcept;
-  void* add_chunk(std::uintptr_t address) noexcept;
+  /// Maps the chunk of `address`'s region (or finds the one another thread just mapped).
+  /// nullptr when out of memory or chunk slots.
+  std::uint8_t* add_chunk(std::uintptr_t address) noexcept;
   std::size_t chunk_bytes() const noexcept { return granules_per_region << m_cell_shift; }
   // The chunk and its page bits (one bit per page of cells; at most 512 bits).
   std::size_t mapping_bytes() const noexcept { return chunk_bytes() + shadow_page; }
@@ -126,26 +136,30 @@ inline std::size_t BlockShadow::usable(std::uintptr_t address) const noexcept {
                  : m_usable(reinterpret_cast<void*>(address));
 }
 
-inline void* BlockShadow::cell(std::uintptr_t address) const noexcept {
-  std::uint8_t* chunk = m_directory[address >> region_bits].load(std::memory_order_acquire);
-  if (chunk == nullptr) {
-    return nullptr;
-  }
+inline std::uint8_t* BlockShadow::chunk_of(std::uintptr_t address) const noexcept {
+  return m_directory[address >> region_bits].load(std::memory_order_acquire);
+}
+
+inline void* BlockShadow::cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept {
   std::size_t granule = (address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits;
   return chunk + (granule << m_cell_shift);
 }
 
-inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uintptr_t address, const void* cell,
-                                                          std::uint64_t* bit) const noexcept {
-  std::uint8_t* chunk = m_directory[address >> region_bits].load(std::memory_order_relaxed);
-  std::size_t page = static_cast<std::size_t>(static_cast<const std::uint8_t*>(cell) - chunk) / shadow_page;
-  *bit = std::uint64_t{1} << (page % 64);
-  return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes())[page / 64];
+inline void* BlockShadow::cell(std::uintptr_t address) const noexcept {
+  std::uint8_t* chunk = chunk_of(address);
+  return chunk != nullptr ? cell_in(chunk, address) : nullptr;
 }
 
-inline bool BlockShadow::page_in_use(std::uintptr_t address, const void* cell) const noexcept {
+inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uint8_t* chunk, const void* cell,
+                                                          std::uint64_t* bit) const noexcept {
+  std::size_t page = static_cast<std::size_t>(static_cast<const std::uint8_t*>(cell) - chunk) / shadow_page;
+  *bit = std::uint64_t{1} << (page % 64);
+  return page_bits(chunk)[page / 64];
+}
+
+inline bool BlockShadow::page_in_use(std::uint8_t* chunk, const void* cell) const noexcept {
   std::uint64_t bit = 0;
-  return (page_word(address, cell, &bit).load(std::memory_order_relaxed) & bit) != 0;
+  return (page_word(chunk, cell, &bit).load(std::memory_order_relaxed) & bit) != 0;
 }
 
 // Relaxed: a free of a block on another thread happens after the program handed the pointer
@@ -175,12 +189,13 @@ __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t add
   if (room < size || room - size > slack_mask) {
     return false;
   }
-  void* target = cell(address);
-  if (__builtin_expect(target == nullptr, 0) && (target = add_chunk(address)) == nullptr) {
+  std::uint8_t* chunk = chunk_of(address);
+  if (__builtin_expect(chunk == nullptr, 0) && (chunk = add_chunk(address)) == nullptr) {
     return false;
   }
+  void* target = cell_in(chunk, address);
   std::uint64_t bit = 0;
-  std::atomic<std::uint64_t>& pages = page_word(address, target, &bit);
+  std::atomic<std::uint64_t>& pages = page_word(chunk, target, &bit);
   std::uint64_t used = pages.load(std::memory_order_relaxed);
   if ((used & bit) == 0) {
     if (room > max_usable()) {
