@@ -32,6 +32,13 @@ void release(void* p) {
 std::uintptr_t key(void* p) {
   return reinterpret_cast<std::uintptr_t>(p);
 }
+// A shadow answering for glibc's blocks, with two-byte cells (palette indexes) when
+// `with_stacks`.
+std::unique_ptr<BlockShadow> enabled_shadow(bool with_stacks) {
+  auto shadow = std::make_unique<BlockShadow>();
+  REQUIRE(shadow->enable(&usable, with_stacks));
+  return shadow;
+}
 }  // namespace
 
 TEST_CASE("block shadow: off until enabled, then exact for every small size") {
@@ -76,8 +83,7 @@ TEST_CASE("block shadow: glibc's chunk header gives what its malloc_usable_size 
 }
 
 TEST_CASE("block shadow: refuses what it cannot hold exactly") {
-  auto shadow = std::make_unique<BlockShadow>();
-  REQUIRE(shadow->enable(&usable, false));
+  auto shadow = enabled_shadow(false);
   BlockInfo info;
   // Slack over 63 bytes: an mmapped block rounds up to a page (64 MiB is over glibc's
   // largest mmap threshold, so it is always mmapped).
@@ -95,8 +101,7 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
   // uses: over 512 usable bytes (256 with two-byte cells).
   void* mid = allocate(600);
   CHECK_FALSE(shadow->enter(key(mid), 600, AllocFamily::malloc));
-  auto wide = std::make_unique<BlockShadow>();
-  REQUIRE(wide->enable(&usable, true));
+  auto wide = enabled_shadow(true);
   void* quarter = allocate(300);
   CHECK_FALSE(wide->enter(key(quarter), 300, AllocFamily::malloc, 1));
   CHECK(wide->enter(key(small), 64, AllocFamily::malloc, 1));
@@ -114,8 +119,7 @@ TEST_CASE("block shadow: refuses what it cannot hold exactly") {
 TEST_CASE("block shadow: slack up to 63 bytes, as aligned and grown-in-place blocks have") {
   for (bool with_stacks : {false, true}) {
     CAPTURE(with_stacks);
-    auto shadow = std::make_unique<BlockShadow>();
-    REQUIRE(shadow->enable(&usable, with_stacks));
+    auto shadow = enabled_shadow(with_stacks);
     void* p = allocate(100);
     std::size_t room = usable(p);
     BlockInfo info;
@@ -136,8 +140,7 @@ TEST_CASE("block shadow: slack up to 63 bytes, as aligned and grown-in-place blo
 TEST_CASE("block shadow: a larger block enters when its cell's page is already in use") {
   for (bool with_stacks : {false, true}) {
     CAPTURE(with_stacks);
-    auto shadow = std::make_unique<BlockShadow>();
-    REQUIRE(shadow->enable(&usable, with_stacks));
+    auto shadow = enabled_shadow(with_stacks);
     // One page of cells covers 64 KiB of heap (32 KiB with two-byte cells); find a small and
     // a larger block whose cells share a page.
     const std::uintptr_t page_span = with_stacks ? 32768 : 65536;
@@ -170,8 +173,7 @@ TEST_CASE("block shadow: a larger block enters when its cell's page is already i
 }
 
 TEST_CASE("block shadow: blocks entered on one thread are taken on another") {
-  auto shadow = std::make_unique<BlockShadow>();
-  REQUIRE(shadow->enable(&usable, false));
+  auto shadow = enabled_shadow(false);
   constexpr int count = 20000;
   std::vector<void*> blocks(count);
   std::thread producer([&] {
@@ -200,8 +202,7 @@ TEST_CASE("block shadow: blocks entered on one thread are taken on another") {
 }
 
 TEST_CASE("block shadow: two-byte cells keep a palette index with the size and family") {
-  auto shadow = std::make_unique<BlockShadow>();
-  REQUIRE(shadow->enable(&usable, true));
+  auto shadow = enabled_shadow(true);
   std::vector<void*> blocks;
   for (std::uint32_t i = 0; i < 600; ++i) {
     std::size_t n = 9 + i % 230;
