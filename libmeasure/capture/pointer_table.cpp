@@ -174,9 +174,7 @@ void PointerTable::for_each(void (*visit)(std::uintptr_t, const BlockInfo&, void
   }
 }
 
-void PointerTable::retag_all(std::uint32_t stack, std::uint64_t* count, std::uint64_t* bytes) noexcept {
-  *count = 0;
-  *bytes = 0;
+void PointerTable::retag_all(std::uint32_t stack) noexcept {
   constexpr std::uint64_t keep = (1ULL << (size_bits + 2)) - 1;  // size and family
   for (Shard& shard : m_shards) {
     for (std::uint32_t i = 0; i < shard.capacity; ++i) {
@@ -184,15 +182,12 @@ void PointerTable::retag_all(std::uint32_t stack, std::uint64_t* count, std::uin
       if (slot.key == 0) {
         continue;
       }
-      *bytes += unpack(slot.key, slot.value).size;
-      ++*count;
       slot.value = (slot.value & keep) | static_cast<std::uint64_t>(stack) << (size_bits + 2);
     }
   }
 }
 
 std::uint64_t PointerTable::memory_bytes() noexcept {
-
   std::uint64_t total = sizeof(*this);
   for (Shard& shard : m_shards) {
     SpinGuard guard(shard.lock);

@@ -37,9 +37,9 @@ class PointerTable {
   std::uint64_t size() noexcept;
   /// Calls visit(address, info, context) for every live block, one shard locked at a time.
   void for_each(void (*visit)(std::uintptr_t, const BlockInfo&, void*), void* context) noexcept;
-  /// Forked child: attributes every live block to `stack` and returns their number and
-  /// bytes. pre: single-threaded (the child of fork, before it runs program code).
-  void retag_all(std::uint32_t stack, std::uint64_t* count, std::uint64_t* bytes) noexcept;
+  /// Forked child: attributes every live block to `stack`. pre: single-threaded (the child
+  /// of fork, before it runs program code).
+  void retag_all(std::uint32_t stack) noexcept;
   /// Bytes of toolkit memory the table holds.
 
   std::uint64_t memory_bytes() noexcept;

@@ -159,11 +159,12 @@ void start_child_capture(Runtime& rt) noexcept {
     if (light) {
       count += load_relaxed(t->totals.alloc_count) - load_relaxed(t->totals.free_count);
       bytes += load_relaxed(t->totals.alloc_bytes) - load_relaxed(t->totals.freed_bytes);
-    }
-    for (std::uint32_t id = 0; !light && id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
-      if (const SiteCounters* s = t->find_site(id)) {
-        count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
-        bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
+    } else {
+      for (std::uint32_t id = 0; id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
+        if (const SiteCounters* s = t->find_site(id)) {
+          count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
+          bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
+        }
       }
     }
     t->reset_counters();
@@ -172,27 +173,21 @@ void start_child_capture(Runtime& rt) noexcept {
       rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
   // In sampled and counters modes the inherited blocks keep no site (as unsampled blocks):
   // their frees change only the totals.
-  std::uint64_t table_count = 0;
-  std::uint64_t table_bytes = 0;
-  rt.pointers.retag_all(light ? StackTable::unknown_id : inherited, &table_count, &table_bytes);
+  rt.pointers.retag_all(light ? StackTable::unknown_id : inherited);
   rt.palette.retag_all(inherited);
   rt.account.reset();
   rt.timeline.reset();
-  if (light) {
-    rt.account.apply(static_cast<std::int64_t>(bytes));
-    if (ThreadState* thread = calling_thread_state()) {
-      thread->totals.alloc_count = count;
-      thread->totals.alloc_bytes = bytes;
-    }
+  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(bytes));
+  ThreadState* thread = calling_thread_state();
+  if (thread == nullptr) {
     return;
   }
-  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(bytes));
-  if (ThreadState* thread = calling_thread_state()) {
-    SiteCounters* site = thread->site(inherited);
-    if (site != nullptr) {
-      site->on_event(t, true, bytes);
-      site->alloc_count = count;  // one event above stands for `count` blocks
-    }
+  if (light) {
+    thread->totals.alloc_count = count;
+    thread->totals.alloc_bytes = bytes;
+  } else if (SiteCounters* site = thread->site(inherited)) {
+    site->on_event(t, true, bytes);
+    site->alloc_count = count;  // one event above stands for `count` blocks
   }
 }
 
