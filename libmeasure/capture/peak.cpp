@@ -1,5 +1,7 @@
 #include "capture/peak.h"
 
+#include "platform/platform.h"
+
 namespace measure::detail {
 namespace {
 
@@ -21,6 +23,12 @@ u128 read_word(const u128* word) noexcept {
   return make(__atomic_load_n(&halves[0], __ATOMIC_RELAXED), __atomic_load_n(&halves[1], __ATOMIC_RELAXED));
 }
 
+// Set while this thread is between a compare-and-swap that may grant a lease and the store
+// that hands the lease over. A recall waits for such grants on other threads (a few
+// instructions away); on this thread it cannot (a signal handler that ends the program and
+// writes the capture, interrupting that window), so it stops after one pass instead.
+__thread bool t_granting __attribute__((tls_model("initial-exec"))) = false;
+
 }  // namespace
 
 PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
@@ -29,66 +37,153 @@ PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
 }
 
 PeakTransition GlobalAccount::apply(std::int64_t delta, AccountHint& hint) noexcept {
+  AccountLease none;  // never granted: not enlisted
+  return apply_word(delta, hint, none, false);
+}
+
+PeakTransition GlobalAccount::apply_leased(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept {
+  return apply_word(delta, hint, lease, true);
+}
+
+PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease,
+                                         bool may_grant) noexcept {
+  // What is left of the thread's lease comes back in the same CAS (its headroom and its
+  // place in the count), unless a recall took it first.
+  std::uint64_t returned = 0;
+  if (lease.m_bytes.load(std::memory_order_relaxed) != AccountLease::none) {
+    std::uint64_t left = lease.m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
+    returned = left != AccountLease::none ? left + lease_one : 0;
+  }
   u128 expected = hint.word;
+  bool recalled_all = true;  // false: a recall could not take a lease this thread is granting
   for (;;) {
-    std::uint64_t live = low(expected) + static_cast<std::uint64_t>(delta);
+    std::uint64_t rest = low(expected) - returned;
+    std::uint64_t live = (rest & live_mask) + static_cast<std::uint64_t>(delta);
+    std::uint64_t leases = (rest >> 48) & lease_count_max;
+    bool closed = (rest & closed_bit) != 0;
     std::uint64_t mark = high(expected);
+    std::uint64_t peak = mark & peak_mask;
     std::uint64_t next_mark = mark;
-    if (delta > 0 && live > (mark & peak_mask)) {
+    if (delta > 0 && live > peak) {
+      if (leases != 0 && recalled_all) {
+        // The word overstates the live bytes by the headroom out on leases: only with none
+        // out can it tell whether this is a peak.
+        if (returned != 0) {
+          lower(returned);
+          returned = 0;
+        }
+        recalled_all = recall();
+        expected = read_word(&m_word);
+        continue;
+      }
       next_mark = (mark & ~peak_mask) | (live & peak_mask);
     }
-    u128 desired = make(live, next_mark);
+    std::uint64_t grant = 0;
+    if (may_grant && lease.m_enlisted && live + lease_min_gap <= peak && (!closed || leases == 0) &&
+        leases < lease_count_max) {
+      grant = (peak - live) / 4;
+      closed = false;
+    }
+    u128 desired = make((live + grant) | (leases + (grant != 0 ? 1 : 0)) << 48 | (closed ? closed_bit : 0), next_mark);
+    t_granting = grant != 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
     if (seen == expected) {
       hint.word = desired;
-      return PeakTransition{mark, next_mark, live};
+      if (grant != 0) {
+        // Counted in the word from the CAS above; a recall between the two waits for it.
+        lease.m_mark = next_mark;
+        lease.m_limit = 2 * grant;
+        lease.m_bytes.store(grant, std::memory_order_release);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t_granting = false;
+      }
+      return PeakTransition{mark, next_mark};
     }
+    t_granting = false;
     expected = seen;
   }
 }
 
-void GlobalAccount::release(std::uint64_t bytes) noexcept {
+void GlobalAccount::lower(std::uint64_t value) noexcept {
 #if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16) && !defined(__SANITIZE_THREAD__)
-  __atomic_fetch_sub(reinterpret_cast<std::uint64_t*>(&m_word), bytes, __ATOMIC_RELAXED);
+  __atomic_fetch_sub(reinterpret_cast<std::uint64_t*>(&m_word), value, __ATOMIC_ACQ_REL);
 #else
-  apply(-static_cast<std::int64_t>(bytes));
-#endif
-}
-
-void GlobalAccount::reserve(std::uint64_t bytes) noexcept {
-#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16) && !defined(__SANITIZE_THREAD__)
-  auto* halves = reinterpret_cast<std::uint64_t*>(&m_word);
-  std::uint64_t live = __atomic_add_fetch(&halves[0], bytes, __ATOMIC_RELAXED);
-  if (__builtin_expect(live > (__atomic_load_n(&halves[1], __ATOMIC_RELAXED) & peak_mask), 0)) {
-    raise_peak(live);
-  }
-#else
-  apply(static_cast<std::int64_t>(bytes));
-#endif
-}
-
-void GlobalAccount::raise_peak(std::uint64_t live) noexcept {
   u128 expected = read_word(&m_word);
   for (;;) {
-    std::uint64_t mark = high(expected);
-    if (live <= (mark & peak_mask)) {
-      return;
-    }
-    u128 desired = make(low(expected), (mark & ~peak_mask) | (live & peak_mask));
-    u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
+    u128 seen = __sync_val_compare_and_swap(&m_word, expected, make(low(expected) - value, high(expected)));
     if (seen == expected) {
       return;
     }
     expected = seen;
+  }
+#endif
+}
+
+void GlobalAccount::release(std::uint64_t bytes) noexcept {
+  lower(bytes);  // below the live bytes (the freed block's among them): no borrow from the count
+}
+
+bool GlobalAccount::recall() noexcept {
+  u128 expected = read_word(&m_word);
+  while ((low(expected) & closed_bit) == 0) {
+    u128 seen = __sync_val_compare_and_swap(&m_word, expected, make(low(expected) | closed_bit, high(expected)));
+    expected = seen == expected ? make(low(expected) | closed_bit, high(expected)) : seen;
+  }
+  for (unsigned pass = 0;; ++pass) {
+    for (AccountLease* l = m_leases.load(std::memory_order_acquire); l != nullptr; l = l->m_next) {
+      if (l->m_bytes.load(std::memory_order_relaxed) == AccountLease::none) {
+        continue;
+      }
+      std::uint64_t left = l->m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
+      if (left != AccountLease::none) {
+        lower(left + lease_one);
+      }
+    }
+    if (((low(read_word(&m_word)) >> 48) & lease_count_max) == 0) {
+      return true;
+    }
+    if (t_granting) {
+      return false;
+    }
+    // A lease granted by a CAS but not yet stored in its word (a few instructions), or one
+    // granted after the account reopened: the next pass takes it.
+    if (pass != 0) {
+      platform::yield_cpu();
+    }
+  }
+}
+
+void GlobalAccount::enlist(AccountLease& lease) noexcept {
+  if (lease.m_enlisted) {
+    return;
+  }
+  lease.m_enlisted = true;
+  AccountLease* head = m_leases.load(std::memory_order_relaxed);
+  do {
+    lease.m_next = head;
+  } while (!m_leases.compare_exchange_weak(head, &lease, std::memory_order_release, std::memory_order_relaxed));
+}
+
+void GlobalAccount::give_back(AccountLease& lease) noexcept {
+  std::uint64_t left = lease.m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
+  if (left != AccountLease::none) {
+    lower(left + lease_one);
   }
 }
 
 void GlobalAccount::reset_peak() noexcept {
   u128 expected = read_word(&m_word);
+  bool recalled_all = true;
   for (;;) {
-    std::uint64_t live = low(expected);
+    if (((low(expected) >> 48) & lease_count_max) != 0 && recalled_all) {
+      recalled_all = recall();
+      expected = read_word(&m_word);
+      continue;
+    }
+    std::uint64_t live = low(expected) & live_mask;
     std::uint64_t generation = (high(expected) & ~peak_mask) + generation_one;
-    u128 desired = make(live, generation | (live & peak_mask));
+    u128 desired = make(low(expected), generation | (live & peak_mask));
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
     if (seen == expected) {
       return;
@@ -97,8 +192,16 @@ void GlobalAccount::reset_peak() noexcept {
   }
 }
 
-std::uint64_t GlobalAccount::live() const noexcept {
-  return low(read_word(&m_word));
+std::uint64_t GlobalAccount::live() noexcept {
+  for (;;) {
+    u128 word = read_word(&m_word);
+    if (((low(word) >> 48) & lease_count_max) == 0) {
+      return low(word) & live_mask;
+    }
+    if (!recall()) {
+      return low(read_word(&m_word)) & live_mask;
+    }
+  }
 }
 std::uint64_t GlobalAccount::peak() const noexcept {
   return high(read_word(&m_word)) & peak_mask;
@@ -107,6 +210,9 @@ std::uint64_t GlobalAccount::mark() const noexcept {
   return high(read_word(&m_word));
 }
 void GlobalAccount::reset() noexcept {
+  for (AccountLease* l = m_leases.load(std::memory_order_acquire); l != nullptr; l = l->m_next) {
+    l->m_bytes.store(AccountLease::none, std::memory_order_relaxed);
+  }
   __sync_lock_test_and_set(&m_word, 0);
 }
 

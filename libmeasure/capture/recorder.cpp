@@ -14,7 +14,9 @@ __thread ThreadState* t_state __attribute__((tls_model("initial-exec"))) = nullp
 
 void thread_exiting(void* state) noexcept {
   t_state = nullptr;
-  runtime().threads.release(static_cast<ThreadState*>(state));
+  auto* thread = static_cast<ThreadState*>(state);
+  runtime().account.give_back(thread->account_lease);
+  runtime().threads.release(thread);
 }
 
 __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
@@ -24,6 +26,7 @@ __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
     return nullptr;
   }
   platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
+  rt.account.enlist(state->account_lease);
   // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
   if (state->site(StackTable::unknown_id) == nullptr) {
     rt.threads.release(state);
@@ -161,7 +164,7 @@ SiteCounters* enter_block(Runtime& rt, ThreadState& thread, std::uintptr_t from,
 void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, const BlockInfo& info) noexcept {
   std::uint32_t stack = info.stack;
   SiteCounters& site = site_or_unknown(thread, &stack);
-  PeakTransition t = rt.account.apply(-static_cast<std::int64_t>(info.size), thread.account_hint);
+  PeakTransition t = rt.account.event(-static_cast<std::int64_t>(info.size), thread.account_hint, thread.account_lease);
   site.on_event(t, false, info.size);
   thread.on_own_event(stack, false, info.size);
   if (thread.last_allocation == address) {
@@ -193,14 +196,14 @@ void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const Blo
   thread.totals.on_event(allocation, info.size);
   if (info.stack != StackTable::unknown_id) {
     auto size = static_cast<std::int64_t>(info.size);
-    PeakTransition t = rt.account.apply(allocation ? size : -size, thread.account_hint);
+    PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
     SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
     if (SiteCounters* site = thread.site(info.stack)) {
       site->on_event(t, allocation, w.bytes, w.count);
     }
   } else if (allocation) {
-    rt.account.reserve(info.size);  // no site to update; it may be a new peak
-  } else {
+    rt.account.event(static_cast<std::int64_t>(info.size), thread.account_hint, thread.account_lease);
+  } else if (!thread.account_lease.take(-static_cast<std::int64_t>(info.size))) {
     rt.account.release(info.size);  // no site to update, and a free is never a peak
   }
   thread.on_own_event(info.stack, allocation, info.size);
@@ -240,7 +243,7 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
   if (site == nullptr) {
     return;
   }
-  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(size), thread->account_hint);
+  PeakTransition t = rt.account.event(static_cast<std::int64_t>(size), thread->account_hint, thread->account_lease);
   site->on_event(t, true, size);
   thread->on_own_event(stack, true, size);
   thread->last_allocation = key;
@@ -326,7 +329,7 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   // block's site gains them at the same point of the order, as in the glossary (realloc is
   // a free plus an allocation at the realloc call site).
   std::int64_t delta = static_cast<std::int64_t>(size) - static_cast<std::int64_t>(old != nullptr ? old->size : 0);
-  PeakTransition t = rt.account.apply(delta, thread->account_hint);
+  PeakTransition t = rt.account.event(delta, thread->account_hint, thread->account_lease);
   if (old != nullptr) {
     std::uint32_t old_stack = old->stack;
     SiteCounters& old_site = site_or_unknown(*thread, &old_stack);

@@ -92,6 +92,7 @@ class ThreadState {
   }
 
   AccountHint account_hint;            // the account word as this thread's last event left it
+  AccountLease account_lease;          // headroom under the peak lent by the account
   std::uintptr_t last_allocation = 0;  // for temporaries: freed before this thread's next allocation
   std::uintptr_t stack_low = 0;        // the owner's stack, for validating frame pointers
   std::uintptr_t stack_high = 0;

@@ -1,6 +1,7 @@
 // The global peak and each site's contribution at it, computed lazily per thread.
 #include "capture/peak.h"
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -60,7 +61,6 @@ TEST_CASE("peak: a stale hint gives the transition a fresh read gives, and is br
     PeakTransition got = with_hint.apply(deltas[i], i % 2 == 0 ? hint : other);
     CHECK(got.old_mark == expected.old_mark);
     CHECK(got.new_mark == expected.new_mark);
-    CHECK(got.live_after == expected.live_after);
     measure::detail::AccountHint& used = i % 2 == 0 ? hint : other;
     CHECK(static_cast<std::uint64_t>(used.word) == with_hint.live());
     CHECK(static_cast<std::uint64_t>(used.word >> 64) == with_hint.mark());
@@ -148,50 +148,176 @@ TEST_CASE("peak: per-thread parts add up to exact totals with two threads") {
   CHECK(total == static_cast<std::int64_t>(account.peak()));
 }
 
-TEST_CASE("peak: allocations without a site (reserve) reach the same peak as apply") {
-  GlobalAccount by_apply;
-  GlobalAccount by_reserve;
-  const std::int64_t events[] = {100, 50, -120, 60, 100, -190, 5, 7, -12, 300, -1, 1};
-  for (std::int64_t e : events) {
-    std::uint64_t before = by_reserve.mark();
-    by_apply.apply(e);
-    if (e > 0) {
-      by_reserve.reserve(static_cast<std::uint64_t>(e));
-    } else {
-      by_reserve.release(static_cast<std::uint64_t>(-e));
+namespace {
+
+// A thread of the lease tests: its hint, its lease, and the blocks it holds.
+struct LeasedThread {
+  measure::detail::AccountHint hint;
+  measure::detail::AccountLease lease;
+  std::vector<std::int64_t> blocks;
+
+  // The next event from random bits `r`: a new block of 1 to `max_size` bytes when
+  // `allocate` (or nothing is held), else the free of a held one. Returns its delta.
+  std::int64_t next(std::uint64_t r, bool allocate, std::uint64_t max_size) {
+    if (blocks.empty() || allocate) {
+      blocks.push_back(1 + static_cast<std::int64_t>(r % max_size));
+      return blocks.back();
     }
-    CAPTURE(e);
-    CHECK(by_reserve.live() == by_apply.live());
-    CHECK(by_reserve.peak() == by_apply.peak());
-    CHECK(by_reserve.mark() == by_apply.mark());
-    CHECK((by_reserve.mark() != before) == (e > 0 && by_reserve.peak() == by_reserve.live() &&
-                                            GlobalAccount::peak_of(before) < by_reserve.live()));
+    std::size_t at = (r >> 20) % blocks.size();
+    std::int64_t delta = -blocks[at];
+    blocks[at] = blocks.back();
+    blocks.pop_back();
+    return delta;
   }
-  CHECK(by_reserve.peak() == 300);
-  by_reserve.reset_peak();
-  CHECK(by_reserve.peak() == 300);  // live is 300 again after the last two events
-  by_reserve.release(200);
-  by_reserve.reserve(150);  // 250
-  CHECK(by_reserve.peak() == 300);
-  by_reserve.reserve(51);  // 301
-  CHECK(by_reserve.peak() == 301);
+};
+
+std::uint64_t next_random(std::uint64_t& state) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
 }
 
-TEST_CASE("peak: reserve and release from two threads keep live bytes exact") {
-  GlobalAccount account;
-  constexpr int rounds = 200000;
-  auto work = [&](std::uint64_t size) {
-    for (int i = 0; i < rounds; ++i) {
-      account.reserve(size);
-      account.release(size);
+}  // namespace
+
+TEST_CASE("peak: events under leases give the transitions, live bytes and peak of one shared word") {
+  // Two "threads" take turns at random in one order; a reference account without leases
+  // sees the same events. Every transition must match: an event under a lease claims the
+  // mark does not move, and the lease must have been revoked before any event that moves it.
+  GlobalAccount leased;
+  GlobalAccount reference;
+  LeasedThread threads[2];
+  leased.enlist(threads[0].lease);
+  leased.enlist(threads[1].lease);
+  std::uint64_t random = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t under_lease = 0;
+  std::uint64_t grants_seen = 0;
+  for (int i = 0; i < 200000; ++i) {
+    CAPTURE(i);
+    LeasedThread& t = threads[next_random(random) % 2];
+    std::uint64_t r = next_random(random);
+    // Bursts of allocations and frees, so the live bytes wander up to new peaks and back.
+    bool grow = ((static_cast<std::uint64_t>(i) / 5000) % 3) != 2;
+    std::int64_t delta = t.next(r, r % 100 < (grow ? 55U : 40U), 3000);
+    std::uint64_t headroom = t.lease.headroom();
+    under_lease += headroom != 0 && (delta < 0 || static_cast<std::uint64_t>(delta) <= headroom) ? 1 : 0;
+    PeakTransition expected = reference.apply(delta);
+    PeakTransition got = leased.event(delta, t.hint, t.lease);
+    grants_seen += headroom == 0 && t.lease.headroom() != 0 ? 1 : 0;
+    REQUIRE(got.old_mark == expected.old_mark);
+    REQUIRE(got.new_mark == expected.new_mark);
+    if (i % 9973 == 0) {
+      REQUIRE(leased.live() == reference.live());  // recalls the leases
     }
-    account.reserve(size);  // one stays live
+    if (i % 50021 == 0) {
+      leased.reset_peak();
+      reference.reset_peak();
+    }
+  }
+  CHECK(leased.peak() == reference.peak());
+  CHECK(leased.live() == reference.live());
+  CHECK(under_lease > 100000);  // most events stayed off the shared word
+  CHECK(grants_seen > 10);
+}
+
+TEST_CASE("peak: a lease is granted only far below the peak and comes back whole") {
+  GlobalAccount account;
+  LeasedThread t;
+  account.enlist(t.lease);
+  account.event(100000, t.hint, t.lease);  // the peak: 100000
+  CHECK(t.lease.headroom() == 0);
+  account.event(-98000, t.hint, t.lease);  // 2000 live, 98000 below the peak: a quarter of it is lent
+  CHECK(t.lease.headroom() == 98000 / 4);
+  std::uint64_t mark = account.mark();
+  PeakTransition under = account.event(5000, t.hint, t.lease);
+  CHECK(under.old_mark == mark);
+  CHECK(under.new_mark == mark);
+  CHECK(t.lease.headroom() == 98000 / 4 - 5000);
+  account.event(-5000, t.hint, t.lease);
+  CHECK(t.lease.headroom() == 98000 / 4);
+  CHECK(account.live() == 2000);  // recalled
+  CHECK(t.lease.headroom() == 0);
+  CHECK(account.peak() == 100000);
+  // After a recall the account is closed until an event finds no lease out and room below
+  // the peak; then it lends again.
+  account.event(1, t.hint, t.lease);
+  CHECK(t.lease.headroom() == (100000 - 2001) / 4);
+  account.give_back(t.lease);
+  CHECK(t.lease.headroom() == 0);
+  CHECK(account.live() == 2001);
+  // A peak reset recalls, then starts from the exact live bytes.
+  account.event(1, t.hint, t.lease);
+  CHECK(t.lease.headroom() != 0);
+  account.reset_peak();
+  CHECK(t.lease.headroom() == 0);
+  CHECK(account.peak() == 2002);
+  account.event(10, t.hint, t.lease);  // a new peak, though a lease was out a moment ago
+  CHECK(account.peak() == 2012);
+}
+
+TEST_CASE("peak: an allocation that would pass the peak revokes another thread's lease first") {
+  GlobalAccount account;
+  LeasedThread a;
+  LeasedThread b;
+  account.enlist(a.lease);
+  account.enlist(b.lease);
+  SiteCounters site_a{}, site_b{};
+  auto event = [&](LeasedThread& t, SiteCounters& s, std::int64_t delta) {
+    s.on_event(account.event(delta, t.hint, t.lease), delta > 0,
+               static_cast<std::uint64_t>(delta > 0 ? delta : -delta));
   };
-  std::thread a(work, 16);
-  std::thread b(work, 48);
+  event(a, site_a, 80000);
+  event(a, site_a, -80000);  // 0 live; a holds 20000 of headroom
+  event(b, site_b, 30000);   // through the word (b has no lease); b is lent (80000-30000-20000)/4
+  CHECK(a.lease.headroom() == 20000);
+  CHECK(b.lease.headroom() == 7500);
+  event(a, site_a, 15000);  // under a's lease: 45000 live, the word says 30000 + 27500
+  event(b, site_b, 7000);   // under b's lease: 52000 live
+  event(b, site_b, 29000);  // past b's lease: 81000 live, a new peak once a's lease is back
+  CHECK(a.lease.headroom() == 0);
+  CHECK(account.peak() == 81000);
+  CHECK(account.live() == 81000);
+  std::uint64_t mark = account.mark();
+  CHECK(site_a.contribution_at(mark) == 15000);
+  CHECK(site_b.contribution_at(mark) == 66000);
+}
+
+TEST_CASE("peak: leased events from two threads keep live bytes, peak and contributions exact") {
+  GlobalAccount account;
+  constexpr int rounds = 100000;
+  LeasedThread threads[2];
+  std::vector<SiteCounters> sites(2);
+  account.enlist(threads[0].lease);
+  account.enlist(threads[1].lease);
+  std::int64_t most[2] = {0, 0};
+  auto work = [&](int w) {
+    LeasedThread& t = threads[w];
+    SiteCounters& s = sites[static_cast<std::size_t>(w)];
+    std::uint64_t random = 0x1234567ULL + static_cast<std::uint64_t>(w);
+    std::int64_t live = 0;
+    for (int i = 0; i < rounds; ++i) {
+      std::uint64_t r = next_random(random);
+      std::int64_t delta = t.next(r, r % 2 == 0 || (i % 20000 < 2000 && r % 5 != 0), 4000);
+      live += delta;
+      most[w] = std::max(most[w], live);
+      auto bytes = static_cast<std::uint64_t>(delta > 0 ? delta : -delta);
+      s.on_event(account.event(delta, t.hint, t.lease), delta > 0, bytes);
+    }
+  };
+  std::thread a(work, 0);
+  std::thread b(work, 1);
   a.join();
   b.join();
-  CHECK(account.live() == 64);
-  CHECK(account.peak() >= 64);
-  CHECK(account.peak() <= 128);  // never more than both threads' blocks at once
+  std::int64_t end = 0;
+  for (LeasedThread& t : threads) {
+    for (std::int64_t block : t.blocks) {
+      end += block;
+    }
+  }
+  CHECK(account.live() == static_cast<std::uint64_t>(end));
+  auto peak = static_cast<std::int64_t>(account.peak());
+  CHECK(peak >= std::max(most[0], most[1]));
+  CHECK(peak <= most[0] + most[1]);
+  std::uint64_t mark = account.mark();
+  CHECK(sites[0].contribution_at(mark) + sites[1].contribution_at(mark) == peak);
 }

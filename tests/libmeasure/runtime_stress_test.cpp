@@ -173,28 +173,51 @@ TEST_CASE("global account: writers allocate and free while a reader watches the 
   CHECK(at_peak == static_cast<std::int64_t>(account.peak()));
 }
 
-TEST_CASE("global account: site-less reserves and releases interleave with other threads' applies") {
+TEST_CASE("global account: leased events, site-less frees and recalls interleave with other threads' applies") {
   GlobalAccount account;
+  account.apply(1 << 20);  // a peak far above what the writers hold, so leases are lent
+  account.apply(-(1 << 20));
   constexpr int rounds = 50000;
   std::vector<SiteCounters> sites(writers);
+  std::vector<std::unique_ptr<ThreadState>> states;
+  for (int w = 0; w < writers; ++w) {
+    states.push_back(std::make_unique<ThreadState>());
+    account.enlist(states.back()->account_lease);
+  }
+  std::atomic<std::uint64_t> leased_events{0};
   auto work = [&](int w) {
     SiteCounters& s = sites[static_cast<std::size_t>(w)];
+    ThreadState& t = *states[static_cast<std::size_t>(w)];
     auto size = static_cast<std::uint64_t>(16 * (w + 1));
+    auto delta = static_cast<std::int64_t>(size);
+    std::uint64_t leased = 0;
     for (int i = 0; i < rounds; ++i) {
-      if (w % 2 == 0) {  // a sampled block: both events through the 16-byte CAS
-        s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);
-        s.on_event(account.apply(-static_cast<std::int64_t>(size)), false, size);
-      } else {  // an unsampled one: 8-byte adds (reserve raises the peak when it must)
-        account.reserve(size);
-        account.release(size);
+      leased += t.account_lease.headroom() >= size ? 1 : 0;
+      if (w % 2 == 0) {  // a sampled block: both events carry a transition
+        s.on_event(account.event(delta, t.account_hint, t.account_lease), true, size);
+        s.on_event(account.event(-delta, t.account_hint, t.account_lease), false, size);
+      } else if (w == 1) {  // an unsampled one: the free needs no transition
+        account.event(delta, t.account_hint, t.account_lease);
+        if (!t.account_lease.take(-delta)) {
+          account.release(size);
+        }
+      } else {  // no lease at all
+        s.on_event(account.apply(delta, t.account_hint), true, size);
+        s.on_event(account.apply(-delta, t.account_hint), false, size);
       }
     }
-    s.on_event(account.apply(static_cast<std::int64_t>(size)), true, size);  // one stays live
+    s.on_event(account.event(delta, t.account_hint, t.account_lease), true, size);  // one stays live
+    account.give_back(t.account_lease);
+    leased_events += leased;
   };
-  run_with_reader(work, [&] { (void)account.live(); });
-  // Each writer holds at most one block at a time, so the peak is the end state's live bytes.
+  std::atomic<int> failures{0};
+  run_with_reader(work, [&] {
+    failures += account.live() <= 16 * (1 + 2 + 3 + 4) ? 0 : 1;  // exact: recalls every lease
+  });
+  CHECK(failures == 0);
   CHECK(account.live() == 16 * (1 + 2 + 3 + 4));
-  CHECK(account.peak() == 16 * (1 + 2 + 3 + 4));
+  CHECK(account.peak() == 1 << 20);
+  CHECK(leased_events > 0);
 }
 
 TEST_CASE("thread registry: threads come and go while a reader walks every state and its counters") {
