@@ -223,6 +223,30 @@ TEST_CASE("threads: concurrent allocation and frees by another thread stay exact
   CHECK(report["dropped"]["dropped_events"] == 0);
 }
 
+TEST_CASE("threads: an allocation that passes the peak counts another thread's blocks held under a lease") {
+  TempDir dir;
+  json report = capture_of("lease_peak", dir);
+  constexpr std::uint64_t early = 8U << 20;
+  constexpr std::uint64_t late = early - 50000;
+  check_sites(report, source_path("tests/fixtures/lease_peak.cpp"),
+              {
+                  {"lease_held", 100, 100000, 100, 100000, 0, 0, 100000, 0},
+                  {"lease_churn", 10000, 640000, 10000, 640000, 0, 0, 0, 10000},
+                  {"lease_early_peak", 1, early, 1, early, 0, 0, 0, 1},
+                  {"lease_late_peak", 1, late, 1, late, 0, 0, late, 1},
+              });
+  // The peak is the late block and the holder's blocks, plus what the C++ runtime keeps live
+  // (its emergency exception pool, about 72 KiB), not the holder's headroom (about 2 MiB).
+  auto peak = report["totals"]["peak_bytes"].get<std::uint64_t>();
+  CHECK(peak >= late + 100000);
+  CHECK(peak < late + 100000 + 128 * 1024);
+  std::uint64_t at_peak = 0;  // every row's part of the peak, the program's and the runtime's
+  for (const json& row : report["rows"]) {
+    at_peak += row["peak_bytes"].get<std::uint64_t>();
+  }
+  CHECK(at_peak == peak);
+}
+
 TEST_CASE("exit: static destructors, atexit handlers and thread_local destructors are recorded") {
   TempDir dir;
   json report = capture_of("exit_order", dir);
