@@ -23,11 +23,19 @@ u128 read_word(const u128* word) noexcept {
   return make(__atomic_load_n(&halves[0], __ATOMIC_RELAXED), __atomic_load_n(&halves[1], __ATOMIC_RELAXED));
 }
 
-// Set while this thread is between a compare-and-swap that may grant a lease and the store
-// that hands the lease over. A recall waits for such grants on other threads (a few
-// instructions away); on this thread it cannot (a signal handler that ends the program and
-// writes the capture, interrupting that window), so it stops after one pass instead.
-__thread bool t_granting __attribute__((tls_model("initial-exec"))) = false;
+// Set while this thread holds one lease's headroom that the word counts but no lease word
+// shows: between taking a lease back (an exchange) and subtracting it or folding it into a
+// CAS, and between a CAS that grants a lease and the store that hands it over. A recall
+// waits for such headroom on other threads (a few instructions away). On this thread it
+// cannot (a signal handler that ends the program and writes the capture, interrupting that
+// window): it then waits only for the others, and lets this one stay out.
+__thread bool t_unsettled __attribute__((tls_model("initial-exec"))) = false;
+
+void set_unsettled(bool value) noexcept {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  t_unsettled = value;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
 
 }  // namespace
 
@@ -51,8 +59,10 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
   // place in the count), unless a recall took it first.
   std::uint64_t returned = 0;
   if (lease.m_bytes.load(std::memory_order_relaxed) != AccountLease::none) {
+    set_unsettled(true);
     std::uint64_t left = lease.m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
     returned = left != AccountLease::none ? left + lease_one : 0;
+    set_unsettled(returned != 0);
   }
   u128 expected = hint.word;
   bool recalled_all = true;  // false: a recall could not take a lease this thread is granting
@@ -71,9 +81,9 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
         if (returned != 0) {
           lower(returned);
           returned = 0;
+          set_unsettled(false);
         }
-        recalled_all = recall();
-        expected = read_word(&m_word);
+        recalled_all = recall(&expected);
         continue;
       }
       next_mark = (mark & ~peak_mask) | (live & peak_mask);
@@ -85,8 +95,7 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
       closed = false;
     }
     u128 desired = make((live + grant) | (leases + (grant != 0 ? 1 : 0)) << 48 | (closed ? closed_bit : 0), next_mark);
-    t_granting = grant != 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    set_unsettled(grant != 0 || returned != 0);
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, desired);
     if (seen == expected) {
       hint.word = desired;
@@ -95,12 +104,10 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
         lease.m_mark = next_mark;
         lease.m_limit = 2 * grant;
         lease.m_bytes.store(grant, std::memory_order_release);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        t_granting = false;
       }
+      set_unsettled(false);
       return PeakTransition{mark, next_mark};
     }
-    t_granting = false;
     expected = seen;
   }
 }
@@ -124,7 +131,10 @@ void GlobalAccount::release(std::uint64_t bytes) noexcept {
   lower(bytes);  // below the live bytes (the freed block's among them): no borrow from the count
 }
 
-bool GlobalAccount::recall() noexcept {
+bool GlobalAccount::recall(uint128* word) noexcept {
+  // Headroom this thread holds unsettled (an interrupted window, see t_unsettled) stays in
+  // the count until the interrupted code goes on: at most one lease.
+  std::uint64_t own = t_unsettled ? 1 : 0;
   u128 expected = read_word(&m_word);
   while ((low(expected) & closed_bit) == 0) {
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, make(low(expected) | closed_bit, high(expected)));
@@ -135,15 +145,19 @@ bool GlobalAccount::recall() noexcept {
       if (l->m_bytes.load(std::memory_order_relaxed) == AccountLease::none) {
         continue;
       }
+      set_unsettled(true);
       std::uint64_t left = l->m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
       if (left != AccountLease::none) {
         lower(left + lease_one);
       }
+      set_unsettled(own != 0);
     }
-    if (((low(read_word(&m_word)) >> 48) & lease_count_max) == 0) {
+    *word = read_word(&m_word);
+    std::uint64_t out = (low(*word) >> 48) & lease_count_max;
+    if (out == 0) {
       return true;
     }
-    if (t_granting) {
+    if (out <= own) {
       return false;
     }
     // A lease granted by a CAS but not yet stored in its word (a few instructions), or one
@@ -166,10 +180,12 @@ void GlobalAccount::enlist(AccountLease& lease) noexcept {
 }
 
 void GlobalAccount::give_back(AccountLease& lease) noexcept {
+  set_unsettled(true);
   std::uint64_t left = lease.m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
   if (left != AccountLease::none) {
     lower(left + lease_one);
   }
+  set_unsettled(false);
 }
 
 void GlobalAccount::reset_peak() noexcept {
@@ -177,8 +193,7 @@ void GlobalAccount::reset_peak() noexcept {
   bool recalled_all = true;
   for (;;) {
     if (((low(expected) >> 48) & lease_count_max) != 0 && recalled_all) {
-      recalled_all = recall();
-      expected = read_word(&m_word);
+      recalled_all = recall(&expected);
       continue;
     }
     std::uint64_t live = low(expected) & live_mask;
@@ -193,15 +208,11 @@ void GlobalAccount::reset_peak() noexcept {
 }
 
 std::uint64_t GlobalAccount::live() noexcept {
-  for (;;) {
-    u128 word = read_word(&m_word);
-    if (((low(word) >> 48) & lease_count_max) == 0) {
-      return low(word) & live_mask;
-    }
-    if (!recall()) {
-      return low(read_word(&m_word)) & live_mask;
-    }
+  u128 word = read_word(&m_word);
+  if (((low(word) >> 48) & lease_count_max) != 0) {
+    recall(&word);  // the word as it was with no lease out (or only this thread's unsettled one)
   }
+  return low(word) & live_mask;
 }
 std::uint64_t GlobalAccount::peak() const noexcept {
   return high(read_word(&m_word)) & peak_mask;

@@ -129,11 +129,12 @@ class GlobalAccount {
   PeakTransition apply_leased(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept;
   /// apply's loop: gives back `lease` and, when `may_grant`, may grant it anew.
   PeakTransition apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease, bool may_grant) noexcept;
-  /// Closes the account to new leases and revokes every lease, until none is out: true.
-  /// False only on a thread interrupted (by a signal handler) between granting a lease and
-  /// handing it over, where waiting would never end: one lease may then still be out, and
-  /// the live bytes overstate the true ones by its headroom.
-  bool recall() noexcept;
+  /// Closes the account to new leases and revokes every lease, until none is out: true, and
+  /// `word` is the word as it was then. False only on a thread interrupted (by a signal
+  /// handler) inside the account while it held one lease's headroom unsettled, where
+  /// waiting for that one would never end: it may then still be out, and the live bytes in
+  /// `word` overstate the true ones by its headroom.
+  bool recall(uint128* word) noexcept;
   /// Subtracts `value` from the low half in one atomic step.
   void lower(std::uint64_t value) noexcept;
 

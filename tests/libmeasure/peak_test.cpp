@@ -1,11 +1,20 @@
 // The global peak and each site's contribution at it, computed lazily per thread.
 #include "capture/peak.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <sys/time.h>
 
 using measure::detail::GlobalAccount;
 using measure::detail::PeakTransition;
@@ -320,4 +329,62 @@ TEST_CASE("peak: leased events from two threads keep live bytes, peak and contri
   CHECK(peak <= most[0] + most[1]);
   std::uint64_t mark = account.mark();
   CHECK(sites[0].contribution_at(mark) + sites[1].contribution_at(mark) == peak);
+}
+
+namespace {
+GlobalAccount* g_interrupted_account = nullptr;
+std::atomic<std::uint64_t> g_handler_reads{0};
+
+void read_live_in_handler(int) {
+  (void)g_interrupted_account->live();  // as a handler that ends the program and writes the capture
+  g_handler_reads.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+TEST_CASE("peak: a signal handler reading the live bytes inside the thread's own account step does not hang") {
+  // Every event here goes through the word: it takes the thread's lease back (an exchange),
+  // and the CAS lends a new one. A timer interrupts those steps thousands of times with a
+  // handler that recalls every lease; it must not wait for the one this thread holds.
+  GlobalAccount account;
+  g_interrupted_account = &account;
+  LeasedThread t;
+  account.enlist(t.lease);
+  account.event(1 << 20, t.hint, t.lease);
+  account.event(-(1 << 20), t.hint, t.lease);
+  std::atomic<bool> done{false};
+  // The watchdog blocks the timer's signal (it inherits the mask), so it never runs the handler.
+  sigset_t alarm_only;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  sigset_t mask = {};
+  REQUIRE(pthread_sigmask(SIG_BLOCK, &alarm_only, &mask) == 0);
+  std::thread watchdog([&] {
+    for (int i = 0; i < 100 && !done.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!done.load()) {
+      std::fputs("peak_test: a recall in a signal handler hung\n", stderr);
+      std::_Exit(1);
+    }
+  });
+  REQUIRE(pthread_sigmask(SIG_SETMASK, &mask, nullptr) == 0);
+  struct sigaction action = {};
+  action.sa_handler = read_live_in_handler;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous = {};
+  REQUIRE(sigaction(SIGALRM, &action, &previous) == 0);
+  itimerval every = {{0, 20}, {0, 20}};
+  REQUIRE(setitimer(ITIMER_REAL, &every, nullptr) == 0);
+  for (int i = 0; i < 400000 && g_handler_reads.load() < 3000; ++i) {
+    account.event(300 * 1024, t.hint, t.lease);
+    account.event(-300 * 1024, t.hint, t.lease);
+  }
+  itimerval off = {};
+  setitimer(ITIMER_REAL, &off, nullptr);
+  sigaction(SIGALRM, &previous, nullptr);
+  done.store(true);
+  watchdog.join();
+  CHECK(g_handler_reads.load() > 100);
+  CHECK(account.live() == 0);
+  CHECK(account.peak() == 1 << 20);
 }
