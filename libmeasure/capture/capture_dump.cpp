@@ -129,6 +129,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"unknown_stacks", d.unknown_stacks.load()},
       {"bootstrap_allocations", d.bootstrap_allocations.load()},
       {"negative_contributions", d.negative_contributions.load()},
+      {"inexact_recalls", rt.account.inexact_recalls()},
       {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},

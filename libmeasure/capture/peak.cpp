@@ -31,6 +31,8 @@ u128 read_word(const u128* word) noexcept {
 // window): it then waits only for the others, and lets this one stay out.
 __thread bool t_unsettled __attribute__((tls_model("initial-exec"))) = false;
 
+constexpr std::uint64_t recall_patience_ns = 2'000'000'000;
+
 void set_unsettled(bool value) noexcept {
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   t_unsettled = value;
@@ -140,6 +142,7 @@ bool GlobalAccount::recall(uint128* word) noexcept {
     u128 seen = __sync_val_compare_and_swap(&m_word, expected, make(low(expected) | closed_bit, high(expected)));
     expected = seen == expected ? make(low(expected) | closed_bit, high(expected)) : seen;
   }
+  std::uint64_t started = 0;
   for (unsigned pass = 0;; ++pass) {
     for (AccountLease* l = m_leases.load(std::memory_order_acquire); l != nullptr; l = l->m_next) {
       if (l->m_bytes.load(std::memory_order_relaxed) == AccountLease::none) {
@@ -158,11 +161,18 @@ bool GlobalAccount::recall(uint128* word) noexcept {
       return true;
     }
     if (out <= own) {
+      m_inexact_recalls.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     // A lease granted by a CAS but not yet stored in its word (a few instructions), or one
     // granted after the account reopened: the next pass takes it.
     if (pass != 0) {
+      if (pass == 1) {
+        started = platform::monotonic_ns();
+      } else if (platform::monotonic_ns() - started > recall_patience_ns) {
+        m_inexact_recalls.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
       platform::yield_cpu();
     }
   }
@@ -224,6 +234,7 @@ void GlobalAccount::reset() noexcept {
   for (AccountLease* l = m_leases.load(std::memory_order_acquire); l != nullptr; l = l->m_next) {
     l->m_bytes.store(AccountLease::none, std::memory_order_relaxed);
   }
+  m_inexact_recalls.store(0, std::memory_order_relaxed);
   __sync_lock_test_and_set(&m_word, 0);
 }
 

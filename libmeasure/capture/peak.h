@@ -119,6 +119,9 @@ class GlobalAccount {
   std::uint64_t peak() const noexcept;
   /// The current mark; compare with SiteCounters::peak_mark.
   std::uint64_t mark() const noexcept;
+  /// How many times a recall gave up with a lease still out (see recall()), so that live
+  /// bytes or a peak were decided on a word that may overstate them by its headroom.
+  std::uint64_t inexact_recalls() const noexcept { return m_inexact_recalls.load(std::memory_order_relaxed); }
   /// Restores a fresh state and forgets every lease (forked child that starts its own capture:
   /// the other threads are gone).
   void reset() noexcept;
@@ -130,10 +133,12 @@ class GlobalAccount {
   /// apply's loop: gives back `lease` and, when `may_grant`, may grant it anew.
   PeakTransition apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease, bool may_grant) noexcept;
   /// Closes the account to new leases and revokes every lease, until none is out: true, and
-  /// `word` is the word as it was then. False only on a thread interrupted (by a signal
-  /// handler) inside the account while it held one lease's headroom unsettled, where
-  /// waiting for that one would never end: it may then still be out, and the live bytes in
-  /// `word` overstate the true ones by its headroom.
+  /// `word` is the word as it was then. False (counted in inexact_recalls) on a thread
+  /// interrupted by a signal handler inside the account while it held one lease's headroom
+  /// unsettled, where waiting for that one would never end; and after two seconds of
+  /// waiting for another thread's (one stopped in a debugger between two instructions of
+  /// the account), so that nothing waits forever. Leases may then still be out, and the
+  /// live bytes in `word` overstate the true ones by their headroom.
   bool recall(uint128* word) noexcept;
   /// Subtracts `value` from the low half in one atomic step.
   void lower(std::uint64_t value) noexcept;
@@ -155,6 +160,7 @@ class GlobalAccount {
   // allocation (the module generation was one) would move with it between the cores.
   alignas(64) uint128 m_word = 0;
   alignas(64) std::atomic<AccountLease*> m_leases{nullptr};  // read by recalls only
+  std::atomic<std::uint64_t> m_inexact_recalls{0};
 };
 
 /// Counters of one call site kept by one thread. Only the owning thread writes; readers on

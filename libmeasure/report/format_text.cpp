@@ -221,6 +221,9 @@ std::vector<std::string> report_notes(const Report& r) {
   counter("dropped_events", "events not recorded because the toolkit ran out of memory");
   counter("unknown_stacks", "allocations kept without a stack because the stack table was full");
   counter("bootstrap_allocations", "allocations made by the loader before the allocator was found (not counted)");
+  counter("inexact_recalls",
+          "times the live bytes or the peak were decided while a thread's lease could not be taken back (a signal "
+          "handler inside the runtime, or a thread stopped for over 2 s): they may be overstated by its headroom");
   if (r.symbols.modules_without_file != 0) {
     notes.push_back(fmt::format("{} modules are missing on this machine; their frames show as module+offset",
                                 r.symbols.modules_without_file));
