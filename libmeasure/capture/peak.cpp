@@ -67,7 +67,7 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
     set_unsettled(returned != 0);
   }
   u128 expected = hint.word;
-  bool recalled_all = true;  // false: a recall could not take a lease this thread is granting
+  bool recalled_all = true;  // false: a recall gave up with a lease out (see recall())
   for (;;) {
     std::uint64_t rest = low(expected) - returned;
     std::uint64_t live = (rest & live_mask) + static_cast<std::uint64_t>(delta);
@@ -110,6 +110,7 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
       set_unsettled(false);
       return PeakTransition{mark, next_mark};
     }
+    set_unsettled(returned != 0);  // the grant did not happen
     expected = seen;
   }
 }
