@@ -47,16 +47,11 @@ PeakTransition GlobalAccount::apply(std::int64_t delta) noexcept {
 }
 
 PeakTransition GlobalAccount::apply(std::int64_t delta, AccountHint& hint) noexcept {
-  AccountLease none;  // never granted: not enlisted
-  return apply_word(delta, hint, none, false);
+  AccountLease none;  // not enlisted: never granted
+  return apply_word(delta, hint, none);
 }
 
-PeakTransition GlobalAccount::apply_leased(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept {
-  return apply_word(delta, hint, lease, true);
-}
-
-PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease,
-                                         bool may_grant) noexcept {
+PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept {
   // What is left of the thread's lease comes back in the same CAS (its headroom and its
   // place in the count), unless a recall took it first.
   std::uint64_t returned = 0;
@@ -71,7 +66,7 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
   for (;;) {
     std::uint64_t rest = low(expected) - returned;
     std::uint64_t live = (rest & live_mask) + static_cast<std::uint64_t>(delta);
-    std::uint64_t leases = (rest >> 48) & lease_count_max;
+    std::uint64_t leases = leases_out(rest);
     bool closed = (rest & closed_bit) != 0;
     std::uint64_t mark = high(expected);
     std::uint64_t peak = mark & peak_mask;
@@ -91,8 +86,7 @@ PeakTransition GlobalAccount::apply_word(std::int64_t delta, AccountHint& hint, 
       next_mark = (mark & ~peak_mask) | (live & peak_mask);
     }
     std::uint64_t grant = 0;
-    if (may_grant && lease.m_enlisted && live + lease_min_gap <= peak && (!closed || leases == 0) &&
-        leases < lease_count_max) {
+    if (lease.m_enlisted && live + lease_min_gap <= peak && (!closed || leases == 0) && leases < lease_count_max) {
       grant = (peak - live) / 4;
       closed = false;
     }
@@ -146,18 +140,12 @@ bool GlobalAccount::recall(uint128* word) noexcept {
   std::uint64_t started = 0;
   for (unsigned pass = 0;; ++pass) {
     for (AccountLease* l = m_leases.load(std::memory_order_acquire); l != nullptr; l = l->m_next) {
-      if (l->m_bytes.load(std::memory_order_relaxed) == AccountLease::none) {
-        continue;
+      if (l->m_bytes.load(std::memory_order_relaxed) != AccountLease::none) {
+        revoke(*l, own != 0);
       }
-      set_unsettled(true);
-      std::uint64_t left = l->m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
-      if (left != AccountLease::none) {
-        lower(left + lease_one);
-      }
-      set_unsettled(own != 0);
     }
     *word = read_word(&m_word);
-    std::uint64_t out = (low(*word) >> 48) & lease_count_max;
+    std::uint64_t out = leases_out(low(*word));
     if (out == 0) {
       return true;
     }
@@ -191,19 +179,23 @@ void GlobalAccount::enlist(AccountLease& lease) noexcept {
 }
 
 void GlobalAccount::give_back(AccountLease& lease) noexcept {
+  revoke(lease, false);
+}
+
+void GlobalAccount::revoke(AccountLease& lease, bool unsettled_after) noexcept {
   set_unsettled(true);
   std::uint64_t left = lease.m_bytes.exchange(AccountLease::none, std::memory_order_acq_rel);
   if (left != AccountLease::none) {
     lower(left + lease_one);
   }
-  set_unsettled(false);
+  set_unsettled(unsettled_after);
 }
 
 void GlobalAccount::reset_peak() noexcept {
   u128 expected = read_word(&m_word);
   bool recalled_all = true;
   for (;;) {
-    if (((low(expected) >> 48) & lease_count_max) != 0 && recalled_all) {
+    if (leases_out(low(expected)) != 0 && recalled_all) {
       recalled_all = recall(&expected);
       continue;
     }
@@ -220,7 +212,7 @@ void GlobalAccount::reset_peak() noexcept {
 
 std::uint64_t GlobalAccount::live() noexcept {
   u128 word = read_word(&m_word);
-  if (((low(word) >> 48) & lease_count_max) != 0) {
+  if (leases_out(low(word)) != 0) {
     recall(&word);  // the word as it was with no lease out (or only this thread's unsettled one)
   }
   return low(word) & live_mask;

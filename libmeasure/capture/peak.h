@@ -58,8 +58,6 @@ class AccountLease {
     }
     return m_bytes.compare_exchange_strong(bytes, next, std::memory_order_acq_rel, std::memory_order_relaxed);
   }
-  /// The account's mark while the lease holds: no peak can happen before it is revoked.
-  std::uint64_t mark() const noexcept { return m_mark; }
   /// The headroom left; 0 without a lease. Any thread (a relaxed read).
   std::uint64_t headroom() const noexcept {
     std::uint64_t bytes = m_bytes.load(std::memory_order_relaxed);
@@ -71,7 +69,7 @@ class AccountLease {
   static constexpr std::uint64_t none = ~std::uint64_t{0};
 
   std::atomic<std::uint64_t> m_bytes{none};  // headroom left; none: no lease
-  std::uint64_t m_mark = 0;                  // owner: the mark when granted
+  std::uint64_t m_mark = 0;                  // owner: the mark when granted (no peak before it is revoked)
   std::uint64_t m_limit = 0;                 // owner: frees refill up to this (twice the grant)
   AccountLease* m_next = nullptr;            // the account's list, written once
   bool m_enlisted = false;                   // owner
@@ -97,7 +95,7 @@ class GlobalAccount {
     if (__builtin_expect(lease.take(delta), 1)) {
       return PeakTransition{lease.m_mark, lease.m_mark};
     }
-    return apply_leased(delta, hint, lease);
+    return apply_word(delta, hint, lease);
   }
   /// A free whose event needs no mark (no site counters to update): lowers the live bytes
   /// with an 8-byte atomic add on their half of the word, about half the cost of apply's
@@ -129,9 +127,8 @@ class GlobalAccount {
   static constexpr std::uint64_t peak_of(std::uint64_t mark) noexcept { return mark & peak_mask; }
 
  private:
-  PeakTransition apply_leased(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept;
-  /// apply's loop: gives back `lease` and, when `may_grant`, may grant it anew.
-  PeakTransition apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease, bool may_grant) noexcept;
+  /// apply's loop: gives back what is left of `lease` and, if it is enlisted, may grant it anew.
+  PeakTransition apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept;
   /// Closes the account to new leases and revokes every lease, until none is out: true, and
   /// `word` is the word as it was then. False (counted in inexact_recalls) on a thread
   /// interrupted by a signal handler inside the account while it held one lease's headroom
@@ -140,8 +137,16 @@ class GlobalAccount {
   /// the account), so that nothing waits forever. Leases may then still be out, and the
   /// live bytes in `word` overstate the true ones by their headroom.
   bool recall(uint128* word) noexcept;
+  /// Takes `lease` back and subtracts what was left of it (its headroom and its place in the
+  /// count), unless another thread took it first. `unsettled_after`: this thread's state
+  /// afterwards (see t_unsettled in peak.cpp).
+  void revoke(AccountLease& lease, bool unsettled_after) noexcept;
   /// Subtracts `value` from the low half in one atomic step.
   void lower(std::uint64_t value) noexcept;
+  /// The number of leases out, from the low half of a word.
+  static constexpr std::uint64_t leases_out(std::uint64_t low_half) noexcept {
+    return (low_half >> 48) & lease_count_max;
+  }
 
   static constexpr std::uint64_t peak_mask = (1ULL << 48) - 1;  // 256 TiB
   static constexpr std::uint64_t generation_one = 1ULL << 48;
