@@ -13,6 +13,10 @@
 //   --quick      a fifth of the operations, 3 runs: a smoke run, not a measurement
 //   --memory     toolkit bytes per live block instead (exact mode, captures' own figure)
 //   --micro      the hot-path micro-benchmarks (measure_bench_hotpath) in every mode
+//
+// Modes: native, exact, sampled, counters, heaptrack, and the floor of the light modes
+// (bench/floor/floor_preload.c): floor-forward, a preload that only forwards to glibc, and
+// floor-totals, one that also keeps exact per-thread totals (the least counters mode does).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -57,7 +61,8 @@ const std::vector<Workload> g_workloads = {
     {"c-small-1t-fp", "churn_fp", {"--threads", "1"}, 5000000},
 };
 
-const std::vector<std::string> g_all_modes = {"native", "exact", "sampled", "counters", "heaptrack"};
+const std::vector<std::string> g_all_modes = {"native",        "exact",        "sampled",  "counters",
+                                              "floor-forward", "floor-totals", "heaptrack"};
 
 struct Options {
   int runs = 5;
@@ -97,22 +102,32 @@ std::string heaptrack_path() {
   return {};
 }
 
+// What runs `mode` around a program: the tool with its capture at `capture`, heaptrack, a
+// floor preload, or nothing (native).
+std::vector<std::string> mode_prefix(const std::string& mode, const std::string& capture, const Options& o) {
+  if (mode == "heaptrack") {
+    return {heaptrack_path(), "-o", capture};
+  }
+  if (mode.rfind("floor-", 0) == 0) {
+    return {"/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+  }
+  if (mode.rfind("old-", 0) == 0) {
+    return {o.baseline, "run", "-q", "--mode", mode.substr(4), "-o", capture + ".msr", "--"};
+  }
+  if (mode != "native") {
+    return {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", capture + ".msr", "--"};
+  }
+  return {};
+}
+
 // The command line of one configuration.
 std::vector<std::string> command(const Workload& w, const std::string& mode, long ops, const Options& o) {
-  const std::string& dir = o.dir;
-  std::vector<std::string> program = {std::string(MEASURE_BENCH_WORKLOADS) + "/" + w.program};
-  program.insert(program.end(), w.args.begin(), w.args.end());
-  program.push_back("--ops");
-  program.push_back(std::to_string(ops));
-  std::vector<std::string> argv;
-  if (mode == "heaptrack") {
-    argv = {heaptrack_path(), "-o", dir + "/heaptrack." + w.name};
-  } else if (mode.rfind("old-", 0) == 0) {
-    argv = {o.baseline, "run", "-q", "--mode", mode.substr(4), "-o", dir + "/" + w.name + "." + mode + ".msr", "--"};
-  } else if (mode != "native") {
-    argv = {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", dir + "/" + w.name + "." + mode + ".msr", "--"};
-  }
-  argv.insert(argv.end(), program.begin(), program.end());
+  std::vector<std::string> argv =
+      mode_prefix(mode, mode == "heaptrack" ? o.dir + "/heaptrack." + w.name : o.dir + "/" + w.name + "." + mode, o);
+  argv.push_back(std::string(MEASURE_BENCH_WORKLOADS) + "/" + w.program);
+  argv.insert(argv.end(), w.args.begin(), w.args.end());
+  argv.push_back("--ops");
+  argv.push_back(std::to_string(ops));
   return argv;
 }
 
@@ -235,10 +250,7 @@ void micro(const Options& o) {
     for (std::size_t i = 0; i < modes.size(); ++i) {
       const std::string& mode = modes[(i + static_cast<std::size_t>(round)) % modes.size()];
       std::string out = o.dir + "/micro." + mode + ".json";
-      std::vector<std::string> argv;
-      if (mode != "native") {
-        argv = {MEASURE_BENCH_TOOL, "run", "-q", "--mode", mode, "-o", o.dir + "/micro." + mode + ".msr", "--"};
-      }
+      std::vector<std::string> argv = mode_prefix(mode, o.dir + "/micro." + mode, o);
       argv.insert(argv.end(), {bench, "--benchmark_out=" + out, "--benchmark_out_format=csv",
                                o.quick ? "--benchmark_min_time=0.05" : "--benchmark_min_time=0.3"});
       Run r = run_program(argv);
@@ -306,6 +318,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: measure_bench_overhead [--runs N] [--quick] [--workloads a,b] [--modes a,b] [--memory] "
                    "[--micro] [--dir DIR] [--baseline MEASURE]\n");
+      return 2;
+    }
+  }
+  for (const std::string& m : o.modes) {
+    if (std::find(g_all_modes.begin(), g_all_modes.end(), m) == g_all_modes.end()) {
+      std::fprintf(stderr, "measure_bench_overhead: unknown mode %s\n", m.c_str());
       return 2;
     }
   }

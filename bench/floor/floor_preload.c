@@ -1,0 +1,204 @@
+/* The floor of the light modes' cost (docs/performance.md, "What the light modes' bars
+ * allow"): two minimal preloads that the overhead benchmark runs beside measure's modes, so
+ * that every run shows how much of a mode's cost any interposing tool pays on this machine.
+ * Benchmark code, never loaded by measure itself.
+ *
+ * Built twice (bench/CMakeLists.txt):
+ * - floor_forward: each allocation function calls glibc's own (its __libc_ entry points) and
+ *   does nothing else: the price of being interposed at all.
+ * - floor_totals (MEASURE_FLOOR_TOTALS): also keeps what counters mode's exact totals need at
+ *   the least: per-thread counts and requested bytes of allocations and frees, the free's
+ *   requested size recovered from a one-byte shadow cell per 16-byte granule (the slack below
+ *   glibc's usable size, as capture/block_shadow.h does). No stacks, no global live bytes or
+ *   peak, no scopes, no thread registry, no errno care: a lower bound, not a tool. With
+ *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes" there
+ *   at exit, so a test can check it counts what measure counts.
+ *
+ * Only glibc's malloc: the shadow reads glibc's chunk header for the usable size. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sys/mman.h>
+
+extern void* __libc_malloc(size_t size);
+extern void __libc_free(void* block);
+extern void* __libc_calloc(size_t count, size_t size);
+extern void* __libc_realloc(void* block, size_t size);
+extern void* __libc_memalign(size_t alignment, size_t size);
+
+#define EXPORT __attribute__((visibility("default")))
+
+#ifdef MEASURE_FLOOR_TOTALS
+
+/* One slot per thread, claimed on its first event and never given back: the sums at exit
+ * include threads that have ended. */
+struct Slot {
+  uint64_t alloc_count, alloc_bytes, free_count, freed_bytes;
+} __attribute__((aligned(64)));
+
+enum { max_slots = 1024 };
+static struct Slot g_slots[max_slots];
+static unsigned g_slot_count;
+static struct Slot g_overflow; /* shared by threads past max_slots (counts may tear: a bench) */
+static __thread struct Slot* t_slot __attribute__((tls_model("initial-exec")));
+static uint8_t* g_shadow; /* one byte per 16-byte granule of the 47-bit address space */
+static int g_shadow_failed;
+
+/* On the first event, not in a constructor: other libraries' constructors (libstdc++'s
+ * emergency pool) allocate before this library's would run. */
+__attribute__((noinline, cold)) static uint8_t* map_shadow(void) {
+  if (__atomic_load_n(&g_shadow_failed, __ATOMIC_RELAXED)) {
+    return NULL;
+  }
+  void* p = mmap(NULL, (size_t)1 << 43, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    __atomic_store_n(&g_shadow_failed, 1, __ATOMIC_RELAXED);
+    return NULL;
+  }
+  uint8_t* expected = NULL;
+  if (!__atomic_compare_exchange_n(&g_shadow, &expected, (uint8_t*)p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    munmap(p, (size_t)1 << 43); /* another thread mapped it first */
+    return expected;
+  }
+  return (uint8_t*)p;
+}
+
+__attribute__((noinline)) static struct Slot* claim_slot(void) {
+  unsigned i = __atomic_fetch_add(&g_slot_count, 1, __ATOMIC_RELAXED);
+  t_slot = i < max_slots ? &g_slots[i] : &g_overflow;
+  return t_slot;
+}
+
+static inline struct Slot* slot(void) {
+  struct Slot* s = t_slot;
+  return __builtin_expect(s != NULL, 1) ? s : claim_slot();
+}
+
+/* glibc's usable size from the chunk header (its mmapped-chunk bit costs one more word). */
+static inline size_t usable(const void* block) {
+  size_t header = ((const size_t*)block)[-1];
+  return (header & ~(size_t)7) - ((header & 2) != 0 ? 16 : 8);
+}
+
+static inline uint8_t* cell(const void* block) {
+  uintptr_t a = (uintptr_t)block;
+  uint8_t* shadow = __atomic_load_n(&g_shadow, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(shadow == NULL, 0) && (shadow = map_shadow()) == NULL) {
+    return NULL;
+  }
+  return (a & 15) == 0 && a >> 47 == 0 ? &shadow[a >> 4] : NULL;
+}
+
+static inline void on_allocation(void* block, size_t size) {
+  uint8_t* c = cell(block);
+  size_t slack = c != NULL ? usable(block) - size : 0;
+  if (c == NULL || slack > 254) {
+    return; /* not counted: the free could not recover its size */
+  }
+  *c = (uint8_t)(slack + 1);
+  struct Slot* s = slot();
+  s->alloc_count++;
+  s->alloc_bytes += size;
+}
+
+static inline void on_free(void* block) {
+  uint8_t* c = block != NULL ? cell(block) : NULL;
+  if (c == NULL || *c == 0) {
+    return;
+  }
+  size_t slack = (size_t)(*c - 1);
+  *c = 0;
+  struct Slot* s = slot();
+  s->free_count++;
+  s->freed_bytes += usable(block) - slack;
+}
+
+__attribute__((destructor)) static void floor_report(void) {
+  const char* path = getenv("MEASURE_FLOOR_OUTPUT");
+  if (path == NULL) {
+    return;
+  }
+  struct Slot sum = g_overflow;
+  unsigned n = __atomic_load_n(&g_slot_count, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < n && i < max_slots; ++i) {
+    sum.alloc_count += g_slots[i].alloc_count;
+    sum.alloc_bytes += g_slots[i].alloc_bytes;
+    sum.free_count += g_slots[i].free_count;
+    sum.freed_bytes += g_slots[i].freed_bytes;
+  }
+  FILE* out = fopen(path, "w");
+  if (out != NULL) {
+    fprintf(out, "%llu %llu %llu %llu\n", (unsigned long long)sum.alloc_count, (unsigned long long)sum.alloc_bytes,
+            (unsigned long long)sum.free_count, (unsigned long long)sum.freed_bytes);
+    fclose(out);
+  }
+}
+
+#else
+
+static inline void on_allocation(void* block, size_t size) {
+  (void)block;
+  (void)size;
+}
+static inline void on_free(void* block) {
+  (void)block;
+}
+
+#endif
+
+EXPORT void* malloc(size_t size) {
+  void* p = __libc_malloc(size);
+  if (p != NULL) {
+    on_allocation(p, size);
+  }
+  return p;
+}
+
+EXPORT void free(void* block) {
+  on_free(block);
+  __libc_free(block);
+}
+
+EXPORT void* calloc(size_t count, size_t size) {
+  void* p = __libc_calloc(count, size);
+  if (p != NULL) {
+    on_allocation(p, count * size);
+  }
+  return p;
+}
+
+EXPORT void* realloc(void* block, size_t size) {
+  on_free(block);
+  void* p = __libc_realloc(block, size);
+  if (p != NULL) {
+    on_allocation(p, size);
+  }
+  return p;
+}
+
+EXPORT void* memalign(size_t alignment, size_t size) {
+  void* p = __libc_memalign(alignment, size);
+  if (p != NULL) {
+    on_allocation(p, size);
+  }
+  return p;
+}
+
+EXPORT void* aligned_alloc(size_t alignment, size_t size) {
+  return memalign(alignment, size);
+}
+
+EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) {
+    return EINVAL;
+  }
+  void* p = memalign(alignment, size);
+  if (p == NULL) {
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
