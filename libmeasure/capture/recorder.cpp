@@ -191,9 +191,11 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 // site counters of sampled stacks hold estimates (capture/sampler.h); the thread's
 // EventTotals hold the exact counts.
 
-void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info,
-                 bool allocation) noexcept {
-  thread.totals.on_event(allocation, info.size);
+// Everything of a light event but its totals, for the less common cases: a sampled block
+// (its site and the account's order), or an event the thread's lease cannot take. Kept out
+// of line so that the common case needs no saved registers.
+__attribute__((noinline)) void light_event_slow(Runtime& rt, ThreadState& thread, std::uintptr_t key,
+                                                const BlockInfo& info, bool allocation) noexcept {
   if (info.stack != StackTable::unknown_id) {
     auto size = static_cast<std::int64_t>(info.size);
     PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
@@ -209,13 +211,41 @@ void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key, const Blo
   thread.on_own_event(info.stack, allocation, info.size);
 }
 
-void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from, std::uintptr_t key,
-                             std::size_t size, AllocFamily family) noexcept {
-  BlockInfo info{size, StackTable::unknown_id, family};
-  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
-    info.stack = capture_stack(rt, thread, from);
+// One event of sampled or counters mode. The common case, a block without a stack taken
+// under the thread's lease, is inline: every event of these modes comes here.
+__attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
+                                                       const BlockInfo& info, bool allocation) noexcept {
+  thread.totals.on_event(allocation, info.size);
+  auto size = static_cast<std::int64_t>(info.size);
+  if (__builtin_expect(info.stack == StackTable::unknown_id, 1) &&
+      __builtin_expect(thread.account_lease.take(allocation ? size : -size), 1)) {
+    thread.on_own_event(info.stack, allocation, info.size);
+    return;
   }
+  light_event_slow(rt, thread, key, info, allocation);
+}
+
+// The sampled allocation: its stack, its site, and the table (the shadow holds no stacks in
+// these modes). Out of line: one allocation in thousands.
+__attribute__((noinline)) void record_sampled_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
+                                                         std::uintptr_t key, std::size_t size,
+                                                         AllocFamily family) noexcept {
+  BlockInfo info{size, capture_stack(rt, thread, from), family};
   if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
+    light_event(rt, thread, key, info, true);
+  }
+}
+
+// An allocation of sampled or counters mode; the sampled one out of line.
+__attribute__((always_inline)) inline void light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
+                                                            std::uintptr_t key, std::size_t size,
+                                                            AllocFamily family) noexcept {
+  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
+    record_sampled_allocation(rt, thread, from, key, size, family);
+    return;
+  }
+  BlockInfo info{size, StackTable::unknown_id, family};
+  if (enter_live_block(rt, key, info, true, 0)) {
     light_event(rt, thread, key, info, true);
   }
 }
@@ -225,7 +255,14 @@ void record_light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t fr
 // The entry points start the caller search at their own frame: the hook's frame is next.
 #define MEASURE_ENTRY_FRAME() reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))
 
-void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
+namespace {
+
+// Every allocation: the thread's state, then `record` (the mode's bookkeeping) with the
+// block's key. `from`: the entry point's frame (see MEASURE_ENTRY_FRAME). Always inlined,
+// like free_block below.
+template <class Record>
+__attribute__((always_inline)) inline void allocate_block(void* address, std::size_t size, AllocFamily family,
+                                                          std::uintptr_t from, Record record) noexcept {
   ErrnoGuard errno_guard;
   Runtime& rt = runtime();
   ThreadState* thread = current_thread();
@@ -233,23 +270,40 @@ void record_allocation(void* address, std::size_t size, AllocFamily family) noex
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  auto key = block_key(address, family);
-  if (rt.options.mode != Mode::exact) {
-    record_light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, family);
-    return;
-  }
+  record(rt, *thread, from, block_key(address, family), size, family);
+}
+
+__attribute__((always_inline)) inline void exact_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
+                                                            std::uintptr_t key, std::size_t size,
+                                                            AllocFamily family) noexcept {
   std::uint32_t stack = 0;
-  SiteCounters* site = enter_block(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, family, &stack);
+  SiteCounters* site = enter_block(rt, thread, from, key, size, family, &stack);
   if (site == nullptr) {
     return;
   }
-  PeakTransition t = rt.account.event(static_cast<std::int64_t>(size), thread->account_hint, thread->account_lease);
+  PeakTransition t = rt.account.event(static_cast<std::int64_t>(size), thread.account_hint, thread.account_lease);
   site->on_event(t, true, size);
-  thread->on_own_event(stack, true, size);
-  thread->last_allocation = key;
+  thread.on_own_event(stack, true, size);
+  thread.last_allocation = key;
 }
 
-bool record_free(void* address, AllocFamily family) noexcept {
+}  // namespace
+
+void record_exact_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
+  allocate_block(address, size, family, MEASURE_ENTRY_FRAME(), exact_allocation);
+}
+
+void record_light_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
+  allocate_block(address, size, family, MEASURE_ENTRY_FRAME(), light_allocation);
+}
+
+namespace {
+
+// Every free: forgets the block, counts what is odd about it, and hands it to `account`
+// (the mode's bookkeeping) with the freeing thread's state. Returns whether the block was
+// recorded. Always inlined: each mode's entry point is one copy with its own bookkeeping.
+template <class Account>
+__attribute__((always_inline)) inline bool free_block(void* address, AllocFamily family, Account account) noexcept {
   ErrnoGuard errno_guard;
   Runtime& rt = runtime();
   auto key = block_key(address, family);
@@ -268,12 +322,20 @@ bool record_free(void* address, AllocFamily family) noexcept {
     rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  if (rt.options.mode != Mode::exact) {
-    light_event(rt, *thread, key, info, false);
-    return true;
-  }
-  account_free(rt, *thread, key, info);
+  account(rt, *thread, key, info);
   return true;
+}
+
+}  // namespace
+
+bool record_exact_free(void* address, AllocFamily family) noexcept {
+  return free_block(address, family, account_free);
+}
+
+bool record_light_free(void* address, AllocFamily family) noexcept {
+  return free_block(address, family, [](Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info) {
+    light_event(rt, thread, key, info, false);
+  });
 }
 
 bool take_block(void* address, BlockInfo* info) noexcept {
@@ -310,7 +372,7 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
       light_event(rt, *thread, old_key, *old, false);
     }
     if (fresh != nullptr) {
-      record_light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc);
+      light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc);
     }
     return;
   }

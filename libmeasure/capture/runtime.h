@@ -140,10 +140,28 @@ void on_library_loaded(LoadRole role) noexcept;
 void finish_capture() noexcept;
 
 // ---- hot path (call with BusyScope held, recording() true) ----------------------------
-void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
+// Each kind of mode has its own entry points (exact; sampled and counters), so that the
+// light modes' path holds none of exact mode's code and keeps its values in registers. The
+// hooks call the inline dispatchers; a stack walk starts at the entry point's frame, which
+// the hook called directly.
+void record_exact_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
+void record_light_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
+bool record_exact_free(void* address, AllocFamily family) noexcept;
+bool record_light_free(void* address, AllocFamily family) noexcept;
+
+inline void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
+  if (g_runtime.options.mode == Mode::exact) {
+    record_exact_allocation(address, size, family);
+  } else {
+    record_light_allocation(address, size, family);
+  }
+}
 /// Call before the real free: once freed, the address may be handed to another thread.
 /// Returns false when the block was unknown (counted as an unmatched free).
-bool record_free(void* address, AllocFamily family) noexcept;
+inline bool record_free(void* address, AllocFamily family) noexcept {
+  return g_runtime.options.mode == Mode::exact ? record_exact_free(address, family)
+                                               : record_light_free(address, family);
+}
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;
 /// Finds a live block, and forgets it when `forget`: in the block shadow (its palette index
