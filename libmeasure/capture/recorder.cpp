@@ -191,18 +191,25 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 // site counters of sampled stacks hold estimates (capture/sampler.h); the thread's
 // EventTotals hold the exact counts.
 
-// Everything of a light event but its totals, for the less common cases: a sampled block
-// (its site and the account's order), or an event the thread's lease cannot take. Kept out
-// of line so that the common case needs no saved registers.
-__attribute__((noinline)) void light_event_slow(Runtime& rt, ThreadState& thread, std::uintptr_t key,
-                                                const BlockInfo& info, bool allocation) noexcept {
-  if (info.stack != StackTable::unknown_id) {
-    auto size = static_cast<std::int64_t>(info.size);
-    PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
-    SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
-    if (SiteCounters* site = thread.site(info.stack)) {
-      site->on_event(t, allocation, w.bytes, w.count);
-    }
+// The account and site of a sampled block's event. Out of line: rare, and its registers
+// would otherwise be saved on every event.
+__attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
+                                             const BlockInfo& info, bool allocation) noexcept {
+  auto size = static_cast<std::int64_t>(info.size);
+  PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
+  SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
+  if (SiteCounters* site = thread.site(info.stack)) {
+    site->on_event(t, allocation, w.bytes, w.count);
+  }
+}
+
+// One event of sampled or counters mode. Inline: every event of these modes comes here; a
+// block without a stack takes the account's inline lease step (its misses are out of line).
+__attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
+                                                       const BlockInfo& info, bool allocation) noexcept {
+  thread.totals.on_event(allocation, info.size);
+  if (__builtin_expect(info.stack != StackTable::unknown_id, 0)) {
+    sampled_event(rt, thread, key, info, allocation);
   } else if (allocation) {
     rt.account.event(static_cast<std::int64_t>(info.size), thread.account_hint, thread.account_lease);
   } else if (!thread.account_lease.take(-static_cast<std::int64_t>(info.size))) {
@@ -211,41 +218,21 @@ __attribute__((noinline)) void light_event_slow(Runtime& rt, ThreadState& thread
   thread.on_own_event(info.stack, allocation, info.size);
 }
 
-// One event of sampled or counters mode. The common case, a block without a stack taken
-// under the thread's lease, is inline: every event of these modes comes here.
-__attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
-                                                       const BlockInfo& info, bool allocation) noexcept {
-  thread.totals.on_event(allocation, info.size);
-  auto size = static_cast<std::int64_t>(info.size);
-  if (__builtin_expect(info.stack == StackTable::unknown_id, 1) &&
-      __builtin_expect(thread.account_lease.take(allocation ? size : -size), 1)) {
-    thread.on_own_event(info.stack, allocation, info.size);
-    return;
-  }
-  light_event_slow(rt, thread, key, info, allocation);
+// The stack of a sampled allocation. Out of line: one allocation in thousands.
+__attribute__((noinline)) std::uint32_t sampled_stack(Runtime& rt, ThreadState& thread, std::uintptr_t from) noexcept {
+  return capture_stack(rt, thread, from);
 }
 
-// The sampled allocation: its stack, its site, and the table (the shadow holds no stacks in
-// these modes). Out of line: one allocation in thousands.
-__attribute__((noinline)) void record_sampled_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
-                                                         std::uintptr_t key, std::size_t size,
-                                                         AllocFamily family) noexcept {
-  BlockInfo info{size, capture_stack(rt, thread, from), family};
-  if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
-    light_event(rt, thread, key, info, true);
-  }
-}
-
-// An allocation of sampled or counters mode; the sampled one out of line.
+// An allocation of sampled or counters mode. Only sampled blocks carry a stack, and they go
+// to the table (the shadow holds no stacks in these modes).
 __attribute__((always_inline)) inline void light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
                                                             std::uintptr_t key, std::size_t size,
                                                             AllocFamily family) noexcept {
-  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
-    record_sampled_allocation(rt, thread, from, key, size, family);
-    return;
-  }
   BlockInfo info{size, StackTable::unknown_id, family};
-  if (enter_live_block(rt, key, info, true, 0)) {
+  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
+    info.stack = sampled_stack(rt, thread, from);
+  }
+  if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
     light_event(rt, thread, key, info, true);
   }
 }
