@@ -4,13 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
 class App;
 }
+
+namespace measure {
+struct Capture;
+struct Report;
+struct ReportOptions;
+}  // namespace measure
 
 namespace measure::tools {
 
@@ -39,10 +47,16 @@ struct RowOptions {
 };
 /// Registers --by, --sort, --top, --include and --exclude on `command`.
 void add_row_options(CLI::App& command, RowOptions& options);
+/// The report options those give (UsageError for a bad value).
+measure::ReportOptions row_options(const RowOptions& options);
+/// When --include/--exclude left no row (`rows` is 0) of what `reports` hold, says so on
+/// standard error, naming the include patterns that match no frame of any of them.
+void warn_if_filtered_out(const RowOptions& options, std::size_t rows, std::initializer_list<const Report*> reports,
+                          std::string_view what);
 
 struct ReportOptions : RowOptions {
-  std::string capture;
-  std::string scope;  // --scope NAME: only what was allocated inside that named scope
+  std::vector<std::string> captures;  // more than one: added together (merge_captures)
+  std::string scope;                  // --scope NAME: only what was allocated inside that named scope
   bool cumulative = false;
   std::string format = "text";
   std::string output;
@@ -54,13 +68,30 @@ struct DiffOptions : RowOptions {
   std::string old_capture;
   std::string new_capture;
   std::string format = "text";
+  std::vector<std::string> fail_on;        // METRIC:LIMIT
   std::optional<double> fail_on_increase;  // percent
   std::uint64_t min_bytes = 0;
   std::string output;
 };
 void add_diff_command(CLI::App& app, DiffOptions& options);
-/// Returns 1 when --fail-on-increase was given and crossed, else 0.
+/// Returns 1 when a gate failed, else 0.
 int diff_command(const DiffOptions& options);
+
+struct MergeOptions {
+  std::vector<std::string> captures;
+  std::string output;
+};
+void add_merge_command(CLI::App& app, MergeOptions& options);
+int merge_command(const MergeOptions& options);
+/// Reads the captures at `paths` (at once) and adds them together when there are several.
+Capture read_captures(const std::vector<std::string>& paths);
+
+struct SymbolizeOptions {
+  std::vector<std::string> captures;
+  bool quiet = false;
+};
+void add_symbolize_command(CLI::App& app, SymbolizeOptions& options);
+int symbolize_command(const SymbolizeOptions& options);
 
 struct ImportOptions {
   std::string input;   // a heaptrack data file

@@ -1,5 +1,5 @@
 // `measure diff OLD NEW`: compare two captures per call site, print what grew and shrank, and
-// exit 1 past a threshold so CI can gate on allocation regressions.
+// exit 1 when a gate fails so CI can stop allocation regressions.
 #include <future>
 
 #include <CLI/CLI.hpp>
@@ -19,28 +19,42 @@ void add_diff_command(CLI::App& app, DiffOptions& o) {
   add_row_options(*diff, o);
   diff->add_option("--format", o.format, "text, json or markdown (default text)")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
+  diff->add_option("--fail-on", o.fail_on,
+                   "Exit 1 when METRIC:LIMIT fails on the totals or on any row. METRIC: alloc_count, alloc_bytes, "
+                   "free_count, freed_bytes, live_count, live_bytes, peak_bytes, temporary_count. LIMIT: N% (may "
+                   "grow by at most N percent), +N (by at most N), N (may not exceed N); bytes take K, M, G. "
+                   "Repeatable");
   diff->add_option("--fail-on-increase", o.fail_on_increase,
-                   "Exit 1 when any row's (or the totals') bytes or blocks allocated grew by more than PERCENT");
+                   "The same as --fail-on alloc_bytes:PERCENT% --fail-on alloc_count:PERCENT%");
   diff->add_option("--min-bytes", o.min_bytes,
-                   "With --fail-on-increase: ignore growth of fewer than N bytes allocated (default 0)");
+                   "Percentage gates ignore growth of fewer than N bytes (for counts: bytes allocated) (default 0)");
   diff->add_option("-o,--output", o.output, "Write to this file instead of standard output");
   diff->footer(
-      "Exit status: 0, or 1 when --fail-on-increase is given and the threshold was crossed; 2 for bad input.\n"
+      "Exit status: 0, or 1 when a gate failed; 2 for bad input.\n"
       "Examples:\n"
       "  measure diff before.msr after.msr                       top 10 changes per line\n"
-      "  measure diff before.msr after.msr --by function --fail-on-increase 5 --min-bytes 4096\n"
+      "  measure diff before.msr after.msr --fail-on peak_bytes:5% --fail-on live_bytes:0\n"
+      "  measure diff before.msr after.msr --by function --fail-on alloc_count:+1000\n"
       "  measure diff before.msr after.msr --format markdown -o comment.md");
 }
 
 int diff_command(const DiffOptions& o) {
+  measure::ReportOptions rows = row_options(o);
   measure::DiffOptions options;
-  options.by = *parse_group_by(o.by);
-  options.sort = *parse_sort_by(o.sort);
-  options.top = o.top;
-  options.include = o.include;
-  options.exclude = o.exclude;
-  options.fail_on_increase = o.fail_on_increase;
-  options.min_bytes = o.min_bytes;
+  options.by = rows.by;
+  options.sort = rows.sort;
+  options.top = rows.top;
+  options.include = rows.include;
+  options.exclude = rows.exclude;
+  for (const std::string& text : o.fail_on) {
+    options.gates.push_back(parse_gate(text));
+    options.gates.back().min_bytes = o.min_bytes;
+  }
+  if (o.fail_on_increase) {
+    for (Gate& gate : fail_on_increase_gates(*o.fail_on_increase, o.min_bytes)) {
+      options.gates.push_back(std::move(gate));
+    }
+  }
   Progress progress("measure diff");
   progress.stage(fmt::format("reading {} and {}", o.old_capture, o.new_capture));
   // Both files at once; an error in either is rethrown here, on the main thread.
@@ -51,6 +65,7 @@ int diff_command(const DiffOptions& o) {
   Diff diff = build_diff(before, after, options);
   std::string text = render_diff(diff, *parse_diff_format(o.format));
   progress.clear();
+  warn_if_filtered_out(o, diff.rows.size(), {&diff.old_report, &diff.new_report}, "the diff");
   write_output(o.output, text);
   return diff.regressed ? 1 : 0;
 }

@@ -1,8 +1,10 @@
-// `measure`: run a program under the preloaded runtime, report on captures, compare them and import
-// other tools' recordings. Errors of every subcommand are turned into one line on stderr and an
-// exit status here, in one place.
+// `measure`: run a program under the preloaded runtime, report on captures, compare, merge and
+// symbolize them, and import other tools' recordings. Errors of every subcommand are turned into one line on stderr and
+// an exit status here, in one place.
+#include <algorithm>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -41,16 +43,44 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
   return command;
 }
 
+constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import"};
+
+// CLI11's messages, in the words of this tool: one line, naming the subcommand whose help
+// explains the option.
+std::string parse_message(const CLI::ParseError& e) {
+  std::string message = e.what();
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  const std::string_view too_many = "At Most 1 required but received ";
+  if (auto at = message.find(too_many); at != std::string::npos) {
+    std::string option = message.substr(0, at);
+    while (!option.empty() && (option.back() == ' ' || option.back() == ':')) {
+      option.pop_back();
+    }
+    return fmt::format("{} takes one value, but {} were given", option.empty() ? "an option" : option,
+                       message.substr(at + too_many.size()));
+  }
+  if (message.rfind("The following arguments were not expected: ", 0) == 0) {
+    return fmt::format("unexpected argument{}", message.substr(message.find(':')));
+  }
+  return message;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> command = split_run_command(args);
-  if (args.size() >= 2 && args[1] != "run" && args[1] != "report" && args[1] != "diff" && args[1] != "import" &&
-      args[1] != "-h" && args[1] != "--help") {
+  if (args.size() == 2 && (args[1] == "--version" || args[1] == "-V")) {
+    fmt::print("measure {}\n", MEASURE_VERSION);
+    return 0;
+  }
+  bool known = args.size() < 2 || args[1] == "-h" || args[1] == "--help" ||
+               std::find(std::begin(subcommands), std::end(subcommands), args[1]) != std::end(subcommands);
+  if (!known) {
     bool option = !args[1].empty() && args[1][0] == '-';
     fmt::print(stderr,
-               "measure: unknown {} '{}' (expected a subcommand: run, report, diff or import; see 'measure --help')\n",
+               "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize or import; see "
+               "'measure --help')\n",
                option ? "option" : "subcommand", args[1]);
     return 2;
   }
@@ -62,15 +92,21 @@ int main(int argc, char** argv) {
       "  measure run -- ./server --port 8080      profile a program; writes measure.server.<pid>.msr\n"
       "  measure report measure.server.1234.msr   top call sites by bytes allocated\n"
       "  measure report FILE --by function --sort peak --top 20 --format json\n"
-      "  measure diff before.msr after.msr --fail-on-increase 5   exit 1 if a call site grew\n"
+      "  measure diff before.msr after.msr --fail-on peak_bytes:5%   exit 1 if the peak grew by more than 5%\n"
+      "  measure merge -o all.msr measure.make.*.msr  the processes of one run as one capture\n"
+      "  measure symbolize app.msr                store symbols in a capture written without 'measure run'\n"
       "  measure import heaptrack.app.4242.zst -o app.msr       a heaptrack recording as a capture\n"
-      "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand.");
+      "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand; 'measure --version' prints the version.");
   measure::tools::RunOptions run;
-  measure::tools::ReportOptions report;
   measure::tools::add_run_command(app, run);
+  measure::tools::ReportOptions report;
   measure::tools::add_report_command(app, report);
   measure::tools::DiffOptions diff;
   measure::tools::add_diff_command(app, diff);
+  measure::tools::MergeOptions merge;
+  measure::tools::add_merge_command(app, merge);
+  measure::tools::SymbolizeOptions symbolize;
+  measure::tools::add_symbolize_command(app, symbolize);
   measure::tools::ImportOptions import;
   measure::tools::add_import_command(app, import);
 
@@ -82,9 +118,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string message = e.what();
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    fmt::print(stderr, "measure: {} (see 'measure --help')\n", message);
+    bool sub = args.size() >= 2 && !args[1].empty() && args[1][0] != '-';
+    fmt::print(stderr, "measure: {}{} (see 'measure {}--help')\n", sub ? args[1] + ": " : "", parse_message(e),
+               sub ? args[1] + " " : "");
     return 2;
   }
 
@@ -95,6 +131,12 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("diff")) {
       return measure::tools::diff_command(diff);
+    }
+    if (app.got_subcommand("merge")) {
+      return measure::tools::merge_command(merge);
+    }
+    if (app.got_subcommand("symbolize")) {
+      return measure::tools::symbolize_command(symbolize);
     }
     if (app.got_subcommand("import")) {
       return measure::tools::import_command(import);

@@ -93,6 +93,10 @@ ChildResult run_child(const std::vector<std::string>& argv,
   }
   argp.push_back(nullptr);
   std::string program = find_in_path(argv.at(0));
+  // A script without "#!" is run by /bin/sh, as a shell (and execvp) would.
+  std::string shell = "/bin/sh";
+  std::vector<char*> shell_argp = {shell.data(), program.data()};
+  shell_argp.insert(shell_argp.end(), argp.begin() + 1, argp.end());
   if (program.empty()) {
     throw UsageError(fmt::format("cannot run '{}': no such executable file{}", argv[0],
                                  argv[0].find('/') == std::string::npos ? " in PATH" : ""));
@@ -124,6 +128,10 @@ ChildResult run_child(const std::vector<std::string>& argv,
     ::sigaction(SIGQUIT, &old_quit, nullptr);
     ::close(pipefd[0]);
     ::execve(program.c_str(), argp.data(), envp.data());
+    if (errno == ENOEXEC) {
+      ::execve(shell.c_str(), shell_argp.data(), envp.data());
+      errno = ENOEXEC;
+    }
     int error = errno;
     ssize_t ignored = ::write(pipefd[1], &error, sizeof error);
     (void)ignored;

@@ -68,7 +68,7 @@ std::string analysis_stage(std::initializer_list<const Capture*> captures) {
   std::size_t modules = 0;
   std::size_t sites = 0;
   for (const Capture* c : captures) {
-    // An imported capture carries its symbols: no module is read.
+    // A capture that carries its symbols (measure run, symbolize, import) needs no module read.
     modules += c->symbols.empty() ? c->modules.size() : 0;
     sites += c->sites.size();
   }

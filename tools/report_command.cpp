@@ -1,6 +1,9 @@
 // `measure report`: read a capture, group its call sites and render the chosen view.
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "format/capture.h"
 #include "report/formats.h"
@@ -24,15 +27,66 @@ void add_row_options(CLI::App& command, RowOptions& o) {
       ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
   command.add_option("--sort", o.sort, "Order by bytes, count, peak, leaked or temporary (default bytes)")
       ->check(CLI::IsMember({"bytes", "count", "peak", "leaked", "temporary"}));
-  command.add_option("--top", o.top, "Rows to show; 0 shows all (default 10)");
+  command.add_option("--top", o.top, "Rows to show; 0 shows all (default 10)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            bool digits = !text.empty() && text.size() <= 18 &&
+                          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+            return digits ? std::string() : fmt::format("'{}' is not a number of rows (0 or more; 0 shows all)", text);
+          },
+          "N"));
   command.add_option("--include", o.include,
-                     "Keep only stacks with a frame matching this glob (function, file, or module); repeatable");
+                     "Keep only stacks with a frame matching this glob: a function (qualified or not, e.g. "
+                     "'parse*' or 'ns::Parser::*'), a source file or a module; repeatable");
   command.add_option("--exclude", o.exclude, "Leave out stacks with a frame matching this glob; repeatable");
+}
+
+measure::ReportOptions row_options(const RowOptions& o) {
+  measure::ReportOptions options;
+  options.by = *parse_group_by(o.by);
+  options.sort = *parse_sort_by(o.sort);
+  options.top = o.top;
+  options.include = o.include;
+  options.exclude = o.exclude;
+  return options;
+}
+
+void warn_if_filtered_out(const RowOptions& o, std::size_t rows, std::initializer_list<const Report*> reports,
+                          std::string_view what) {
+  bool any_site = false;
+  for (const Report* r : reports) {
+    any_site = any_site || !r->capture->sites.empty();
+  }
+  // Rows remain, no filter was given, or there was nothing to filter (counters mode).
+  if (rows != 0 || (o.include.empty() && o.exclude.empty()) || !any_site) {
+    return;
+  }
+  std::vector<std::string> unmatched;
+  for (const std::string& pattern : o.include) {
+    bool any = false;
+    for (const Report* r : reports) {
+      any = any ||
+            std::any_of(r->frames.begin(), r->frames.end(), [&](const Frame& f) { return frame_matches(f, pattern); });
+    }
+    if (!any) {
+      unmatched.push_back(fmt::format("'{}'", pattern));
+    }
+  }
+  std::string why = unmatched.empty() ? std::string("--exclude left out every stack the --include patterns kept")
+                                      : fmt::format("--include {} matched no frame", fmt::join(unmatched, ", "));
+  fmt::print(stderr,
+             "measure: warning: {} shows no call site: {} (patterns match a function's name, qualified or not, a "
+             "source file or a module)\n",
+             what, why);
 }
 
 void add_report_command(CLI::App& app, ReportOptions& o) {
   CLI::App* report = app.add_subcommand("report", "Show where a captured program allocated, as a top-N table.");
-  report->add_option("capture", o.capture, "Capture file written by 'measure run'")->required();
+  report
+      ->add_option("captures", o.captures,
+                   "Capture files written by 'measure run'; several are added together (the processes of "
+                   "--follow-forks, repeated runs)")
+      ->required();
   add_row_options(*report, o);
   report->add_flag("--cumulative", o.cumulative, "Credit every frame of a stack, not only the allocating one");
   report->add_option("--scope", o.scope,
@@ -54,20 +108,17 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
       "  measure report app.msr --scope parse           the call sites inside the scope 'parse'\n"
       "  measure report app.msr --format svg -o flame.svg   open in any browser\n"
       "  measure report app.msr --format timeline-svg -o timeline.svg   memory over time, peak marked\n"
-      "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz");
+      "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz\n"
+      "  measure report measure.make.*.msr              every process of a --follow-forks run, as one");
 }
 
 int report_command(const ReportOptions& o) {
-  measure::ReportOptions options;
-  options.by = *parse_group_by(o.by);
-  options.sort = *parse_sort_by(o.sort);
-  options.top = o.top;
-  options.include = o.include;
-  options.exclude = o.exclude;
+  measure::ReportOptions options = row_options(o);
   options.cumulative = o.cumulative;
   Progress progress("measure report");
-  progress.stage(fmt::format("reading {}", o.capture));
-  Capture capture = read_capture(o.capture);
+  progress.stage(o.captures.size() == 1 ? fmt::format("reading {}", o.captures.front())
+                                        : fmt::format("reading {} captures", o.captures.size()));
+  Capture capture = read_captures(o.captures);
   if (!o.scope.empty()) {
     capture = restrict_to_scope(capture, o.scope);
     options.scope = o.scope;
@@ -77,6 +128,7 @@ int report_command(const ReportOptions& o) {
   progress.stage(fmt::format("writing the {} report", o.format));
   std::string text = render_report(report, *parse_report_format(o.format));
   progress.clear();
+  warn_if_filtered_out(o, report.rows.size(), {&report}, "the report");
   write_output(o.output, text);
   return 0;
 }

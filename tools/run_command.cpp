@@ -1,8 +1,13 @@
 // `measure run`: start a program with the runtime preloaded, pass its exit status through,
 // then stamp the exit status into its capture and say where the capture went.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -14,6 +19,7 @@
 #include "format/capture_format.h"
 #include "report/formats.h"
 #include "support/error.h"
+#include "symbols/stored_symbols.h"
 #include "tools/cli.h"
 #include "tools/live_status.h"
 #include "tools/process.h"
@@ -140,42 +146,80 @@ std::vector<std::string> child_captures(const std::string& templ, const std::str
   return found;
 }
 
-void summarize(const std::string& expected, const ChildResult& child, bool quiet, fs::file_time_type since) {
-  std::string path = find_capture(expected, since);
-  if (path.empty()) {
-    if (quiet) {
-      return;
-    }
-    std::string why = child.signal != 0
-                          ? fmt::format("it was killed by signal {} before it could write one", child.signal)
-                          : "it may have replaced itself with exec, or exited with _exit";
-    fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
-    return;
-  }
-  Capture capture;
+// Completes a capture of this run while its binaries are still the ones that ran: the exit
+// status (the root process's only) and the symbols of every recorded address. Returns false
+// (and says why) when the capture cannot be read or written.
+bool complete_capture(const std::string& path, const ChildResult* child, Capture* out) {
   try {
-    capture = read_capture(path);
-    capture.program.exit = ExitInfo{child.status(), static_cast<std::uint32_t>(child.signal)};
+    Capture capture = read_capture(path);
+    if (child != nullptr) {
+      capture.program.exit = ExitInfo{child->status(), static_cast<std::uint32_t>(child->signal)};
+    }
+    StoreSymbolsResult symbols = store_symbols(capture);
     write_capture(capture, path);
+    if (!symbols.unreadable_modules.empty()) {
+      fmt::print(stderr, "measure: warning: {}: {} left as module+offset: {} could not be read: {}\n", path,
+                 plural(symbols.offsets_left, "address", "addresses"),
+                 plural(symbols.unreadable_modules.size(), "module", "modules"),
+                 fmt::join(symbols.unreadable_modules, ", "));
+    }
+    *out = std::move(capture);
+    return true;
   } catch (const Error& e) {
     fmt::print(stderr, "measure: the capture could not be completed: {}\n", e.what());
-    return;
+    return false;
   }
+}
+
+void summarize(const std::string& path, const Capture& capture, bool quiet) {
   if ((capture.program.flags & format::program_hooks_inactive) != 0) {
     fmt::print(stderr,
                "measure: warning: the program's malloc was not measure's (it has its own allocator); "
                "{} is incomplete\n",
                path);
   }
-  if (quiet) {
+  if (quiet && !capture.partial()) {
     return;
   }
   const Metrics& t = capture.totals;
+  if (capture.partial()) {
+    // Said whatever -q says: a partial capture must never pass for a whole one.
+    fmt::print(stderr, "measure: {}\n", partial_description(capture));
+    fmt::print(stderr, "measure: at that checkpoint: {} allocations ({}), peak {}, {} blocks ({}) live\n",
+               grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
+               human_bytes(t.live_bytes));
+  } else {
+    fmt::print(stderr, "measure: {} allocations ({}), peak {}, {} blocks ({}) still live at exit\n",
+               grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
+               human_bytes(t.live_bytes));
+  }
+  if (!quiet) {
+    fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);
+  }
+}
 
-  fmt::print(stderr, "measure: {} allocations ({}), peak {}, {} blocks ({}) still live at exit\n",
-             grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
-             human_bytes(t.live_bytes));
-  fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);
+// Fails before the program starts when the capture could not be written where asked: finding
+// out after a long run would lose it.
+void check_writable(const std::string& templ) {
+  fs::path dir = fs::path(templ).parent_path();
+  if (dir.string().find('%') != std::string::npos) {
+    return;  // a directory named per process: known only when it is written
+  }
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw UsageError(
+        fmt::format("run: cannot write the capture to {}: {} is not a directory (the program was "
+                    "not started)",
+                    templ, dir.string()));
+  }
+  fs::path probe = dir / fmt::format(".measure-write-check.{}", ::getpid());
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw UsageError(fmt::format("run: cannot write the capture to {}: {} (the program was not started)", templ,
+                                 std::strerror(errno)));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 // A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
@@ -281,6 +325,7 @@ int run_command(const RunOptions& o) {
   std::string preload = find_preload_library();
 
   std::string templ = output_template(o);
+  check_writable(templ);
   std::vector<std::pair<std::string, std::string>> env = {
       {"LD_PRELOAD", loader_list("LD_PRELOAD", preload)},
       {"MEASURE_OUTPUT", templ},
@@ -319,13 +364,27 @@ int run_command(const RunOptions& o) {
   std::optional<LiveStatus> live(std::in_place, !o.quiet, templ, since);
   ChildResult child = run_child(o.command, env);
   live.reset();  // erased before the summary
-  std::string own = runtime_path(templ, child.pid);
-  summarize(own, child, o.quiet, since);
-  if ((o.follow_forks || o.follow_exec) && !o.quiet) {
-    std::vector<std::string> children = child_captures(templ, find_capture(own, since), since);
-    if (!children.empty()) {
-      fmt::print(stderr, "measure: {} more capture{} from child processes: {}\n", children.size(),
-                 children.size() == 1 ? "" : "s", fmt::join(children, " "));
+  std::string own = find_capture(runtime_path(templ, child.pid), since);
+  Capture capture;
+  if (own.empty()) {
+    if (!o.quiet) {
+      std::string why = child.signal != 0
+                            ? fmt::format("it was killed by signal {} before it could write one", child.signal)
+                            : "it may have replaced itself with exec, or exited with _exit";
+      fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
+    }
+  } else if (complete_capture(own, &child, &capture)) {
+    summarize(own, capture, o.quiet);
+  }
+  if (o.follow_forks || o.follow_exec) {
+    std::vector<std::string> children = child_captures(templ, own, since);
+    for (const std::string& path : children) {
+      Capture ignored;
+      complete_capture(path, nullptr, &ignored);
+    }
+    if (!children.empty() && !o.quiet) {
+      fmt::print(stderr, "measure: {} from child processes: {}; 'measure report' takes them all at once\n",
+                 plural(children.size(), "more capture", "more captures"), fmt::join(children, " "));
     }
   }
   return child.status();

@@ -1,8 +1,8 @@
 // Scopes and the testing helpers built on them.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "api/api_internal.h"
 #include "report/formats.h"
@@ -51,7 +51,8 @@ const ScopeStats& Scope::end() {
   m_stats.net_count = t.net_count;
   m_stats.peak_bytes = t.peak_bytes;
   if (sites != nullptr) {
-    m_stats.m_sites = std::allocate_shared<const ScopeStats::Sites>(ToolkitAllocator<ScopeStats::Sites>(), sites, count);
+    m_stats.m_sites =
+        std::allocate_shared<const ScopeStats::Sites>(ToolkitAllocator<ScopeStats::Sites>(), sites, count);
   }
   return m_stats;
 }
@@ -112,8 +113,10 @@ std::vector<ScopeSite> ScopeStats::sites() const {
   return symbolize(
       m_sites->sites, m_sites->count, [](const measure_rt_site&) { return true; },
       [](const measure_rt_site& a, const measure_rt_site& b) {
-        if (a.alloc_bytes != b.alloc_bytes) return a.alloc_bytes > b.alloc_bytes;
-        if (a.alloc_count != b.alloc_count) return a.alloc_count > b.alloc_count;
+        if (a.alloc_bytes != b.alloc_bytes)
+          return a.alloc_bytes > b.alloc_bytes;
+        if (a.alloc_count != b.alloc_count)
+          return a.alloc_count > b.alloc_count;
         return a.stack < b.stack;
       });
 }
@@ -125,18 +128,19 @@ std::vector<ScopeSite> ScopeStats::sites_at_peak() const {
   return symbolize(
       m_sites->sites, m_sites->count, [](const measure_rt_site& s) { return s.peak_bytes > 0; },
       [](const measure_rt_site& a, const measure_rt_site& b) {
-        if (a.peak_bytes != b.peak_bytes) return a.peak_bytes > b.peak_bytes;
+        if (a.peak_bytes != b.peak_bytes)
+          return a.peak_bytes > b.peak_bytes;
         return a.stack < b.stack;
       });
 }
 
 std::string ScopeStats::describe(std::size_t max_sites) const {
-  std::string out = fmt::format("{} allocation{} ({}), {} free{} ({}), net {}{}, peak {}", grouped(alloc_count),
-                                alloc_count == 1 ? "" : "s", human_bytes(alloc_bytes), grouped(free_count),
-                                free_count == 1 ? "" : "s", human_bytes(freed_bytes),
+  std::string out = fmt::format(
+      "{} allocation{} ({}), {} free{} ({}), net {}{}, peak {}", grouped(alloc_count), alloc_count == 1 ? "" : "s",
+      human_bytes(alloc_bytes), grouped(free_count), free_count == 1 ? "" : "s", human_bytes(freed_bytes),
 
-                                net_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(net_bytes))),
-                                human_bytes(peak_bytes));
+      net_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(net_bytes))),
+      human_bytes(peak_bytes));
   std::vector<ScopeSite> all = sites();
   std::size_t shown = 0;
   for (const ScopeSite& site : all) {
@@ -150,7 +154,7 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
     out += fmt::format("\n  {} × {} ", grouped(site.alloc_count), human_bytes(site.alloc_bytes));
     std::vector<Frame> frames;
     for (const StackFrame& f : site.stack) {
-      frames.push_back(Frame{f.function, f.file, f.line, 0, f.module, f.offset, 0, f.inlined});
+      frames.push_back(Frame{f.function, f.file, f.line, f.module, f.offset, 0, f.inlined});
     }
     const Frame* key = key_frame(frames);
     if (key == nullptr) {
@@ -162,7 +166,6 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
     for (std::size_t i = index + 1; i < frames.size() && i < index + 3 && frames[i - 1].function != "main"; ++i) {
       out += fmt::format("\n      from {}", describe_frame(frames[i], true));
     }
-
   }
   return out;
 }

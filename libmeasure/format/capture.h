@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,70 @@
 #include <vector>
 
 namespace measure {
+
+/// The eight metrics of the glossary by name (docs/reports.md explains each).
+enum class Metric : std::uint8_t {
+  alloc_count,
+  alloc_bytes,
+  free_count,
+  freed_bytes,
+  live_count,
+  live_bytes,
+  peak_bytes,
+  temporary_count
+};
+inline constexpr Metric all_metrics[] = {Metric::alloc_count, Metric::alloc_bytes,    Metric::free_count,
+                                         Metric::freed_bytes, Metric::live_count,     Metric::live_bytes,
+                                         Metric::peak_bytes,  Metric::temporary_count};
+/// The glossary's name ("alloc_count" ...), as JSON and --fail-on spell it.
+std::string_view metric_name(Metric metric) noexcept;
+std::optional<Metric> parse_metric(std::string_view name) noexcept;
+/// True for the byte metrics, false for the counts of blocks.
+bool is_byte_metric(Metric metric) noexcept;
+
+/// The member for `metric` of `m`: Metrics, or any struct with the eight metric members (the
+/// signed differences of a diff).
+template <class M>
+constexpr auto metric_member(const M& m, Metric metric) noexcept {
+  switch (metric) {
+    case Metric::alloc_count:
+      return m.alloc_count;
+    case Metric::alloc_bytes:
+      return m.alloc_bytes;
+    case Metric::free_count:
+      return m.free_count;
+    case Metric::freed_bytes:
+      return m.freed_bytes;
+    case Metric::live_count:
+      return m.live_count;
+    case Metric::live_bytes:
+      return m.live_bytes;
+    case Metric::peak_bytes:
+      return m.peak_bytes;
+    case Metric::temporary_count:
+      return m.temporary_count;
+  }
+  return decltype(m.alloc_count){};
+}
+
+/// A set of metrics (for what a capture does not measure).
+class MetricSet {
+ public:
+  constexpr MetricSet() = default;
+  constexpr MetricSet(std::initializer_list<Metric> metrics) {
+    for (Metric m : metrics) {
+      add(m);
+    }
+  }
+  constexpr void add(Metric m) noexcept { m_bits |= static_cast<std::uint8_t>(1U << static_cast<unsigned>(m)); }
+  constexpr void add(MetricSet other) noexcept { m_bits |= other.m_bits; }
+  constexpr bool contains(Metric m) const noexcept { return (m_bits >> static_cast<unsigned>(m) & 1U) != 0; }
+  constexpr bool empty() const noexcept { return m_bits == 0; }
+  friend constexpr bool operator==(MetricSet, MetricSet) = default;
+
+ private:
+  std::uint8_t m_bits = 0;
+};
 
 /// The eight metrics of the glossary (docs/reports.md explains each).
 struct Metrics {
@@ -23,6 +88,8 @@ struct Metrics {
   std::uint64_t temporary_count = 0;
 
   Metrics& operator+=(const Metrics& other) noexcept;
+  /// The value of one metric.
+  std::uint64_t value(Metric metric) const noexcept { return metric_member(*this, metric); }
   friend bool operator==(const Metrics&, const Metrics&) = default;
 };
 
@@ -144,18 +211,42 @@ struct AddressSymbols {
   friend bool operator==(const AddressSymbols&, const AddressSymbols&) = default;
 };
 
-/// Symbols carried in the capture because the recording was symbolized when it was made (an
-/// imported heaptrack file). The symbolizer uses them before reading any module; they apply
-/// to every module generation. Strings are shared, so memory stays proportional to the file.
+/// The frames of one link-time offset of a module, as the module's own file named them when
+/// the capture was symbolized (`measure run` after the program ended, `measure symbolize`).
+struct OffsetSymbols {
+  std::uint64_t offset = 0;         // the return address minus the module's load bias
+  std::vector<SymbolFrame> frames;  // innermost first, each inlined into the next; empty: the file names nothing there
+  friend bool operator==(const OffsetSymbols&, const OffsetSymbols&) = default;
+};
+
+struct ModuleSymbols {
+  std::uint32_t module = 0;            // index into Capture::modules
+  std::vector<OffsetSymbols> offsets;  // sorted by offset, each offset once
+  friend bool operator==(const ModuleSymbols&, const ModuleSymbols&) = default;
+};
+
+/// Symbols the capture carries, so reports and diffs need neither the recorded binaries nor
+/// their debug information. Two kinds, looked up before any module file is read:
+/// - `addresses`: a recording symbolized when it was made (an imported heaptrack file); they
+///   apply to every module generation.
+/// - `modules`: what a module's own file said about the offsets the capture recorded in it,
+///   stored while the file was still the one that ran. An offset missing here is looked up
+///   in the file on disk, as for a capture without stored symbols.
+/// Strings are shared, so memory stays proportional to the file.
 struct CaptureSymbols {
   std::vector<std::string> strings;       // string index i names strings[i - 1]
   std::vector<AddressSymbols> addresses;  // sorted by address, each address once
+  std::vector<ModuleSymbols> modules;     // sorted by module index, each module once
 
   /// The string of an index; empty for 0 (and for an index past the table).
   const std::string& string(std::uint32_t index) const noexcept;
   /// The entry for exactly `address`, or nullptr.
   const AddressSymbols* find(std::uint64_t address) const noexcept;
-  bool empty() const noexcept { return addresses.empty(); }
+  /// The stored symbols of module `module` (an index into Capture::modules), or nullptr.
+  const ModuleSymbols* find_module(std::uint32_t module) const noexcept;
+  /// The stored entry for `offset` in module `module`, or nullptr.
+  const OffsetSymbols* find(std::uint32_t module, std::uint64_t offset) const noexcept;
+  bool empty() const noexcept { return addresses.empty() && modules.empty(); }
   friend bool operator==(const CaptureSymbols&, const CaptureSymbols&) = default;
 };
 
@@ -190,11 +281,19 @@ struct Capture {
   std::vector<Diagnostic> diagnostics;
   std::vector<std::string> warnings;
   std::vector<ScopeRecord> scopes;
-  CaptureSymbols symbols;  // usually empty: captures are symbolized from their modules
+  CaptureSymbols symbols;  // empty until the capture is symbolized (measure run, measure symbolize, import)
   CaptureTimeline timeline;
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;
+  /// The metrics the capture's mode does not measure for its call sites (sampled mode keeps
+  /// no per-site peak or temporaries; counters mode keeps no call sites at all) and for the
+  /// whole process. Reports show them as unknown, never as 0.
+  MetricSet unmeasured_in_sites() const noexcept;
+  MetricSet unmeasured_in_totals() const noexcept;
+  /// True when the capture was written at a checkpoint of a running program, not at its
+  /// exit: the program was killed, or the capture is a snapshot of one still running.
+  bool partial() const noexcept;
   friend bool operator==(const Capture&, const Capture&) = default;
 };
 

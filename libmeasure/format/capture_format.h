@@ -35,6 +35,9 @@ enum class SectionKind : std::uint32_t {
   symbols = optional_section | 9,
   // Optional: live bytes and resident memory over time, and when the peak was reached.
   timeline = optional_section | 10,
+  // Optional: frames per module offset, stored from the module files after the run (uses the
+  // string table of the symbols section, which comes first).
+  module_symbols = optional_section | 11,
 };
 
 /// How the process was measured (matches the runtime's Mode).

@@ -40,6 +40,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "symbols";
     case format::SectionKind::timeline:
       return "timeline";
+    case format::SectionKind::module_symbols:
+      return "module symbols";
     case format::SectionKind::end:
       return "end";
   }
@@ -295,18 +297,28 @@ void read_scopes(Cursor& in, std::vector<ScopeRecord>& scopes, std::size_t stack
   }
 }
 
+std::uint32_t read_string_index(Cursor& in, const CaptureSymbols& symbols) {
+  std::uint64_t index = in.varint();
+  if (index > symbols.strings.size()) {
+    in.corrupt("a string index past the string table");
+  }
+  return static_cast<std::uint32_t>(index);
+}
+
+void read_frames(Cursor& in, const CaptureSymbols& symbols, std::vector<SymbolFrame>& frames) {
+  frames.resize(in.count(3, "symbol frames"));
+  for (SymbolFrame& f : frames) {
+    f.function = read_string_index(in, symbols);
+    f.file = read_string_index(in, symbols);
+    f.line = in.u32("line");
+  }
+}
+
 void read_symbols(Cursor& in, CaptureSymbols& symbols) {
   symbols.strings.resize(in.count(1, "symbol strings"));
   for (std::string& s : symbols.strings) {
     s = in.string();
   }
-  auto string_index = [&] {
-    std::uint64_t index = in.varint();
-    if (index > symbols.strings.size()) {
-      in.corrupt("a string index past the string table");
-    }
-    return static_cast<std::uint32_t>(index);
-  };
   symbols.addresses.resize(in.count(4, "symbol addresses"));
   std::uint64_t address = 0;
   for (std::size_t i = 0; i < symbols.addresses.size(); ++i) {
@@ -317,13 +329,36 @@ void read_symbols(Cursor& in, CaptureSymbols& symbols) {
     address += delta;
     AddressSymbols& a = symbols.addresses[i];
     a.address = address;
-    a.module = string_index();
+    a.module = read_string_index(in, symbols);
     a.offset = in.varint();
-    a.frames.resize(in.count(3, "symbol frames"));
-    for (SymbolFrame& f : a.frames) {
-      f.function = string_index();
-      f.file = string_index();
-      f.line = in.u32("line");
+    read_frames(in, symbols, a.frames);
+  }
+}
+
+void read_module_symbols(Cursor& in, CaptureSymbols& symbols, std::size_t module_count) {
+  symbols.modules.resize(in.count(2, "symbolized modules"));
+  std::uint64_t module = 0;
+  for (std::size_t i = 0; i < symbols.modules.size(); ++i) {
+    std::uint64_t delta = in.varint();
+    if (i > 0 && delta == 0) {
+      in.corrupt("modules out of order");
+    }
+    module += delta;
+    if (module >= module_count) {
+      in.corrupt("a module index past the modules section");
+    }
+    ModuleSymbols& m = symbols.modules[i];
+    m.module = static_cast<std::uint32_t>(module);
+    m.offsets.resize(in.count(2, "symbolized offsets"));
+    std::uint64_t offset = 0;
+    for (std::size_t k = 0; k < m.offsets.size(); ++k) {
+      std::uint64_t offset_delta = in.varint();
+      if (k > 0 && (offset_delta == 0 || offset + offset_delta < offset)) {
+        in.corrupt("offsets out of order");
+      }
+      offset += offset_delta;
+      m.offsets[k].offset = offset;
+      read_frames(in, symbols, m.offsets[k].frames);
     }
   }
 }
@@ -384,6 +419,7 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
   Capture c;
   std::uint32_t seen = 0;  // bit per known section kind
   bool symbols_seen = false;
+  bool module_symbols_seen = false;
   bool timeline_seen = false;
   std::size_t sections = 0;
   std::size_t pos = format::header_size;
@@ -448,6 +484,16 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
         }
         symbols_seen = true;
         read_symbols(in, c.symbols);
+        break;
+      case format::SectionKind::module_symbols:
+        if (module_symbols_seen) {
+          in.corrupt("repeated section");
+        }
+        if (!symbols_seen || (seen & (1U << static_cast<unsigned>(format::SectionKind::modules))) == 0) {
+          in.corrupt("module symbols before the symbols or modules section");
+        }
+        module_symbols_seen = true;
+        read_module_symbols(in, c.symbols, c.modules.size());
         break;
       case format::SectionKind::timeline:
         if (timeline_seen) {

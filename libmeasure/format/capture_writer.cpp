@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "format/capture.h"
+#include "format/capture_format.h"
 #include "format/sections.h"
 #include "support/error.h"
 
@@ -43,6 +44,26 @@ Metrics& Metrics::operator+=(const Metrics& o) noexcept {
   return *this;
 }
 
+std::string_view metric_name(Metric metric) noexcept {
+  static constexpr std::string_view names[] = {"alloc_count", "alloc_bytes", "free_count", "freed_bytes",
+                                               "live_count",  "live_bytes",  "peak_bytes", "temporary_count"};
+  return names[static_cast<std::size_t>(metric)];
+}
+
+std::optional<Metric> parse_metric(std::string_view name) noexcept {
+  for (Metric m : all_metrics) {
+    if (metric_name(m) == name) {
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_byte_metric(Metric metric) noexcept {
+  return metric == Metric::alloc_bytes || metric == Metric::freed_bytes || metric == Metric::live_bytes ||
+         metric == Metric::peak_bytes;
+}
+
 bool Module::contains(std::uint64_t address) const noexcept {
   for (const Segment& s : segments) {
     std::uint64_t begin = load_bias + s.vaddr;
@@ -62,6 +83,28 @@ std::uint64_t Capture::diagnostic(std::string_view name) const noexcept {
   return 0;
 }
 
+MetricSet Capture::unmeasured_in_sites() const noexcept {
+  switch (program.mode) {
+    case CaptureMode::sampled:
+    case CaptureMode::counters:
+      return {Metric::peak_bytes, Metric::temporary_count};
+    case CaptureMode::off:
+    case CaptureMode::exact:
+      break;
+  }
+  return {};
+}
+
+MetricSet Capture::unmeasured_in_totals() const noexcept {
+  return program.mode == CaptureMode::sampled || program.mode == CaptureMode::counters
+             ? MetricSet{Metric::temporary_count}
+             : MetricSet{};
+}
+
+bool Capture::partial() const noexcept {
+  return (program.flags & format::program_final) == 0;
+}
+
 const std::string& CaptureSymbols::string(std::uint32_t index) const noexcept {
   static const std::string unknown;
   return index == 0 || index > strings.size() ? unknown : strings[index - 1];
@@ -73,12 +116,39 @@ const AddressSymbols* CaptureSymbols::find(std::uint64_t address) const noexcept
   return it != addresses.end() && it->address == address ? &*it : nullptr;
 }
 
+const ModuleSymbols* CaptureSymbols::find_module(std::uint32_t module) const noexcept {
+  auto it = std::lower_bound(modules.begin(), modules.end(), module,
+                             [](const ModuleSymbols& s, std::uint32_t m) { return s.module < m; });
+  return it != modules.end() && it->module == module ? &*it : nullptr;
+}
+
+const OffsetSymbols* CaptureSymbols::find(std::uint32_t module, std::uint64_t offset) const noexcept {
+  const ModuleSymbols* m = find_module(module);
+  if (m == nullptr) {
+    return nullptr;
+  }
+  auto it = std::lower_bound(m->offsets.begin(), m->offsets.end(), offset,
+                             [](const OffsetSymbols& s, std::uint64_t o) { return s.offset < o; });
+  return it != m->offsets.end() && it->offset == offset ? &*it : nullptr;
+}
+
 namespace {
 
 format::SiteFields site_fields(const Metrics& m) noexcept {
   return {m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.temporary_count, m.peak_bytes};
 }
 
+std::vector<format::SymbolFrameFields> frame_fields(const std::vector<SymbolFrame>& frames) {
+  std::vector<format::SymbolFrameFields> fields;
+  fields.reserve(frames.size());
+  for (const SymbolFrame& f : frames) {
+    fields.push_back({f.function, f.file, f.line});
+  }
+  return fields;
+}
+
+// The string table and the address entries; the module entries follow in a section of their
+// own, so readers that predate them still read the rest.
 void encode_symbols(format::ByteBuffer& out, const CaptureSymbols& symbols) {
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::symbols));
   out.put_varint(symbols.strings.size());
@@ -87,18 +157,38 @@ void encode_symbols(format::ByteBuffer& out, const CaptureSymbols& symbols) {
   }
   out.put_varint(symbols.addresses.size());
   std::uint64_t previous = 0;
-  std::vector<format::SymbolFrameFields> frames;
   for (const AddressSymbols& a : symbols.addresses) {
     if (&a != &symbols.addresses.front() && a.address <= previous) {
       throw Error("internal error: capture symbols are not sorted by address");
     }
-    frames.clear();
-    for (const SymbolFrame& f : a.frames) {
-      frames.push_back({f.function, f.file, f.line});
-    }
+    std::vector<format::SymbolFrameFields> frames = frame_fields(a.frames);
     format::encode_address_symbols(out, a.address - previous, a.module, a.offset, frames.data(),
                                    static_cast<std::uint32_t>(frames.size()));
     previous = a.address;
+  }
+  out.end_section();
+  if (symbols.modules.empty()) {
+    return;
+  }
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::module_symbols));
+  out.put_varint(symbols.modules.size());
+  std::uint32_t previous_module = 0;
+  for (const ModuleSymbols& m : symbols.modules) {
+    if (&m != &symbols.modules.front() && m.module <= previous_module) {
+      throw Error("internal error: module symbols are not sorted by module");
+    }
+    format::encode_module_symbols(out, m.module - previous_module, static_cast<std::uint32_t>(m.offsets.size()));
+    std::uint64_t previous_offset = 0;
+    for (const OffsetSymbols& o : m.offsets) {
+      if (&o != &m.offsets.front() && o.offset <= previous_offset) {
+        throw Error("internal error: module symbols are not sorted by offset");
+      }
+      std::vector<format::SymbolFrameFields> frames = frame_fields(o.frames);
+      format::encode_offset_symbols(out, o.offset - previous_offset, frames.data(),
+                                    static_cast<std::uint32_t>(frames.size()));
+      previous_offset = o.offset;
+    }
+    previous_module = m.module;
   }
   out.end_section();
 }

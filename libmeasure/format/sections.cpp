@@ -91,17 +91,36 @@ void encode_scope_site(ByteBuffer& out, std::uint32_t id_delta, const ScopeSiteF
   out.put_varint(f.freed_bytes);
 }
 
-void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
-                            const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept {
-  out.put_varint(address_delta);
-  out.put_varint(module);
-  out.put_varint(offset);
+namespace {
+
+void encode_frames(ByteBuffer& out, const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept {
   out.put_varint(frame_count);
   for (std::uint32_t i = 0; i < frame_count; ++i) {
     out.put_varint(frames[i].function);
     out.put_varint(frames[i].file);
     out.put_varint(frames[i].line);
   }
+}
+
+}  // namespace
+
+void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
+                            const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept {
+  out.put_varint(address_delta);
+  out.put_varint(module);
+  out.put_varint(offset);
+  encode_frames(out, frames, frame_count);
+}
+
+void encode_module_symbols(ByteBuffer& out, std::uint32_t module_delta, std::uint32_t offset_count) noexcept {
+  out.put_varint(module_delta);
+  out.put_varint(offset_count);
+}
+
+void encode_offset_symbols(ByteBuffer& out, std::uint64_t offset_delta, const SymbolFrameFields* frames,
+                           std::uint32_t frame_count) noexcept {
+  out.put_varint(offset_delta);
+  encode_frames(out, frames, frame_count);
 }
 
 void encode_timeline(ByteBuffer& out, const TimelineFields& f) noexcept {

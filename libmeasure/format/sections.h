@@ -115,6 +115,16 @@ struct SymbolFrameFields {
 void encode_address_symbols(ByteBuffer& out, std::uint64_t address_delta, std::uint64_t module, std::uint64_t offset,
                             const SymbolFrameFields* frames, std::uint32_t frame_count) noexcept;
 
+/// A module symbols section (optional kind `module_symbols`, after the symbols section whose
+/// string table it uses) carries frames per module offset:
+///   varint n, n x (varint module_delta, varint m, m x offset entry)
+/// Modules are indexes into the modules section in increasing order (`module_delta`: the
+/// index minus the previous module's; the first: the index). Offsets are link-time addresses
+/// in increasing order (`offset_delta` as for modules).
+void encode_module_symbols(ByteBuffer& out, std::uint32_t module_delta, std::uint32_t offset_count) noexcept;
+void encode_offset_symbols(ByteBuffer& out, std::uint64_t offset_delta, const SymbolFrameFields* frames,
+                           std::uint32_t frame_count) noexcept;
+
 /// A timeline section (optional kind `timeline`):
 ///   varint interval_ns, varint peak_bytes, varint peak_after_ns, varint peak_before_ns,
 ///   varint n, n x (varint time_delta_ns, varint live_bytes, varint resident_bytes)

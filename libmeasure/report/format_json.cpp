@@ -1,5 +1,5 @@
-// The measure-report/1 JSON document (contract.md): schema, program, mode, by, sort,
-// totals, dropped, rows. Metric names are the glossary's.
+// The measure-report/1 JSON document (docs/reports.md): schema, program, mode, by, sort,
+// totals, dropped, rows. Metric names are the glossary's; what was not measured is null.
 #include "report/formats.h"
 #include "support/json_writer.h"
 
@@ -69,18 +69,22 @@ std::string render_json(const Report& r) {
     j.key("signal").null();
   }
   j.key("duration_ns").value(c.program.duration_ns);
+  j.key("merged_captures").value(std::max<std::uint64_t>(c.diagnostic("merged_captures"), 1));
   j.end_object();
+  j.key("partial").value(c.partial());
   j.key("mode").value(mode_name(c.program.mode));
   j.key("by").value(group_by_name(r.options.by));
   j.key("sort").value(sort_by_name(r.options.sort));
   j.key("cumulative").value(r.options.cumulative);
   j.key("totals").begin_object();
-  write_json_metrics(j, c.totals, detail::unknown_in_totals(r));
+  write_json_metrics(j, c.totals, r.unknown_in_totals);
   j.end_object();
   j.key("selected").begin_object();
-  detail::Unknown selected_unknown = detail::unknown_in_rows(r);
+  MetricSet selected_unknown = r.unknown_in_rows;
   // Scope rows' peaks are each the largest of one entry: their sum is no moment's peak.
-  selected_unknown.peak |= r.options.by == GroupBy::scope;
+  if (r.options.by == GroupBy::scope) {
+    selected_unknown.add(Metric::peak_bytes);
+  }
   write_json_metrics(j, r.selected, selected_unknown);
   j.end_object();
   j.key("timeline");
@@ -124,6 +128,12 @@ std::string render_json(const Report& r) {
     j.key(name).value(c.diagnostic(name));
   }
   j.end_object();
+  j.key("symbols").begin_object();
+  j.key("stored_modules").value(static_cast<std::uint64_t>(r.symbols.modules_from_capture));
+  j.key("file_modules").value(static_cast<std::uint64_t>(r.symbols.modules_from_files));
+  j.key("missing_modules").value(static_cast<std::uint64_t>(r.symbols.modules_without_file));
+  j.key("changed_modules").value(static_cast<std::uint64_t>(r.symbols.modules_build_id_mismatch));
+  j.end_object();
   j.key("toolkit").begin_object();
   j.key("bytes").value(c.toolkit_bytes);
   j.key("peak_bytes").value(c.toolkit_peak_bytes);
@@ -139,13 +149,13 @@ std::string render_json(const Report& r) {
     j.begin_object();
     j.key("key");
     write_json_key(j, row.key, r.options.by);
-    write_json_metrics(j, row.metrics, detail::unknown_in_rows(r));
+    write_json_metrics(j, row.metrics, r.unknown_in_rows);
     j.key("stacks").value(static_cast<std::uint64_t>(row.stack_count));
     if (r.options.by == GroupBy::scope) {
       // A scope row: its entries and its costs per entry (the stack fields do not apply).
       j.key("entries").value(row.entries);
       j.key("per_entry").begin_object();
-      write_json_metrics(j, per_entry(row.metrics, row.entries), detail::unknown_in_rows(r));
+      write_json_metrics(j, per_entry(row.metrics, row.entries), r.unknown_in_rows);
       j.end_object();
       j.end_object();
       continue;

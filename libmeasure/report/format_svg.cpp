@@ -172,16 +172,21 @@ std::string metric_text(std::uint64_t value, SortBy sort) {
 
 // The first line is what the frame shows (templates shortened), then the full name when it
 // differs, then every metric.
-std::string tooltip(const std::string& shown, const std::string& label, const Node& n, std::uint64_t total,
-                    SortBy sort) {
+std::string tooltip(const std::string& shown, const std::string& label, const Node& n, std::uint64_t total, SortBy sort,
+                    MetricSet unknown) {
   const Metrics& m = n.metrics;
+  auto both = [&](Metric metric) {
+    return unknown.contains(metric) ? std::string("—")
+                                    : fmt::format("{} ({})", grouped(m.value(metric)), human_bytes(m.value(metric)));
+  };
   return fmt::format(
-      "{}{}\n{}: {} ({})\nalloc_bytes {} ({}), alloc_count {}\nfreed_bytes {}, free_count {}\n"
-      "live_bytes {} ({}), live_count {} (leaked)\npeak_bytes {} ({})\ntemporary_count {}",
+      "{}{}\n{}: {} ({})\nalloc_bytes {}, alloc_count {}\nfreed_bytes {}, free_count {}\n"
+      "live_bytes {}, live_count {} (leaked)\npeak_bytes {}\ntemporary_count {}",
       shown, shown == label ? std::string() : "\n" + label, metric_heading(sort), metric_text(n.value, sort),
-      percent(n.value, total), grouped(m.alloc_bytes), human_bytes(m.alloc_bytes), grouped(m.alloc_count),
-      grouped(m.freed_bytes), grouped(m.free_count), grouped(m.live_bytes), human_bytes(m.live_bytes),
-      grouped(m.live_count), grouped(m.peak_bytes), human_bytes(m.peak_bytes), grouped(m.temporary_count));
+      percent(n.value, total), both(Metric::alloc_bytes), metric_cell(m, Metric::alloc_count, unknown),
+      metric_cell(m, Metric::freed_bytes, unknown), metric_cell(m, Metric::free_count, unknown),
+      both(Metric::live_bytes), metric_cell(m, Metric::live_count, unknown), both(Metric::peak_bytes),
+      metric_cell(m, Metric::temporary_count, unknown));
 }
 
 // Zoom, search and hover. Positions are recomputed from each frame's data-x/data-w (metric
@@ -325,8 +330,8 @@ std::string render_svg(const Report& r) {
         "<g class=\"f\" data-x=\"{}\" data-w=\"{}\" data-d=\"{}\" data-fill=\"{}\"><title>{}</title>"
         "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\" rx=\"2\"/>"
         "<text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
-        n.start, n.value, n.depth, fill, xml_text(tooltip(name, label, n, total, r.options.sort)), side + x, y, w,
-        frame_height - 1, fill, side + x + 3, y + frame_height - 4, xml_text(shown));
+        n.start, n.value, n.depth, fill, xml_text(tooltip(name, label, n, total, r.options.sort, r.unknown_in_rows)),
+        side + x, y, w, frame_height - 1, fill, side + x + 3, y + frame_height - 4, xml_text(shown));
   }
   // Last, so the elements it looks up exist when it runs (browsers run it as it is parsed).
   out += fmt::format("<script type=\"text/ecmascript\"><![CDATA[{}]]></script>\n", script);

@@ -59,19 +59,20 @@ std::string markdown_code(std::string_view text) {
 }
 
 std::string render_csv(const Report& r) {
-  std::string out =
-      "rank,function,file,line,module,offset,alloc_count,alloc_bytes,free_count,freed_bytes,live_count,live_bytes,"
-      "peak_bytes,temporary_count,stacks\n";
-  detail::Unknown unknown = detail::unknown_in_rows(r);
+  std::string out = "rank,function,file,line,module,offset";
+  for (Metric m : all_metrics) {
+    out += fmt::format(",{}", metric_name(m));
+  }
+  out += ",stacks\n";
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const RowKey& k = row.key;
-    const Metrics& m = row.metrics;
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i + 1, csv_optional(k.function),
-                       csv_optional(k.file), csv_optional(k.line), csv_optional(k.module), csv_optional(k.offset),
-                       m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.live_count, m.live_bytes,
-                       unknown.peak ? std::string() : fmt::to_string(m.peak_bytes),
-                       unknown.temporary ? std::string() : fmt::to_string(m.temporary_count), row.stack_count);
+    out += fmt::format("{},{},{},{},{},{}", i + 1, csv_optional(k.function), csv_optional(k.file), csv_optional(k.line),
+                       csv_optional(k.module), csv_optional(k.offset));
+    for (Metric m : all_metrics) {
+      out += r.unknown_in_rows.contains(m) ? std::string(",—") : fmt::format(",{}", row.metrics.value(m));
+    }
+    out += fmt::format(",{}\n", row.stack_count);
   }
   return out;
 }
@@ -79,43 +80,40 @@ std::string render_csv(const Report& r) {
 std::string render_markdown(const Report& r) {
   const Capture& c = *r.capture;
   const Metrics& t = c.totals;
-  std::string command = command_line(c.program);
-  std::string out = fmt::format("### measure report: `{}`\n\n", command);
-  detail::Unknown unknown = detail::unknown_in_rows(r);
+  std::string out = fmt::format("### measure report: `{}`\n\n", command_line(c.program));
+  MetricSet unknown = r.unknown_in_rows;
   if (!r.options.scope.empty() && !c.scopes.empty()) {
-    out += fmt::format("Inside scope `{}` only: {} entries, peak up to {} in one entry.\n\n", r.options.scope,
-                       grouped(c.scopes.front().entries), human_bytes(c.scopes.front().peak_max));
+    out += fmt::format("Inside scope `{}` only: {}, peak up to {} in one entry.\n\n", r.options.scope,
+                       plural(c.scopes.front().entries, "entry", "entries"), human_bytes(c.scopes.front().peak_max));
   }
-  out += fmt::format("Allocated **{}** in {} blocks, peak **{}** live, leaked **{}** in {} blocks, {} ({} mode).\n\n",
-                     human_bytes(t.alloc_bytes), grouped(t.alloc_count), human_bytes(t.peak_bytes),
-                     human_bytes(t.live_bytes), grouped(t.live_count),
-                     detail::unknown_in_totals(r).temporary
-                         ? std::string("temporaries are not tracked inside scopes")
-                         : fmt::format("{} temporary allocations", grouped(t.temporary_count)),
-                     mode_name(c.program.mode));
+  out += fmt::format("{}.\n\n", markdown_cell(run_description(c)));
+  out += fmt::format("Allocated **{}** in {}; {}.\n\n", human_bytes(t.alloc_bytes),
+                     plural(t.alloc_count, "block", "blocks"), markdown_cell(totals_description(r)));
   if (std::string line = timeline_sparkline(c.timeline, 40); !line.empty() && r.options.scope.empty()) {
     out += line + ".\n\n";
   }
-  out += fmt::format("Top {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
-                     metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
-  out += "| # | allocated | blocks | peak | leaked | leaked blocks | temporary | location |\n";
+  out += fmt::format("Top {} of {} {} by {}{}:\n\n", grouped(r.shown), grouped(r.rows.size()),
+                     rows_noun(r.options.by, r.rows.size()), metric_heading(r.options.sort, c.partial()),
+                     r.options.cumulative ? " (cumulative)" : "");
+  out += fmt::format("| # | allocated | blocks | peak | {} | {} blocks | temporary | location |\n",
+                     c.partial() ? "live" : "leaked", c.partial() ? "live" : "leaked");
   out += "|--:|--:|--:|--:|--:|--:|--:|:--|\n";
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const Metrics& m = row.metrics;
-    out += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, human_bytes(m.alloc_bytes), grouped(m.alloc_count),
-        unknown.peak ? "-" : human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
-        unknown.temporary ? "-" : grouped(m.temporary_count), markdown_code(describe_key(row.key, r.options.by, true)));
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1,
+                       metric_cell(m, Metric::alloc_bytes, unknown), metric_cell(m, Metric::alloc_count, unknown),
+                       metric_cell(m, Metric::peak_bytes, unknown), metric_cell(m, Metric::live_bytes, unknown),
+                       metric_cell(m, Metric::live_count, unknown), metric_cell(m, Metric::temporary_count, unknown),
+                       markdown_code(describe_key(row.key, r.options.by, true)));
   }
-  std::uint64_t shown_bytes = 0;
-  for (std::size_t i = 0; i < r.shown; ++i) {
-    shown_bytes += r.rows[i].metrics.alloc_bytes;
-  }
-  out += fmt::format("\nShown: {} of {} {}, {} of bytes allocated.\n", r.shown, r.rows.size(),
-                     rows_noun(r.options.by, r.rows.size()), percent(shown_bytes, r.selected.alloc_bytes));
+  out += fmt::format("\n{}.\n", shown_description(r));
   for (const std::string& note : report_notes(r)) {
     out += fmt::format("\n> {}.\n", markdown_cell(note));
+  }
+  if (std::string symbols = symbols_description(r.symbols); !symbols.empty()) {
+    symbols[0] = 'S';
+    out += fmt::format("\n{}.\n", markdown_cell(symbols));
   }
   out += fmt::format("\nToolkit memory: {} at the end, {} at most (not included above).\n",
                      human_bytes(c.toolkit_bytes), human_bytes(c.toolkit_peak_bytes));

@@ -19,7 +19,7 @@ std::string base_name(const std::string& path) {
 
 }  // namespace
 
-std::string_view metric_heading(SortBy sort) noexcept {
+std::string_view metric_heading(SortBy sort, bool partial) noexcept {
   switch (sort) {
     case SortBy::bytes:
       return "bytes allocated";
@@ -28,11 +28,59 @@ std::string_view metric_heading(SortBy sort) noexcept {
     case SortBy::peak:
       return "bytes live at the peak";
     case SortBy::leaked:
-      return "bytes leaked";
+      return partial ? "bytes live at the checkpoint" : "bytes leaked";
     case SortBy::temporary:
       return "temporary allocations";
   }
   return "bytes allocated";
+}
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", grouped(n), n == 1 ? one : many);
+}
+
+std::string partial_description(const Capture& c) {
+  if (!c.partial()) {
+    return {};
+  }
+  std::string when = human_duration(c.program.duration_ns);
+  if (c.program.exit && c.program.exit->signal != 0) {
+    return fmt::format(
+        "partial capture: the program was killed by signal {}; this is its last checkpoint, {} after "
+        "the start, and its live blocks are those live then, not leaks",
+        c.program.exit->signal, when);
+  }
+  return fmt::format(
+      "partial capture: written {} after the start while the program ran ({}); its live blocks are "
+      "those live then, not leaks",
+      when,
+      c.program.exit ? "its last checkpoint: it ended without writing a final capture"
+                     : "a checkpoint, or a capture written from inside the program");
+}
+
+std::string symbols_description(const SymbolizerStats& s) {
+  std::size_t unreadable = s.modules_without_file + s.modules_build_id_mismatch;
+  if (s.modules_from_capture == 0 && s.modules_from_files == 0 && unreadable == 0) {
+    return {};
+  }
+  std::vector<std::string> parts;
+  if (s.modules_from_capture != 0) {
+    parts.push_back(fmt::format("stored in the capture for {}", plural(s.modules_from_capture, "module", "modules")));
+  }
+  if (s.modules_from_files != 0) {
+    parts.push_back(
+        fmt::format("read from this machine's files for {}{}", plural(s.modules_from_files, "module", "modules"),
+                    s.modules_from_capture == 0 ? " (the capture stores none: see measure symbolize)" : ""));
+  }
+  if (unreadable != 0) {
+    parts.push_back(
+        fmt::format("unavailable for {} (shown as module+offset)", plural(unreadable, "module", "modules")));
+  }
+  std::string out = "symbols ";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  }
+  return out;
 }
 
 std::string_view rows_noun(GroupBy by, std::size_t n) noexcept {
@@ -72,7 +120,7 @@ void write_stack(std::string& out, const Row& row, const std::vector<Frame>& sta
   if (first > 0) {
     const Frame& entry = stack[first - 1];
     out += fmt::format("{:{}}in {}{}\n", "", indent, describe_frame(entry, true),
-                       first > 1 ? fmt::format(", {} more frames inside it", first - 1) : "");
+                       first > 1 ? fmt::format(", {} inside it", plural(first - 1, "more frame", "more frames")) : "");
   }
   std::size_t end = stack.size();
   for (std::size_t f = first; f < stack.size(); ++f) {
@@ -86,12 +134,12 @@ void write_stack(std::string& out, const Row& row, const std::vector<Frame>& sta
     out += fmt::format("{:{}}{} {}\n", "", indent, f == first ? "at" : "  ", describe_frame(stack[f], true));
   }
   if (end - first > shown) {
-    out += fmt::format("{:{}}   … {} more frames\n", "", indent, end - first - shown);
+    out += fmt::format("{:{}}   … {}\n", "", indent, plural(end - first - shown, "more frame", "more frames"));
   } else if (row.stack_truncated && end == stack.size()) {
     out += fmt::format("{:{}}   … (stack truncated at depth {})\n", "", indent, depth);
   }
   if (row.stack_count > 1) {
-    out += fmt::format("{:{}}   ({} distinct stacks; the heaviest is shown)\n", "", indent, row.stack_count);
+    out += fmt::format("{:{}}   ({} distinct stacks; the heaviest is shown)\n", "", indent, grouped(row.stack_count));
   }
 }
 
@@ -191,48 +239,62 @@ std::vector<std::string> report_notes(const Report& r) {
   const Capture& c = *r.capture;
   const Program& p = c.program;
   std::vector<std::string> notes;
+  if (std::string partial = partial_description(c); !partial.empty()) {
+    notes.push_back(partial);
+  }
   if (p.mode == CaptureMode::sampled) {
-    notes.push_back(fmt::format("sampled mode: per-stack counts and bytes are estimates from a byte-weighted "
-                                "sample (one sample per {} on average); totals and peak are exact",
-                                human_bytes(p.sample_interval)));
+    notes.push_back(
+        fmt::format("sampled mode: per-stack counts and bytes are estimates from a byte-weighted "
+                    "sample (one sample per {} on average); totals and peak are exact; per-stack peak "
+                    "and temporaries are not measured (—)",
+                    human_bytes(p.sample_interval)));
   } else if (p.mode == CaptureMode::counters) {
-    notes.push_back("counters mode: no stacks were recorded, only totals per process, thread and scope");
+    notes.push_back(
+        "counters mode: no stacks were recorded, only totals per process, thread and scope; temporaries are not "
+        "measured (—)");
   }
   if (r.truncated_stacks != 0) {
-    notes.push_back(fmt::format("{} stacks ({} allocations) were truncated at depth {} (MEASURE_DEPTH or --depth)",
-                                grouped(r.truncated_stacks), grouped(r.truncated_allocations), p.depth));
+    notes.push_back(fmt::format("{} ({}) {} truncated at depth {} (MEASURE_DEPTH or --depth)",
+                                plural(r.truncated_stacks, "stack", "stacks"),
+                                plural(r.truncated_allocations, "allocation", "allocations"),
+                                r.truncated_stacks == 1 ? "was" : "were", p.depth));
   }
   if (r.partial_stacks != 0) {
-    notes.push_back(
-        fmt::format("{} stacks ({} allocations) were recorded before unwind tables were loaded and may "
-                    "miss frames",
-                    grouped(r.partial_stacks), grouped(r.partial_allocations)));
+    notes.push_back(fmt::format("{} ({}) {} recorded before unwind tables were loaded and may miss frames",
+                                plural(r.partial_stacks, "stack", "stacks"),
+                                plural(r.partial_allocations, "allocation", "allocations"),
+                                r.partial_stacks == 1 ? "was" : "were"));
   }
   if (r.unknown_stack_allocations != 0) {
-    notes.push_back(fmt::format("{} allocations have no stack", grouped(r.unknown_stack_allocations)));
+    notes.push_back(
+        fmt::format("{} no stack", plural(r.unknown_stack_allocations, "allocation has", "allocations have")));
   }
-  auto counter = [&](std::string_view name, std::string_view text) {
+  auto counter = [&](std::string_view name, std::string_view one, std::string_view many, std::string_view text) {
     if (std::uint64_t v = c.diagnostic(name); v != 0) {
-      notes.push_back(fmt::format("{} {}", grouped(v), text));
+      notes.push_back(fmt::format("{} {}", plural(v, one, many), text));
     }
   };
-  counter("unmatched_frees", "frees of blocks the runtime never saw allocated (ignored)");
-  counter("mismatched_frees", "frees by the wrong family (delete of malloc'ed memory, free of new'ed memory, ...)");
-  counter("dropped_events", "events not recorded because the toolkit ran out of memory");
-  counter("unknown_stacks", "allocations kept without a stack because the stack table was full");
-  counter("bootstrap_allocations", "allocations made by the loader before the allocator was found (not counted)");
-  counter("inexact_recalls",
-          "times the live bytes or the peak were decided while a thread's lease could not be taken back (a signal "
+  counter("unmatched_frees", "free", "frees", "of blocks the runtime never saw allocated (ignored)");
+  counter("mismatched_frees", "free", "frees",
+          "by the wrong family (delete of malloc'ed memory, free of new'ed memory, ...)");
+  counter("dropped_events", "event", "events", "not recorded because the toolkit ran out of memory");
+  counter("unknown_stacks", "allocation", "allocations", "kept without a stack because the stack table was full");
+  counter("bootstrap_allocations", "allocation", "allocations",
+          "made by the loader before the allocator was found (not counted)");
+  counter("inexact_recalls", "time", "times",
+          "the live bytes or the peak were decided while a thread's lease could not be taken back (a signal "
           "handler inside the runtime, or a thread stopped for over 2 s): they may be overstated by its headroom");
   if (r.symbols.modules_without_file != 0) {
-    notes.push_back(fmt::format("{} modules are missing on this machine; their frames show as module+offset",
-                                r.symbols.modules_without_file));
+    notes.push_back(
+        fmt::format("{} missing on this machine and not stored in the capture; their frames show as "
+                    "module+offset",
+                    plural(r.symbols.modules_without_file, "module is", "modules are")));
   }
   if (r.symbols.modules_build_id_mismatch != 0) {
     notes.push_back(
-        fmt::format("{} modules changed since the capture (build-id differs); their frames show as "
-                    "module+offset",
-                    r.symbols.modules_build_id_mismatch));
+        fmt::format("{} changed since the capture (build-id differs) and not stored in it; their frames "
+                    "show as module+offset",
+                    plural(r.symbols.modules_build_id_mismatch, "module", "modules")));
   }
   for (const std::string& w2 : c.warnings) {
     notes.push_back(w2);
@@ -240,35 +302,64 @@ std::vector<std::string> report_notes(const Report& r) {
   return notes;
 }
 
-std::string render_text(const Report& r) {
-  const Capture& c = *r.capture;
+std::string run_description(const Capture& c) {
   const Program& p = c.program;
-  std::string out;
-  std::string command = command_line(p);
   std::string status = "exit status unknown";
   if (p.exit) {
     status = p.exit->signal != 0 ? fmt::format("killed by signal {}", p.exit->signal)
                                  : fmt::format("exit status {}", p.exit->status);
   }
-  out += fmt::format("measure report: {}\n", command);
-  if (!r.options.scope.empty() && !c.scopes.empty()) {
-    out += fmt::format("  inside scope '{}' only: {} entries, peak up to {} in one entry\n", r.options.scope,
-                       grouped(c.scopes.front().entries), human_bytes(c.scopes.front().peak_max));
-  }
-  out += fmt::format("  pid {}, {} mode, {}, ran {:.3f} s\n", p.pid, mode_name(p.mode), status,
-                     static_cast<double>(p.duration_ns) / 1e9);
+  std::uint64_t merged = c.diagnostic("merged_captures");
+  std::string who = merged > 1 ? fmt::format("{} processes merged (first: pid {})", grouped(merged), p.pid)
+                               : fmt::format("pid {}", p.pid);
+  return fmt::format("{}, {} mode, {}, ran {:.3f} s{}", who, mode_name(p.mode), status,
+                     static_cast<double>(p.duration_ns) / 1e9, c.partial() ? " (partial: see the note below)" : "");
+}
+
+std::string totals_description(const Report& r) {
+  const Capture& c = *r.capture;
   const Metrics& t = c.totals;
-  out += fmt::format("  allocated {} in {} blocks; freed {} in {} blocks\n", human_bytes(t.alloc_bytes),
-                     grouped(t.alloc_count), human_bytes(t.freed_bytes), grouped(t.free_count));
-  detail::Unknown unknown = detail::unknown_in_rows(r);
-  out += fmt::format("  peak {} live; leaked {} in {} blocks; {}\n", human_bytes(t.peak_bytes),
-                     human_bytes(t.live_bytes), grouped(t.live_count),
-                     detail::unknown_in_totals(r).temporary
-                         ? std::string("temporaries are not tracked inside scopes")
-                         : fmt::format("{} temporary allocations", grouped(t.temporary_count)));
+  std::string temporary = r.unknown_in_totals.contains(Metric::temporary_count)
+                              ? std::string(r.options.scope.empty() ? "temporaries not measured in this mode"
+                                                                    : "temporaries are not tracked inside scopes")
+                              : plural(t.temporary_count, "temporary allocation", "temporary allocations");
+  return fmt::format("peak {} live; {} {} in {}; {}", human_bytes(t.peak_bytes),
+                     c.partial() ? "live at the checkpoint" : "leaked", human_bytes(t.live_bytes),
+                     plural(t.live_count, "block", "blocks"), temporary);
+}
+
+std::string shown_description(const Report& r) {
+  std::string shown = fmt::format("Shown: {} of {} {}", grouped(r.shown), grouped(r.rows.size()),
+                                  rows_noun(r.options.by, r.rows.size()));
+  if (r.options.cumulative) {
+    return shown + "; rows overlap (a stack counts toward every function on it)";
+  }
+  std::uint64_t shown_bytes = 0;
+  for (std::size_t i = 0; i < r.shown; ++i) {
+    shown_bytes += r.rows[i].metrics.alloc_bytes;
+  }
+  return fmt::format("{}, {} of bytes allocated", shown, percent(shown_bytes, r.selected.alloc_bytes));
+}
+
+std::string render_text(const Report& r) {
+  const Capture& c = *r.capture;
+  const Program& p = c.program;
+  std::string out;
+  out += fmt::format("measure report: {}\n", command_line(p));
+  if (!r.options.scope.empty() && !c.scopes.empty()) {
+    out += fmt::format("  inside scope '{}' only: {}, peak up to {} in one entry\n", r.options.scope,
+                       plural(c.scopes.front().entries, "entry", "entries"), human_bytes(c.scopes.front().peak_max));
+  }
+  out += fmt::format("  {}\n", run_description(c));
+  const Metrics& t = c.totals;
+  out += fmt::format("  allocated {} in {}; freed {} in {}\n", human_bytes(t.alloc_bytes),
+                     plural(t.alloc_count, "block", "blocks"), human_bytes(t.freed_bytes),
+                     plural(t.free_count, "block", "blocks"));
+  out += fmt::format("  {}\n", totals_description(r));
   if (!r.options.include.empty() || !r.options.exclude.empty()) {
-    out += fmt::format("  filters keep {} in {} blocks ({} of bytes)\n", human_bytes(r.selected.alloc_bytes),
-                       grouped(r.selected.alloc_count), percent(r.selected.alloc_bytes, t.alloc_bytes));
+    out +=
+        fmt::format("  filters keep {} in {} ({} of bytes)\n", human_bytes(r.selected.alloc_bytes),
+                    plural(r.selected.alloc_count, "block", "blocks"), percent(r.selected.alloc_bytes, t.alloc_bytes));
   }
   if (r.options.scope.empty()) {
     std::vector<std::string> chart = timeline_chart(c.timeline, 60, 4);
@@ -278,57 +369,59 @@ std::string render_text(const Report& r) {
       out += '\n';
     }
   }
-  out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", r.shown, r.rows.size(), rows_noun(r.options.by, r.rows.size()),
-                     metric_heading(r.options.sort), r.options.cumulative ? " (cumulative)" : "");
+  out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", grouped(r.shown), grouped(r.rows.size()),
+                     rows_noun(r.options.by, r.rows.size()), metric_heading(r.options.sort, c.partial()),
+                     r.options.cumulative ? " (cumulative)" : "");
 
-  struct Cells {
-    std::string rank, allocated, blocks, peak, leaked, leaked_blocks, temporary, location;
-  };
-  std::vector<Cells> cells;
-  cells.push_back({"#", "allocated", "blocks", "peak", "leaked", "blocks", "temp", "location"});
+  MetricSet unknown = r.unknown_in_rows;
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({"#", "allocated", "blocks", "peak", c.partial() ? "live" : "leaked", "blocks", "temp", "location"});
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const Metrics& m = row.metrics;
-    cells.push_back({fmt::to_string(i + 1), human_bytes(m.alloc_bytes), grouped(m.alloc_count),
-                     unknown.peak ? "-" : human_bytes(m.peak_bytes), human_bytes(m.live_bytes), grouped(m.live_count),
-                     unknown.temporary ? "-" : grouped(m.temporary_count), describe_key(row.key, r.options.by, true)});
+    cells.push_back({fmt::to_string(i + 1), metric_cell(m, Metric::alloc_bytes, unknown),
+                     metric_cell(m, Metric::alloc_count, unknown), metric_cell(m, Metric::peak_bytes, unknown),
+                     metric_cell(m, Metric::live_bytes, unknown), metric_cell(m, Metric::live_count, unknown),
+                     metric_cell(m, Metric::temporary_count, unknown), describe_key(row.key, r.options.by, true)});
   }
+  // Columns are aligned by what the eye sees: "—" is one column wide, three bytes long.
+  auto width_of = [](const std::string& text) {
+    std::size_t w = 0;
+    for (unsigned char ch : text) {
+      w += (ch & 0xc0) != 0x80 ? 1 : 0;
+    }
+    return w;
+  };
   std::size_t w[7] = {};
-  for (const Cells& c2 : cells) {
-    const std::string* cols[] = {&c2.rank,   &c2.allocated,     &c2.blocks,   &c2.peak,
-                                 &c2.leaked, &c2.leaked_blocks, &c2.temporary};
+  for (const auto& row : cells) {
     for (std::size_t k = 0; k < 7; ++k) {
-      w[k] = std::max(w[k], cols[k]->size());
+      w[k] = std::max(w[k], width_of(row[k]));
     }
   }
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    const Cells& c2 = cells[i];
-    out += fmt::format("  {:>{}}  {:>{}}  {:>{}}  {:>{}}  {:>{}}  {:>{}}  {:>{}}  {}\n", c2.rank, w[0], c2.allocated,
-                       w[1], c2.blocks, w[2], c2.peak, w[3], c2.leaked, w[4], c2.leaked_blocks, w[5], c2.temporary,
-                       w[6], c2.location);
+    const auto& row = cells[i];
+    for (std::size_t k = 0; k < 7; ++k) {
+      out += std::string(2 + w[k] - width_of(row[k]), ' ') + row[k];
+    }
+    out += fmt::format("  {}\n", row[7]);
     if (i == 0) {
       continue;
     }
-    const Row& row = r.rows[i - 1];
+    const Row& shown = r.rows[i - 1];
     if (r.options.by == GroupBy::scope) {
-      Metrics each = per_entry(row.metrics, row.entries);
-      out += fmt::format("{:{}}{} entr{}; per entry {} allocation{} ({}), {} free{}, peak up to {}\n", "", w[0] + 4,
-                         grouped(row.entries), row.entries == 1 ? "y" : "ies", grouped(each.alloc_count),
-                         each.alloc_count == 1 ? "" : "s", human_bytes(each.alloc_bytes), grouped(each.free_count),
-                         each.free_count == 1 ? "" : "s", human_bytes(row.metrics.peak_bytes));
+      Metrics each = per_entry(shown.metrics, shown.entries);
+      out += fmt::format("{:{}}{}; per entry {} ({}), {}, peak up to {}\n", "", w[0] + 4,
+                         plural(shown.entries, "entry", "entries"),
+                         plural(each.alloc_count, "allocation", "allocations"), human_bytes(each.alloc_bytes),
+                         plural(each.free_count, "free", "frees"), human_bytes(shown.metrics.peak_bytes));
     } else {
-      write_stack(out, row, r.stack(row), w[0] + 4, p.depth);
+      write_stack(out, shown, r.stack(shown), w[0] + 4, p.depth);
     }
   }
 
   // What the table leaves out, and what the capture could not see.
-  std::uint64_t shown_bytes = 0;
-  for (std::size_t i = 0; i < r.shown; ++i) {
-    shown_bytes += r.rows[i].metrics.alloc_bytes;
-  }
   out += "\n";
-  out += fmt::format("Shown: {} of {} {}, {} of bytes allocated.\n", r.shown, r.rows.size(),
-                     rows_noun(r.options.by, r.rows.size()), percent(shown_bytes, r.selected.alloc_bytes));
+  out += fmt::format("{}.\n", shown_description(r));
   std::vector<std::string> notes = report_notes(r);
   if (notes.empty()) {
     out += "Complete: no stacks truncated, no events dropped, no unmatched frees.\n";
@@ -337,12 +430,17 @@ std::string render_text(const Report& r) {
       out += fmt::format("Note: {}.\n", n);
     }
   }
+  if (std::string symbols = symbols_description(r.symbols); !symbols.empty()) {
+    symbols[0] = 'S';
+    out += fmt::format("{}.\n", symbols);
+  }
   out += fmt::format("Toolkit memory: {} at the end, {} at most (not included above).\n", human_bytes(c.toolkit_bytes),
                      human_bytes(c.toolkit_peak_bytes));
-  out +=
+  out += fmt::format(
       "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
-      "global peak; leaked = still live at exit (bytes, blocks); temp = freed by the same thread before its\n"
-      "next allocation.\n";
+      "global peak; {} (bytes, blocks); temp = freed by the same thread before its\n"
+      "next allocation; — = not measured.\n",
+      c.partial() ? "live = still live at the checkpoint" : "leaked = still live at exit");
   return out;
 }
 

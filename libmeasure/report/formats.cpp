@@ -66,6 +66,13 @@ std::string render_report(const Report& report, ReportFormat format) {
   return render_text(report);
 }
 
+std::string metric_cell(const Metrics& m, Metric metric, MetricSet unknown) {
+  if (unknown.contains(metric)) {
+    return "—";
+  }
+  return is_byte_metric(metric) ? human_bytes(m.value(metric)) : grouped(m.value(metric));
+}
+
 std::string frame_label(const Frame& frame) {
   if (!frame.function.empty()) {
     return frame.function;
@@ -77,16 +84,6 @@ std::string frame_label(const Frame& frame) {
 }
 
 namespace detail {
-
-Unknown unknown_in_rows(const Report& report) noexcept {
-  bool scope_view = report.options.by == GroupBy::scope || !report.options.scope.empty();
-  return Unknown{!report.options.scope.empty(), scope_view};
-}
-
-Unknown unknown_in_totals(const Report& report) noexcept {
-  // Under --by scope the totals are still the whole program's.
-  return Unknown{false, !report.options.scope.empty()};
-}
 
 StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&)) {
   StackPaths p;

@@ -23,7 +23,7 @@ std::vector<std::string> report_format_names();
 std::string render_report(const Report& report, ReportFormat format);
 
 std::string render_text(const Report& report);
-/// The measure-report/1 JSON document (contract.md).
+/// The measure-report/1 JSON document (docs/reports.md).
 std::string render_json(const Report& report);
 /// RFC 4180 comma-separated values: a header line, then the shown rows with every metric.
 std::string render_csv(const Report& report);
@@ -57,8 +57,24 @@ std::vector<std::string> report_notes(const Report& report);
 std::string command_line(const Program& program);
 /// A stack frame's short name, as flame graphs show it: the function, else module+0xoffset.
 std::string frame_label(const Frame& frame);
-/// The metric a sort key orders by, as people read it ("bytes allocated").
-std::string_view metric_heading(SortBy sort) noexcept;
+/// The metric a sort key orders by, as people read it ("bytes allocated"); `partial`: of a
+/// capture written at a checkpoint (live blocks are not leaks yet).
+std::string_view metric_heading(SortBy sort, bool partial = false) noexcept;
+/// "1 block", "2,048 blocks".
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many);
+/// Why a capture written at a checkpoint is partial, as one sentence without the final
+/// period; empty for a capture written at the program's exit.
+std::string partial_description(const Capture& capture);
+/// Where a report's symbols came from (stored in the capture, the files on this machine, or
+/// nowhere), one sentence without the final period starting in lower case; empty when no
+/// module was looked at.
+std::string symbols_description(const SymbolizerStats& stats);
+/// "pid 1234, exact mode, exit status 0, ran 2.000 s", for report headers.
+std::string run_description(const Capture& capture);
+/// "Shown: 10 of 42 lines, 93.1% of bytes allocated", without the final period.
+std::string shown_description(const Report& report);
+/// "peak 1.2 MiB live; leaked 512 B in 2 blocks; 4 temporary allocations", for report headers.
+std::string totals_description(const Report& report);
 /// "lines", "function" ... for `n` rows grouped by `by`.
 std::string_view rows_noun(GroupBy by, std::size_t n) noexcept;
 /// `text` escaped for a Markdown table cell (pipes, emphasis and HTML characters).
@@ -68,6 +84,8 @@ std::string markdown_code(std::string_view text);
 /// "12.5%" of `whole`; "0%" when `whole` is 0.
 std::string percent(std::uint64_t part, std::uint64_t whole);
 
+/// A metric's value as a table shows it: human bytes or a grouped count, "—" when unknown.
+std::string metric_cell(const Metrics& m, Metric metric, MetricSet unknown);
 /// "512 B", "1.5 KiB", "3.2 MiB" ...
 std::string human_bytes(std::uint64_t bytes);
 /// "1,234,567"
@@ -89,36 +107,21 @@ struct StackPaths {
 };
 StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&));
 
-/// What a report cannot know, shown as "-" (text, markdown), empty (csv) or null (json)
-/// rather than as a zero that looks measured. Scopes record no temporaries, and a call site
-/// seen through --scope has no peak of its own (the scope's peak is per entry).
-struct Unknown {
-  bool peak = false;
-  bool temporary = false;
-};
-/// For the rows of `report`, and for its totals (a --scope view knows the scope's peak;
-/// --by scope totals are the whole program's).
-Unknown unknown_in_rows(const Report& report) noexcept;
-Unknown unknown_in_totals(const Report& report) noexcept;
-
 /// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
-/// JSON object, with the glossary's names; the unknown ones as null.
+/// JSON object, with the glossary's names; those in `unknown` (what the capture or the view
+/// cannot know: Report::unknown_in_rows) as null, never 0.
 template <class M>
-void write_json_metrics(JsonWriter& j, const M& m, Unknown unknown = {}) {
-  j.key("alloc_count").value(m.alloc_count);
-  j.key("alloc_bytes").value(m.alloc_bytes);
-  j.key("free_count").value(m.free_count);
-  j.key("freed_bytes").value(m.freed_bytes);
-  j.key("live_count").value(m.live_count);
-  j.key("live_bytes").value(m.live_bytes);
-  unknown.peak ? j.key("peak_bytes").null() : j.key("peak_bytes").value(m.peak_bytes);
-  unknown.temporary ? j.key("temporary_count").null() : j.key("temporary_count").value(m.temporary_count);
+void write_json_metrics(JsonWriter& j, const M& m, MetricSet unknown = {}) {
+  for (Metric metric : all_metrics) {
+    j.key(metric_name(metric));
+    unknown.contains(metric) ? j.null() : j.value(m.value(metric));
+  }
 }
 /// Text for XML character data and attribute values: markup escaped, and anything that is
 /// not valid UTF-8 or not allowed in XML 1.0 (control characters) replaced, so an SVG always
 /// parses whatever bytes the symbol names hold.
 std::string xml_text(std::string_view text);
-/// A row key as a JSON object (contract.md: KEY).
+/// A row key as a JSON object (docs/reports.md: KEY).
 void write_json_key(JsonWriter& json, const RowKey& key, GroupBy by);
 }  // namespace detail
 

@@ -284,6 +284,38 @@ class Grouper {
   std::string m_lookup;
 };
 
+// What the rows and totals cannot know, and an error for a sort by one of those: rows sorted
+// by a metric nobody measured would be a list in no order under a heading that says there is one.
+void decide_unknown(Report& report) {
+  const Capture& c = *report.capture;
+  const ReportOptions& o = report.options;
+  bool scope_view = !o.scope.empty();
+  report.unknown_in_rows = c.unmeasured_in_sites();
+  report.unknown_in_totals = c.unmeasured_in_totals();
+  if (scope_view) {
+    report.unknown_in_rows.add(Metric::peak_bytes);  // a call site has no peak of its own inside a scope
+    report.unknown_in_totals.add(Metric::temporary_count);
+  }
+  if (scope_view || o.by == GroupBy::scope) {
+    report.unknown_in_rows.add(Metric::temporary_count);  // scopes record no temporaries
+  }
+  Metric sorted = sort_metric(o.sort);
+  if (!report.unknown_in_rows.contains(sorted)) {
+    return;
+  }
+  std::string why;
+  if (c.unmeasured_in_sites().contains(sorted)) {
+    why =
+        fmt::format("a {}-mode capture does not measure it per call site (exact mode does)", mode_name(c.program.mode));
+  } else if (sorted == Metric::peak_bytes) {
+    why = "inside a scope a call site has no peak of its own (the scope's peak is per entry)";
+  } else {
+    why = "scopes do not record temporary allocations";
+  }
+  throw UsageError(
+      fmt::format("--sort {}: the rows cannot be sorted by {}: {}", sort_by_name(o.sort), metric_name(sorted), why));
+}
+
 }  // namespace
 
 std::vector<Frame> Report::stack(const Row& row) const {
@@ -308,12 +340,15 @@ Report build_report(const Capture& capture, const ReportOptions& options) {
 
 Report build_report(const Capture& capture, const ReportOptions& options, const FrameResolver& resolve) {
   if (options.by == GroupBy::scope) {
-    return scope_report(capture, options);
+    Report report = scope_report(capture, options);
+    decide_unknown(report);
+    return report;
   }
   Report report;
   report.options = options;
   report.capture = &capture;
   report.totals = capture.totals;
+  decide_unknown(report);
   report.samples.reserve(capture.sites.size());
   {
     Grouper grouper(capture, options, report, resolve);

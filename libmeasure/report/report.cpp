@@ -119,20 +119,24 @@ std::string_view sort_by_name(SortBy by) noexcept {
   return "bytes";
 }
 
-std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept {
+Metric sort_metric(SortBy by) noexcept {
   switch (by) {
     case SortBy::bytes:
-      return m.alloc_bytes;
+      return Metric::alloc_bytes;
     case SortBy::count:
-      return m.alloc_count;
+      return Metric::alloc_count;
     case SortBy::peak:
-      return m.peak_bytes;
+      return Metric::peak_bytes;
     case SortBy::leaked:
-      return m.live_bytes;
+      return Metric::live_bytes;
     case SortBy::temporary:
-      return m.temporary_count;
+      return Metric::temporary_count;
   }
-  return m.alloc_bytes;
+  return Metric::alloc_bytes;
+}
+
+std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept {
+  return m.value(sort_metric(by));
 }
 
 std::string RowKey::identity() const {
@@ -216,10 +220,54 @@ RowKey key_for(const Frame* f, GroupBy by) {
   return key;
 }
 
+std::string_view function_without_parameters(std::string_view name) noexcept {
+  // The parameter list is the last top-level parenthesis group; "operator()" is a name.
+  int depth = 0;
+  for (std::size_t i = name.size(); i-- > 0;) {
+    char c = name[i];
+    if (c == ')' || c == '>' || c == ']') {
+      ++depth;
+    } else if (c == '(' || c == '<' || c == '[') {
+      if (--depth == 0 && c == '(') {
+        bool call_operator = i >= 8 && name.substr(i - 8, 8) == "operator" && i + 1 < name.size() && name[i + 1] == ')';
+        if (!call_operator && i > 0) {
+          return name.substr(0, i);
+        }
+      }
+      depth = std::max(depth, 0);
+    }
+  }
+  return name;
+}
+
+std::string_view unqualified_function(std::string_view name) noexcept {
+  std::string_view bare = function_without_parameters(name);
+  // The last "::" outside template arguments and parentheses ("(anonymous namespace)").
+  int depth = 0;
+  for (std::size_t i = bare.size(); i-- > 1;) {
+    char c = bare[i];
+    if (c == '>' || c == ')') {
+      ++depth;
+    } else if (c == '<' || c == '(') {
+      --depth;
+    } else if (depth == 0 && c == ':' && bare[i - 1] == ':') {
+      return bare.substr(i + 1);
+    } else if (depth == 0 && c == ' ' && !(i >= 8 && bare.substr(i - 8, 8) == "operator")) {
+      return bare.substr(i + 1);  // after a template function's return type
+    }
+  }
+  return bare;
+}
+
 bool frame_matches(const Frame& f, const std::string& pattern) {
-  for (const std::string* field : {&f.function, &f.file, &f.module}) {
-    if (!field->empty() && (::fnmatch(pattern.c_str(), field->c_str(), 0) == 0 ||
-                            ::fnmatch(pattern.c_str(), base_name(*field).c_str(), 0) == 0)) {
+  auto match = [&](std::string_view text) {
+    return !text.empty() && ::fnmatch(pattern.c_str(), std::string(text).c_str(), 0) == 0;
+  };
+  if (match(f.function) || match(function_without_parameters(f.function)) || match(unqualified_function(f.function))) {
+    return true;
+  }
+  for (const std::string* field : {&f.file, &f.module}) {
+    if (match(*field) || match(base_name(*field))) {
       return true;
     }
   }

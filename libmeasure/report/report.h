@@ -22,6 +22,8 @@ std::optional<SortBy> parse_sort_by(std::string_view text) noexcept;
 std::string_view group_by_name(GroupBy by) noexcept;
 std::string_view sort_by_name(SortBy by) noexcept;
 /// The metric a sort key orders by.
+Metric sort_metric(SortBy by) noexcept;
+/// The value of the metric a sort key orders by.
 std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept;
 
 struct ReportOptions {
@@ -82,13 +84,16 @@ struct Report {
   std::uint64_t partial_allocations = 0;
   std::uint64_t unknown_stack_allocations = 0;  // no stack could be recorded
   SymbolizerStats symbols;
+  MetricSet unknown_in_rows;    // metrics the rows cannot know (the mode, a scope view): shown as unknown
+  MetricSet unknown_in_totals;  // the same for the totals
 
   /// The heaviest stack of `row` (by the sort metric), innermost first. Rows keep an index
   /// rather than frames, so a report of 100,000 rows does not copy 100,000 stacks.
   std::vector<Frame> stack(const Row& row) const;
 };
 
-/// Symbolizes and groups a capture. Throws UsageError for options it cannot honour.
+/// Symbolizes and groups a capture. Throws UsageError for options it cannot honour, among
+/// them sorting by a metric the capture does not measure (Capture::unmeasured_in_sites).
 Report build_report(const Capture& capture, const ReportOptions& options);
 
 /// The frames of one return address of a given module generation, innermost first, never
@@ -117,8 +122,14 @@ const Frame* key_frame(const std::vector<Frame>& frames) noexcept;
 /// The key of `frame` under `by` (not scope).
 RowKey key_for(const Frame* frame, GroupBy by);
 
-/// fnmatch-style glob match of `pattern` against a frame's function, file or module.
+/// fnmatch-style glob match of `pattern` against a frame's function (as demangled, without its
+/// parameter list, and without its namespaces and classes), file (path or base name) or module.
 bool frame_matches(const Frame& frame, const std::string& pattern);
+
+/// A function name without its parameters and qualifiers: "(anonymous namespace)::split(
+/// std::string const&) const" gives "(anonymous namespace)::split" (`qualified`) and "split".
+std::string_view function_without_parameters(std::string_view name) noexcept;
+std::string_view unqualified_function(std::string_view name) noexcept;
 
 /// Shortens template argument lists ("std::vector<int, std::allocator<int> >::push_back"
 /// becomes "std::vector<…>::push_back") for display.

@@ -97,7 +97,6 @@ std::string qualified_name(Dwarf_Die* die) {
     } else if (tag == DW_TAG_subprogram && scope != nullptr) {
       name = std::string(scope) + "::" + name;  // a local class, inside this function
     }
-
   }
   std::free(scopes);
   return name;
@@ -135,19 +134,17 @@ std::string normalize_path(std::string path) {
   return std::filesystem::path(path).lexically_normal().string();
 }
 
-// The frames a recording was symbolized with when it was made (an imported heaptrack file).
-std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const AddressSymbols& a) {
-  Frame base;
-  base.module = symbols.string(a.module);
-  base.offset = a.offset;
-  base.address = a.address;
+// Frames the capture carries (stored after the run, or an imported recording's), on top of
+// `base`, which says where the address is.
+std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const std::vector<SymbolFrame>& carried, Frame base) {
   std::vector<Frame> frames;
-  for (std::size_t i = 0; i < a.frames.size(); ++i) {
+  frames.reserve(carried.size());
+  for (std::size_t i = 0; i < carried.size(); ++i) {
     Frame f = base;
-    f.function = symbols.string(a.frames[i].function);
-    f.file = normalize_path(symbols.string(a.frames[i].file));
-    f.line = a.frames[i].line;
-    f.inlined = i + 1 < a.frames.size();
+    f.function = symbols.string(carried[i].function);
+    f.file = normalize_path(symbols.string(carried[i].file));
+    f.line = carried[i].line;
+    f.inlined = i + 1 < carried.size();
     frames.push_back(std::move(f));
   }
   if (frames.empty()) {
@@ -284,21 +281,45 @@ struct Symbolizer::ModuleState {
   }
 };
 
-Symbolizer::Symbolizer(const Capture& capture) : m_capture(capture), m_modules(capture.modules.size()) {
+Symbolizer::Symbolizer(const Capture& capture)
+    : m_capture(capture), m_modules(capture.modules.size()), m_source(capture.modules.size()) {
   // Network lookups would stall reports for minutes; the user can run debuginfod-find.
   ::unsetenv("DEBUGINFOD_URLS");
+  for (std::size_t i = 0; i < capture.modules.size(); ++i) {
+    const Module& m = capture.modules[i];
+    for (const Segment& s : m.segments) {
+      std::uint64_t begin = m.load_bias + s.vaddr;
+      if (s.memsz != 0 && begin + s.memsz > begin) {
+        m_spans.push_back({begin, begin + s.memsz, 0, static_cast<int>(i)});
+      }
+    }
+  }
+  // By start; among equal starts, the module listed first is found first (as before the index).
+  std::stable_sort(m_spans.begin(), m_spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::uint64_t reach = 0;
+  for (Span& s : m_spans) {
+    reach = std::max(reach, s.end);
+    s.reach = reach;
+  }
 }
 
 Symbolizer::~Symbolizer() = default;
 
 int Symbolizer::find_module(std::uint64_t address, std::uint32_t generation) const noexcept {
-  for (std::size_t i = 0; i < m_capture.modules.size(); ++i) {
-    const Module& m = m_capture.modules[i];
-    if (m.loaded_in(generation) && m.contains(address)) {
-      return static_cast<int>(i);
+  auto after = std::upper_bound(m_spans.begin(), m_spans.end(), address,
+                                [](std::uint64_t a, const Span& s) { return a < s.begin; });
+  int found = -1;
+  for (auto it = after; it != m_spans.begin();) {
+    --it;
+    if (it->reach <= address) {
+      break;
+    }
+    if (address < it->end && m_capture.modules[static_cast<std::size_t>(it->module)].loaded_in(generation) &&
+        (found < 0 || it->module < found)) {
+      found = it->module;  // the first module in the capture's list wins, as a linear search would
     }
   }
-  return -1;
+  return found;
 }
 
 Symbolizer::ModuleState& Symbolizer::open(int index) {
@@ -353,78 +374,102 @@ const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32
   if (auto it = m_cache.find(key); it != m_cache.end()) {
     return it->second;
   }
-  if (const AddressSymbols* carried = m_capture.symbols.find(address)) {
-    return m_cache.emplace(key, carried_frames(m_capture.symbols, *carried)).first->second;
-  }
-  std::vector<Frame> frames;
   Frame base;
   base.address = address;
-  if (index >= 0) {
-    const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
+  if (const AddressSymbols* carried = m_capture.symbols.find(address)) {
+    base.module = m_capture.symbols.string(carried->module);
+    base.offset = carried->offset;
+    return m_cache.emplace(key, carried_frames(m_capture.symbols, carried->frames, base)).first->second;
+  }
+  if (index < 0) {
+    return m_cache.emplace(key, std::vector<Frame>{base}).first->second;
+  }
+  auto module = static_cast<std::size_t>(index);
+  const Module& m = m_capture.modules[module];
+  if (const OffsetSymbols* stored = m_capture.symbols.find(static_cast<std::uint32_t>(index), address - m.load_bias)) {
+    if ((m_source[module] & 1U) == 0) {
+      m_source[module] |= 1U;
+      ++m_stats.modules_from_capture;
+    }
     base.module = m.path;
     base.offset = address - m.load_bias;
-    ModuleState& state = open(index);
-    // A return address points after the call; look up the call instruction itself.
-    Dwarf_Addr pc = address - 1;
-    if (state.module != nullptr) {
-      Dwarf_Addr bias = 0;
-      Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
-      std::vector<Dwarf_Die> scopes;
-      if (cu != nullptr) {
-        scopes = function_scopes(state.unit(cu), pc - bias);
-      }
-      int n = static_cast<int>(scopes.size());
-      std::string file;
-      std::uint32_t line = 0;
-      std::uint32_t column = 0;
-      if (Dwfl_Line* l = dwfl_module_getsrc(state.module, pc)) {
-        int lineno = 0;
-        int col = 0;
-        const char* src = dwfl_lineinfo(l, nullptr, &lineno, &col, nullptr, nullptr);
-        file = src != nullptr ? src : "";
-        line = static_cast<std::uint32_t>(lineno);
-        column = static_cast<std::uint32_t>(col);
-      }
-      for (int i = 0; i < n; ++i) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
-          continue;
-        }
-        Frame f = base;
-        f.function = state.name(&scopes[i]);
-        f.file = normalize_path(file);
-        f.line = line;
-        f.column = column;
-        f.inlined = tag == DW_TAG_inlined_subroutine;
-        frames.push_back(std::move(f));
-        if (tag == DW_TAG_subprogram) {
-          break;
-        }
-        // The caller's position is where this inlined body was called from.
-        file = file_of(cu, attribute_number(&scopes[i], DW_AT_call_file));
-        line = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_line));
-        column = static_cast<std::uint32_t>(attribute_number(&scopes[i], DW_AT_call_column));
-      }
-      if (frames.empty()) {
-        // No DWARF for this address: the symbol table still names the function.
-        GElf_Off offset = 0;
-        GElf_Sym sym;
-        const char* name = dwfl_module_addrinfo(state.module, pc, &offset, &sym, nullptr, nullptr, nullptr);
-        Frame f = base;
-        if (name != nullptr) {
-          f.function = demangle(name);
-        }
-        f.file = normalize_path(file);
-        f.line = line;
-        f.column = column;
-        frames.push_back(std::move(f));
-      }
-    }
+    return m_cache.emplace(key, carried_frames(m_capture.symbols, stored->frames, base)).first->second;
   }
-  if (frames.empty()) {
-    frames.push_back(base);
+  bool usable = false;
+  std::vector<Frame> frames = file_frames(index, address, &usable);
+  if (usable && (m_source[module] & 2U) == 0) {
+    m_source[module] |= 2U;
+    ++m_stats.modules_from_files;
   }
   return m_cache.emplace(key, std::move(frames)).first->second;
+}
+
+const std::vector<Frame>* Symbolizer::resolve_from_file(int index, std::uint64_t address) {
+  bool usable = false;
+  m_scratch = file_frames(index, address, &usable);
+  return usable ? &m_scratch : nullptr;
+}
+
+std::vector<Frame> Symbolizer::file_frames(int index, std::uint64_t address, bool* usable) {
+  const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
+  Frame base;
+  base.address = address;
+  base.module = m.path;
+  base.offset = address - m.load_bias;
+  std::vector<Frame> frames;
+  ModuleState& state = open(index);
+  *usable = state.module != nullptr;
+  if (state.module == nullptr) {
+    return {base};
+  }
+  // A return address points after the call; look up the call instruction itself.
+  Dwarf_Addr pc = address - 1;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
+  std::vector<Dwarf_Die> scopes;
+  if (cu != nullptr) {
+    scopes = function_scopes(state.unit(cu), pc - bias);
+  }
+  std::string file;
+  std::uint32_t line = 0;
+  if (Dwfl_Line* l = dwfl_module_getsrc(state.module, pc)) {
+    int lineno = 0;
+    const char* src = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr);
+    file = src != nullptr ? src : "";
+    line = static_cast<std::uint32_t>(lineno);
+  }
+  for (Dwarf_Die& scope : scopes) {
+    int tag = dwarf_tag(&scope);
+    if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+      continue;
+    }
+    Frame f = base;
+    f.function = state.name(&scope);
+    f.file = normalize_path(file);
+    f.line = line;
+    f.inlined = tag == DW_TAG_inlined_subroutine;
+    frames.push_back(std::move(f));
+    if (tag == DW_TAG_subprogram) {
+      break;
+    }
+    // The caller's position is where this inlined body was called from.
+    file = file_of(cu, attribute_number(&scope, DW_AT_call_file));
+    line = static_cast<std::uint32_t>(attribute_number(&scope, DW_AT_call_line));
+  }
+  if (frames.empty()) {
+    // No DWARF for this address: the symbol table still names the function.
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char* name = dwfl_module_addrinfo(state.module, pc, &offset, &sym, nullptr, nullptr, nullptr);
+    Frame f = base;
+    if (name != nullptr) {
+      f.function = demangle(name);
+    }
+    f.file = normalize_path(file);
+    f.line = line;
+    frames.push_back(std::move(f));
+  }
+  return frames;
 }
 
 }  // namespace measure

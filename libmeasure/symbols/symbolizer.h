@@ -2,8 +2,8 @@
 // (demangled), source files and lines, inline frames, and separate debug files found by
 // build-id or .gnu_debuglink. A frame that cannot be named keeps its module and offset; no
 // frame is ever dropped. Debuginfod is not consulted (network lookups cause long delays).
-// Addresses the capture carries symbols for (CaptureSymbols: an imported recording) take
-// those symbols and never touch their module.
+// Addresses the capture carries symbols for (CaptureSymbols: stored after the run, or an
+// imported recording's) take those symbols and never touch their module's file.
 #pragma once
 
 #include <cstdint>
@@ -18,10 +18,9 @@
 namespace measure {
 
 struct Frame {
-  std::string function;    // demangled; empty when unknown
-  std::string file;        // source file; empty when unknown
-  std::uint32_t line = 0;  // 0 when unknown
-  std::uint32_t column = 0;
+  std::string function;       // demangled; empty when unknown
+  std::string file;           // source file; empty when unknown
+  std::uint32_t line = 0;     // 0 when unknown
   std::string module;         // path of the module; empty when the address is in no module
   std::uint64_t offset = 0;   // link-time address in the module (address minus load bias)
   std::uint64_t address = 0;  // the return address as recorded
@@ -34,6 +33,8 @@ struct SymbolizerStats {
   std::size_t modules_without_file = 0;       // module file missing on this machine
   std::size_t modules_build_id_mismatch = 0;  // file changed since the capture was taken
   std::size_t modules_without_debuginfo = 0;  // no DWARF: names from the symbol table only
+  std::size_t modules_from_capture = 0;       // named from the symbols the capture carries
+  std::size_t modules_from_files = 0;         // named from their files on this machine
 };
 
 class Symbolizer {
@@ -48,16 +49,38 @@ class Symbolizer {
   /// Never empty. The reference stays valid for the symbolizer's lifetime.
   const std::vector<Frame>& resolve(std::uint64_t address, std::uint32_t generation);
 
+  /// The module of a recorded address: an index into Capture::modules, or -1 when the
+  /// address lies in no module loaded in `generation`.
+  int find_module(std::uint64_t address, std::uint32_t generation) const noexcept;
+
+  /// The frames of `address` in module `index` as the module's file on this machine names
+  /// them, ignoring what the capture carries; nullptr when the file is missing or is not the
+  /// one that ran (build-id differs). Valid until the next call.
+  const std::vector<Frame>* resolve_from_file(int index, std::uint64_t address);
+
   const SymbolizerStats& stats() const noexcept { return m_stats; }
 
  private:
   struct ModuleState;
-  int find_module(std::uint64_t address, std::uint32_t generation) const noexcept;
   ModuleState& open(int index);
+  std::vector<Frame> file_frames(int index, std::uint64_t address, bool* usable);
+
+  // Every module segment by start address, for find_module: `reach` is the highest end of
+  // this segment and all before it, so a search backwards stops once nothing can contain the
+  // address (segments of modules of different generations may overlap).
+  struct Span {
+    std::uint64_t begin;
+    std::uint64_t end;
+    std::uint64_t reach;
+    int module;
+  };
 
   const Capture& m_capture;
+  std::vector<Span> m_spans;
   std::vector<std::unique_ptr<ModuleState>> m_modules;
+  std::vector<std::uint8_t> m_source;  // per module: bit 0 named from the capture, bit 1 from its file
   std::map<std::pair<int, std::uint64_t>, std::vector<Frame>> m_cache;
+  std::vector<Frame> m_scratch;
   SymbolizerStats m_stats;
 };
 

@@ -1,5 +1,7 @@
 // Every way a process ends leaves a complete capture (or, when killed, its last checkpoint),
 // and a capture that cannot be written costs one warning, never the program.
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <sstream>
@@ -106,12 +108,34 @@ TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
   CHECK(capture.timeline.peak_bytes == capture.totals.peak_bytes);
 }
 
-TEST_CASE("an unwritable capture path gives one warning and leaves the program alone") {
-  auto native = run_process({fixture_path("exit_paths"), "exit"});
+TEST_CASE("measure run refuses an unwritable capture path before the program starts") {
+  TempDir dir;
+  std::string marker = dir.file("ran");
   // A path below a regular file cannot be created, whoever runs the test (root included).
   auto measured =
-      run_process({tool_path(), "run", "-q", "-o", "/etc/hostname/x.msr", "--", fixture_path("exit_paths"), "exit"},
-                  {{"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});
+      run_process({tool_path(), "run", "-o", "/etc/hostname/x.msr", "--", "/bin/sh", "-c", "touch " + marker});
+  CHECK(measured.status() == 2);
+  CHECK(measured.out.empty());
+  CHECK(measured.err ==
+        "measure: run: cannot write the capture to /etc/hostname/x.msr: /etc/hostname is not a directory (the "
+        "program was not started)\n");
+  CHECK_FALSE(fs::exists(marker));  // the program's own side effect did not happen
+  // A directory the user may not write to (as root every directory is writable: then skip).
+  if (::geteuid() != 0) {
+    auto denied = run_process({tool_path(), "run", "-o", "/proc/x.msr", "--", "/bin/sh", "-c", "touch " + marker});
+    CHECK(denied.status() == 2);
+    CHECK(denied.err.find("(the program was not started)") != std::string::npos);
+    CHECK_FALSE(fs::exists(marker));
+  }
+}
+
+TEST_CASE("a capture path that becomes unwritable costs one warning and leaves the program alone") {
+  auto native = run_process({fixture_path("exit_paths"), "exit"});
+  // Preloaded by hand, the runtime only finds out when it writes.
+  std::string preload = (fs::path(tool_path()).parent_path() / "../lib/libmeasure_preload.so").lexically_normal();
+  auto measured = run_process(
+      {fixture_path("exit_paths"), "exit"},
+      {{"LD_PRELOAD", preload}, {"MEASURE_OUTPUT", "/etc/hostname/x.msr"}, {"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});
   CHECK(measured.status() == native.status());
   CHECK(measured.out == native.out);
   std::istringstream lines(measured.err);

@@ -57,17 +57,6 @@ json report(const std::string& capture, const std::string& by) {
   return json::parse(r.out);
 }
 
-// The rows of a report or diff by function name.
-std::map<std::string, json> by_function(const json& report) {
-  std::map<std::string, json> rows;
-  for (const json& row : report["rows"]) {
-    if (row["key"]["function"].is_string()) {
-      rows[row["key"]["function"]] = row;
-    }
-  }
-  return rows;
-}
-
 // heaptrack_print's own numbers for one cost type (its flame graph stacks: "frame (file);
 // frame (file); VALUE", outermost first), summed by the frame main() calls.
 std::map<std::string, std::uint64_t> heaptrack_print(const TempDir& dir, const std::string& recording,
@@ -111,7 +100,7 @@ TEST_CASE("an imported heaptrack recording holds the fixture's allocations exact
   TempDir dir;
   std::string recording = record(dir, "fixture");
   json r = report(import(recording, dir.file("fixture.msr")), "function");
-  std::map<std::string, json> rows = by_function(r);
+  std::map<std::string, json> rows = measure::test::rows_by_function(r);
   for (const Expected& e : expected) {
     CAPTURE(e.function);
     REQUIRE(rows.count(e.function) == 1);
@@ -180,7 +169,7 @@ TEST_CASE("measure's own temporary count differs from heaptrack's where its defi
   ProcessResult run =
       run_process({tool_path(), "run", "-q", "-o", dir.file("native.msr"), "--", fixture_path("heaptrack_fixture")});
   REQUIRE_MESSAGE(run.status() == 0, run.err);
-  std::map<std::string, json> rows = by_function(report(dir.file("native.msr"), "function"));
+  std::map<std::string, json> rows = measure::test::rows_by_function(report(dir.file("native.msr"), "function"));
   CHECK(rows["keep_blocks()"]["temporary_count"] == 0);
   CHECK(rows["keep_blocks()"]["alloc_count"] == 10);
   CHECK(rows["churn(int)"]["temporary_count"] == 3);
@@ -193,7 +182,7 @@ TEST_CASE("measure diff compares two heaptrack recordings call site by call site
   ProcessResult r = run_process({tool_path(), "diff", before, after, "--by", "function", "--format", "json"});
   REQUIRE_MESSAGE(r.status() == 0, r.err);
   json diff = json::parse(r.out);
-  std::map<std::string, json> rows = by_function(diff);
+  std::map<std::string, json> rows = measure::test::rows_by_function(diff);
   CHECK(rows["churn(int)"]["status"] == "changed");
   CHECK(rows["churn(int)"]["delta"]["alloc_count"] == 3);
   CHECK(rows["churn(int)"]["delta"]["alloc_bytes"] == 120);

@@ -44,13 +44,13 @@ TEST_CASE("report and diff show what they are doing on a terminal, and erase it 
   std::string capture = capture_of(dir, "flame_fixture");
   std::string shown = on_terminal(sh_quote(tool_path()) + " report " + sh_quote(capture) + " > /dev/null");
   CHECK(shown.find(erase + "measure report: reading " + capture) != std::string::npos);
-  CHECK(shown.find("measure report: symbolizing and grouping 3 call sites") != std::string::npos);
+  CHECK(shown.find("measure report: grouping 3 call sites") != std::string::npos);
   CHECK(shown.find("measure report: writing the text report") != std::string::npos);
   CHECK(shown.ends_with(erase));  // nothing left behind
 
   shown = on_terminal(sh_quote(tool_path()) + " diff " + sh_quote(capture) + " " + sh_quote(capture) + " > /dev/null");
   CHECK(shown.find(erase + "measure diff: reading ") != std::string::npos);
-  CHECK(shown.find("measure diff: symbolizing and grouping 6 call sites") != std::string::npos);
+  CHECK(shown.find("measure diff: grouping 6 call sites") != std::string::npos);
   CHECK(shown.ends_with(erase));
 
   // The report itself, on the same terminal, comes after the erased status line.

@@ -19,14 +19,12 @@ TEST_CASE("the key frame skips system headers and libraries") {
   Frame alloc{"__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)",
               "/usr/include/c++/12/ext/new_allocator.h",
               137,
-              0,
               "/app",
               0x10,
               0,
               true};
-  Frame vec{
-      "std::vector<int>::_M_realloc_insert", "/usr/include/c++/12/bits/vector.tcc", 440, 0, "/app", 0x20, 0, true};
-  Frame user{"fill(int)", "/src/app.cpp", 12, 0, "/app", 0x30, 0, false};
+  Frame vec{"std::vector<int>::_M_realloc_insert", "/usr/include/c++/12/bits/vector.tcc", 440, "/app", 0x20, 0, true};
+  Frame user{"fill(int)", "/src/app.cpp", 12, "/app", 0x30, 0, false};
   std::vector<Frame> frames = {alloc, vec, user};
   const Frame* key = key_frame(frames);
   REQUIRE(key != nullptr);
@@ -34,13 +32,13 @@ TEST_CASE("the key frame skips system headers and libraries") {
   std::vector<Frame> only_system = {vec};
   CHECK(key_frame(only_system)->function == vec.function);
   CHECK(key_frame({}) == nullptr);
-  Frame libc{"", "", 0, 0, "/lib/x86_64-linux-gnu/libc.so.6", 0x1234, 0, false};
+  Frame libc{"", "", 0, "/lib/x86_64-linux-gnu/libc.so.6", 0x1234, 0, false};
   std::vector<Frame> with_libc = {libc, user};
   CHECK(key_frame(with_libc)->function == "fill(int)");
 }
 
 TEST_CASE("row keys carry only the fields of their grouping") {
-  Frame f{"fill(int)", "/src/app.cpp", 12, 0, "/app", 0x30, 0x5555, false};
+  Frame f{"fill(int)", "/src/app.cpp", 12, "/app", 0x30, 0x5555, false};
   RowKey line = key_for(&f, GroupBy::line);
   CHECK(line.function == "fill(int)");
   CHECK(line.line == 12u);
@@ -53,7 +51,7 @@ TEST_CASE("row keys carry only the fields of their grouping") {
   RowKey module = key_for(&f, GroupBy::module);
   CHECK(module.module == "/app");
   CHECK_FALSE(module.file.has_value());
-  Frame anonymous{"", "", 0, 0, "/lib/libx.so", 0x99, 0x7f00, false};
+  Frame anonymous{"", "", 0, "/lib/libx.so", 0x99, 0x7f00, false};
   RowKey fallback = key_for(&anonymous, GroupBy::line);
   CHECK(fallback.offset == 0x99u);
   CHECK(fallback.module == "/lib/libx.so");
@@ -63,7 +61,7 @@ TEST_CASE("row keys carry only the fields of their grouping") {
 }
 
 TEST_CASE("glob filters match function, file or module") {
-  Frame f{"parse_config(char const*)", "/src/config/parse.cpp", 3, 0, "/usr/lib/libapp.so", 0, 0, false};
+  Frame f{"parse_config(char const*)", "/src/config/parse.cpp", 3, "/usr/lib/libapp.so", 0, 0, false};
   CHECK(frame_matches(f, "parse_*"));
   CHECK(frame_matches(f, "parse.cpp"));
   CHECK(frame_matches(f, "/src/config/*"));

@@ -96,8 +96,9 @@ TEST_CASE("report formats: the timeline chart, in text and as a well-formed SVG 
 
   std::vector<std::string> chart = timeline_chart(r.capture->timeline, 20, 2);
   REQUIRE(chart.size() == 6);
-  CHECK(chart[0] == "Live bytes over 2.5 s, one column per 125 ms (peak 7.0 KiB between 2 s and 2.5 s; resident "
-                    "memory up to 5.2 MiB):");
+  CHECK(chart[0] ==
+        "Live bytes over 2.5 s, one column per 125 ms (peak 7.0 KiB between 2 s and 2.5 s; resident "
+        "memory up to 5.2 MiB):");
 
   Capture none = *r.capture;
   none.timeline = CaptureTimeline{};
@@ -137,7 +138,7 @@ TEST_CASE("report formats: the flame graph is well-formed XML with every frame a
 
   // Names with markup and bytes that are not UTF-8 still give a well-formed document.
   Capture c = test::synthetic_capture();
-  std::vector<Frame> odd = {Frame{"operator<<(Foo&, \"x\" & 'y')\x01\xff", "", 0, 0, "/m", 1, 1, false}};
+  std::vector<Frame> odd = {Frame{"operator<<(Foo&, \"x\" & 'y')\x01\xff", "", 0, "/m", 1, 1, false}};
   FrameResolver resolve = [&](std::uint64_t, std::uint32_t) -> const std::vector<Frame>& { return odd; };
   test::write_text(dir.file("odd.svg"), render_svg(build_report(c, {}, resolve)));
   auto odd_lint = run_process({"xmllint", "--noout", dir.file("odd.svg")});

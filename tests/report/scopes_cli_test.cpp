@@ -139,8 +139,8 @@ TEST_CASE("report --scope NAME: the call sites inside one scope, over all its en
   ProcessResult csv = measure_tool({"report", path, "--scope", "parse", "--by", "line", "--format", "csv"});
   REQUIRE(csv.status() == 0);
   CAPTURE(csv.out);
-  CHECK(csv.out.find(",60,3840,60,3840,0,0,,,1\n") != std::string::npos);
-  CHECK(csv.out.find(",5,50,0,0,5,50,,,1\n") != std::string::npos);
+  CHECK(csv.out.find(",60,3840,60,3840,0,0,—,—,1\n") != std::string::npos);
+  CHECK(csv.out.find(",5,50,0,0,5,50,—,—,1\n") != std::string::npos);
 }
 
 TEST_CASE("diff --by scope compares costs per entry") {
@@ -178,7 +178,7 @@ TEST_CASE("diff --by scope compares costs per entry") {
     CAPTURE(r.out);
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("REGRESSED") != std::string::npos);
-    CHECK(r.out.find("first parse") != std::string::npos);
+    CHECK(r.out.find("1 row broke it: #1 parse") != std::string::npos);
   }
 }
 

@@ -19,7 +19,7 @@ const char* const libfoo = "/opt/app/lib/libfoo.so";
 
 Frame frame(const char* function, const char* file, std::uint32_t line, const char* module, std::uint64_t base,
             std::uint64_t address, bool inlined = false) {
-  return Frame{function, file, line, 0, module, address - base, address, inlined};
+  return Frame{function, file, line, module, address - base, address, inlined};
 }
 
 std::map<std::uint64_t, std::vector<Frame>> symbol_table() {

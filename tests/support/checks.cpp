@@ -35,4 +35,14 @@ void check_one_line_error(const ProcessResult& r, const std::string& fragment) {
   CHECK(r.err.find(fragment) != std::string::npos);
 }
 
+std::map<std::string, nlohmann::json> rows_by_function(const nlohmann::json& document) {
+  std::map<std::string, nlohmann::json> rows;
+  for (const nlohmann::json& row : document["rows"]) {
+    if (row["key"]["function"].is_string()) {
+      rows[row["key"]["function"]] = row;
+    }
+  }
+  return rows;
+}
+
 }  // namespace measure::test

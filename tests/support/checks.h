@@ -2,7 +2,10 @@
 // input to the measure command must look like.
 #pragma once
 
+#include <map>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "support/subprocess.h"
 
@@ -17,5 +20,9 @@ int marker_line(const std::string& source, const std::string& marker);
 /// output, exactly one line on standard error that starts with "measure: " and contains
 /// `fragment`.
 void check_one_line_error(const ProcessResult& result, const std::string& fragment);
+
+/// The rows of a report or diff document (`--format json`) by the function of their key;
+/// rows without a function are left out.
+std::map<std::string, nlohmann::json> rows_by_function(const nlohmann::json& document);
 
 }  // namespace measure::test
