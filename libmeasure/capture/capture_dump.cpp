@@ -134,12 +134,14 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
       {"block_shadow_bytes", shadow_bytes},
+      {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };
+  std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
-  out.put_varint(sizeof counters / sizeof counters[0]);
-  for (const Named& c : counters) {
-    out.put_string(c.name);
-    out.put_varint(c.value);
+  out.put_varint(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.put_string(counters[i].name);
+    out.put_varint(counters[i].value);
   }
   out.put_varint(rt.hooks_active ? 0 : 1);
   if (!rt.hooks_active) {

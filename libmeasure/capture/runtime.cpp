@@ -18,6 +18,7 @@ namespace measure::detail {
 
 void release_thread_state(void* state) noexcept;  // recorder.cpp
 void keep_only_current_thread() noexcept;         // recorder.cpp
+void restart_samplers() noexcept;                 // recorder.cpp
 
 constinit Runtime g_runtime;
 static_assert(std::is_trivially_destructible_v<Runtime>,
@@ -119,6 +120,7 @@ void strip_preload_for_children() noexcept {
 
 void on_fork_prepare() noexcept {
   Runtime& rt = g_runtime;
+  rt.forks.fetch_add(1, std::memory_order_relaxed);  // the child's seed derives from it
   if (t_busy || rt.current() != RuntimeState::recording) {
     return;  // forking from inside the runtime (a signal handler): the child resets locks
   }
@@ -146,6 +148,10 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.path_chosen = false;
   rt.write_warned = false;
   rt.diagnostics.reset();
+  // A sample stream of its own, not its parent's: derived from the parent's seed and how many
+  // times it had forked, so MEASURE_SEED still repeats the whole run.
+  rt.sample_seed = mix64(rt.sample_seed + 0x9e3779b97f4a7c15ULL * rt.forks.load(std::memory_order_relaxed));
+  restart_samplers();
 
   // The inherited blocks are in the block shadow and the live-block table; the shadow has no
   // entries to count, so their number and bytes come from the counters: the threads' exact
@@ -282,6 +288,9 @@ bool start_recording() noexcept {
   }
   BusyScope busy;
   parse_environment(environ, rt.options);
+  if (rt.options.mode == Mode::sampled) {
+    rt.sample_seed = rt.options.seed_set ? rt.options.seed : platform::random_u64();
+  }
   rt.start_realtime_ns = platform::realtime_ns();
   rt.start_monotonic_ns = platform::monotonic_ns();
   rt.owner_pid = platform::process_id();

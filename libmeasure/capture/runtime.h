@@ -67,6 +67,9 @@ class Runtime {
   ScopeNames scope_names;
   Timeline timeline;
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
+  std::uint64_t sample_seed = 0;                   // sampled mode: the process's seed (MEASURE_SEED or random)
+  std::atomic<std::uint64_t> threads_attached{0};  // threads seeded from it so far
+  std::atomic<std::uint64_t> forks{0};             // fork calls so far: a followed child's seed derives from it
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;
   char output_path[4096] = {};  // the resolved output template (absolute)

@@ -195,6 +195,7 @@ std::vector<std::string> report_notes(const Report& r) {
     notes.push_back(fmt::format("sampled mode: per-stack counts and bytes are estimates from a byte-weighted "
                                 "sample (one sample per {} on average); totals and peak are exact",
                                 human_bytes(p.sample_interval)));
+    notes.push_back(fmt::format("sampled mode: MEASURE_SEED={} repeats these samples", c.diagnostic("sample_seed")));
   } else if (p.mode == CaptureMode::counters) {
     notes.push_back("counters mode: no stacks were recorded, only totals per process, thread and scope");
   }
