@@ -58,6 +58,23 @@ std::string find_audit_module(const std::string& preload) {
   return audit;
 }
 
+// MEASURE_INJECTED for `env`, the variables measure sets: per variable, what the program has
+// natively instead (its value, or nothing), so the runtime can give the program exactly its
+// own environment (libmeasure/capture/environment.h has the format).
+std::string injected_list(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> items;
+  for (const auto& [name, value] : env) {
+    const char* own = std::getenv(name.c_str());
+    std::string item = own != nullptr ? name + "=" + own : name;
+    items.push_back(fmt::format("{}:{}", item.size(), item));
+  }
+  if (const char* own = std::getenv("MEASURE_INJECTED")) {
+    std::string item = fmt::format("MEASURE_INJECTED={}", own);
+    items.push_back(fmt::format("{}:{}", item.size(), item));
+  }
+  return fmt::format("{}", fmt::join(items, ";"));
+}
+
 // %n is the program as the user named it (a script's name, not its interpreter's).
 std::string output_template(const RunOptions& o) {
   std::string templ = o.output.empty() ? "measure.%n.%p.msr" : o.output;
@@ -176,6 +193,60 @@ void summarize(const std::string& expected, const ChildResult& child, bool quiet
              grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
              human_bytes(t.live_bytes));
   fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);
+}
+
+// One line on the processes the program started that no capture traces (the untraced_forks
+// and untraced_execs of every capture of the run, summed), naming the options that would
+// trace them; nothing when there were none.
+void print_untraced_processes(const std::string& templ, fs::file_time_type since, const RunOptions& o) {
+  std::vector<std::string> paths = child_captures(templ, "", since);
+  if (templ.find("%p") == std::string::npos) {  // one name, and sequence suffixes
+    std::error_code ec;
+    std::string path = runtime_path(templ, 0);
+    for (int sequence = 0; sequence < 1000; ++sequence) {
+      std::string candidate = sequence == 0 ? path : fmt::format("{}.{}", path, sequence);
+      if (!fs::exists(candidate, ec)) {
+        break;
+      }
+      if (fs::last_write_time(candidate, ec) >= since) {
+        paths.push_back(candidate);
+      }
+    }
+  }
+  std::uint64_t forked = 0;
+  std::uint64_t execed = 0;
+  for (const std::string& path : paths) {
+    try {
+      Capture capture = read_capture(path);
+      forked += capture.diagnostic("untraced_forks");
+      execed += capture.diagnostic("untraced_execs");
+    } catch (const Error&) {
+      // A capture that cannot be read was reported by the summary already, or is not ours.
+    }
+  }
+  std::uint64_t total = forked + execed;
+  if (total == 0) {
+    return;
+  }
+  std::vector<std::string> kinds;
+  std::vector<std::string> options;
+  if (forked != 0) {
+    kinds.push_back(fmt::format("forked: {}", forked));
+    if (!o.follow_forks) {
+      options.emplace_back("--follow-forks");
+    }
+  }
+  if (execed != 0) {
+    kinds.push_back(fmt::format("exec'd: {}", execed));
+    if (!o.follow_exec) {
+      options.emplace_back("--follow-exec");
+    }
+  }
+  std::string hint = options.empty() ? std::string()
+                                     : fmt::format("; {} trace{} {}", fmt::join(options, " and "),
+                                                   options.size() == 1 ? "s" : "", total == 1 ? "it" : "them");
+  fmt::print(stderr, "measure: the program started {} process{} that {} not traced ({}){}\n", total,
+             total == 1 ? "" : "es", total == 1 ? "was" : "were", fmt::join(kinds, ", "), hint);
 }
 
 // A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
@@ -299,6 +370,7 @@ int run_command(const RunOptions& o) {
   if (o.follow_forks) {
     env.emplace_back("MEASURE_FOLLOW_FORKS", "1");
   }
+  env.emplace_back("MEASURE_INJECTED", injected_list(env));
   // An explicit name without %p: the user asked for exactly that file, so a previous run's
   // capture there is replaced (the program's own children still never overwrite each other).
   // Only a regular file is ever replaced: removing /dev/null (as root) or a FIFO would
@@ -327,6 +399,9 @@ int run_command(const RunOptions& o) {
       fmt::print(stderr, "measure: {} more capture{} from child processes: {}\n", children.size(),
                  children.size() == 1 ? "" : "s", fmt::join(children, " "));
     }
+  }
+  if (!o.quiet) {
+    print_untraced_processes(templ, since, o);
   }
   return child.status();
 }

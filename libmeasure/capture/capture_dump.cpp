@@ -134,6 +134,8 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
       {"block_shadow_bytes", shadow_bytes},
+      {"untraced_forks", d.untraced_forks.load()},
+      {"untraced_execs", d.untraced_execs.load()},
       {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };
   std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);

@@ -195,6 +195,8 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     if (!options.seed_set) {
       warn_bad(name, value, "a decimal number", "a random seed");
     }
+  } else if (std::strcmp(name, injected_variable) == 0) {
+    // Read by the environment unit when the runtime starts (capture/environment.h).
   } else {
     LogLine()
         .text("ignoring unknown environment variable ")
@@ -202,7 +204,7 @@ void apply(const char* name, const char* value, Options& options) noexcept {
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
             "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE, "
-            "MEASURE_SHADOW, MEASURE_SEED)")
+            "MEASURE_SHADOW, MEASURE_SEED, MEASURE_INJECTED)")
         .emit();
   }
 }

@@ -34,6 +34,10 @@ constexpr std::uint32_t max_depth = 256;
 /// reads the array and writes through platform::write_stderr.
 void parse_environment(char* const* environment, Options& options) noexcept;
 
+/// The variable through which `measure run` says what it added to the program's environment
+/// (capture/environment.h). Known to parse_environment, which leaves it to that unit.
+constexpr const char injected_variable[] = "MEASURE_INJECTED";
+
 /// Reads the decimal digits at the start of `text` into `value`. Returns the first byte after
 /// them, or nullptr when there are none or the number does not fit 64 bits.
 const char* parse_digits(const char* text, std::uint64_t* value) noexcept;

@@ -424,4 +424,12 @@ void restart_samplers() noexcept {
   }
 }
 
+bool calling_thread_stack_low(std::uintptr_t* low) noexcept {
+  if (t_state == nullptr) {
+    return false;
+  }
+  *low = t_state->stack_low;
+  return true;
+}
+
 }  // namespace measure::detail

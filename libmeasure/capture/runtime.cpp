@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "capture/capture_dump.h"
+#include "capture/children.h"
 #include "platform/platform.h"
 #include "support/hash.h"
 #include "support/log.h"
@@ -81,8 +82,10 @@ bool preloaded() noexcept {
   return false;
 }
 
-// Children started with exec are not traced unless --follow-exec: drop our libraries from
-// LD_PRELOAD and LD_AUDIT in place (the strings only shrink, so no allocation is needed).
+// With the preload set by hand (no MEASURE_INJECTED), children started with exec are not
+// traced unless MEASURE_FOLLOW_EXEC: drop our libraries from LD_PRELOAD and LD_AUDIT in place
+// (the strings only shrink, so no allocation is needed). Under `measure run` the program's
+// environment is its own already (capture/environment.h).
 void strip_preload_for_children() noexcept {
   if (environ == nullptr) {
     return;
@@ -203,13 +206,16 @@ void on_fork_child() noexcept {
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
   rt.writer_lock.reset_after_fork();
+  shells_after_fork();
   keep_only_current_thread();
+  // The child is a process of its own, followed or not (children.h tells a vfork child, which
+  // shares its parent's memory, by a pid that differs from this one).
+  rt.owner_pid = platform::process_id();
   if (rt.current() != RuntimeState::recording) {
     return;
   }
   if (rt.options.follow_forks) {
     BusyScope busy;
-    rt.owner_pid = platform::process_id();
     start_child_capture(rt);
     start_checkpoints(rt);
     return;
@@ -287,7 +293,9 @@ bool start_recording() noexcept {
     return false;  // another thread is initializing: its allocations are not recorded yet
   }
   BusyScope busy;
+  // The options are measure's values; then the program's own environment is put back.
   parse_environment(environ, rt.options);
+  rt.environment.settle(environ);
   if (rt.options.mode == Mode::sampled) {
     rt.sample_seed = rt.options.seed_set ? rt.options.seed : platform::random_u64();
   }
@@ -347,7 +355,7 @@ void on_library_loaded(LoadRole role) noexcept {
   platform::at_quick_exit(&on_exit_handler);
   start_checkpoints(rt);
 
-  if (!rt.options.follow_exec) {
+  if (!rt.options.follow_exec && !rt.environment.known()) {
     strip_preload_for_children();
   }
 }

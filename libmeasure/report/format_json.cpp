@@ -119,8 +119,8 @@ std::string render_json(const Report& r) {
   j.key("partial_stacks").value(r.partial_stacks);
   j.key("partial_allocations").value(r.partial_allocations);
   j.key("unknown_stack_allocations").value(r.unknown_stack_allocations);
-  for (const char* name :
-       {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks", "bootstrap_allocations"}) {
+  for (const char* name : {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks",
+                           "bootstrap_allocations", "untraced_forks", "untraced_execs"}) {
     j.key(name).value(c.diagnostic(name));
   }
   j.end_object();
