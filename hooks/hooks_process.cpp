@@ -54,18 +54,23 @@ int with_child_environment(char* const* envp, Start start) noexcept {
 template <class Exec>
 int exec_hook(char* const* envp, Exec exec) noexcept {
   return with_child_environment(envp, [&](char* const* env, bool traced) {
-    bool counted = detail::before_exec(traced);
+    detail::ExecAttempt attempt = detail::before_exec(traced);
     int rc = exec(env);
-    detail::exec_failed(counted);
+    detail::exec_failed(attempt);
     return rc;
   });
 }
 
-// posix_spawn and posix_spawnp: `spawn(envp)` returns 0 once the program started.
-template <class Spawn>
-int spawn_hook(char* const* envp, Spawn spawn) noexcept {
+// posix_spawn and posix_spawnp (`which` original): 0 once the program started.
+using SpawnFunction = decltype(Originals::posix_spawn);
+int spawn_hook(SpawnFunction Originals::*which, pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+               const posix_spawnattr_t* attributes, char* const* argv, char* const* envp) noexcept {
+  if (!ready() || g_originals.*which == nullptr) {
+    return ENOSYS;
+  }
+  SpawnFunction original = g_originals.*which;
   return with_child_environment(envp, [&](char* const* env, bool traced) {
-    int rc = spawn(env);
+    int rc = original(pid, path, actions, attributes, argv, env);
     detail::spawned(rc == 0, traced);
     return rc;
   });
@@ -120,15 +125,15 @@ using measure::detail::end_shell;
 using measure::detail::spawned;
 
 // execl, execle and execlp: the list becomes an array on the stack, as the C library does it.
-#define MEASURE_LIST_ARGUMENTS(first, argv, envp, with_environment)                  \
-  std::va_list list_;                                                                \
-  va_start(list_, first);                                                            \
-  std::size_t count_ = count_arguments(first, list_);                                \
-  va_end(list_);                                                                     \
-  auto** argv = static_cast<char**>(__builtin_alloca((count_ + 1) * sizeof(char*))); \
-  va_start(list_, first);                                                            \
-  char* const* envp = copy_arguments(argv, count_, first, list_, with_environment);  \
-  va_end(list_)
+#define MEASURE_LIST_ARGUMENTS(first, argv, envp, with_environment)                             \
+  std::va_list arguments;                                                                       \
+  va_start(arguments, first);                                                                   \
+  std::size_t argument_count = count_arguments(first, arguments);                               \
+  va_end(arguments);                                                                            \
+  auto** argv = static_cast<char**>(__builtin_alloca((argument_count + 1) * sizeof(char*)));    \
+  va_start(arguments, first);                                                                   \
+  char* const* envp = copy_arguments(argv, argument_count, first, arguments, with_environment); \
+  va_end(arguments)
 
 extern "C" {
 
@@ -185,20 +190,12 @@ MEASURE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
 
 MEASURE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                                const posix_spawnattr_t* attributes, char* const argv[], char* const envp[]) {
-  if (!ready() || g_originals.posix_spawn == nullptr) {
-    return ENOSYS;
-  }
-  return spawn_hook(
-      envp, [&](char* const* env) { return g_originals.posix_spawn(pid, path, actions, attributes, argv, env); });
+  return spawn_hook(&Originals::posix_spawn, pid, path, actions, attributes, argv, envp);
 }
 
 MEASURE_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                                 const posix_spawnattr_t* attributes, char* const argv[], char* const envp[]) {
-  if (!ready() || g_originals.posix_spawnp == nullptr) {
-    return ENOSYS;
-  }
-  return spawn_hook(
-      envp, [&](char* const* env) { return g_originals.posix_spawnp(pid, file, actions, attributes, argv, env); });
+  return spawn_hook(&Originals::posix_spawnp, pid, file, actions, attributes, argv, envp);
 }
 
 MEASURE_EXPORT int system(const char* command) {

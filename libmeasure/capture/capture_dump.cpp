@@ -429,6 +429,9 @@ int publish(Runtime& rt, const char* temporary, const char* path, bool claim) no
 
 int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
   SpinGuard guard(rt.writer_lock);
+  if (!final && path_template == nullptr && rt.execs_starting.load(std::memory_order_acquire) != 0) {
+    return 0;  // a thread calls exec: the capture it wrote just before is the final one
+  }
   char path[4096];
   bool claim = false;
   if (path_template == nullptr && rt.path_chosen) {

@@ -84,10 +84,11 @@ std::size_t stack_room(const void* here) noexcept {
   return at - low > reserve ? at - low - reserve : 0;
 }
 
-bool before_exec(bool traced) noexcept {
+ExecAttempt before_exec(bool traced) noexcept {
   Runtime& rt = runtime();
-  bool counted = !traced && counting();
-  if (counted) {
+  ExecAttempt attempt;
+  attempt.counted = !traced && counting();
+  if (attempt.counted) {
     rt.diagnostics.untraced_execs.fetch_add(1, std::memory_order_relaxed);
   }
   // A thread inside the runtime (a signal handler that execs) could deadlock on the locks
@@ -95,16 +96,22 @@ bool before_exec(bool traced) noexcept {
   if (counting() && rt.write_at_exit && !in_vfork_child() && !thread_busy()) {
     int saved = errno;
     BusyScope busy;
+    // No checkpoint may replace this capture, which is the final one if the exec succeeds.
+    rt.execs_starting.fetch_add(1, std::memory_order_acq_rel);
     rt.modules.scan();
     write_capture_file(rt, true);
+    attempt.wrote = true;
     errno = saved;
   }
-  return counted;
+  return attempt;
 }
 
-void exec_failed(bool counted) noexcept {
-  if (counted) {
+void exec_failed(const ExecAttempt& attempt) noexcept {
+  if (attempt.counted) {
     runtime().diagnostics.untraced_execs.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (attempt.wrote) {
+    runtime().execs_starting.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -29,14 +29,19 @@ bool in_vfork_child() noexcept;
 /// address in the caller's frame).
 std::size_t stack_room(const void* here) noexcept;
 
+/// What before_exec did, for exec_failed to undo.
+struct ExecAttempt {
+  bool counted = false;  // the program was counted as untraced
+  bool wrote = false;    // the capture was written (checkpoints wait meanwhile)
+};
 /// Just before the program (the traced process itself, or a vfork child) calls exec: counts
 /// the program it starts when that one is not `traced` and, in the traced process itself,
 /// writes the capture, so what happened before the exec is kept (with --follow-exec the new
-/// program writes its own capture next to it). Returns whether it counted.
-bool before_exec(bool traced) noexcept;
+/// program writes its own capture next to it). Keeps errno.
+ExecAttempt before_exec(bool traced) noexcept;
 /// The exec returned, so it failed: the count is taken back; recording goes on, and the
-/// capture is rewritten at exit as usual. Keeps errno.
-void exec_failed(bool counted) noexcept;
+/// capture is rewritten by checkpoints and at exit as usual. Keeps errno.
+void exec_failed(const ExecAttempt& attempt) noexcept;
 /// posix_spawn, system or popen returned: counts the program when one was `started` that is
 /// not `traced`. Keeps errno.
 void spawned(bool started, bool traced) noexcept;

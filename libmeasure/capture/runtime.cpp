@@ -207,6 +207,7 @@ void on_fork_child() noexcept {
   rt.modules.reset_lock_after_fork();
   rt.writer_lock.reset_after_fork();
   shells_after_fork();
+  rt.execs_starting.store(0, std::memory_order_relaxed);  // the threads calling exec stayed behind
   keep_only_current_thread();
   // The child is a process of its own, followed or not (children.h tells a vfork child, which
   // shares its parent's memory, by a pid that differs from this one).

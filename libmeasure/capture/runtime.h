@@ -79,8 +79,9 @@ class Runtime {
   char output_path[4096] = {};  // the resolved output template (absolute)
   char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
   bool path_chosen = false;
-  bool write_warned = false;  // a failed write has been reported (once per process)
-  int owner_pid = 0;          // the process this runtime records (a vfork child is another)
+  bool write_warned = false;           // a failed write has been reported (once per process)
+  int owner_pid = 0;                   // the process this runtime records (a vfork child is another)
+  std::atomic<int> execs_starting{0};  // exec calls that wrote the capture just before (children.h)
 
   SpinLock writer_lock;  // one capture writer at a time (exit, checkpoints, API)
 

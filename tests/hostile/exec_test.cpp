@@ -18,21 +18,12 @@
 using measure::test::fixture_path;
 using measure::test::marker_line;
 using measure::test::run_process;
+using measure::test::sorted_lines;
 using measure::test::TempDir;
 using measure::test::tool_path;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> sorted_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
 
 // The captures in `dir`, by file name, with their executable's name.
 std::map<std::string, std::string> executables_in(const std::string& dir) {

@@ -1,32 +1,22 @@
 // The program's environment under `measure run` is its own: `env` prints exactly what it
 // prints natively (sorted, since the runtime may reorder what it puts back), whatever the user
 // had set of LD_PRELOAD, LD_AUDIT and MEASURE_*, with and without --follow-exec.
-#include <algorithm>
 #include <filesystem>
-#include <sstream>
 
 #include <doctest/doctest.h>
 
+#include "support/checks.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
 using measure::test::run_process;
+using measure::test::sorted_lines;
 using measure::test::TempDir;
 using measure::test::tool_path;
 
 namespace {
 
 using Environment = std::vector<std::pair<std::string, std::string>>;
-
-std::vector<std::string> sorted_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
 
 // `env`, natively and under `measure run` with `options`, both with `user` added to the
 // environment (and no MEASURE_* or loader variables of the test's own).
