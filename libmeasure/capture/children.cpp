@@ -73,7 +73,7 @@ bool in_vfork_child() noexcept {
 
 std::size_t stack_room(const void* here) noexcept {
   // Room for exec itself and the C library's own frames stays free; without a known stack
-  // (a thread that never allocated) only a few pages are taken.
+  // (a thread that never allocated) only one page is taken.
   constexpr std::size_t reserve = 64 * 1024;
   constexpr std::size_t unknown = 4096;
   std::uintptr_t low = 0;
