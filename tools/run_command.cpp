@@ -197,31 +197,44 @@ void summarize(const std::string& expected, const ChildResult& child, bool quiet
 
 // One line on the processes the program started that no capture traces (the untraced_forks
 // and untraced_execs of every capture of the run, summed), naming the options that would
-// trace them; nothing when there were none.
-void print_untraced_processes(const std::string& templ, fs::file_time_type since, const RunOptions& o) {
+// trace them; nothing when there were none. The run's captures are those of the template
+// that started no earlier than the program's own (`pid`): an earlier run's captures may
+// still be newer than `since`.
+void print_untraced_processes(const std::string& templ, fs::file_time_type since, int pid, const RunOptions& o) {
   std::vector<std::string> paths = child_captures(templ, "", since);
   if (templ.find("%p") == std::string::npos) {  // one name, and sequence suffixes
     std::error_code ec;
     std::string path = runtime_path(templ, 0);
-    for (int sequence = 0; sequence < 1000; ++sequence) {
-      std::string candidate = sequence == 0 ? path : fmt::format("{}.{}", path, sequence);
-      if (!fs::exists(candidate, ec)) {
-        break;
+    for (int sequence = 0; sequence < 1000 && fs::exists(path, ec); ++sequence) {
+      if (fs::last_write_time(path, ec) >= since) {
+        paths.push_back(path);
       }
-      if (fs::last_write_time(candidate, ec) >= since) {
-        paths.push_back(candidate);
-      }
+      path = fmt::format("{}.{}", runtime_path(templ, 0), sequence + 1);
+    }
+  }
+  struct Counts {
+    std::uint64_t start_ns, forked, execed;
+    bool own;
+  };
+  std::vector<Counts> captures;
+  std::uint64_t start_ns = UINT64_MAX;
+  for (const std::string& path : paths) {
+    try {
+      Capture c = read_capture(path);
+      bool own = c.program.pid == static_cast<std::uint64_t>(pid);
+      captures.push_back(
+          {c.program.start_time_ns, c.diagnostic("untraced_forks"), c.diagnostic("untraced_execs"), own});
+      start_ns = own ? std::min(start_ns, c.program.start_time_ns) : start_ns;
+    } catch (const Error&) {
+      // A capture that cannot be read was reported by the summary already, or is not ours.
     }
   }
   std::uint64_t forked = 0;
   std::uint64_t execed = 0;
-  for (const std::string& path : paths) {
-    try {
-      Capture capture = read_capture(path);
-      forked += capture.diagnostic("untraced_forks");
-      execed += capture.diagnostic("untraced_execs");
-    } catch (const Error&) {
-      // A capture that cannot be read was reported by the summary already, or is not ours.
+  for (const Counts& c : captures) {
+    if (c.own || start_ns == UINT64_MAX || c.start_ns >= start_ns) {
+      forked += c.forked;
+      execed += c.execed;
     }
   }
   std::uint64_t total = forked + execed;
@@ -401,7 +414,7 @@ int run_command(const RunOptions& o) {
     }
   }
   if (!o.quiet) {
-    print_untraced_processes(templ, since, o);
+    print_untraced_processes(templ, since, child.pid, o);
   }
   return child.status();
 }
