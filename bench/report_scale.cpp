@@ -177,6 +177,21 @@ Result measure_command(const std::vector<std::string>& argv, int runs) {
   return r;
 }
 
+std::vector<std::string> tool_argv(const Options& o, const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {o.tool};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+void print_result(const std::vector<std::string>& command, const Result& r) {
+  std::string shown = "measure";
+  for (const std::string& a : command) {
+    shown += " " + (a.find('/') == std::string::npos ? a : std::filesystem::path(a).filename().string());
+  }
+  fmt::print("  {:<58} {:>9.3f} {:>6.1f} MiB{}\n", shown, r.median_s, r.max_rss_mib,
+             r.status == 0 ? "" : fmt::format("  (exit {})", r.status));
+}
+
 std::size_t distinct_stacks(const Capture& c) {
   std::set<std::vector<std::uint64_t>> seen;
   for (const measure::Stack& s : c.stacks) {
@@ -214,15 +229,33 @@ void run_variant(const Options& o, const std::string& name, const std::vector<Mo
       {"diff", old_path, new_path, "--by", "function", "--format", "json", "--top", "0"},
   };
   for (const auto& command : commands) {
-    std::vector<std::string> argv = {o.tool};
-    argv.insert(argv.end(), command.begin(), command.end());
-    Result r = measure_command(argv, o.runs);
-    std::string shown = "measure";
-    for (const std::string& a : command) {
-      shown += " " + (a.find('/') == std::string::npos ? a : std::filesystem::path(a).filename().string());
-    }
-    fmt::print("  {:<58} {:>9.3f} {:>6.1f} MiB{}\n", shown, r.median_s, r.max_rss_mib,
-               r.status == 0 ? "" : fmt::format("  (exit {})", r.status));
+    print_result(command, measure_command(tool_argv(o, command), o.runs));
+  }
+  if (name != "debug-info") {
+    return;
+  }
+  // Storing the symbols in the capture (what `measure run` does after the program ends), each
+  // run on a fresh copy, then reports and diffs that read them instead of the module.
+  std::string stored_old = fmt::format("{}/{}-stored-old.msr", o.dir, name);
+  std::string stored_new = fmt::format("{}/{}-stored-new.msr", o.dir, name);
+  std::vector<double> times;
+  Result symbolize;
+  for (int i = 0; i < o.runs; ++i) {
+    std::filesystem::copy_file(old_path, stored_old, std::filesystem::copy_options::overwrite_existing);
+    symbolize = measure_command(tool_argv(o, {"symbolize", "-q", stored_old}), 1);
+    times.push_back(symbolize.median_s);
+  }
+  std::sort(times.begin(), times.end());
+  symbolize.median_s = times[times.size() / 2];
+  print_result({"symbolize", stored_old}, symbolize);
+  std::filesystem::copy_file(new_path, stored_new, std::filesystem::copy_options::overwrite_existing);
+  measure_command(tool_argv(o, {"symbolize", "-q", stored_new}), 1);
+  fmt::print("  capture with stored symbols: {:.1f} MiB (without: {:.1f} MiB)\n",
+             static_cast<double>(std::filesystem::file_size(stored_old)) / (1 << 20),
+             static_cast<double>(std::filesystem::file_size(old_path)) / (1 << 20));
+  for (const auto& command : std::vector<std::vector<std::string>>{{"report", stored_old},
+                                                                   {"diff", stored_old, stored_new}}) {
+    print_result(command, measure_command(tool_argv(o, command), o.runs));
   }
 }
 

@@ -29,6 +29,9 @@ constexpr const char* g_names[] = {
 #define MEASURE_AUDIT_CXX_NAME(field, mangled, result, params) mangled,
         MEASURE_HOOKED_CXX_FUNCTIONS(MEASURE_AUDIT_CXX_NAME)
 #undef MEASURE_AUDIT_CXX_NAME
+#define MEASURE_AUDIT_PROCESS_NAME(name, result, params) #name,
+            MEASURE_HOOKED_PROCESS_FUNCTIONS(MEASURE_AUDIT_PROCESS_NAME)
+#undef MEASURE_AUDIT_PROCESS_NAME
 };
 constexpr unsigned name_count = sizeof g_names / sizeof g_names[0];
 

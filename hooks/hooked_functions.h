@@ -7,10 +7,21 @@
 // MEASURE_HOOKED_CXX_FUNCTIONS(X): X(field, mangled name, return type, parameter types)
 //   The replaceable global operator new/delete overloads (C++17: sized, aligned, nothrow,
 //   array and their combinations). Resolved lazily; absent in programs without a C++ runtime.
+// MEASURE_HOOKED_PROCESS_FUNCTIONS(X): X(name, return type, parameter types)
+//   The functions that start processes (capture/children.h): the runtime counts those it will
+//   not trace, writes the capture before the process replaces itself, and gives exec'd
+//   programs the environment that traces them when they are followed. The C library's own
+//   exec functions and system() and popen() start programs through internal calls that no
+//   hook sees, so each entry point is here. None is required.
 #pragma once
 
+#include <spawn.h>
+
 #include <cstddef>
+#include <cstdio>
 #include <new>
+
+#include <sys/types.h>
 
 #define MEASURE_HOOKED_C_FUNCTIONS(X)                               \
   X(malloc, void*, (std::size_t), true)                             \
@@ -53,3 +64,20 @@
     (void*, std::align_val_t, const std::nothrow_t&))                                                    \
   X(delete_array_aligned_nothrow, "_ZdaPvSt11align_val_tRKSt9nothrow_t", void,                           \
     (void*, std::align_val_t, const std::nothrow_t&))
+
+#define MEASURE_HOOKED_PROCESS_FUNCTIONS(X)                                                                         \
+  X(fork, pid_t, ())                                                                                                \
+  X(execve, int, (const char*, char* const*, char* const*))                                                         \
+  X(execv, int, (const char*, char* const*))                                                                        \
+  X(execvp, int, (const char*, char* const*))                                                                       \
+  X(execvpe, int, (const char*, char* const*, char* const*))                                                        \
+  X(execl, int, (const char*, const char*, ...))                                                                    \
+  X(execle, int, (const char*, const char*, ...))                                                                   \
+  X(execlp, int, (const char*, const char*, ...))                                                                   \
+  X(fexecve, int, (int, char* const*, char* const*))                                                                \
+  X(posix_spawn, int,                                                                                               \
+    (pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*, char* const*, char* const*)) \
+  X(posix_spawnp, int,                                                                                              \
+    (pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*, char* const*, char* const*)) \
+  X(system, int, (const char*))                                                                                     \
+  X(popen, FILE*, (const char*, const char*))

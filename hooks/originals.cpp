@@ -47,6 +47,10 @@ void resolve_originals() noexcept {
   }
   MEASURE_HOOKED_C_FUNCTIONS(MEASURE_RESOLVE_C)
 #undef MEASURE_RESOLVE_C
+#define MEASURE_RESOLVE_PROCESS(name, ret, params) \
+  g_originals.name = reinterpret_cast<ret(*) params>(detail::platform::find_symbol(#name, true));
+  MEASURE_HOOKED_PROCESS_FUNCTIONS(MEASURE_RESOLVE_PROCESS)
+#undef MEASURE_RESOLVE_PROCESS
   g_malloc_owner = find_owner();
   // The block shadow may ask block sizes only of the allocator that made the blocks: the one
   // our malloc forwards to, when it also defines the malloc_usable_size found next (not, say,

@@ -16,6 +16,9 @@ struct Originals {
 #define MEASURE_CXX_FIELD(field, symbol, ret, params) ret(*field) params;
   MEASURE_HOOKED_CXX_FUNCTIONS(MEASURE_CXX_FIELD)
 #undef MEASURE_CXX_FIELD
+#define MEASURE_PROCESS_FIELD(name, ret, params) ret(*name) params;
+  MEASURE_HOOKED_PROCESS_FUNCTIONS(MEASURE_PROCESS_FIELD)
+#undef MEASURE_PROCESS_FIELD
 };
 
 extern Originals g_originals;

@@ -64,6 +64,23 @@ std::string find_audit_module(const std::string& preload) {
   return audit;
 }
 
+// MEASURE_INJECTED for `env`, the variables measure sets: per variable, what the program has
+// natively instead (its value, or nothing), so the runtime can give the program exactly its
+// own environment (libmeasure/capture/environment.h has the format).
+std::string injected_list(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> items;
+  for (const auto& [name, value] : env) {
+    const char* own = std::getenv(name.c_str());
+    std::string item = own != nullptr ? name + "=" + own : name;
+    items.push_back(fmt::format("{}:{}", item.size(), item));
+  }
+  if (const char* own = std::getenv("MEASURE_INJECTED")) {
+    std::string item = fmt::format("MEASURE_INJECTED={}", own);
+    items.push_back(fmt::format("{}:{}", item.size(), item));
+  }
+  return fmt::format("{}", fmt::join(items, ";"));
+}
+
 // %n is the program as the user named it (a script's name, not its interpreter's).
 std::string output_template(const RunOptions& o) {
   std::string templ = o.output.empty() ? "measure.%n.%p.msr" : o.output;
@@ -122,9 +139,9 @@ std::string find_capture(const std::string& path, fs::file_time_type since) {
   return best;
 }
 
-// Captures of other processes of this run (children followed across fork or exec): files
-// named like the template with another pid, written since the run started.
-std::vector<std::string> child_captures(const std::string& templ, const std::string& own, fs::file_time_type since) {
+// Captures named by a template with %p (any pid, with any sequence suffix), written since
+// `since`.
+std::vector<std::string> template_captures(const std::string& templ, fs::file_time_type since) {
   std::vector<std::string> found;
   std::size_t at = templ.find("%p");
   if (at == std::string::npos) {
@@ -136,7 +153,7 @@ std::vector<std::string> child_captures(const std::string& templ, const std::str
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(prefix.parent_path(), ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(stem, 0) != 0 || entry.path().string() == own || name.find(".tmp.") != std::string::npos ||
+    if (name.rfind(stem, 0) != 0 || name.find(".tmp.") != std::string::npos ||
         name.find(suffix, stem.size()) == std::string::npos || fs::last_write_time(entry.path(), ec) < since) {
       continue;
     }
@@ -146,12 +163,11 @@ std::vector<std::string> child_captures(const std::string& templ, const std::str
   return found;
 }
 
-// Completes a capture of this run while its binaries are still the ones that ran: the exit
-// status (the root process's only) and the symbols of every recorded address. Returns false
-// (and says why) when the capture cannot be read or written.
-bool complete_capture(const std::string& path, const ChildResult* child, Capture* out) {
+// Completes `capture`, read from `path`, while its binaries are still the ones that ran: the
+// exit status (the root process's only) and the symbols of every recorded address, written
+// back. Returns false (and says why) when it cannot be written.
+bool complete_capture(const std::string& path, const ChildResult* child, Capture& capture) {
   try {
-    Capture capture = read_capture(path);
     if (child != nullptr) {
       capture.program.exit = ExitInfo{child->status(), static_cast<std::uint32_t>(child->signal)};
     }
@@ -163,7 +179,6 @@ bool complete_capture(const std::string& path, const ChildResult* child, Capture
                  plural(symbols.unreadable_modules.size(), "module", "modules"),
                  fmt::join(symbols.unreadable_modules, ", "));
     }
-    *out = std::move(capture);
     return true;
   } catch (const Error& e) {
     fmt::print(stderr, "measure: the capture could not be completed: {}\n", e.what());
@@ -220,6 +235,77 @@ void check_writable(const std::string& templ) {
   }
   ::close(fd);
   ::unlink(probe.c_str());
+}
+
+// The captures this run wrote: files of the template written since `since` (with a fixed
+// name, the name and its sequence suffixes), that started no earlier than the program's own
+// (`pid`): an earlier run's captures may still be newer than `since`. Unreadable ones are
+// said on stderr and left out.
+std::vector<std::pair<std::string, Capture>> run_captures(const std::string& templ, fs::file_time_type since, int pid) {
+  std::vector<std::string> paths = template_captures(templ, since);
+  if (templ.find("%p") == std::string::npos) {
+    std::error_code ec;
+    std::string path = runtime_path(templ, 0);
+    for (int sequence = 0; sequence < 1000 && fs::exists(path, ec); ++sequence) {
+      if (fs::last_write_time(path, ec) >= since) {
+        paths.push_back(path);
+      }
+      path = fmt::format("{}.{}", runtime_path(templ, 0), sequence + 1);
+    }
+  }
+  std::vector<std::pair<std::string, Capture>> captures;
+  std::uint64_t start_ns = UINT64_MAX;
+  for (const std::string& path : paths) {
+    try {
+      Capture c = read_capture(path);
+      if (c.program.pid == static_cast<std::uint64_t>(pid)) {
+        start_ns = std::min(start_ns, c.program.start_time_ns);
+      }
+      captures.emplace_back(path, std::move(c));
+    } catch (const Error& e) {
+      fmt::print(stderr, "measure: the capture could not be completed: {}\n", e.what());
+    }
+  }
+  std::erase_if(captures, [&](const auto& c) {
+    return start_ns != UINT64_MAX && c.second.program.pid != static_cast<std::uint64_t>(pid) &&
+           c.second.program.start_time_ns < start_ns;
+  });
+  return captures;
+}
+
+// One line on the processes the program started that no capture traces (the untraced_forks
+// and untraced_execs of every capture of the run, summed), naming the options that would
+// trace them; nothing when there were none.
+void print_untraced_processes(const std::vector<std::pair<std::string, Capture>>& captures, const RunOptions& o) {
+  std::uint64_t forked = 0;
+  std::uint64_t execed = 0;
+  for (const auto& [path, c] : captures) {
+    forked += c.diagnostic("untraced_forks");
+    execed += c.diagnostic("untraced_execs");
+  }
+  std::uint64_t total = forked + execed;
+  if (total == 0) {
+    return;
+  }
+  std::vector<std::string> kinds;
+  std::vector<std::string> options;
+  if (forked != 0) {
+    kinds.push_back(fmt::format("forked: {}", forked));
+    if (!o.follow_forks) {
+      options.emplace_back("--follow-forks");
+    }
+  }
+  if (execed != 0) {
+    kinds.push_back(fmt::format("exec'd: {}", execed));
+    if (!o.follow_exec) {
+      options.emplace_back("--follow-exec");
+    }
+  }
+  std::string hint = options.empty() ? std::string()
+                                     : fmt::format("; {} trace{} {}", fmt::join(options, " and "),
+                                                   options.size() == 1 ? "s" : "", total == 1 ? "it" : "them");
+  fmt::print(stderr, "measure: the program started {} process{} that {} not traced ({}){}\n", total,
+             total == 1 ? "" : "es", total == 1 ? "was" : "were", fmt::join(kinds, ", "), hint);
 }
 
 // A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
@@ -344,6 +430,7 @@ int run_command(const RunOptions& o) {
   if (o.follow_forks) {
     env.emplace_back("MEASURE_FOLLOW_FORKS", "1");
   }
+  env.emplace_back("MEASURE_INJECTED", injected_list(env));
   // An explicit name without %p: the user asked for exactly that file, so a previous run's
   // capture there is replaced (the program's own children still never overwrite each other).
   // Only a regular file is ever replaced: removing /dev/null (as root) or a FIFO would
@@ -364,28 +451,36 @@ int run_command(const RunOptions& o) {
   std::optional<LiveStatus> live(std::in_place, !o.quiet, templ, since);
   ChildResult child = run_child(o.command, env);
   live.reset();  // erased before the summary
+  // Every capture of the run gets its symbols now, while the binaries are the ones that ran;
+  // the program's own (its last image, after any exec) also gets its exit status.
   std::string own = find_capture(runtime_path(templ, child.pid), since);
-  Capture capture;
-  if (own.empty()) {
-    if (!o.quiet) {
-      std::string why = child.signal != 0
-                            ? fmt::format("it was killed by signal {} before it could write one", child.signal)
-                            : "it may have replaced itself with exec, or exited with _exit";
-      fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
+  std::vector<std::pair<std::string, Capture>> captures = run_captures(templ, since, child.pid);
+  std::vector<std::string> others;
+  for (auto& [path, capture] : captures) {
+    bool is_own = path == own;
+    if (!complete_capture(path, is_own ? &child : nullptr, capture)) {
+      continue;
     }
-  } else if (complete_capture(own, &child, &capture)) {
-    summarize(own, capture, o.quiet);
+    if (is_own) {
+      summarize(own, capture, o.quiet);
+    } else {
+      others.push_back(path);
+    }
   }
-  if (o.follow_forks || o.follow_exec) {
-    std::vector<std::string> children = child_captures(templ, own, since);
-    for (const std::string& path : children) {
-      Capture ignored;
-      complete_capture(path, nullptr, &ignored);
-    }
-    if (!children.empty() && !o.quiet) {
-      fmt::print(stderr, "measure: {} from child processes: {}; 'measure report' takes them all at once\n",
-                 plural(children.size(), "more capture", "more captures"), fmt::join(children, " "));
-    }
+  if (own.empty() && !o.quiet) {
+    std::string why = child.signal != 0
+                          ? fmt::format("it was killed by signal {} before it could write one", child.signal)
+                          : "it may have replaced itself with exec, or exited with _exit";
+    fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
+  }
+  if (!others.empty() && !o.quiet) {
+    fmt::print(stderr, "measure: {} from {}: {}; 'measure report' takes them all at once\n",
+               plural(others.size(), "more capture", "more captures"),
+               o.follow_forks || o.follow_exec ? "child processes and exec'd programs" : "before exec",
+               fmt::join(others, " "));
+  }
+  if (!o.quiet) {
+    print_untraced_processes(captures, o);
   }
   return child.status();
 }

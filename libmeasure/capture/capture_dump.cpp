@@ -134,12 +134,16 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"stack_table_bytes", rt.stacks.memory_bytes()},
       {"pointer_table_bytes", rt.pointers.memory_bytes()},
       {"block_shadow_bytes", shadow_bytes},
+      {"untraced_forks", d.untraced_forks.load()},
+      {"untraced_execs", d.untraced_execs.load()},
+      {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };
+  std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
-  out.put_varint(sizeof counters / sizeof counters[0]);
-  for (const Named& c : counters) {
-    out.put_string(c.name);
-    out.put_varint(c.value);
+  out.put_varint(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.put_string(counters[i].name);
+    out.put_varint(counters[i].value);
   }
   out.put_varint(rt.hooks_active ? 0 : 1);
   if (!rt.hooks_active) {
@@ -425,6 +429,9 @@ int publish(Runtime& rt, const char* temporary, const char* path, bool claim) no
 
 int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
   SpinGuard guard(rt.writer_lock);
+  if (!final && path_template == nullptr && rt.execs_starting.load(std::memory_order_acquire) != 0) {
+    return 0;  // a thread calls exec: the capture it wrote just before is the final one
+  }
   char path[4096];
   bool claim = false;
   if (path_template == nullptr && rt.path_chosen) {

@@ -25,7 +25,8 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
 
 /// Encodes the current state and replaces the capture file atomically (a temporary file in
 /// the same directory, then rename): `path`, or the configured output when null. Returns 0,
-/// or an errno value after printing one warning; the program is never disturbed.
+/// or an errno value after printing one warning; the program is never disturbed. A checkpoint
+/// of the configured output is skipped while a thread calls exec (capture/children.h).
 int write_capture_file(Runtime& rt, bool final, const char* path = nullptr) noexcept;
 
 }  // namespace measure::detail

@@ -20,17 +20,26 @@ const char* mode_name(Mode mode) noexcept {
   return "unknown";
 }
 
-bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
+const char* parse_digits(const char* text, std::uint64_t* value) noexcept {
   if (text == nullptr || *text < '0' || *text > '9') {
-    return false;
+    return nullptr;
   }
-  std::uint64_t value = 0;
+  *value = 0;
   for (; *text >= '0' && *text <= '9'; ++text) {
     std::uint64_t digit = static_cast<std::uint64_t>(*text - '0');
-    if (value > (UINT64_MAX - digit) / 10) {
-      return false;
+    if (*value > (UINT64_MAX - digit) / 10) {
+      return nullptr;
     }
-    value = value * 10 + digit;
+    *value = *value * 10 + digit;
+  }
+  return text;
+}
+
+bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
+  std::uint64_t value = 0;
+  text = parse_digits(text, &value);
+  if (text == nullptr) {
+    return false;
   }
   unsigned shift = 0;
   switch (*text) {
@@ -68,6 +77,17 @@ bool parse_byte_count(const char* text, std::uint64_t* out) noexcept {
 }
 
 namespace {
+
+// A decimal number that fits 64 bits, nothing else.
+bool parse_decimal(const char* text, std::uint64_t* out) noexcept {
+  std::uint64_t value = 0;
+  const char* end = parse_digits(text, &value);
+  if (end == nullptr || *end != '\0') {
+    return false;
+  }
+  *out = value;
+  return true;
+}
 
 // "2", "0.5", "10.25": seconds with up to three decimals, into milliseconds (at most a day).
 bool parse_seconds(const char* text, std::uint64_t* ms) noexcept {
@@ -170,6 +190,13 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     parse_flag(name, value, &options.timeline);
   } else if (std::strcmp(name, "MEASURE_SHADOW") == 0) {
     parse_flag(name, value, &options.shadow);
+  } else if (std::strcmp(name, "MEASURE_SEED") == 0) {
+    options.seed_set = parse_decimal(value, &options.seed);
+    if (!options.seed_set) {
+      warn_bad(name, value, "a decimal number", "a random seed");
+    }
+  } else if (std::strcmp(name, injected_variable) == 0) {
+    // Read by the environment unit when the runtime starts (capture/environment.h).
   } else {
     LogLine()
         .text("ignoring unknown environment variable ")
@@ -177,7 +204,7 @@ void apply(const char* name, const char* value, Options& options) noexcept {
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
             "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE, "
-            "MEASURE_SHADOW)")
+            "MEASURE_SHADOW, MEASURE_SEED, MEASURE_INJECTED)")
         .emit();
   }
 }

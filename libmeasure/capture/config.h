@@ -23,6 +23,8 @@ struct Options {
   std::uint64_t checkpoint_ms = 2000;          // MEASURE_CHECKPOINT_INTERVAL (seconds); 0: none
   bool timeline = true;                        // MEASURE_TIMELINE=0: no live-bytes/RSS sampling
   bool shadow = true;                          // MEASURE_SHADOW=0: every block in the table
+  std::uint64_t seed = 0;                      // MEASURE_SEED: sampled mode's seed, when seed_set
+  bool seed_set = false;                       // else each process draws a random one
 };
 
 constexpr std::uint32_t max_depth = 256;
@@ -31,6 +33,14 @@ constexpr std::uint32_t max_depth = 256;
 /// unknown variables and bad values. Safe before the C library is fully initialized: it only
 /// reads the array and writes through platform::write_stderr.
 void parse_environment(char* const* environment, Options& options) noexcept;
+
+/// The variable through which `measure run` says what it added to the program's environment
+/// (capture/environment.h). Known to parse_environment, which leaves it to that unit.
+constexpr const char injected_variable[] = "MEASURE_INJECTED";
+
+/// Reads the decimal digits at the start of `text` into `value`. Returns the first byte after
+/// them, or nullptr when there are none or the number does not fit 64 bits.
+const char* parse_digits(const char* text, std::uint64_t* value) noexcept;
 
 /// Parses a decimal byte count with an optional K/M/G suffix (binary units). False if bad.
 bool parse_byte_count(const char* text, std::uint64_t* out) noexcept;

@@ -6,9 +6,11 @@
 namespace measure::detail {
 namespace {
 
-// value = size (36 bits) | family (2 bits) << 36 | stack (26 bits) << 38
-constexpr std::uint64_t size_bits = 36;
+// value = size (35 bits) | round_up (1 bit) << 35 | family (2 bits) << 36 | stack (26 bits) << 38
+constexpr std::uint64_t size_bits = 35;
 constexpr std::uint64_t size_mask = (1ULL << size_bits) - 1;  // also the "see oversize" marker
+constexpr std::uint64_t family_shift = size_bits + 1;
+constexpr std::uint64_t stack_shift = family_shift + 2;
 constexpr std::uint32_t initial_capacity = 16;
 
 struct Position {
@@ -25,15 +27,22 @@ Position locate(std::uintptr_t address) noexcept {
 
 std::uint64_t PointerTable::pack(const BlockInfo& info) noexcept {
   std::uint64_t size = info.size < size_mask ? info.size : size_mask;
-  return size | static_cast<std::uint64_t>(info.family) << size_bits |
-         static_cast<std::uint64_t>(info.stack) << (size_bits + 2);
+  return size | static_cast<std::uint64_t>(info.round_up) << size_bits |
+         static_cast<std::uint64_t>(info.family) << family_shift |
+         static_cast<std::uint64_t>(info.stack) << stack_shift;
+}
+
+BlockInfo PointerTable::unpack_fields(std::uint64_t value) noexcept {
+  BlockInfo info;
+  info.size = value & size_mask;
+  info.round_up = ((value >> size_bits) & 1U) != 0;
+  info.family = static_cast<AllocFamily>((value >> family_shift) & 3U);
+  info.stack = static_cast<std::uint32_t>(value >> stack_shift);
+  return info;
 }
 
 BlockInfo PointerTable::unpack(std::uintptr_t key, std::uint64_t value) noexcept {
-  BlockInfo info;
-  info.size = value & size_mask;
-  info.family = static_cast<AllocFamily>((value >> size_bits) & 3U);
-  info.stack = static_cast<std::uint32_t>(value >> (size_bits + 2));
+  BlockInfo info = unpack_fields(value);
   if (info.size == size_mask) {
     info.size = take_oversize(key, false);
   }
@@ -145,9 +154,7 @@ bool PointerTable::remove(std::uintptr_t address, BlockInfo* info) noexcept {
     shard.slots[hole] = Slot{0, 0};
     --shard.count;
   }
-  info->size = value & size_mask;
-  info->family = static_cast<AllocFamily>((value >> size_bits) & 3U);
-  info->stack = static_cast<std::uint32_t>(value >> (size_bits + 2));
+  *info = unpack_fields(value);
   if (info->size == size_mask) {
     info->size = take_oversize(address, true);
   }
@@ -175,14 +182,14 @@ void PointerTable::for_each(void (*visit)(std::uintptr_t, const BlockInfo&, void
 }
 
 void PointerTable::retag_all(std::uint32_t stack) noexcept {
-  constexpr std::uint64_t keep = (1ULL << (size_bits + 2)) - 1;  // size and family
+  constexpr std::uint64_t keep = (1ULL << stack_shift) - 1;  // size, round_up and family
   for (Shard& shard : m_shards) {
     for (std::uint32_t i = 0; i < shard.capacity; ++i) {
       Slot& slot = shard.slots[i];
       if (slot.key == 0) {
         continue;
       }
-      slot.value = (slot.value & keep) | static_cast<std::uint64_t>(stack) << (size_bits + 2);
+      slot.value = (slot.value & keep) | static_cast<std::uint64_t>(stack) << stack_shift;
     }
   }
 }

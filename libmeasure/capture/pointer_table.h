@@ -19,6 +19,7 @@ struct BlockInfo {
   std::uint64_t size = 0;
   std::uint32_t stack = 0;
   AllocFamily family = AllocFamily::malloc;
+  bool round_up = false;  // a sampled block whose estimated count is rounded up (capture/sampler.h)
 };
 
 class PointerTable {
@@ -66,6 +67,8 @@ class PointerTable {
   };
 
   static std::uint64_t pack(const BlockInfo& info) noexcept;
+  /// The fields of a packed value; a size of the oversize marker is looked up by the caller.
+  static BlockInfo unpack_fields(std::uint64_t value) noexcept;
   /// The slot holding `address` in `shard`, or -1. pre: the shard's lock is held.
   static std::int64_t slot_of(const Shard& shard, std::uint64_t hash, std::uintptr_t address) noexcept;
   BlockInfo unpack(std::uintptr_t key, std::uint64_t value) noexcept;

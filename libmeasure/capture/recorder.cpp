@@ -19,6 +19,14 @@ void thread_exiting(void* state) noexcept {
   runtime().threads.release(thread);
 }
 
+// Each thread's stream of sample points is seeded from the process's seed and the order in
+// which threads first allocate: with MEASURE_SEED, a program that allocates the same way gets
+// the same samples (reproducible estimates); without, every run draws its own.
+void start_sampler(Runtime& rt, ThreadState& state) noexcept {
+  std::uint64_t index = rt.threads_attached.fetch_add(1, std::memory_order_relaxed);
+  state.sampler.start(rt.options.sample_interval, mix64(rt.sample_seed + 0x9e3779b97f4a7c15ULL * (index + 1)));
+}
+
 __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   Runtime& rt = runtime();
   ThreadState* state = rt.threads.acquire();
@@ -35,11 +43,7 @@ __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   if (rt.thread_slot_ready) {
     platform::thread_exit_slot_set(rt.thread_slot, state);
   }
-  // A fixed seed per thread in order of first allocation: a program that allocates the same
-  // way gets the same samples (reproducible estimates, deterministic tests).
-  static std::atomic<std::uint64_t> attached{0};
-  state->sampler.start(rt.options.sample_interval,
-                       mix64(0x6d65617375726573ULL + attached.fetch_add(1, std::memory_order_relaxed)));
+  start_sampler(rt, *state);
   t_state = state;
   return state;
 }
@@ -193,11 +197,11 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 
 // The account and site of a sampled block's event. Out of line: rare, and its registers
 // would otherwise be saved on every event.
-__attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
-                                             const BlockInfo& info, bool allocation) noexcept {
+__attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, const BlockInfo& info,
+                                             bool allocation) noexcept {
   auto size = static_cast<std::int64_t>(info.size);
   PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
-  SampleWeight w = sample_weight(info.size, rt.options.sample_interval, key);
+  SampleWeight w = sample_weight(info.size, rt.options.sample_interval, info.round_up);
   if (SiteCounters* site = thread.site(info.stack)) {
     site->on_event(t, allocation, w.bytes, w.count);
   }
@@ -205,11 +209,11 @@ __attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, s
 
 // One event of sampled or counters mode. Inline: every event of these modes comes here; a
 // block without a stack takes the account's inline lease step (its misses are out of line).
-__attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, std::uintptr_t key,
-                                                       const BlockInfo& info, bool allocation) noexcept {
+__attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, const BlockInfo& info,
+                                                       bool allocation) noexcept {
   thread.totals.on_event(allocation, info.size);
   if (__builtin_expect(info.stack != StackTable::unknown_id, 0)) {
-    sampled_event(rt, thread, key, info, allocation);
+    sampled_event(rt, thread, info, allocation);
   } else if (allocation) {
     rt.account.event(static_cast<std::int64_t>(info.size), thread.account_hint, thread.account_lease);
   } else if (!thread.account_lease.take(-static_cast<std::int64_t>(info.size))) {
@@ -218,9 +222,12 @@ __attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState&
   thread.on_own_event(info.stack, allocation, info.size);
 }
 
-// The stack of a sampled allocation. Out of line: one allocation in thousands.
-__attribute__((noinline)) std::uint32_t sampled_stack(Runtime& rt, ThreadState& thread, std::uintptr_t from) noexcept {
-  return capture_stack(rt, thread, from);
+// The stack of a sampled allocation, and whether its count is rounded up. Out of line: one
+// allocation in thousands.
+__attribute__((noinline)) void sample_block(Runtime& rt, ThreadState& thread, std::uintptr_t from,
+                                            BlockInfo* info) noexcept {
+  info->stack = capture_stack(rt, thread, from);
+  info->round_up = thread.sampler.round_up(info->size);
 }
 
 // An allocation of sampled or counters mode. Only sampled blocks carry a stack, and they go
@@ -230,10 +237,10 @@ __attribute__((always_inline)) inline void light_allocation(Runtime& rt, ThreadS
                                                             AllocFamily family) noexcept {
   BlockInfo info{size, StackTable::unknown_id, family};
   if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
-    info.stack = sampled_stack(rt, thread, from);
+    sample_block(rt, thread, from, &info);
   }
   if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
-    light_event(rt, thread, key, info, true);
+    light_event(rt, thread, info, true);
   }
 }
 
@@ -320,8 +327,8 @@ bool record_exact_free(void* address, AllocFamily family) noexcept {
 }
 
 bool record_light_free(void* address, AllocFamily family) noexcept {
-  return free_block(address, family, [](Runtime& rt, ThreadState& thread, std::uintptr_t key, const BlockInfo& info) {
-    light_event(rt, thread, key, info, false);
+  return free_block(address, family, [](Runtime& rt, ThreadState& thread, std::uintptr_t, const BlockInfo& info) {
+    light_event(rt, thread, info, false);
   });
 }
 
@@ -356,7 +363,7 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   if (rt.options.mode != Mode::exact) {
     // The free first: the peak never counts both blocks.
     if (old != nullptr) {
-      light_event(rt, *thread, old_key, *old, false);
+      light_event(rt, *thread, *old, false);
     }
     if (fresh != nullptr) {
       light_allocation(rt, *thread, MEASURE_ENTRY_FRAME(), key, size, AllocFamily::malloc);
@@ -405,6 +412,24 @@ void release_thread_state(void* state) noexcept {
 // Fork child: only the calling thread exists; keep its state, free the others.
 void keep_only_current_thread() noexcept {
   runtime().threads.release_all_but(t_state);
+}
+
+// A followed fork child has a seed of its own (runtime.cpp): its thread's stream restarts from
+// it, so it never draws the sample points its parent draws.
+void restart_samplers() noexcept {
+  Runtime& rt = runtime();
+  rt.threads_attached.store(0, std::memory_order_relaxed);
+  if (t_state != nullptr) {
+    start_sampler(rt, *t_state);
+  }
+}
+
+bool calling_thread_stack_low(std::uintptr_t* low) noexcept {
+  if (t_state == nullptr) {
+    return false;
+  }
+  *low = t_state->stack_low;
+  return true;
 }
 
 }  // namespace measure::detail

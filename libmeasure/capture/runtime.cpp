@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "capture/capture_dump.h"
+#include "capture/children.h"
 #include "platform/platform.h"
 #include "support/hash.h"
 #include "support/log.h"
@@ -18,6 +19,7 @@ namespace measure::detail {
 
 void release_thread_state(void* state) noexcept;  // recorder.cpp
 void keep_only_current_thread() noexcept;         // recorder.cpp
+void restart_samplers() noexcept;                 // recorder.cpp
 
 constinit Runtime g_runtime;
 static_assert(std::is_trivially_destructible_v<Runtime>,
@@ -80,8 +82,10 @@ bool preloaded() noexcept {
   return false;
 }
 
-// Children started with exec are not traced unless --follow-exec: drop our libraries from
-// LD_PRELOAD and LD_AUDIT in place (the strings only shrink, so no allocation is needed).
+// With the preload set by hand (no MEASURE_INJECTED), children started with exec are not
+// traced unless MEASURE_FOLLOW_EXEC: drop our libraries from LD_PRELOAD and LD_AUDIT in place
+// (the strings only shrink, so no allocation is needed). Under `measure run` the program's
+// environment is its own already (capture/environment.h).
 void strip_preload_for_children() noexcept {
   if (environ == nullptr) {
     return;
@@ -119,6 +123,7 @@ void strip_preload_for_children() noexcept {
 
 void on_fork_prepare() noexcept {
   Runtime& rt = g_runtime;
+  rt.forks.fetch_add(1, std::memory_order_relaxed);  // the child's seed derives from it
   if (t_busy || rt.current() != RuntimeState::recording) {
     return;  // forking from inside the runtime (a signal handler): the child resets locks
   }
@@ -146,6 +151,10 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.path_chosen = false;
   rt.write_warned = false;
   rt.diagnostics.reset();
+  // A sample stream of its own, not its parent's: derived from the parent's seed and how many
+  // times it had forked, so MEASURE_SEED still repeats the whole run.
+  rt.sample_seed = mix64(rt.sample_seed + 0x9e3779b97f4a7c15ULL * rt.forks.load(std::memory_order_relaxed));
+  restart_samplers();
 
   // The inherited blocks are in the block shadow and the live-block table; the shadow has no
   // entries to count, so their number and bytes come from the counters: the threads' exact
@@ -197,13 +206,17 @@ void on_fork_child() noexcept {
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
   rt.writer_lock.reset_after_fork();
+  shells_after_fork();
+  rt.execs_starting.store(0, std::memory_order_relaxed);  // the threads calling exec stayed behind
   keep_only_current_thread();
+  // The child is a process of its own, followed or not (children.h tells a vfork child, which
+  // shares its parent's memory, by a pid that differs from this one).
+  rt.owner_pid = platform::process_id();
   if (rt.current() != RuntimeState::recording) {
     return;
   }
   if (rt.options.follow_forks) {
     BusyScope busy;
-    rt.owner_pid = platform::process_id();
     start_child_capture(rt);
     start_checkpoints(rt);
     return;
@@ -281,7 +294,12 @@ bool start_recording() noexcept {
     return false;  // another thread is initializing: its allocations are not recorded yet
   }
   BusyScope busy;
+  // The options are measure's values; then the program's own environment is put back.
   parse_environment(environ, rt.options);
+  rt.environment.settle(environ);
+  if (rt.options.mode == Mode::sampled) {
+    rt.sample_seed = rt.options.seed_set ? rt.options.seed : platform::random_u64();
+  }
   rt.start_realtime_ns = platform::realtime_ns();
   rt.start_monotonic_ns = platform::monotonic_ns();
   rt.owner_pid = platform::process_id();
@@ -338,7 +356,7 @@ void on_library_loaded(LoadRole role) noexcept {
   platform::at_quick_exit(&on_exit_handler);
   start_checkpoints(rt);
 
-  if (!rt.options.follow_exec) {
+  if (!rt.options.follow_exec && !rt.environment.known()) {
     strip_preload_for_children();
   }
 }

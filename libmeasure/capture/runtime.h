@@ -13,6 +13,7 @@
 
 #include "capture/block_shadow.h"
 #include "capture/config.h"
+#include "capture/environment.h"
 #include "capture/peak.h"
 #include "capture/pointer_table.h"
 #include "capture/stack_palette.h"
@@ -42,10 +43,12 @@ struct Diagnostics {
   std::atomic<std::uint64_t> unknown_stacks{0};          // stack table full: event kept without a stack
   std::atomic<std::uint64_t> bootstrap_allocations{0};   // served while the originals were resolved
   std::atomic<std::uint64_t> negative_contributions{0};  // consistency check of peak attribution
+  std::atomic<std::uint64_t> untraced_forks{0};          // forked children not followed (capture/children.h)
+  std::atomic<std::uint64_t> untraced_execs{0};          // programs started by exec or spawn, not followed
 
   void reset() noexcept {
     for (auto* c : {&unmatched_frees, &mismatched_frees, &dropped_events, &unknown_stacks, &bootstrap_allocations,
-                    &negative_contributions}) {
+                    &negative_contributions, &untraced_forks, &untraced_execs}) {
       c->store(0, std::memory_order_relaxed);
     }
   }
@@ -66,14 +69,19 @@ class Runtime {
   Diagnostics diagnostics;
   ScopeNames scope_names;
   Timeline timeline;
+  InjectedEnvironment environment;  // what `measure run` added to the program's environment
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
+  std::uint64_t sample_seed = 0;                   // sampled mode: the process's seed (MEASURE_SEED or random)
+  std::atomic<std::uint64_t> threads_attached{0};  // threads seeded from it so far
+  std::atomic<std::uint64_t> forks{0};             // fork calls so far: a followed child's seed derives from it
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;
   char output_path[4096] = {};  // the resolved output template (absolute)
   char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
   bool path_chosen = false;
-  bool write_warned = false;  // a failed write has been reported (once per process)
-  int owner_pid = 0;          // the process this runtime records (a vfork child is another)
+  bool write_warned = false;           // a failed write has been reported (once per process)
+  int owner_pid = 0;                   // the process this runtime records (a vfork child is another)
+  std::atomic<int> execs_starting{0};  // exec calls that wrote the capture just before (children.h)
 
   SpinLock writer_lock;  // one capture writer at a time (exit, checkpoints, API)
 
@@ -182,6 +190,9 @@ __attribute__((always_inline)) inline bool take_live_block(Runtime& rt, std::uin
 void restore_block(void* address, const BlockInfo& info) noexcept;
 /// The calling thread's state (attached on first use); nullptr when out of memory.
 ThreadState* calling_thread_state() noexcept;
+/// The low end of the calling thread's stack when it has a state already (it attaches
+/// nothing, so a vfork child may ask); false when unknown.
+bool calling_thread_stack_low(std::uintptr_t* low) noexcept;
 /// realloc succeeded (or freed with size 0): `old` is the old block's entry (nullptr if it
 /// was unknown), `fresh` the new block or nullptr.
 void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, std::size_t size) noexcept;

@@ -2,8 +2,6 @@
 
 #include <cstring>
 
-#include "support/hash.h"
-
 namespace measure::detail {
 namespace {
 
@@ -64,6 +62,16 @@ double one_minus_exp_neg(double x) noexcept {
   return 1 - e;
 }
 
+// 1/p for an allocation of `size` bytes at mean interval `interval`. pre: size > 0.
+double inverse_probability(std::uint64_t size, std::uint64_t interval) noexcept {
+  return 1 / one_minus_exp_neg(static_cast<double>(size) / static_cast<double>(interval));
+}
+
+// A uniform double in [0, 1) from the top 53 bits of `bits`.
+double unit_interval(std::uint64_t bits) noexcept {
+  return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
+}
+
 }  // namespace
 
 void Sampler::start(std::uint64_t interval, std::uint64_t seed) noexcept {
@@ -72,13 +80,17 @@ void Sampler::start(std::uint64_t interval, std::uint64_t seed) noexcept {
   m_countdown = next_interval();
 }
 
-std::uint64_t Sampler::next_interval() noexcept {
-  // xorshift64*: 53 random bits make a uniform u in (0, 1]; -ln(u) * T is exponential.
+std::uint64_t Sampler::next_random() noexcept {
+  // xorshift64*
   m_random ^= m_random >> 12;
   m_random ^= m_random << 25;
   m_random ^= m_random >> 27;
-  std::uint64_t bits = (m_random * 0x2545f4914f6cdd1dULL) >> 11;
-  double u = (static_cast<double>(bits) + 1) * (1.0 / 9007199254740992.0);
+  return m_random * 0x2545f4914f6cdd1dULL;
+}
+
+std::uint64_t Sampler::next_interval() noexcept {
+  // 53 random bits make a uniform u in (0, 1]; -ln(u) * T is exponential.
+  double u = unit_interval(next_random()) + 1.0 / 9007199254740992.0;
   double bytes = -natural_log(u) * static_cast<double>(m_interval);
   if (bytes >= 18446744073709549568.0) {  // the largest double below 2^64: no overflow
     return ~std::uint64_t{0};
@@ -86,17 +98,22 @@ std::uint64_t Sampler::next_interval() noexcept {
   return bytes < 1 ? 1 : static_cast<std::uint64_t>(bytes);
 }
 
-SampleWeight sample_weight(std::uint64_t size, std::uint64_t interval, std::uintptr_t address) noexcept {
+bool Sampler::round_up(std::uint64_t size) noexcept {
+  if (size == 0) {
+    return false;
+  }
+  double count = inverse_probability(size, m_interval);
+  double fraction = count - static_cast<double>(static_cast<std::uint64_t>(count));
+  return unit_interval(next_random()) < fraction;
+}
+
+SampleWeight sample_weight(std::uint64_t size, std::uint64_t interval, bool round_up) noexcept {
   if (size == 0) {
     return SampleWeight{1, 0};  // never sampled by the countdown; stands for itself
   }
-  double p = one_minus_exp_neg(static_cast<double>(size) / static_cast<double>(interval));
-  double count = 1 / p;
-  auto whole = static_cast<std::uint64_t>(count);
-  double fraction = count - static_cast<double>(whole);
-  double coin = static_cast<double>(mix64(address) >> 11) * (1.0 / 9007199254740992.0);
-  return SampleWeight{whole + (coin < fraction ? 1U : 0U),
-                      static_cast<std::uint64_t>(static_cast<double>(size) / p + 0.5)};
+  double count = inverse_probability(size, interval);
+  return SampleWeight{static_cast<std::uint64_t>(count) + (round_up ? 1U : 0U),
+                      static_cast<std::uint64_t>(static_cast<double>(size) * count + 0.5)};
 }
 
 }  // namespace measure::detail

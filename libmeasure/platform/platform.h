@@ -40,6 +40,9 @@ int parent_process_id() noexcept;
 /// The kernel's id of the calling thread.
 std::uint64_t thread_id() noexcept;
 void yield_cpu() noexcept;
+/// 64 random bits from the kernel, never blocking; when the kernel cannot give them (early
+/// boot, an old kernel), a mix of the clocks, the process id and an address.
+std::uint64_t random_u64() noexcept;
 /// Ends the process at once with `status` (no exit handlers), like _exit.
 [[noreturn]] void exit_process(int status) noexcept;
 

@@ -15,6 +15,7 @@
 
 #include <gnu/libc-version.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
@@ -86,6 +87,15 @@ std::uint64_t thread_id() noexcept {
 }
 void yield_cpu() noexcept {
   ::sched_yield();
+}
+
+std::uint64_t random_u64() noexcept {
+  std::uint64_t value = 0;
+  if (retry([&] { return ::getrandom(&value, sizeof value, GRND_NONBLOCK); }) == sizeof value) {
+    return value;
+  }
+  value = monotonic_ns() ^ realtime_ns() * 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(process_id()) << 40;
+  return value ^ reinterpret_cast<std::uintptr_t>(&value);
 }
 
 int create_file(const char* path) noexcept {

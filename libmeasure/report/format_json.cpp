@@ -99,7 +99,7 @@ std::string render_json(const Report& r) {
     j.end_object();
     j.key("samples").begin_array();
     for (const TimelineSample& s : t.samples) {
-      j.begin_array().value(s.time_ns).value(s.live_bytes).value(s.resident_bytes).end_array();
+      j.begin_inline_array().value(s.time_ns).value(s.live_bytes).value(s.resident_bytes).end_array();
     }
     j.end_array();
     j.end_object();
@@ -123,8 +123,8 @@ std::string render_json(const Report& r) {
   j.key("partial_stacks").value(r.partial_stacks);
   j.key("partial_allocations").value(r.partial_allocations);
   j.key("unknown_stack_allocations").value(r.unknown_stack_allocations);
-  for (const char* name :
-       {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks", "bootstrap_allocations"}) {
+  for (const char* name : {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks",
+                           "bootstrap_allocations", "untraced_forks", "untraced_execs"}) {
     j.key(name).value(c.diagnostic(name));
   }
   j.end_object();

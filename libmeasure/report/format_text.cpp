@@ -248,6 +248,11 @@ std::vector<std::string> report_notes(const Report& r) {
                     "sample (one sample per {} on average); totals and peak are exact; per-stack peak "
                     "and temporaries are not measured (—)",
                     human_bytes(p.sample_interval)));
+    bool seeded = std::any_of(c.diagnostics.begin(), c.diagnostics.end(),
+                              [](const Diagnostic& d) { return d.name == "sample_seed"; });
+    if (seeded && c.diagnostic("merged_captures") <= 1) {
+      notes.push_back(fmt::format("sampled mode: MEASURE_SEED={} repeats these samples", c.diagnostic("sample_seed")));
+    }
   } else if (p.mode == CaptureMode::counters) {
     notes.push_back(
         "counters mode: no stacks were recorded, only totals per process, thread and scope; temporaries are not "

@@ -55,11 +55,17 @@ class Grouper {
     if (m_options.cumulative) {
       m_seen.clear();  // a recursive frame counts once per stack
       for (std::uint32_t f : sample.frames) {
-        std::size_t g = frame_group(f);
-        if (std::find(m_seen.begin(), m_seen.end(), g) == m_seen.end()) {
-          m_seen.push_back(g);
-          credit(g, sample, index);
+        // What runs main and threads (_start, __libc_start_main, start_thread, clone3) is on
+        // every stack: crediting it would only put it above the program's own code.
+        if ((m_class[f] & entry_class) != 0) {
+          continue;
         }
+        if (m_report.frames[f].function == "main") {
+          credit_once(frame_group(f), sample, index);
+          break;
+        }
+        std::size_t g = frame_group(f);
+        credit_once(g, sample, index);
       }
       if (m_seen.empty()) {
         credit(unknown_group(), sample, index);
@@ -108,6 +114,7 @@ class Grouper {
  private:
   static constexpr std::uint8_t allocator_class = 1;
   static constexpr std::uint8_t system_class = 2;
+  static constexpr std::uint8_t entry_class = 4;
   static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
   struct Group {
@@ -126,7 +133,8 @@ class Grouper {
       for (const Frame& f : frames) {
         m_report.frames.push_back(f);
         m_class.push_back(static_cast<std::uint8_t>((is_allocator_frame(f) ? allocator_class : 0) |
-                                                    (is_system_frame(f) ? system_class : 0)));
+                                                    (is_system_frame(f) ? system_class : 0) |
+                                                    (is_entry_frame(f) ? entry_class : 0)));
         m_group_of.push_back(none);
         m_canonical_of.push_back(none);
         for (auto& cache : m_include) {
@@ -250,6 +258,13 @@ class Grouper {
       rank[by_name[r]] = r;
     }
     return rank;
+  }
+
+  void credit_once(std::size_t group, const Sample& sample, std::size_t index) {
+    if (std::find(m_seen.begin(), m_seen.end(), group) == m_seen.end()) {
+      m_seen.push_back(group);
+      credit(group, sample, index);
+    }
   }
 
   void credit(std::size_t group, const Sample& sample, std::size_t index) {

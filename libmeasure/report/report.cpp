@@ -159,6 +159,20 @@ std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer) 
   return frames;
 }
 
+bool is_entry_frame(const Frame& f) noexcept {
+  static constexpr std::string_view entries[] = {"_start",
+                                                 "__libc_start_main",
+                                                 "__libc_start_main_impl",
+                                                 "__libc_start_call_main",
+                                                 "start_thread",
+                                                 "clone",
+                                                 "clone3",
+                                                 "__clone",
+                                                 "__clone3",
+                                                 "__clone_internal"};
+  return std::find(std::begin(entries), std::end(entries), std::string_view(f.function)) != std::end(entries);
+}
+
 bool is_system_frame(const Frame& f) noexcept {
   std::string_view file = f.file;
   if (starts_with(file, "/usr/include/") || file.find("/include/c++/") != std::string_view::npos) {

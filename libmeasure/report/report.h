@@ -111,6 +111,10 @@ std::vector<Frame> symbolized_stack(const Stack& stack, Symbolizer& symbolizer);
 /// ...): reports drop these from the innermost end of a stack.
 bool is_allocator_frame(const Frame& frame) noexcept;
 
+/// True for a frame of what starts the program or a thread (_start, __libc_start_main,
+/// start_thread, clone3 ...): outside main and the thread functions, on every stack.
+bool is_entry_frame(const Frame& frame) noexcept;
+
 /// True for a frame in system headers (/usr/include, the C++ library's headers) or in a
 /// system library without source: not the program's own code.
 bool is_system_frame(const Frame& frame) noexcept;

@@ -56,10 +56,15 @@ void JsonWriter::before_value() {
     return;
   }
   if (!m_first.empty()) {
-    if (!m_first.back()) {
+    bool first = m_first.back();
+    m_first.back() = false;
+    if (m_inline.back()) {
+      m_out += first ? "" : m_indent ? ", " : ",";
+      return;
+    }
+    if (!first) {
       m_out.push_back(',');
     }
-    m_first.back() = false;
     newline();
   }
 }
@@ -68,13 +73,16 @@ JsonWriter& JsonWriter::begin_object() {
   before_value();
   m_out.push_back('{');
   m_first.push_back(true);
+  m_inline.push_back(false);
   return *this;
 }
 
 JsonWriter& JsonWriter::close(char bracket) {
   bool empty = m_first.back();
+  bool one_line = m_inline.back();
   m_first.pop_back();
-  if (!empty) {
+  m_inline.pop_back();
+  if (!empty && !one_line) {
     newline();
   }
   m_out.push_back(bracket);
@@ -89,6 +97,13 @@ JsonWriter& JsonWriter::begin_array() {
   before_value();
   m_out.push_back('[');
   m_first.push_back(true);
+  m_inline.push_back(false);
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_inline_array() {
+  begin_array();
+  m_inline.back() = true;
   return *this;
 }
 

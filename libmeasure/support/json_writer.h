@@ -18,6 +18,8 @@ class JsonWriter {
   JsonWriter& begin_object();
   JsonWriter& end_object();
   JsonWriter& begin_array();
+  /// An array written on one line ("[1, 2, 3]"), for short arrays of numbers.
+  JsonWriter& begin_inline_array();
   JsonWriter& end_array();
   /// The key of the next value, inside an object.
   JsonWriter& key(std::string_view name);
@@ -44,7 +46,8 @@ class JsonWriter {
 
   std::string& m_out;
   bool m_indent;
-  std::vector<bool> m_first;  // per open container: no element written yet
+  std::vector<bool> m_first;   // per open container: no element written yet
+  std::vector<bool> m_inline;  // per open container: written on one line
   bool m_after_key = false;
 };
 

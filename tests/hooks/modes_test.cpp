@@ -1,10 +1,11 @@
 // Sampled and counters modes, end to end: the real preload under `measure run --mode`, the
 // real capture, the real report. Sampled mode's per-stack numbers are estimates; on the fixed
-// workload of fixtures/sample_shape.c (1 GiB from five sites, fixed seed) every stack that
-// holds at least 5% of the bytes must be estimated within 10% of the exact figure, while the
-// totals and the peak must equal exact mode's.
+// workload of fixtures/sample_shape.c (1 GiB from five sites, MEASURE_SEED fixed) every stack
+// that holds at least 5% of the bytes must be estimated within 10% of the exact figure, while
+// the totals and the peak must equal exact mode's.
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -23,12 +24,15 @@ using nlohmann::json;
 
 namespace {
 
+// The seed the sampled-mode checks were made with: a run with another may miss a margin.
+const std::vector<std::pair<std::string, std::string>> fixed_seed = {{"MEASURE_SEED", "1"}};
+
 std::string run_in_mode(TempDir& dir, const std::vector<std::string>& mode_args, const std::string& name) {
   std::string capture = dir.file(name + ".msr");
   std::vector<std::string> argv = {tool_path(), "run", "-q", "-o", capture};
   argv.insert(argv.end(), mode_args.begin(), mode_args.end());
   argv.insert(argv.end(), {"--", fixture_path("sample_shape")});
-  auto r = run_process(argv);
+  auto r = run_process(argv, fixed_seed);
   REQUIRE_MESSAGE(r.status() == 0, r.err);
   return capture;
 }
@@ -94,7 +98,7 @@ TEST_CASE("sampled mode: exact totals, per-stack estimates within 10% of exact")
   CHECK(text.out.find("sampled mode: per-stack counts and bytes are estimates") != std::string::npos);
 }
 
-TEST_CASE("sampled mode: the same run gives the same samples") {
+TEST_CASE("sampled mode: the same run with the same MEASURE_SEED gives the same samples") {
   TempDir dir;
   json first = report_json(run_in_mode(dir, {"--mode", "sampled"}, "first"));
   json second = report_json(run_in_mode(dir, {"--mode", "sampled"}, "second"));
@@ -218,4 +222,115 @@ TEST_CASE("bad sample intervals") {
   measure::Capture c = measure::read_capture(capture);
   CHECK(c.program.mode == measure::CaptureMode::sampled);
   CHECK(c.program.sample_interval == 512 * 1024);
+}
+
+namespace {
+
+// One sampled run of fixtures/two_sites.c at one sample per 64 KiB (the seed from `env`, else
+// random): the capture and its report's rows by line.
+struct TwoSitesRun {
+  measure::Capture capture;
+  json rows;
+};
+
+TwoSitesRun run_two_sites(TempDir& dir, const std::string& name,
+                          const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  std::string capture = dir.file(name + ".msr");
+  auto r = run_process({tool_path(), "run", "-q", "--mode", "sampled", "--sample-interval", "64K", "-o", capture, "--",
+                        fixture_path("two_sites")},
+                       env, {}, {"MEASURE_SEED"});
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  auto report = run_process({tool_path(), "report", capture, "--by", "line", "--top", "0", "--format", "json"});
+  REQUIRE_MESSAGE(report.status() == 0, report.err);
+  return {measure::read_capture(capture), json::parse(report.out)["rows"]};
+}
+
+// The estimates of the rows at the fixture's two marked lines: alloc_count and alloc_bytes.
+std::map<int, std::pair<std::uint64_t, std::uint64_t>> two_site_estimates(const json& rows) {
+  std::map<int, std::pair<std::uint64_t, std::uint64_t>> out;
+  for (const char* marker : {"two_sites_a", "two_sites_b"}) {
+    int line = measure::test::marker_line("tests/fixtures/two_sites.c", marker);
+    out[line] = {0, 0};
+    for (const json& row : rows) {
+      if (row["key"]["line"] == line) {
+        out[line] = {row["alloc_count"].get<std::uint64_t>(), row["alloc_bytes"].get<std::uint64_t>()};
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sampled mode: every run draws its own seed, and the estimates are unbiased") {
+  // Each site allocates 4 MiB in 65,536 blocks of 64 bytes. At one sample per 64 KiB a block
+  // is sampled with p = 1 - exp(-64 / 65536), independently of the others, and stands for
+  // 64 / p bytes: a site gets 64 samples per run on average, binomially, so one run's estimate
+  // has a relative standard deviation of 1 / sqrt(64) = 12.5%, and the mean of 200 runs one of
+  // 12.5% / sqrt(200) = 0.88%. The 5% margin is 5.7 standard deviations: a correct sampler
+  // fails it with a probability below 1e-8 per site.
+  constexpr int runs = 200;
+  constexpr double truth = 4.0 * 1024 * 1024;
+  TempDir dir;
+  std::map<int, double> sums;
+  std::set<std::uint64_t> seeds;
+  std::vector<std::map<int, std::pair<std::uint64_t, std::uint64_t>>> first_two;
+  for (int i = 0; i < runs; ++i) {
+    TwoSitesRun run = run_two_sites(dir, "run" + std::to_string(i));
+    CHECK(run.capture.totals.alloc_bytes == 2 * 4 * 1024 * 1024);  // the totals are exact
+    seeds.insert(run.capture.diagnostic("sample_seed"));
+    auto estimates = two_site_estimates(run.rows);
+    for (const auto& [line, estimate] : estimates) {
+      sums[line] += static_cast<double>(estimate.second);
+    }
+    if (i < 2) {
+      first_two.push_back(estimates);
+    }
+    std::filesystem::remove(dir.file("run" + std::to_string(i) + ".msr"));
+  }
+  CHECK(seeds.size() == runs);
+  CHECK(first_two[0] != first_two[1]);  // two runs without MEASURE_SEED sample differently
+  REQUIRE(sums.size() == 2);
+  for (const auto& [line, sum] : sums) {
+    CAPTURE(line);
+    double mean = sum / runs;
+    CAPTURE(mean);
+    CHECK(mean > truth * 0.95);
+    CHECK(mean < truth * 1.05);
+  }
+}
+
+TEST_CASE("sampled mode: MEASURE_SEED repeats a run, is stored in the capture and named by the report") {
+  TempDir dir;
+  TwoSitesRun first = run_two_sites(dir, "first", {{"MEASURE_SEED", "12345"}});
+  TwoSitesRun second = run_two_sites(dir, "second", {{"MEASURE_SEED", "12345"}});
+  CHECK(first.capture.diagnostic("sample_seed") == 12345);
+  CHECK(second.capture.diagnostic("sample_seed") == 12345);
+  auto estimates = two_site_estimates(first.rows);
+  CHECK(estimates == two_site_estimates(second.rows));
+  for (const auto& [line, estimate] : estimates) {
+    CHECK(estimate.first > 0);  // both sites were sampled
+  }
+  CHECK(first.rows == second.rows);
+  auto text = run_process({tool_path(), "report", dir.file("first.msr")});
+  REQUIRE(text.status() == 0);
+  CHECK(text.out.find("Note: sampled mode: MEASURE_SEED=12345 repeats these samples.\n") != std::string::npos);
+
+  // A bad seed: one warning, and a random one.
+  TwoSitesRun bad = run_two_sites(dir, "bad", {{"MEASURE_SEED", "0x10"}});
+  CHECK(bad.capture.diagnostic("sample_seed") != 0x10);
+}
+
+TEST_CASE("sampled mode: a followed fork child draws from a seed of its own") {
+  TempDir dir;
+  auto [parent, child, parent_path, child_path] =
+      run_block_shapes(dir, {"--mode", "sampled", "--sample-interval", "4K"}, "seeded", {{"MEASURE_SEED", "777"}});
+  CHECK(parent.diagnostic("sample_seed") == 777);
+  CHECK(child.diagnostic("sample_seed") != 777);
+  CHECK(child.diagnostic("sample_seed") != 0);
+  // Exact and counters captures carry no seed.
+  auto [exact, exact_child, exact_path, exact_child_path] = run_block_shapes(dir, {}, "unseeded");
+  for (const measure::Diagnostic& d : exact.diagnostics) {
+    CHECK(d.name != "sample_seed");
+  }
 }

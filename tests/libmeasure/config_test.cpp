@@ -35,6 +35,24 @@ TEST_CASE("configuration: bad values keep the defaults") {
   CHECK(o.sample_interval == 512 * 1024);
 }
 
+TEST_CASE("configuration: MEASURE_SEED takes a decimal number, else the seed is random") {
+  char seed[] = "MEASURE_SEED=18446744073709551615";
+  char* env[] = {seed, nullptr};
+  Options o;
+  parse_environment(env, o);
+  CHECK(o.seed_set);
+  CHECK(o.seed == UINT64_MAX);
+  for (const char* bad :
+       {"MEASURE_SEED=", "MEASURE_SEED=12x", "MEASURE_SEED=-1", "MEASURE_SEED=18446744073709551616"}) {
+    std::string text = bad;
+    char* bad_env[] = {text.data(), nullptr};
+    Options b;
+    parse_environment(bad_env, b);  // one warning each
+    CAPTURE(bad);
+    CHECK_FALSE(b.seed_set);
+  }
+}
+
 TEST_CASE("configuration: byte counts with binary suffixes") {
   std::uint64_t v = 0;
   CHECK((parse_byte_count("4096", &v) && v == 4096));

@@ -36,20 +36,29 @@ TEST_CASE("pointer table: insert, find, remove") {
   CHECK(table->size() == 0);
 }
 
-TEST_CASE("pointer table: sizes beyond 36 bits and the largest stack id round-trip") {
+TEST_CASE("pointer table: sizes beyond 35 bits, the largest stack id and the rounding bit round-trip") {
   auto table = make_table();
   const std::uint64_t huge = (1ULL << 40) + 12345;
-  REQUIRE(table->insert(0x2000, BlockInfo{huge, PointerTable::max_stack_id, AllocFamily::new_array}));
-  REQUIRE(table->insert(0x3000, BlockInfo{(1ULL << 36) - 1, 1, AllocFamily::malloc}));
+  REQUIRE(table->insert(0x2000, BlockInfo{huge, PointerTable::max_stack_id, AllocFamily::new_array, true}));
+  REQUIRE(table->insert(0x3000, BlockInfo{(1ULL << 35) - 1, 1, AllocFamily::malloc}));
+  REQUIRE(table->insert(0x4000, BlockInfo{(1ULL << 35) - 2, 2, AllocFamily::reported, true}));
   BlockInfo info;
   REQUIRE(table->find(0x2000, &info));
   CHECK(info.size == huge);
   CHECK(info.stack == PointerTable::max_stack_id);
   CHECK(info.family == AllocFamily::new_array);
+  CHECK(info.round_up);
   REQUIRE(table->remove(0x3000, &info));
-  CHECK(info.size == (1ULL << 36) - 1);
+  CHECK(info.size == (1ULL << 35) - 1);
+  CHECK_FALSE(info.round_up);
+  REQUIRE(table->remove(0x4000, &info));
+  CHECK(info.size == (1ULL << 35) - 2);
+  CHECK(info.stack == 2);
+  CHECK(info.family == AllocFamily::reported);
+  CHECK(info.round_up);
   REQUIRE(table->remove(0x2000, &info));
   CHECK(info.size == huge);
+  CHECK(info.round_up);
   CHECK_FALSE(table->find(0x2000, &info));
 }
 

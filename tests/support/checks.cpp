@@ -1,6 +1,8 @@
 #include "support/checks.h"
 
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -22,6 +24,16 @@ int marker_line(const std::string& source, const std::string& marker) {
   }
   FAIL("no marker @" << marker << " in " << source);
   return -1;
+}
+
+std::vector<std::string> sorted_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
 }
 
 void check_one_line_error(const ProcessResult& r, const std::string& fragment) {

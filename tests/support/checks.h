@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,9 @@ namespace measure::test {
 /// "@MARKER" followed by a space or the end of the line. Fails the current test when there
 /// is none (a renamed marker must not turn assertions into comparisons with -1).
 int marker_line(const std::string& source, const std::string& marker);
+
+/// The lines of `text`, sorted: output whose order does not matter (an environment).
+std::vector<std::string> sorted_lines(const std::string& text);
 
 /// Bad input to the measure command: exit status 2 without a signal, nothing on standard
 /// output, exactly one line on standard error that starts with "measure: " and contains

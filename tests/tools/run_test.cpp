@@ -121,15 +121,23 @@ TEST_CASE("the default capture name is measure.<program>.<pid>.msr in the workin
 
 TEST_CASE("children started with exec are not traced and keep their environment clean") {
   TempDir dir;
-  // bash (traced) runs exit_with through exec: only bash's capture may appear.
+  // bash (traced) runs exit_with through exec: only bash's capture may appear, written just
+  // before the exec.
   std::string script = "exec " + fixture_path("exit_with") + " 4";
   auto r = run_process({tool_path(), "run", "-q", "-o", dir.file("x.%p.msr"), "--", "bash", "-c", script});
   CHECK(r.status() == 4);
-  int captures = 0;
+  std::vector<std::string> captures;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-    captures += entry.path().extension() == ".msr" ? 1 : 0;
+    if (entry.path().extension() == ".msr") {
+      captures.push_back(entry.path().string());
+    }
   }
-  CHECK(captures == 0);  // bash replaced itself before exiting; exit_with was not preloaded
+  REQUIRE(captures.size() == 1);  // exit_with was not preloaded
+  auto report = run_process({tool_path(), "report", captures[0], "--format", "json"});
+  REQUIRE(report.status() == 0);
+  CHECK(
+      std::filesystem::path(nlohmann::json::parse(report.out)["program"]["executable"].get<std::string>()).filename() ==
+      "bash");
   auto env = run_process(
       {tool_path(), "run", "-q", "-o", dir.file("env.msr"), "--", "bash", "-c", "env | grep '^LD_PRELOAD=' || true"});
   CHECK(env.out.find("libmeasure_preload") == std::string::npos);
