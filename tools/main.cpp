@@ -59,7 +59,8 @@ std::string parse_message(const CLI::ParseError& e) {
     return fmt::format("{} takes one value, but {} were given", option.empty() ? "an option" : option,
                        message.substr(at + too_many.size()));
   }
-  if (message.rfind("The following arguments were not expected: ", 0) == 0) {
+  if (message.rfind("The following argument was not expected: ", 0) == 0 ||
+      message.rfind("The following arguments were not expected: ", 0) == 0) {
     return fmt::format("unexpected argument{}", message.substr(message.find(':')));
   }
   return message;

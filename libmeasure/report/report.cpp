@@ -254,19 +254,39 @@ std::string_view function_without_parameters(std::string_view name) noexcept {
   return name;
 }
 
+namespace {
+
+// True when bare[i] belongs to an operator's name ("operator<<", "operator->", "operator new"),
+// not to a template argument list or a return type.
+bool in_operator_name(std::string_view bare, std::size_t i) noexcept {
+  std::size_t op = bare.rfind("operator", i);
+  if (op == std::string_view::npos || i < op + 8) {
+    return false;
+  }
+  std::string_view tail = bare.substr(op + 8, i - op - 8 + 1);
+  std::size_t space = tail.find(' ');
+  return tail.find_first_not_of("<>=-+*/%^&|!~ ") == std::string_view::npos &&
+         (space == std::string_view::npos || space + 1 == tail.size());
+}
+
+}  // namespace
+
 std::string_view unqualified_function(std::string_view name) noexcept {
   std::string_view bare = function_without_parameters(name);
   // The last "::" outside template arguments and parentheses ("(anonymous namespace)").
   int depth = 0;
   for (std::size_t i = bare.size(); i-- > 1;) {
     char c = bare[i];
+    if (in_operator_name(bare, i)) {
+      continue;
+    }
     if (c == '>' || c == ')') {
       ++depth;
     } else if (c == '<' || c == '(') {
       --depth;
     } else if (depth == 0 && c == ':' && bare[i - 1] == ':') {
       return bare.substr(i + 1);
-    } else if (depth == 0 && c == ' ' && !(i >= 8 && bare.substr(i - 8, 8) == "operator")) {
+    } else if (depth == 0 && c == ' ') {
       return bare.substr(i + 1);  // after a template function's return type
     }
   }

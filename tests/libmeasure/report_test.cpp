@@ -69,6 +69,24 @@ TEST_CASE("glob filters match function, file or module") {
   CHECK_FALSE(frame_matches(f, "render*"));
 }
 
+TEST_CASE("glob filters also match a function's unqualified name and its name without parameters") {
+  Frame f{"(anonymous namespace)::split_words(std::string const&, char)", "/src/demo.cpp", 19, "/app", 0, 0, false};
+  CHECK(frame_matches(f, "split*"));
+  CHECK(frame_matches(f, "split_words"));
+  CHECK(frame_matches(f, "(anonymous namespace)::split_words"));
+  CHECK(frame_matches(f, "*::split_words(*)"));
+  CHECK_FALSE(frame_matches(f, "words*"));
+  CHECK(unqualified_function("ns::Parser<int>::parse(char const*) const") == "parse");
+  CHECK(unqualified_function("std::vector<int, std::allocator<int> >::operator[](unsigned long)") == "operator[]");
+  CHECK(unqualified_function("std::ostream& operator<< <char>(std::ostream&, Foo const&)") == "operator<< <char>");
+  CHECK(unqualified_function("main::{lambda()#1}::operator()() const") == "operator()");
+  CHECK(unqualified_function("void run<int>(int)") == "run<int>");
+  CHECK(unqualified_function("operator new(unsigned long)") == "operator new");
+  CHECK(unqualified_function("plain_c_function") == "plain_c_function");
+  CHECK(function_without_parameters("a::b(int) const") == "a::b");
+  CHECK(function_without_parameters("a::b") == "a::b");
+}
+
 TEST_CASE("human units") {
   CHECK(human_bytes(0) == "0 B");
   CHECK(human_bytes(1023) == "1023 B");

@@ -169,6 +169,22 @@ TEST_CASE("a capture whose program was deleted still names functions, files and 
   ProcessResult text = run_process({tool_path(), "report", capture});
   CHECK(text.out.find("Symbols stored in the capture for ") != std::string::npos);
   CHECK(text.out.find("module+offset") == std::string::npos);
+
+  // Filters match the stored names too, unqualified ones included; a filter that leaves
+  // nothing says so.
+  json only_cache = tool_json({"report", capture, "--include", "cache", "--top", "0", "--format", "json"});
+  REQUIRE(only_cache["rows"].size() == 1);
+  CHECK(only_cache["rows"][0]["key"]["function"] == "cache(int)");
+  ProcessResult none = run_process({tool_path(), "report", capture, "--include", "nomatch*", "--include", "cache"});
+  CHECK(none.status() == 0);
+  CHECK(none.err.empty());  // 'cache' matched
+  none = run_process({tool_path(), "report", capture, "--include", "nomatch*"});
+  CHECK(none.status() == 0);
+  CHECK(none.err ==
+        "measure: warning: the report shows no call site: --include 'nomatch*' matched no frame (patterns match a "
+        "function's name, qualified or not, a source file or a module)\n");
+  none = run_process({tool_path(), "diff", capture, capture, "--include", "cache", "--exclude", "main"});
+  CHECK(none.err.find("measure: warning: the diff shows no call site: --exclude left out every stack") == 0);
 }
 
 TEST_CASE("measure symbolize completes a capture written without measure run, and twice changes nothing") {

@@ -212,6 +212,29 @@ TEST_CASE("diff: --fail-on gates every metric, on the totals and on each row") {
   CHECK(failing("temporary_count:+9") == Names{"render_page(int)", "log_line(char const*)", "totals"});
 }
 
+TEST_CASE("diff: the columns beside the sort metric match it, and a change elsewhere is named") {
+  DiffOptions options;
+  options.top = 0;
+  options.sort = SortBy::leaked;
+  std::string text = render_diff_text(diff_of(options));
+  CHECK(text.find("old leaked blocks  new leaked blocks") != std::string::npos);
+  // cache_insert leaked 5 blocks of 1000 B and is gone: -4.9 KiB leaked, -5 leaked blocks.
+  CHECK(text.find("  -4.9 KiB  -100.0%                  5                  0      -5  cache.cpp:31") !=
+        std::string::npos);
+
+  // A row whose shown columns are equal but another metric changed says which.
+  Capture freed_more = after();
+  freed_more.sites[4].metrics.free_count = 2;  // libfoo: one more free of its 300 bytes, none live
+  freed_more.sites[4].metrics.freed_bytes = 300;
+  freed_more.sites[4].metrics.live_count = 0;
+  freed_more.sites[4].metrics.live_bytes = 0;
+  options.sort = SortBy::bytes;
+  std::string changed = render_diff_text(diff_of(options, before(), freed_more));
+  CHECK(
+      changed.find("libfoo.so+0x1234 (changed: free_count +1, freed_bytes +200 B, live_count -1, live_bytes -200 B)") !=
+      std::string::npos);
+}
+
 TEST_CASE("diff: gates are parsed strictly") {
   Gate g = parse_gate("peak_bytes:5%");
   CHECK(g.metric == Metric::peak_bytes);

@@ -42,6 +42,29 @@ TEST_CASE("unknown options and bad values") {
   check_one_line_error(run_process({tool_path(), "run", "--depth", "0", "--", "true"}), "depth");
   check_one_line_error(run_process({tool_path(), "run", "--mode", "everything", "--", "true"}), "everything");
   check_one_line_error(run_process({tool_path(), "run", "--frob", "--", "true"}), "frob");
+  // A negative count is not "everything"; CLI11's own wording is not shown; the help named is
+  // the subcommand's.
+  ProcessResult negative = run_process({tool_path(), "report", "x.msr", "--top", "-1"});
+  check_one_line_error(negative, "'-1' is not a number of rows");
+  CHECK(negative.err.find("(see 'measure report --help')") != std::string::npos);
+  ProcessResult twice = run_process({tool_path(), "diff", "a.msr", "b.msr", "c.msr"});
+  check_one_line_error(twice, "measure: diff: unexpected argument");
+  CHECK(twice.err.find("(see 'measure diff --help')") != std::string::npos);
+  ProcessResult two_values = run_process({tool_path(), "report", "x.msr", "--by", "line", "--by", "file"});
+  check_one_line_error(two_values, "--by takes one value, but 2 were given");
+  CHECK(two_values.err.find("At Most") == std::string::npos);
+  check_one_line_error(run_process({tool_path(), "diff", "a.msr", "b.msr", "--fail-on", "peak:5%"}),
+                       "unknown metric 'peak'");
+  check_one_line_error(run_process({tool_path(), "diff", "a.msr", "b.msr", "--fail-on", "peak_bytes"}),
+                       "no ':' between the metric and the limit");
+}
+
+TEST_CASE("measure --version") {
+  ProcessResult version = run_process({tool_path(), "--version"});
+  CHECK(version.status() == 0);
+  CHECK(version.out.rfind("measure ", 0) == 0);
+  CHECK(version.out.find('.') != std::string::npos);
+  CHECK(version.err.empty());
 }
 
 TEST_CASE("a missing program") {

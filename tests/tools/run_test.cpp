@@ -2,6 +2,7 @@
 // its standard output and standard error as they are natively.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <doctest/doctest.h>
@@ -141,4 +142,21 @@ TEST_CASE("children started with exec are not traced and keep their environment 
   auto env = run_process(
       {tool_path(), "run", "-q", "-o", dir.file("env.msr"), "--", "bash", "-c", "env | grep '^LD_PRELOAD=' || true"});
   CHECK(env.out.find("libmeasure_preload") == std::string::npos);
+}
+
+TEST_CASE("a script without #! runs under /bin/sh, as a shell would run it") {
+  TempDir dir;
+  std::string script = dir.file("no-shebang");
+  {
+    std::ofstream out(script);
+    out << "echo \"from the script: $1\"\nexit 3\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto native = run_process({"/bin/sh", "-c", "\"$0\" arg", script});
+  auto measured = run_process({tool_path(), "run", "-q", "-o", dir.file("s.msr"), "--", script, "arg"});
+  CHECK(native.out == "from the script: arg\n");
+  CHECK(measured.out == native.out);
+  CHECK(measured.status() == 3);
+  CHECK(measured.err.empty());
+  CHECK(std::filesystem::exists(dir.file("s.msr")));  // the shell that ran it was traced
 }
