@@ -8,7 +8,7 @@ packages=(
   libdw-dev libunwind-dev libfmt-dev libcli11-dev libmimalloc-dev zlib1g-dev
   doctest-dev nlohmann-json3-dev libgtest-dev
   libxml2-utils protobuf-compiler groff-base
-  # integrations (issue 7): heaptrack recordings, Google Benchmark, the browser test
+  # integrations: heaptrack recordings, Google Benchmark, the browser test
   libzstd-dev zstd heaptrack libbenchmark-dev chromium
 )
 # The pprof and browser tests install their npm packages themselves; they need node and npm.

@@ -2,7 +2,7 @@
 // Sharded by address hash; each shard is a linear-probing table with backward-shift deletion
 // behind its own spinlock, so threads only meet when two addresses hash to one shard.
 // Slots are 16 bytes; with the load kept between 0.35 and 0.7 that is 23 to 46 bytes per live
-// block (about 30 on average), within the brief's budget of about 32.
+// block (about 30 on average), within the budget of about 32 bytes per live block.
 #pragma once
 
 #include <cstddef>

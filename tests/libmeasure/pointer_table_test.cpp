@@ -104,7 +104,7 @@ TEST_CASE("pointer table: agrees with a reference map under random churn") {
       },
       &visit);
   CHECK(visit.visited == reference.size());
-  // Memory stays near the brief's budget: 16-byte slots at a load of at least 0.35.
+  // Memory stays near the budget of about 32 bytes per live block: 16-byte slots at a load of at least 0.35.
   CHECK(table->memory_bytes() <= sizeof(PointerTable) + reference.size() * 16 * 3);
 }
 
