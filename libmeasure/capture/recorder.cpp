@@ -54,12 +54,14 @@ inline ThreadState* current_thread() noexcept {
 }
 
 // The slow side of capture_stack: walk the stack, intern it, and remember the walk when its
-// reads could all be listed (so the next call from the same frame can skip it).
+// reads could all be listed (so the next call from the same frame can skip it). `start`:
+// the program's frame, or nullptr on a stack caller() cannot follow, where the walk starts at
+// `from` (see Unwinder::caller).
 __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
-                                                        std::uint32_t generation) noexcept {
+                                                        std::uintptr_t from, std::uint32_t generation) noexcept {
   WalkBuffers buffers = thread.walk_buffers();
   WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
-                                     : rt.unwinder.walk_foreign(rt.options.depth, buffers);
+                                     : rt.unwinder.walk_foreign(from, rt.options.depth, buffers);
   std::uint64_t hash = hash_frames(buffers.frames, walk.depth, generation);
   std::uint32_t id = rt.stacks.intern(buffers.frames, walk.depth, generation, walk.flags, hash);
   if (id == StackTable::unknown_id) {
@@ -78,13 +80,13 @@ __attribute__((always_inline)) inline std::uint32_t capture_stack(Runtime& rt, T
   std::uint32_t generation = rt.modules.generation();
   CallerFrame start;
   if (__builtin_expect(!rt.unwinder.caller(from, thread.stack_low, thread.stack_high, &start), 0)) {
-    return walk_and_intern(rt, thread, nullptr, generation);
+    return walk_and_intern(rt, thread, nullptr, from, generation);
   }
   std::uint32_t id = 0;
   if (__builtin_expect(thread.stacks.find(start, generation, &id), 1)) {
     return id;
   }
-  return walk_and_intern(rt, thread, &start, generation);
+  return walk_and_intern(rt, thread, &start, from, generation);
 }
 
 // The thread's errno, whose address never changes for a thread: asked of the C library once

@@ -202,6 +202,7 @@ void start_child_capture(Runtime& rt) noexcept {
 
 void on_fork_child() noexcept {
   Runtime& rt = g_runtime;
+  platform::close_inherited_files();
   rt.pointers.reset_locks_after_fork();
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
@@ -342,8 +343,12 @@ void on_library_loaded(LoadRole role) noexcept {
   // A program that links the library is traced from its start but writes a capture at exit
   // only when asked (MEASURE_OUTPUT); a preloaded runtime always writes one.
   rt.write_at_exit = rt.options.output_set || preloaded();
-  if (!rt.unwinder.load_tables()) {
-    LogLine().text("libunwind.so.8 is not available; stacks use frame pointers only and may be partial").emit();
+  if (!rt.unwinder.find_tables()) {
+    LogLine()
+        .text(
+            "the C library offers no lock-free lookup of unwind tables (glibc 2.35 has one); stacks follow frame "
+            "pointers only and may be partial")
+        .emit();
   }
   rt.modules.scan();
   rt.thread_slot_ready = platform::thread_exit_slot_create(&rt.thread_slot, &release_thread_state);

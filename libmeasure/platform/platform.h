@@ -17,6 +17,11 @@ void* map_pages(std::size_t bytes) noexcept;
 /// Unmaps memory obtained from map_pages. pre: `p`/`bytes` are exactly what map_pages saw.
 void unmap_pages(void* p, std::size_t bytes) noexcept;
 std::size_t page_size() noexcept;
+/// How many of the `count` pages from `first_page` (page-aligned) the process can read, counted
+/// from the first up to the first that it cannot: asked of the kernel, which copies one byte of
+/// each (no fault, no file descriptor). 0 also when the kernel does not answer (a seccomp
+/// policy): callers then treat the memory as unreadable.
+std::size_t readable_pages(std::uintptr_t first_page, std::size_t count) noexcept;
 /// True when `function` lies in the C library's own code and that library is glibc: then it
 /// is glibc's malloc_usable_size, and blocks of that allocator can be read with
 /// glibc_usable_size.
@@ -47,7 +52,9 @@ std::uint64_t random_u64() noexcept;
 [[noreturn]] void exit_process(int status) noexcept;
 
 // ---- files ----------------------------------------------------------------------------
-/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
+/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno. The
+/// toolkit's files use descriptors at the top of the process's range (RLIMIT_NOFILE), away from
+/// the lowest free numbers the program's own open() calls return.
 int create_file(const char* path) noexcept;
 /// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
 int write_all(int fd, const void* data, std::size_t size) noexcept;
@@ -73,13 +80,17 @@ std::size_t command_line(char* buf, std::size_t size) noexcept;
 void write_stderr(const char* text, std::size_t size) noexcept;
 
 // ---- process state --------------------------------------------------------------------
-/// Resident set size of the process in bytes, or 0 if it cannot be read.
+/// Resident set size of the process in bytes, or 0 if it cannot be read. Keeps one descriptor
+/// open at the top of the descriptor range (see create_file) from the first call on; once the
+/// program closes it or reuses its number, answers 0 and never opens the file again.
 std::uint64_t resident_bytes() noexcept;
 /// Bytes of [p, p + bytes) that are resident (committed), page by page. pre: the range was
 /// mapped with map_pages. 0 if it cannot be asked.
 std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept;
-/// The calling thread's stack [low, high). May allocate from the C heap (it asks the thread
-/// library), so call it only with the runtime's re-entrancy guard held. False if unknown.
+/// The calling thread's stack [low, high): memory the thread may read (for the process's
+/// first thread, the whole range its stack may grow into). Opens no file. May allocate from the
+/// C heap (it asks the thread library), so call it only with the runtime's re-entrancy guard
+/// held. False if unknown.
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept;
 
 // ---- loaded modules -------------------------------------------------------------------
@@ -141,6 +152,9 @@ bool c_library_started() noexcept;
 void* open_library_private(const char* soname) noexcept;
 void* library_symbol(void* library, const char* name) noexcept;
 
+/// Forked child: closes the descriptors the toolkit keeps open for itself (at the top of the
+/// descriptor range), which the child inherited from its parent.
+void close_inherited_files() noexcept;
 /// Registers fork handlers: `prepare` in the parent before fork, `parent`/`child` after.
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
 /// Registers `fn` to run at normal process exit, in exit()'s last-in-first-out order and not

@@ -13,16 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include <gnu/libc-version.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "platform/platform.h"
 
 extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // glibc, not in a header
+extern "C" void* __libc_stack_end;  // the loader's: the stack pointer at the program's entry
 // Weak: absent from glibc before 2.35, where find_unwind_tables reports it unavailable.
 extern "C" int _dl_find_object(void* address, dl_find_object* result) __THROW __attribute__((weak));
 
@@ -56,6 +61,23 @@ void unmap_pages(void* p, std::size_t bytes) noexcept {
 std::size_t page_size() noexcept {
   static const long size = ::sysconf(_SC_PAGESIZE);
   return static_cast<std::size_t>(size > 0 ? size : 4096);
+}
+
+std::size_t readable_pages(std::uintptr_t first_page, std::size_t count) noexcept {
+  constexpr std::size_t max_count = 16;
+  count = count < max_count ? count : max_count;
+  unsigned char bytes[max_count];
+  iovec local{bytes, count};
+  iovec remote[max_count];
+  for (std::size_t i = 0; i < count; ++i) {
+    remote[i] = iovec{reinterpret_cast<void*>(first_page + i * page_size()), 1};
+  }
+  // The kernel copies element by element and stops at the first it cannot read, so the count
+  // is the readable prefix. EFAULT (nothing readable), ENOSYS and EPERM all answer 0.
+  int saved = errno;
+  ssize_t n = ::process_vm_readv(process_id(), &local, 1, remote, count, 0);
+  errno = saved;
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 std::uint64_t monotonic_ns() noexcept {
@@ -98,9 +120,38 @@ std::uint64_t random_u64() noexcept {
   return value ^ reinterpret_cast<std::uintptr_t>(&value);
 }
 
+namespace {
+
+// The toolkit's own descriptors live at the top of the process's range, where the program's
+// open() calls, which return the lowest free number, do not meet them: a file the toolkit opens
+// takes a low number only between its open() and the move below.
+int move_to_top(int fd) noexcept {
+  rlimit limit{};
+  if (fd < 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return fd;
+  }
+  constexpr rlim_t reserved = 32;
+  rlim_t count = limit.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_cur;
+  if (count <= 2 * reserved) {
+    return fd;  // a tiny limit: no top to speak of
+  }
+  int high = ::fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(count - reserved));
+  if (high < 0) {
+    return fd;
+  }
+  ::close(fd);
+  return high;
+}
+
+int open_at_top(const char* path, int flags, mode_t mode = 0) noexcept {
+  int fd = retry([&] { return ::open(path, flags | O_CLOEXEC, mode); });
+  return fd >= 0 ? move_to_top(fd) : -errno;
+}
+
+}  // namespace
+
 int create_file(const char* path) noexcept {
-  int fd = retry([&] { return ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
-  return fd >= 0 ? fd : -errno;
+  return open_at_top(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 }
 
 int write_all(int fd, const void* data, std::size_t size) noexcept {
@@ -156,7 +207,7 @@ bool executable_path(char* buf, std::size_t size) noexcept {
 }
 
 std::size_t command_line(char* buf, std::size_t size) noexcept {
-  int fd = retry([] { return ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC); });
+  int fd = open_at_top("/proc/self/cmdline", O_RDONLY);
   if (fd < 0) {
     return 0;
   }
@@ -197,14 +248,54 @@ std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept {
   return total;
 }
 
+namespace {
+
+// /proc/self/statm, open at the top of the descriptor range for the whole run (the timeline
+// samples it a thousand times in the first second). Before each read the descriptor is checked
+// to be that file still: a program that closed it (closefrom) or put a file of its own on its
+// number is never read from, and the file is not opened again while the program runs.
+struct StatmFile {
+  std::atomic<int> fd{-1};
+  std::atomic<int> owner{0};  // the process that opened it: a forked child opens its own
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::atomic<bool> lost{false};  // closed or replaced by the program: not read again
+};
+StatmFile g_statm;
+
+int statm_descriptor() noexcept {
+  int pid = process_id();
+  int fd = g_statm.fd.load(std::memory_order_acquire);
+  if (g_statm.owner.load(std::memory_order_acquire) == pid) {
+    return g_statm.lost.load(std::memory_order_relaxed) ? -1 : fd;
+  }
+  // The first sample, or a forked child still holding its parent's file (whose numbers are the
+  // parent's): the runtime's start-up and a child's fork handler, before the program runs on.
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  int fresh = open_at_top("/proc/self/statm", O_RDONLY);
+  struct stat st {};
+  bool ok = fresh >= 0 && ::fstat(fresh, &st) == 0;
+  g_statm.device = st.st_dev;
+  g_statm.inode = st.st_ino;
+  g_statm.lost.store(!ok, std::memory_order_relaxed);
+  g_statm.fd.store(ok ? fresh : -1, std::memory_order_release);
+  g_statm.owner.store(pid, std::memory_order_release);
+  return ok ? fresh : -1;
+}
+
+}  // namespace
+
 std::uint64_t resident_bytes() noexcept {
-  int fd = retry([] { return ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC); });
-  if (fd < 0) {
+  int fd = statm_descriptor();
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_dev != g_statm.device || st.st_ino != g_statm.inode) {
+    g_statm.lost.store(true, std::memory_order_relaxed);
     return 0;
   }
   char buf[128];
-  ssize_t n = retry([&] { return ::read(fd, buf, sizeof buf - 1); });
-  ::close(fd);
+  ssize_t n = retry([&] { return ::pread(fd, buf, sizeof buf - 1, 0); });
   if (n <= 0) {
     return 0;
   }
@@ -221,7 +312,34 @@ std::uint64_t resident_bytes() noexcept {
   return pages * page_size();
 }
 
+namespace {
+
+// The process's first thread: its stack is the one the kernel set up, which grows on demand up
+// to RLIMIT_STACK below the entry's stack pointer. (The thread library would find its bounds in
+// /proc/self/maps, opening a file on one of the program's lowest free descriptors.) A fork child
+// of another thread is taken for it too; its walks then take the path for foreign stacks.
+bool initial_thread_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept {
+  if (process_id() != static_cast<int>(thread_id()) || __libc_stack_end == nullptr) {
+    return false;
+  }
+  constexpr std::uint64_t max_growth = 1ULL << 30;
+  rlimit limit{};
+  std::uint64_t growth = ::getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                             ? static_cast<std::uint64_t>(limit.rlim_cur)
+                             : max_growth;
+  growth = growth < max_growth ? growth : max_growth;
+  std::uintptr_t top = (reinterpret_cast<std::uintptr_t>(__libc_stack_end) + page_size()) & ~(page_size() - 1);
+  *high = top;
+  *low = top > growth ? top - growth : page_size();
+  return true;
+}
+
+}  // namespace
+
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept {
+  if (initial_thread_bounds(low, high)) {
+    return true;
+  }
   pthread_attr_t attr;
   if (::pthread_getattr_np(::pthread_self(), &attr) != 0) {
     return false;
@@ -332,8 +450,8 @@ bool in_glibc(const void* function) noexcept {
   std::uintptr_t end = 0;
   auto address = reinterpret_cast<std::uintptr_t>(function);
   return function != nullptr &&
-         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) &&
-         address >= begin && address < end;
+         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) && address >= begin &&
+         address < end;
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {
@@ -412,6 +530,15 @@ void* open_library_private(const char* soname) noexcept {
 
 void* library_symbol(void* library, const char* name) noexcept {
   return ::dlsym(library, name);
+}
+
+void close_inherited_files() noexcept {
+  int fd = g_statm.fd.load(std::memory_order_acquire);
+  if (fd >= 0 && g_statm.owner.load(std::memory_order_acquire) != process_id()) {
+    ::close(fd);
+    g_statm.fd.store(-1, std::memory_order_release);
+    g_statm.owner.store(0, std::memory_order_release);
+  }
 }
 
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {

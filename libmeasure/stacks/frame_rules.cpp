@@ -26,10 +26,9 @@ FrameRule compute_frame_rule(std::uintptr_t ip) noexcept {
   FrameRule rule{};
   std::uintptr_t hdr = 0;
   // ip - 1: the call instruction, which may be the last of its function (a noreturn call).
+  // Without the loader's lookup (found < 0) every frame is stepped through its frame pointer.
   int found = platform::find_unwind_tables(ip - 1, &hdr);
-  if (found < 0) {
-    rule.kind = FrameRule::unsupported;
-  } else if (found == 0 || hdr == 0) {
+  if (found <= 0 || hdr == 0) {
     rule.kind = FrameRule::no_tables;
   } else {
     rule = rule_from_tables(hdr, ip - 1);

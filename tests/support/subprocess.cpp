@@ -123,6 +123,9 @@ ProcessResult run_process_with(const std::vector<std::string>& argv, const Proce
     ::dup2(err_pipe[1], 2);
     int input = o.input ? in_pipe[0] : ::open("/dev/null", O_RDONLY);
     ::dup2(input, 0);
+    // Only standard input, output and error: what else the test runner holds (ctest leaves
+    // descriptors open) is not the program's, and programs see their first free descriptor.
+    ::closefrom(3);
     if (!o.directory.empty() && ::chdir(o.directory.c_str()) != 0) {
       ::_exit(126);
     }
