@@ -11,6 +11,7 @@
 #include "capture/children.h"
 #include "platform/platform.h"
 #include "support/hash.h"
+#include "support/internal_alloc.h"
 #include "support/log.h"
 
 extern char** environ;
@@ -130,6 +131,7 @@ void on_fork_prepare() noexcept {
   rt.modules.lock();
   rt.stacks.lock_all();
   rt.pointers.lock_all();
+  internal_alloc_before_fork();
 }
 
 void on_fork_parent() noexcept {
@@ -137,6 +139,7 @@ void on_fork_parent() noexcept {
   if (t_busy || rt.current() != RuntimeState::recording) {
     return;
   }
+  internal_alloc_after_fork_parent();
   rt.pointers.unlock_all();
   rt.stacks.unlock_all();
   rt.modules.unlock();
@@ -203,6 +206,7 @@ void start_child_capture(Runtime& rt) noexcept {
 void on_fork_child() noexcept {
   Runtime& rt = g_runtime;
   platform::close_inherited_files();
+  internal_alloc_after_fork_child();
   rt.pointers.reset_locks_after_fork();
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();

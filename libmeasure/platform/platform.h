@@ -133,7 +133,8 @@ bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_
 /// (RTLD_NEXT semantics), or in the default scope when `next` is false. Returns a definition:
 /// an executable's canonical PLT entry for `name` (a non-PIE program that takes the function's
 /// address) is passed over for the definition its calls reach. Returns nullptr if absent.
-/// May allocate from the C heap (the loader's error buffer).
+/// Allocates from the C heap (the loader's error message when `name` is absent, handed back
+/// before it returns), so call it with the runtime's re-entrancy guard held.
 void* find_symbol(const char* name, bool next) noexcept;
 
 /// The address of the function `name` that the loaded module `module` (the loader's
@@ -146,11 +147,6 @@ void* module_function(const void* module, const char* name) noexcept;
 /// its environment); before, only the dynamic loader runs. Stays true when the program
 /// clears its environment.
 bool c_library_started() noexcept;
-
-/// Opens a shared library privately (its symbols do not join the program's scope).
-/// Returns nullptr on failure. Takes the loader lock; call only at safe points.
-void* open_library_private(const char* soname) noexcept;
-void* library_symbol(void* library, const char* name) noexcept;
 
 /// Forked child: closes the descriptors the toolkit keeps open for itself (at the top of the
 /// descriptor range), which the child inherited from its parent.

@@ -502,6 +502,13 @@ link_map* reference_only(void* address) noexcept {
 
 void* find_symbol(const char* name, bool next) noexcept {
   void* found = ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name);
+  if (found == nullptr) {
+    // The failed lookup left an error message (and its record) in the thread's loader state,
+    // which the program's next dlopen or dlsym would free, unmatched: dlerror() twice hands
+    // both back now, from within the toolkit, where the allocator's calls pass unrecorded.
+    ::dlerror();
+    ::dlerror();
+  }
   link_map* reference = next ? nullptr : reference_only(found);
   if (reference == nullptr) {
     return found;
@@ -522,14 +529,6 @@ bool c_library_started() noexcept {
   // __libc_init_first; the loader's own allocations come before both. A program that clears
   // its environment is still single-threaded until it starts a thread.
   return environ != nullptr || __libc_single_threaded != 0;
-}
-
-void* open_library_private(const char* soname) noexcept {
-  return ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-}
-
-void* library_symbol(void* library, const char* name) noexcept {
-  return ::dlsym(library, name);
 }
 
 void close_inherited_files() noexcept {
