@@ -27,23 +27,34 @@ void start_sampler(Runtime& rt, ThreadState& state) noexcept {
   state.sampler.start(rt.options.sample_interval, mix64(rt.sample_seed + 0x9e3779b97f4a7c15ULL * (index + 1)));
 }
 
+// A thread's first event: a state (mapped, or taken from the pool), then the rest on the
+// state's side stack (the thread library's calls and the first allocations of the toolkit's own
+// memory need more stack than the hot path may take from the program).
 __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   Runtime& rt = runtime();
   ThreadState* state = rt.threads.acquire();
   if (state == nullptr) {
     return nullptr;
   }
-  platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
-  rt.account.enlist(state->account_lease);
-  // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
-  if (state->site(StackTable::unknown_id) == nullptr) {
+  bool ready = false;
+  auto set_up = [&] {
+    platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
+    rt.account.enlist(state->account_lease);
+    // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
+    if (state->site(StackTable::unknown_id) == nullptr) {
+      return;
+    }
+    if (rt.thread_slot_ready) {
+      platform::thread_exit_slot_set(rt.thread_slot, state);
+    }
+    start_sampler(rt, *state);
+    ready = true;
+  };
+  state->on_side_stack(set_up);
+  if (!ready) {
     rt.threads.release(state);
     return nullptr;
   }
-  if (rt.thread_slot_ready) {
-    platform::thread_exit_slot_set(rt.thread_slot, state);
-  }
-  start_sampler(rt, *state);
   t_state = state;
   return state;
 }
@@ -57,8 +68,8 @@ inline ThreadState* current_thread() noexcept {
 // reads could all be listed (so the next call from the same frame can skip it). `start`:
 // the program's frame, or nullptr on a stack caller() cannot follow, where the walk starts at
 // `from` (see Unwinder::caller).
-__attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
-                                                        std::uintptr_t from, std::uint32_t generation) noexcept {
+std::uint32_t walk_and_intern_here(Runtime& rt, ThreadState& thread, const CallerFrame* start, std::uintptr_t from,
+                                   std::uint32_t generation) noexcept {
   WalkBuffers buffers = thread.walk_buffers();
   WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
                                      : rt.unwinder.walk_foreign(from, rt.options.depth, buffers);
@@ -71,6 +82,16 @@ __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState
   if (start != nullptr && walk.cacheable) {
     thread.stacks.remember(*start, walk.start_fp_used, generation, id, buffers.checks, walk.check_count);
   }
+  return id;
+}
+
+// Out of line, on the thread's side stack: a walk reads the unwind tables with kilobytes of
+// state, and interning may allocate.
+__attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
+                                                        std::uintptr_t from, std::uint32_t generation) noexcept {
+  std::uint32_t id = StackTable::unknown_id;
+  auto walk = [&] { id = walk_and_intern_here(rt, thread, start, from, generation); };
+  thread.on_side_stack(walk);
   return id;
 }
 

@@ -76,6 +76,8 @@ ThreadState* ThreadRegistry::acquire() noexcept {
     internal_free(mem, sizeof(ThreadState));
     return nullptr;
   }
+  // Address space only until a slow path touches it; without it those run on the program's stack.
+  state->side_stack = platform::map_stack(ThreadState::side_stack_bytes);
   state->in_use.store(true, std::memory_order_relaxed);
   state->adopt();
   ThreadState* head = m_head.load(std::memory_order_relaxed);

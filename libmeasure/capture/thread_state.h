@@ -12,6 +12,7 @@
 #include "capture/peak.h"
 #include "capture/sampler.h"
 #include "capture/scopes.h"
+#include "platform/platform.h"
 #include "stacks/stack_cache.h"
 
 namespace measure::detail {
@@ -64,6 +65,25 @@ class ThreadState {
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
   WalkBuffers walk_buffers() noexcept { return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks}; }
 
+  /// The size of a thread's side stack (see side_stack).
+  static constexpr std::size_t side_stack_bytes = 256 * 1024;
+  /// Runs `work()` on the thread's side stack: a stack of the toolkit's own, where the runtime's
+  /// slow paths run (a stack walk needs kilobytes, the thread's set-up more), so that the
+  /// program's stack, which may be a coroutine's or a sigaltstack's with a few hundred bytes to
+  /// spare, only holds the hot path's frames. Runs it where it is when the thread has no side
+  /// stack (it could not be mapped) or is on it already.
+  template <class Work>
+  void on_side_stack(Work& work) noexcept {
+    auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    auto top = reinterpret_cast<std::uintptr_t>(side_stack);
+    if (side_stack == nullptr || (here < top && here >= top - side_stack_bytes)) {
+      work();
+      return;
+    }
+    platform::run_on_stack(
+        side_stack, [](void* w) { (*static_cast<Work*>(w))(); }, &work);
+  }
+
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
   /// Forked child starting its own capture: every counter back to zero.
@@ -100,9 +120,10 @@ class ThreadState {
   std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
   std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
   ThreadScopes scopes;
-  StackCache stacks;        // recent walks of this thread, validated on use
-  Sampler sampler;          // sampled mode: which of this thread's allocations get a stack
-  EventTotals totals = {};  // sampled and counters modes: this thread's exact counts
+  void* side_stack = nullptr;  // the top of the side stack (platform::map_stack), or nullptr
+  StackCache stacks;           // recent walks of this thread, validated on use
+  Sampler sampler;             // sampled mode: which of this thread's allocations get a stack
+  EventTotals totals = {};     // sampled and counters modes: this thread's exact counts
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};

@@ -35,6 +35,16 @@ inline std::size_t glibc_usable_size(const void* block) noexcept {
   return (header & ~std::size_t{7}) - ((header & 2U) != 0 ? 2 * sizeof(std::size_t) : sizeof(std::size_t));
 }
 
+// ---- stacks ---------------------------------------------------------------------------
+/// Maps a stack of `bytes` (a multiple of the page size) for run_on_stack, with an
+/// inaccessible guard page below it; committed only where touched. Returns its top (the
+/// highest address, 16-byte aligned) or nullptr.
+void* map_stack(std::size_t bytes) noexcept;
+/// Calls `fn(arg)` with the stack pointer at `stack_top` (from map_stack), and returns on the
+/// caller's stack. The frame it leaves on the caller's stack is 16 bytes; a signal that
+/// arrives meanwhile is handled on `stack_top`'s stack (unless the program set a sigaltstack).
+void run_on_stack(void* stack_top, void (*fn)(void*), void* arg) noexcept;
+
 // ---- time, identity -------------------------------------------------------------------
 std::uint64_t monotonic_ns() noexcept;
 /// Wall-clock time since the Unix epoch, in nanoseconds.

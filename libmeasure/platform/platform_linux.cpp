@@ -80,6 +80,57 @@ std::size_t readable_pages(std::uintptr_t first_page, std::size_t count) noexcep
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
+void* map_stack(std::size_t bytes) noexcept {
+  const std::size_t guard = page_size();
+  void* p = ::mmap(nullptr, bytes + guard, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) {
+    return nullptr;
+  }
+  // An overflow faults on the guard instead of writing into whatever lies below.
+  ::mprotect(p, guard, PROT_NONE);
+  return static_cast<char*>(p) + guard + bytes;
+}
+
+}  // namespace measure::detail::platform
+
+// run_on_stack: a frame-pointer frame on the caller's stack, so that anything that walks the
+// toolkit's frames (a debugger, the CFI below) finds the caller's stack from rbp.
+#if !defined(__x86_64__)
+#error "run_on_stack is written for x86-64"
+#endif
+extern "C" void measure_run_on_stack(void* top, void (*fn)(void*), void* arg) noexcept
+    __attribute__((visibility("hidden")));
+asm(R"(
+  .text
+  .p2align 4
+  .globl measure_run_on_stack
+  .hidden measure_run_on_stack
+  .type measure_run_on_stack, @function
+measure_run_on_stack:
+  .cfi_startproc
+  pushq %rbp
+  .cfi_def_cfa_offset 16
+  .cfi_offset %rbp, -16
+  movq %rsp, %rbp
+  .cfi_def_cfa_register %rbp
+  movq %rdi, %rsp
+  movq %rdx, %rdi
+  callq *%rsi
+  movq %rbp, %rsp
+  popq %rbp
+  .cfi_def_cfa %rsp, 8
+  ret
+  .cfi_endproc
+  .size measure_run_on_stack, .-measure_run_on_stack
+)");
+
+namespace measure::detail::platform {
+
+void run_on_stack(void* stack_top, void (*fn)(void*), void* arg) noexcept {
+  measure_run_on_stack(stack_top, fn, arg);
+}
+
 std::uint64_t monotonic_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
