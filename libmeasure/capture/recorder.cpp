@@ -71,6 +71,7 @@ inline ThreadState* current_thread() noexcept {
 std::uint32_t walk_and_intern_here(Runtime& rt, ThreadState& thread, const CallerFrame* start, std::uintptr_t from,
                                    std::uint32_t generation) noexcept {
   WalkBuffers buffers = thread.walk_buffers();
+  rt.unwinder.rules().track_generation(generation);
   WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
                                      : rt.unwinder.walk_foreign(from, rt.options.depth, buffers);
   std::uint64_t hash = hash_frames(buffers.frames, walk.depth, generation);

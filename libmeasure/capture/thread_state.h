@@ -41,7 +41,10 @@ class ThreadState {
   /// The counters of `stack` for this thread, creating them on first use. Returns nullptr
   /// when the toolkit is out of memory. Owner thread only.
   SiteCounters* site(std::uint32_t stack) noexcept {
-    SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_relaxed);
+    std::uint32_t index = stack >> site_chunk_bits;
+    SiteCounters* chunk = __builtin_expect(index < m_site_capacity.load(std::memory_order_relaxed), 1)
+                              ? m_sites.load(std::memory_order_relaxed)[index].load(std::memory_order_relaxed)
+                              : nullptr;
     if (__builtin_expect(chunk == nullptr, 0)) {
       chunk = add_chunk(stack >> site_chunk_bits);
       if (chunk == nullptr) {
@@ -56,7 +59,9 @@ class ThreadState {
     if ((stack >> site_chunk_bits) >= chunk_limit()) {
       return nullptr;
     }
-    const SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_acquire);
+    // The directory published with the chunk limit read above, or a later, larger one.
+    const SiteCounters* chunk =
+        m_sites.load(std::memory_order_acquire)[stack >> site_chunk_bits].load(std::memory_order_acquire);
     return chunk == nullptr ? nullptr : &chunk[stack & ((1U << site_chunk_bits) - 1)];
   }
   /// One past the highest chunk index in use (for readers that walk every site).
@@ -132,8 +137,14 @@ class ThreadState {
 
  private:
   SiteCounters* add_chunk(std::uint32_t chunk_index) noexcept;
+  /// Makes room for `chunk_index` in the directory (a larger copy; the old one stays valid for
+  /// readers that still hold it). False when out of memory.
+  bool grow_directory(std::uint32_t chunk_index) noexcept;
 
-  std::atomic<SiteCounters*>* m_sites = nullptr;  // mapped directory of chunk pointers
+  // The directory of chunk pointers, sized to the highest stack id this thread has used (it
+  // starts at 512 entries, 131,072 stack ids): address space follows use.
+  std::atomic<std::atomic<SiteCounters*>*> m_sites{nullptr};
+  std::atomic<std::uint32_t> m_site_capacity{0};
   std::atomic<std::uint32_t> m_chunk_limit{0};
   std::uint64_t m_memory = 0;
   std::uintptr_t m_frames[max_depth + 1] = {};

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 extern char** environ;
@@ -128,6 +129,12 @@ ProcessResult run_process_with(const std::vector<std::string>& argv, const Proce
     ::closefrom(3);
     if (!o.directory.empty() && ::chdir(o.directory.c_str()) != 0) {
       ::_exit(126);
+    }
+    if (o.address_space_limit > 0) {
+      rlimit limit{o.address_space_limit, o.address_space_limit};
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) {
+        ::_exit(126);
+      }
     }
     ::execvpe(args[0].c_str(), argp.data(), envp.data());
     ::_exit(127);
