@@ -102,6 +102,25 @@ bool binary(std::uint8_t op, std::uintptr_t a, std::uintptr_t b, std::uintptr_t*
   }
 }
 
+// The operand of DW_OP_const1u to DW_OP_const8s (0x08-0x0f): 1, 2, 4 or 8 bytes, unsigned for
+// even operations and sign-extended for odd ones.
+std::uintptr_t fixed_constant(Reader& r, std::uint8_t op) noexcept {
+  bool is_signed = (op & 1U) != 0;
+  switch ((op - 0x08U) / 2) {
+    case 0:
+      return is_signed ? static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int8_t>()))
+                       : r.fixed<std::uint8_t>();
+    case 1:
+      return is_signed ? static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int16_t>()))
+                       : r.fixed<std::uint16_t>();
+    case 2:
+      return is_signed ? static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int32_t>()))
+                       : r.fixed<std::uint32_t>();
+    default:
+      return r.fixed<std::uint64_t>();
+  }
+}
+
 // `size` bytes (1 to 8) at `address`, zero-extended.
 bool read_sized(ProgramMemory& memory, std::uintptr_t address, unsigned size, std::uintptr_t* value) noexcept {
   if (size == 0 || size > sizeof(std::uintptr_t) || !memory.readable(address, size)) {
@@ -146,26 +165,14 @@ bool evaluate(const RegisterRule& rule, const Registers& regs, ProgramMemory& me
           ok = ok && stack.pop(&a) && read_sized(memory, a, static_cast<unsigned>(b), &a) && stack.push(a);
           break;
         case 0x08:  // const1u
-          ok = ok && stack.push(r.fixed<std::uint8_t>());
-          break;
         case 0x09:  // const1s
-          ok = ok && stack.push(static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int8_t>())));
-          break;
         case 0x0a:  // const2u
-          ok = ok && stack.push(r.fixed<std::uint16_t>());
-          break;
         case 0x0b:  // const2s
-          ok = ok && stack.push(static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int16_t>())));
-          break;
         case 0x0c:  // const4u
-          ok = ok && stack.push(r.fixed<std::uint32_t>());
-          break;
         case 0x0d:  // const4s
-          ok = ok && stack.push(static_cast<std::uintptr_t>(static_cast<std::intptr_t>(r.fixed<std::int32_t>())));
-          break;
         case 0x0e:  // const8u
         case 0x0f:  // const8s
-          ok = ok && stack.push(r.fixed<std::uint64_t>());
+          ok = ok && stack.push(fixed_constant(r, op));
           break;
         case 0x10:  // constu
           ok = ok && stack.push(r.uleb());
@@ -416,13 +423,11 @@ bool ProgramMemory::readable(std::uintptr_t address, std::uintptr_t size) noexce
     if (known(at, 1)) {
       continue;
     }
-    if (m_probes == max_probes) {
-      return false;
-    }
-    ++m_probes;
     std::uintptr_t page = at & ~(platform::page_size() - 1);
-    std::size_t pages = platform::readable_pages(page, probe_pages);
+    std::size_t pages = m_probes < max_probes ? platform::readable_pages(page, probe_pages) : 0;
+    m_probes += m_probes < max_probes ? 1 : 0;
     if (pages == 0) {
+      m_refused = true;
       return false;
     }
     m_probed[m_ranges++] = Range{page, page + pages * platform::page_size()};

@@ -38,6 +38,9 @@ class ProgramMemory {
   bool read(std::uintptr_t address, std::uintptr_t* value) noexcept;
   /// Bytes [address, address + size) are readable.
   bool readable(std::uintptr_t address, std::uintptr_t size) noexcept;
+  /// A read was refused: the memory could not be shown readable (the walk may have ended
+  /// early because of it).
+  bool refused() const noexcept { return m_refused; }
 
  private:
   struct Range {
@@ -53,6 +56,7 @@ class ProgramMemory {
   Range m_probed[max_probes + 1];  // [0]: the trusted page
   unsigned m_ranges = 0;
   unsigned m_probes = 0;
+  bool m_refused = false;
 };
 
 /// The toolkit's own code: its frames are left out of stacks.

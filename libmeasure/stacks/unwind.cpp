@@ -88,6 +88,9 @@ void Unwinder::walk_with_rows(std::uintptr_t ip, std::uintptr_t sp, std::uintptr
   if (b.frames[max] != 0) {
     result->flags |= stack_truncated;
   }
+  if (memory.refused()) {
+    result->flags |= stack_partial;  // it may have ended at memory it could not show readable
+  }
 }
 
 WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const WalkBuffers& b) noexcept {

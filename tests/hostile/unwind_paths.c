@@ -5,22 +5,33 @@
 // Paths: plain frames; a DRAP frame (an over-aligned local and a variable-length array: GCC
 // realigns the stack through a register, and the frame's unwind rule is a DWARF expression); a
 // signal handler on the thread's stack (the walk crosses the kernel's signal frame); a handler on
-// a sigaltstack; a makecontext coroutine on a stack of its own.
+// a sigaltstack; a makecontext coroutine on a stack of its own; a frame whose unwind rule is a
+// longer DWARF expression (arithmetic, stack operations and branches).
 //
 // For each path, three times: open descriptors 3 to 20 (odd: inputs, even: outputs), allocate
 // through the path, read a line from every input and write one to every output, close them all,
 // allocate again, and go on. At the end every output file is printed. The output depends only on
-// the program, so it is the same natively and measured. Usage: unwind_paths DIR
+// the program, so it is the same natively and measured.
+//
+// Usage: unwind_paths DIR [--deny-probes]. --deny-probes first installs a seccomp filter that
+// fails process_vm_readv with EPERM (as some container policies do): the runtime can then no
+// longer ask the kernel whether memory off the thread's stack is readable.
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 enum { first_fd = 3, last_fd = 20, rounds = 3, blocks_per_call = 4, line_bytes = 16 };
 enum { side_stack_bytes = 256 * 1024 };
@@ -80,8 +91,18 @@ static void set_handler(int flags) {
 static ucontext_t g_main_context;
 static ucontext_t g_coroutine_context;
 
-static void coroutine_body(void) {
+// A frame larger than a page between the coroutine's entry and its allocations: its caller's
+// frame lies on another page of the coroutine's stack than the allocating frames.
+NOINLINE static void large_frame(void) {
+  char bytes[6000];
+  memset(bytes, 0, sizeof bytes);
+  g_sink = bytes;
   allocate_here();
+  KEEP();
+}
+
+static void coroutine_body(void) {
+  large_frame();
 }
 
 NOINLINE static void through_plain(void) {
@@ -127,6 +148,36 @@ NOINLINE static void through_coroutine(void) {
   swapcontext(&g_main_context, &g_coroutine_context);
 }
 
+// A frame whose canonical frame address is a DWARF expression that computes rsp + 32 the long
+// way: DW_OP_breg7 0; DW_OP_const1u 40; DW_OP_lit8; DW_OP_minus; DW_OP_plus; DW_OP_dup;
+// DW_OP_drop; DW_OP_lit0; DW_OP_bra +0 (not taken); DW_OP_skip +0. It calls `fn`.
+void call_through_expression(void (*fn)(void));
+__asm__(
+    ".text\n"
+    ".p2align 4\n"
+    ".type call_through_expression, @function\n"
+    "call_through_expression:\n"
+    ".cfi_startproc\n"
+    "  subq $24, %rsp\n"
+    ".cfi_escape 0x0f, 16, 0x77, 0x00, 0x08, 0x28, 0x38, 0x1c, 0x22, 0x12, 0x13, 0x30, 0x28, 0x00, 0x00, 0x2f, 0x00, "
+    "0x00\n"
+    "  call *%rdi\n"
+    "  addq $24, %rsp\n"
+    ".cfi_def_cfa_offset 8\n"
+    "  ret\n"
+    ".cfi_endproc\n"
+    ".size call_through_expression, .-call_through_expression\n");
+
+NOINLINE static void expression_callee(void) {
+  for (int i = 0; i < blocks_per_call; ++i) {
+    free(plain_alloc((size_t)(60 + i)));
+  }
+}
+
+NOINLINE static void through_expression(void) {
+  call_through_expression(expression_callee);
+}
+
 struct Path {
   const char* name;
   void (*run)(void);
@@ -135,7 +186,7 @@ struct Path {
 static const struct Path g_paths[] = {
     {"plain", through_plain},         {"drap", through_drap},
     {"signal", through_signal},       {"sigaltstack", through_sigaltstack},
-    {"coroutine", through_coroutine},
+    {"coroutine", through_coroutine}, {"expression", through_expression},
 };
 
 // ---- the program's files ------------------------------------------------------------------
@@ -232,10 +283,27 @@ static void run_path(const struct Path* path) {
   fflush(stdout);
 }
 
+static void deny_probes(void) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+    perror("seccomp");
+    exit(2);
+  }
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: unwind_paths DIR\n");
+  if (argc != 2 && !(argc == 3 && strcmp(argv[2], "--deny-probes") == 0)) {
+    fprintf(stderr, "usage: unwind_paths DIR [--deny-probes]\n");
     return 2;
+  }
+  if (argc == 3) {
+    deny_probes();
   }
   g_dir = argv[1];
   // What the program finds free at its start: a runtime that keeps descriptors of its own
