@@ -29,7 +29,8 @@ void start_sampler(Runtime& rt, ThreadState& state) noexcept {
 
 // A thread's first event: a state (mapped, or taken from the pool), then the rest on the
 // state's side stack (the thread library's calls and the first allocations of the toolkit's own
-// memory need more stack than the hot path may take from the program).
+// memory need more stack than the hot path may take from the program, and the thread's stack
+// bounds, which would tell whether its own stack has room, are not known yet).
 __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   Runtime& rt = runtime();
   ThreadState* state = rt.threads.acquire();
@@ -50,7 +51,7 @@ __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
     start_sampler(rt, *state);
     ready = true;
   };
-  state->on_side_stack(set_up);
+  state->run_with_room(set_up);
   if (!ready) {
     rt.threads.release(state);
     return nullptr;
@@ -86,13 +87,13 @@ std::uint32_t walk_and_intern_here(Runtime& rt, ThreadState& thread, const Calle
   return id;
 }
 
-// Out of line, on the thread's side stack: a walk reads the unwind tables with kilobytes of
-// state, and interning may allocate.
+// Out of line, where there is room (ThreadState::run_with_room): a walk reads the unwind
+// tables with kilobytes of state, and interning may allocate.
 __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
                                                         std::uintptr_t from, std::uint32_t generation) noexcept {
   std::uint32_t id = StackTable::unknown_id;
   auto walk = [&] { id = walk_and_intern_here(rt, thread, start, from, generation); };
-  thread.on_side_stack(walk);
+  thread.run_with_room(walk);
   return id;
 }
 

@@ -70,18 +70,24 @@ class ThreadState {
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
   WalkBuffers walk_buffers() noexcept { return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks}; }
 
-  /// The size of a thread's side stack (see side_stack).
+  /// The size of a thread's side stack (see run_with_room).
   static constexpr std::size_t side_stack_bytes = 256 * 1024;
-  /// Runs `work()` on the thread's side stack: a stack of the toolkit's own, where the runtime's
-  /// slow paths run (a stack walk needs kilobytes, the thread's set-up more), so that the
-  /// program's stack, which may be a coroutine's or a sigaltstack's with a few hundred bytes to
-  /// spare, only holds the hot path's frames. Runs it where it is when the thread has no side
-  /// stack (it could not be mapped) or is on it already.
+  /// What a slow path needs left on the thread's own stack to run there.
+  static constexpr std::size_t in_place_room = 64 * 1024;
+  /// Runs a slow path, `work()`, where it has room. A stack walk needs kilobytes and the
+  /// thread's set-up more; the program's stack may be a coroutine's or a sigaltstack's with a
+  /// few hundred bytes to spare. On the thread's own stack, with in_place_room left below the
+  /// caller, it runs in place: a signal that arrives meanwhile then finds the thread's stack
+  /// pointer on the thread's stack, as natively (a conservative collector scans the thread's
+  /// stack from it). Anywhere else it runs on the thread's side stack, a stack of the toolkit's
+  /// own, so that the program's stack only holds the hot path's frames; and in place when there
+  /// is no side stack (it could not be mapped) or the caller is on it already.
   template <class Work>
-  void on_side_stack(Work& work) noexcept {
+  void run_with_room(Work& work) noexcept {
     auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
     auto top = reinterpret_cast<std::uintptr_t>(side_stack);
-    if (side_stack == nullptr || (here < top && here >= top - side_stack_bytes)) {
+    bool roomy = here < stack_high && here >= stack_low + in_place_room;
+    if (roomy || side_stack == nullptr || (here < top && here >= top - side_stack_bytes)) {
       work();
       return;
     }
