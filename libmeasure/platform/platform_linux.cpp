@@ -245,6 +245,22 @@ struct StatmFile {
 };
 StatmFile g_statm;
 
+// The descriptor still refers to the file the toolkit opened (the program may have closed it and
+// put a file of its own on the number).
+bool statm_still_open(int fd) noexcept {
+  struct stat st {};
+  return fd >= 0 && ::fstat(fd, &st) == 0 && st.st_dev == g_statm.device && st.st_ino == g_statm.inode;
+}
+
+// Closes a parent's descriptor in a forked child, unless the number is the program's by now.
+void close_parents_statm(int fd) noexcept {
+  if (statm_still_open(fd)) {
+    ::close(fd);
+  }
+  g_statm.fd.store(-1, std::memory_order_release);
+  g_statm.owner.store(0, std::memory_order_release);
+}
+
 int statm_descriptor() noexcept {
   int pid = process_id();
   int fd = g_statm.fd.load(std::memory_order_acquire);
@@ -254,7 +270,7 @@ int statm_descriptor() noexcept {
   // The first sample, or a forked child still holding its parent's file (whose numbers are the
   // parent's): the runtime's start-up and a child's fork handler, before the program runs on.
   if (fd >= 0) {
-    ::close(fd);
+    close_parents_statm(fd);
   }
   int fresh = open_at_top("/proc/self/statm", O_RDONLY);
   struct stat st {};
@@ -271,8 +287,7 @@ int statm_descriptor() noexcept {
 
 std::uint64_t resident_bytes() noexcept {
   int fd = statm_descriptor();
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_dev != g_statm.device || st.st_ino != g_statm.inode) {
+  if (fd < 0 || !statm_still_open(fd)) {
     g_statm.lost.store(true, std::memory_order_relaxed);
     return 0;
   }
@@ -472,9 +487,7 @@ bool c_library_started() noexcept {
 void close_inherited_files() noexcept {
   int fd = g_statm.fd.load(std::memory_order_acquire);
   if (fd >= 0 && g_statm.owner.load(std::memory_order_acquire) != process_id()) {
-    ::close(fd);
-    g_statm.fd.store(-1, std::memory_order_release);
-    g_statm.owner.store(0, std::memory_order_release);
+    close_parents_statm(fd);
   }
 }
 
