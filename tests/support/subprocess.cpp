@@ -255,6 +255,9 @@ void write_text(const std::string& path, const std::string& text) {
 std::string tool_path() {
   return MEASURE_TOOL;
 }
+std::string preload_path() {
+  return (std::filesystem::path(tool_path()).parent_path().parent_path() / "lib" / "libmeasure_preload.so").string();
+}
 std::string fixture_path(const std::string& name) {
   return std::string(MEASURE_FIXTURE_DIR) + "/" + name;
 }
