@@ -1,5 +1,5 @@
 // The library constructor: runs once the loader has relocated us, at a safe point for the
-// work the hooks must never do themselves (loading libunwind, scanning modules, registering
+// work the hooks must never do themselves (scanning modules, registering
 // exit and fork handlers).
 #include "hooks/hooks.h"
 #include "platform/platform.h"
@@ -15,7 +15,6 @@ __attribute__((constructor(101))) void on_load() noexcept {
   detail::on_library_loaded(malloc_owner() == MallocOwner::other_measure ? detail::LoadRole::dormant
                             : malloc_owner() == MallocOwner::foreign     ? detail::LoadRole::incomplete
                                                                          : detail::LoadRole::owner);
-
 }
 
 }  // namespace

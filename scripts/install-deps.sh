@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libdw-dev libunwind-dev libfmt-dev libcli11-dev libmimalloc-dev zlib1g-dev
+  libdw-dev libfmt-dev libcli11-dev libmimalloc-dev zlib1g-dev
   doctest-dev nlohmann-json3-dev libgtest-dev
   libxml2-utils protobuf-compiler groff-base
   # integrations: heaptrack recordings, Google Benchmark, the browser test

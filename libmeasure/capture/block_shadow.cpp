@@ -5,12 +5,8 @@
 namespace measure::detail {
 
 bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept {
-  if (function == nullptr || m_directory != nullptr) {
-    return m_directory != nullptr;
-  }
-  void* directory = platform::map_pages(directory_entries * sizeof(std::atomic<std::uint8_t*>));
-  if (directory == nullptr) {
-    return false;
+  if (function == nullptr || m_enabled) {
+    return m_enabled;
   }
   m_usable = function;
   m_cell_shift = with_stacks ? 1 : 0;
@@ -19,8 +15,22 @@ bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   m_glibc = platform::in_glibc(reinterpret_cast<const void*>(function));
 #endif
-  m_directory = static_cast<std::atomic<std::uint8_t*>*>(directory);
+  m_enabled = true;
   return true;
+}
+
+std::atomic<std::uint8_t*>* BlockShadow::slot_of(std::uintptr_t address, bool create) noexcept {
+  std::atomic<Leaf*>& top = m_top[address >> (region_bits + leaf_bits)];
+  Leaf* leaf = top.load(std::memory_order_acquire);
+  if (leaf == nullptr && create) {
+    auto* fresh = static_cast<Leaf*>(platform::map_pages(leaf_entries * sizeof(Leaf)));
+    if (fresh != nullptr && !top.compare_exchange_strong(leaf, fresh, std::memory_order_acq_rel)) {
+      platform::unmap_pages(fresh, leaf_entries * sizeof(Leaf));  // another thread mapped it first
+    } else {
+      leaf = fresh;
+    }
+  }
+  return leaf == nullptr ? nullptr : &leaf[(address >> region_bits) & (leaf_entries - 1)];
 }
 
 std::uint8_t* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
@@ -29,10 +39,10 @@ std::uint8_t* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
     m_chunk_count.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  auto* chunk = static_cast<std::uint8_t*>(platform::map_pages(mapping_bytes()));
+  std::atomic<std::uint8_t*>* entry = slot_of(address, true);
+  auto* chunk = entry != nullptr ? static_cast<std::uint8_t*>(platform::map_pages(mapping_bytes())) : nullptr;
   std::uint8_t* expected = nullptr;
-  std::atomic<std::uint8_t*>& entry = m_directory[address >> region_bits];
-  if (chunk == nullptr || !entry.compare_exchange_strong(expected, chunk, std::memory_order_acq_rel)) {
+  if (chunk == nullptr || !entry->compare_exchange_strong(expected, chunk, std::memory_order_acq_rel)) {
     // Out of memory, or another thread mapped this region's chunk first. The claimed slot
     // stays empty (memory_bytes skips it).
     platform::unmap_pages(chunk, mapping_bytes());
@@ -43,7 +53,7 @@ std::uint8_t* BlockShadow::add_chunk(std::uintptr_t address) noexcept {
 }
 
 void BlockShadow::clear(std::uintptr_t address) noexcept {
-  if (m_directory == nullptr || !holdable(address)) {
+  if (!m_enabled || !holdable(address)) {
     return;
   }
   // Only a live cell is written: a store would commit the shadow page of a block that
@@ -58,11 +68,15 @@ void BlockShadow::clear(std::uintptr_t address) noexcept {
 }
 
 std::uint64_t BlockShadow::memory_bytes() const noexcept {
-  if (m_directory == nullptr) {
+  if (!m_enabled) {
     return 0;
   }
-  std::uint64_t total =
-      platform::resident_bytes_of(m_directory, directory_entries * sizeof(std::atomic<std::uint8_t*>));
+  std::uint64_t total = 0;
+  for (const std::atomic<Leaf*>& top : m_top) {
+    if (const Leaf* leaf = top.load(std::memory_order_acquire)) {
+      total += platform::resident_bytes_of(leaf, leaf_entries * sizeof(Leaf));
+    }
+  }
   std::size_t count = m_chunk_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count && i < max_chunks; ++i) {
     if (std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {

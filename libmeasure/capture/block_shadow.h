@@ -17,11 +17,13 @@
 // heap, which the program touches anyway, and each thread writes the cells of its own
 // blocks: no lock, no line shared with other threads unless they free each other's blocks.
 //
-// Layout: a directory of one pointer per 16 MiB of address space (64 MiB of reserved, lazily
-// committed pages for 47-bit addresses) to shadow chunks of 1 or 2 MiB, each mapped on the
-// first block in its region and never unmapped; each chunk is followed by its page bits (one
-// page). Memory: 1/16 (1/8 in exact mode) of the
-// heap's touched address range: 4 (8) bytes for a 64-byte block.
+// Layout: a two-level directory of one pointer per 16 MiB of address space (a top level of 2,048
+// entries in the runtime's static storage, each pointing to a 32 KiB leaf that covers 64 GiB,
+// mapped when its first chunk is) to shadow chunks of 1 or 2 MiB, each mapped on the first
+// block in its region and never unmapped; each chunk is followed by its page bits (one page).
+// Address space follows the heap: a program whose heap lies in one or two 64 GiB ranges costs
+// one or two leaves. Memory: 1/16 (1/8 in exact mode) of the heap's touched address range: 4
+// (8) bytes for a 64-byte block.
 #pragma once
 
 #include <atomic>
@@ -38,12 +40,11 @@ using UsableSizeFunction = std::size_t (*)(void*);
 
 class BlockShadow {
  public:
-  /// Reserves the directory and starts answering, with two-byte cells that hold a palette
-  /// index when `with_stacks`. pre: called once, before any other thread records (runtime
-  /// start-up). Returns false (and stays off: every call below then returns false) when
-  /// `function` is null or the reservation fails.
+  /// Starts answering, with two-byte cells that hold a palette index when `with_stacks`. pre:
+  /// called once, before any other thread records (runtime start-up). Returns false (and stays
+  /// off: every call below then returns false) when `function` is null.
   bool enable(UsableSizeFunction function, bool with_stacks) noexcept;
-  bool enabled() const noexcept { return m_directory != nullptr; }
+  bool enabled() const noexcept { return m_enabled; }
 
   /// Records a live block of `size` requested bytes at `address`, naming palette entry
   /// `stack_index` (0 unless with_stacks). Returns false, recording nothing, when the block
@@ -72,8 +73,10 @@ class BlockShadow {
   static constexpr unsigned granule_bits = 4;
   static constexpr unsigned region_bits = 24;
   static constexpr unsigned address_bits = 47;
+  static constexpr unsigned leaf_bits = 12;  // a leaf: 4,096 regions, 64 GiB, 32 KiB of pointers
   static constexpr std::size_t granules_per_region = std::size_t{1} << (region_bits - granule_bits);
-  static constexpr std::size_t directory_entries = std::size_t{1} << (address_bits - region_bits);
+  static constexpr std::size_t leaf_entries = std::size_t{1} << leaf_bits;
+  static constexpr std::size_t top_entries = std::size_t{1} << (address_bits - region_bits - leaf_bits);
   // A cell, read as 16 bits (the high byte alone in one-byte cells): the family plus one (0:
   // no live block) and the slack (six bits: glibc's aligned and in-place-grown blocks reach
   // 47 bytes); the low byte of a two-byte cell is the palette index.
@@ -85,6 +88,9 @@ class BlockShadow {
 
   /// The chunk of `address`'s region, or nullptr when the region has none yet.
   inline std::uint8_t* chunk_of(std::uintptr_t address) const noexcept;
+  /// The directory slot of `address`'s region, mapping its leaf when `create`; nullptr when the
+  /// leaf does not exist (or cannot be mapped).
+  std::atomic<std::uint8_t*>* slot_of(std::uintptr_t address, bool create) noexcept;
   /// The cell of `address` in `chunk`, its region's chunk.
   inline void* cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept;
   /// The cell of `address` in its region's chunk, or nullptr when the region has no chunk.
@@ -120,7 +126,9 @@ class BlockShadow {
     return (address & ((std::uintptr_t{1} << granule_bits) - 1)) == 0 && address >> address_bits == 0;
   }
 
-  std::atomic<std::uint8_t*>* m_directory = nullptr;
+  using Leaf = std::atomic<std::uint8_t*>;  // leaf_entries of them, mapped
+  std::atomic<Leaf*> m_top[top_entries] = {};
+  bool m_enabled = false;
   UsableSizeFunction m_usable = nullptr;
   bool m_glibc = false;       // the allocator is glibc's: read its chunk headers directly
   unsigned m_cell_shift = 0;  // log2 of the cell size: 0 (one byte) or 1 (two bytes)
@@ -137,7 +145,9 @@ inline std::size_t BlockShadow::usable(std::uintptr_t address) const noexcept {
 }
 
 inline std::uint8_t* BlockShadow::chunk_of(std::uintptr_t address) const noexcept {
-  return m_directory[address >> region_bits].load(std::memory_order_acquire);
+  const Leaf* leaf = m_top[address >> (region_bits + leaf_bits)].load(std::memory_order_acquire);
+  return leaf == nullptr ? nullptr
+                         : leaf[(address >> region_bits) & (leaf_entries - 1)].load(std::memory_order_acquire);
 }
 
 inline void* BlockShadow::cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept {
@@ -182,7 +192,7 @@ inline void BlockShadow::store(void* cell, std::uint32_t value) const noexcept {
 __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t address, std::size_t size,
                                                               AllocFamily family, std::uint32_t stack_index) noexcept {
   static_assert(static_cast<unsigned>(AllocFamily::new_array) + 1 <= 3, "the cell's family field has two bits");
-  if (m_directory == nullptr || !holdable(address) || family == AllocFamily::reported) {
+  if (!m_enabled || !holdable(address) || family == AllocFamily::reported) {
     return false;
   }
   std::size_t room = usable(address);
@@ -209,7 +219,7 @@ __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t add
 }
 
 inline void* BlockShadow::live_cell(std::uintptr_t address, BlockInfo* info) const noexcept {
-  if (m_directory == nullptr || !holdable(address)) {
+  if (!m_enabled || !holdable(address)) {
     return nullptr;
   }
   void* target = cell(address);

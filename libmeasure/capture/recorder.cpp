@@ -27,23 +27,35 @@ void start_sampler(Runtime& rt, ThreadState& state) noexcept {
   state.sampler.start(rt.options.sample_interval, mix64(rt.sample_seed + 0x9e3779b97f4a7c15ULL * (index + 1)));
 }
 
+// A thread's first event: a state (mapped, or taken from the pool), then the rest on the
+// state's side stack (the thread library's calls and the first allocations of the toolkit's own
+// memory need more stack than the hot path may take from the program, and the thread's stack
+// bounds, which would tell whether its own stack has room, are not known yet).
 __attribute__((noinline, cold)) ThreadState* attach_thread() noexcept {
   Runtime& rt = runtime();
   ThreadState* state = rt.threads.acquire();
   if (state == nullptr) {
     return nullptr;
   }
-  platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
-  rt.account.enlist(state->account_lease);
-  // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
-  if (state->site(StackTable::unknown_id) == nullptr) {
+  bool ready = false;
+  auto set_up = [&] {
+    platform::thread_stack_bounds(&state->stack_low, &state->stack_high);
+    rt.account.enlist(state->account_lease);
+    // Site 0 (unknown stack) must always exist: it is the fallback when memory runs out.
+    if (state->site(StackTable::unknown_id) == nullptr) {
+      return;
+    }
+    if (rt.thread_slot_ready) {
+      platform::thread_exit_slot_set(rt.thread_slot, state);
+    }
+    start_sampler(rt, *state);
+    ready = true;
+  };
+  state->run_with_room(set_up);
+  if (!ready) {
     rt.threads.release(state);
     return nullptr;
   }
-  if (rt.thread_slot_ready) {
-    platform::thread_exit_slot_set(rt.thread_slot, state);
-  }
-  start_sampler(rt, *state);
   t_state = state;
   return state;
 }
@@ -54,12 +66,15 @@ inline ThreadState* current_thread() noexcept {
 }
 
 // The slow side of capture_stack: walk the stack, intern it, and remember the walk when its
-// reads could all be listed (so the next call from the same frame can skip it).
-__attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
-                                                        std::uint32_t generation) noexcept {
+// reads could all be listed (so the next call from the same frame can skip it). `start`:
+// the program's frame, or nullptr on a stack caller() cannot follow, where the walk starts at
+// `from` (see Unwinder::caller).
+std::uint32_t walk_and_intern_here(Runtime& rt, ThreadState& thread, const CallerFrame* start, std::uintptr_t from,
+                                   std::uint32_t generation) noexcept {
   WalkBuffers buffers = thread.walk_buffers();
+  rt.unwinder.rules().track_generation(generation);
   WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
-                                     : rt.unwinder.walk_foreign(rt.options.depth, buffers);
+                                     : rt.unwinder.walk_foreign(from, rt.options.depth, buffers);
   std::uint64_t hash = hash_frames(buffers.frames, walk.depth, generation);
   std::uint32_t id = rt.stacks.intern(buffers.frames, walk.depth, generation, walk.flags, hash);
   if (id == StackTable::unknown_id) {
@@ -72,19 +87,29 @@ __attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState
   return id;
 }
 
+// Out of line, where there is room (ThreadState::run_with_room): a walk reads the unwind
+// tables with kilobytes of state, and interning may allocate.
+__attribute__((noinline)) std::uint32_t walk_and_intern(Runtime& rt, ThreadState& thread, const CallerFrame* start,
+                                                        std::uintptr_t from, std::uint32_t generation) noexcept {
+  std::uint32_t id = StackTable::unknown_id;
+  auto walk = [&] { id = walk_and_intern_here(rt, thread, start, from, generation); };
+  thread.run_with_room(walk);
+  return id;
+}
+
 // `from`: the frame address of the entry point the hook called (see Unwinder::caller).
 __attribute__((always_inline)) inline std::uint32_t capture_stack(Runtime& rt, ThreadState& thread,
                                                                   std::uintptr_t from) noexcept {
   std::uint32_t generation = rt.modules.generation();
   CallerFrame start;
   if (__builtin_expect(!rt.unwinder.caller(from, thread.stack_low, thread.stack_high, &start), 0)) {
-    return walk_and_intern(rt, thread, nullptr, generation);
+    return walk_and_intern(rt, thread, nullptr, from, generation);
   }
   std::uint32_t id = 0;
   if (__builtin_expect(thread.stacks.find(start, generation, &id), 1)) {
     return id;
   }
-  return walk_and_intern(rt, thread, &start, generation);
+  return walk_and_intern(rt, thread, &start, from, generation);
 }
 
 // The thread's errno, whose address never changes for a thread: asked of the C library once

@@ -11,6 +11,7 @@
 #include "capture/children.h"
 #include "platform/platform.h"
 #include "support/hash.h"
+#include "support/internal_alloc.h"
 #include "support/log.h"
 
 extern char** environ;
@@ -130,6 +131,7 @@ void on_fork_prepare() noexcept {
   rt.modules.lock();
   rt.stacks.lock_all();
   rt.pointers.lock_all();
+  internal_alloc_before_fork();
 }
 
 void on_fork_parent() noexcept {
@@ -137,6 +139,7 @@ void on_fork_parent() noexcept {
   if (t_busy || rt.current() != RuntimeState::recording) {
     return;
   }
+  internal_alloc_after_fork_parent();
   rt.pointers.unlock_all();
   rt.stacks.unlock_all();
   rt.modules.unlock();
@@ -202,6 +205,8 @@ void start_child_capture(Runtime& rt) noexcept {
 
 void on_fork_child() noexcept {
   Runtime& rt = g_runtime;
+  platform::close_inherited_files();
+  internal_alloc_after_fork_child();
   rt.pointers.reset_locks_after_fork();
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
@@ -342,8 +347,12 @@ void on_library_loaded(LoadRole role) noexcept {
   // A program that links the library is traced from its start but writes a capture at exit
   // only when asked (MEASURE_OUTPUT); a preloaded runtime always writes one.
   rt.write_at_exit = rt.options.output_set || preloaded();
-  if (!rt.unwinder.load_tables()) {
-    LogLine().text("libunwind.so.8 is not available; stacks use frame pointers only and may be partial").emit();
+  if (!rt.unwinder.find_tables()) {
+    LogLine()
+        .text(
+            "the C library offers no lock-free lookup of unwind tables (glibc 2.35 has one); stacks follow frame "
+            "pointers only and may be partial")
+        .emit();
   }
   rt.modules.scan();
   rt.thread_slot_ready = platform::thread_exit_slot_create(&rt.thread_slot, &release_thread_state);

@@ -9,12 +9,36 @@
 
 namespace measure::detail {
 namespace {
-constexpr std::size_t directory_entries = (StackTable::max_id >> ThreadState::site_chunk_bits) + 1;
-constexpr std::size_t directory_bytes = sizeof(std::atomic<SiteCounters*>) * directory_entries;
+constexpr std::uint32_t max_directory_entries = (StackTable::max_id >> ThreadState::site_chunk_bits) + 1;
+constexpr std::uint32_t first_directory_entries = 512;
 }  // namespace
 
+bool ThreadState::grow_directory(std::uint32_t chunk_index) noexcept {
+  std::uint32_t capacity = m_site_capacity.load(std::memory_order_relaxed);
+  std::uint32_t grown = capacity == 0 ? first_directory_entries : capacity;
+  while (grown <= chunk_index) {
+    grown *= 2;
+  }
+  grown = grown < max_directory_entries ? grown : max_directory_entries;
+  auto* directory = static_cast<std::atomic<SiteCounters*>*>(internal_alloc(sizeof(SiteCounters*) * grown));
+  if (directory == nullptr) {
+    return false;
+  }
+  std::atomic<SiteCounters*>* old = m_sites.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < capacity; ++i) {
+    directory[i].store(old[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  m_memory += sizeof(SiteCounters*) * grown;
+  // The directory before its size: an owner that sees the size sees the directory; readers
+  // bound their index by the chunk limit, published after both.
+  m_sites.store(directory, std::memory_order_release);
+  m_site_capacity.store(grown, std::memory_order_release);
+  return true;
+}
+
 SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
-  if (chunk_index >= directory_entries) {
+  if (chunk_index >= max_directory_entries ||
+      (chunk_index >= m_site_capacity.load(std::memory_order_relaxed) && !grow_directory(chunk_index))) {
     return nullptr;
   }
   std::size_t bytes = sizeof(SiteCounters) << site_chunk_bits;
@@ -23,7 +47,7 @@ SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
     return nullptr;
   }
   m_memory += bytes;
-  m_sites[chunk_index].store(chunk, std::memory_order_release);
+  m_sites.load(std::memory_order_relaxed)[chunk_index].store(chunk, std::memory_order_release);
   std::uint32_t limit = m_chunk_limit.load(std::memory_order_relaxed);
   if (chunk_index + 1 > limit) {
     m_chunk_limit.store(chunk_index + 1, std::memory_order_release);
@@ -45,7 +69,7 @@ void ThreadState::adopt() noexcept {
 void ThreadState::reset_counters() noexcept {
   std::uint32_t limit = chunk_limit();
   for (std::uint32_t c = 0; c < limit; ++c) {
-    if (SiteCounters* chunk = m_sites[c].load(std::memory_order_relaxed)) {
+    if (SiteCounters* chunk = m_sites.load(std::memory_order_relaxed)[c].load(std::memory_order_relaxed)) {
       std::memset(static_cast<void*>(chunk), 0, sizeof(SiteCounters) << site_chunk_bits);
     }
   }
@@ -70,12 +94,12 @@ ThreadState* ThreadRegistry::acquire() noexcept {
     return nullptr;
   }
   auto* state = new (mem) ThreadState();
-  // 2 MiB of address space per state, committed only where touched.
-  state->m_sites = static_cast<std::atomic<SiteCounters*>*>(platform::map_pages(directory_bytes));
-  if (state->m_sites == nullptr) {
+  if (!state->grow_directory(0)) {
     internal_free(mem, sizeof(ThreadState));
     return nullptr;
   }
+  // Address space only until a slow path touches it; without it those run on the program's stack.
+  state->side_stack = platform::map_stack(ThreadState::side_stack_bytes);
   state->in_use.store(true, std::memory_order_relaxed);
   state->adopt();
   ThreadState* head = m_head.load(std::memory_order_relaxed);

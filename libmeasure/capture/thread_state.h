@@ -12,6 +12,7 @@
 #include "capture/peak.h"
 #include "capture/sampler.h"
 #include "capture/scopes.h"
+#include "platform/platform.h"
 #include "stacks/stack_cache.h"
 
 namespace measure::detail {
@@ -40,7 +41,10 @@ class ThreadState {
   /// The counters of `stack` for this thread, creating them on first use. Returns nullptr
   /// when the toolkit is out of memory. Owner thread only.
   SiteCounters* site(std::uint32_t stack) noexcept {
-    SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_relaxed);
+    std::uint32_t index = stack >> site_chunk_bits;
+    SiteCounters* chunk = __builtin_expect(index < m_site_capacity.load(std::memory_order_relaxed), 1)
+                              ? m_sites.load(std::memory_order_relaxed)[index].load(std::memory_order_relaxed)
+                              : nullptr;
     if (__builtin_expect(chunk == nullptr, 0)) {
       chunk = add_chunk(stack >> site_chunk_bits);
       if (chunk == nullptr) {
@@ -55,7 +59,9 @@ class ThreadState {
     if ((stack >> site_chunk_bits) >= chunk_limit()) {
       return nullptr;
     }
-    const SiteCounters* chunk = m_sites[stack >> site_chunk_bits].load(std::memory_order_acquire);
+    // The directory published with the chunk limit read above, or a later, larger one.
+    const SiteCounters* chunk =
+        m_sites.load(std::memory_order_acquire)[stack >> site_chunk_bits].load(std::memory_order_acquire);
     return chunk == nullptr ? nullptr : &chunk[stack & ((1U << site_chunk_bits) - 1)];
   }
   /// One past the highest chunk index in use (for readers that walk every site).
@@ -63,6 +69,31 @@ class ThreadState {
 
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
   WalkBuffers walk_buffers() noexcept { return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks}; }
+
+  /// The size of a thread's side stack (see run_with_room).
+  static constexpr std::size_t side_stack_bytes = 256 * 1024;
+  /// What a slow path needs left on the thread's own stack to run there.
+  static constexpr std::size_t in_place_room = 64 * 1024;
+  /// Runs a slow path, `work()`, where it has room. A stack walk needs kilobytes and the
+  /// thread's set-up more; the program's stack may be a coroutine's or a sigaltstack's with a
+  /// few hundred bytes to spare. On the thread's own stack, with in_place_room left below the
+  /// caller, it runs in place: a signal that arrives meanwhile then finds the thread's stack
+  /// pointer on the thread's stack, as natively (a conservative collector scans the thread's
+  /// stack from it). Anywhere else it runs on the thread's side stack, a stack of the toolkit's
+  /// own, so that the program's stack only holds the hot path's frames; and in place when there
+  /// is no side stack (it could not be mapped) or the caller is on it already.
+  template <class Work>
+  void run_with_room(Work& work) noexcept {
+    auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    auto top = reinterpret_cast<std::uintptr_t>(side_stack);
+    bool roomy = here < stack_high && here >= stack_low + in_place_room;
+    if (roomy || side_stack == nullptr || (here < top && here >= top - side_stack_bytes)) {
+      work();
+      return;
+    }
+    platform::run_on_stack(
+        side_stack, [](void* w) { (*static_cast<Work*>(w))(); }, &work);
+  }
 
   /// Resets what belongs to the owning thread (not the counters) for a new owner.
   void adopt() noexcept;
@@ -100,9 +131,10 @@ class ThreadState {
   std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
   std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
   ThreadScopes scopes;
-  StackCache stacks;        // recent walks of this thread, validated on use
-  Sampler sampler;          // sampled mode: which of this thread's allocations get a stack
-  EventTotals totals = {};  // sampled and counters modes: this thread's exact counts
+  void* side_stack = nullptr;  // the top of the side stack (platform::map_stack), or nullptr
+  StackCache stacks;           // recent walks of this thread, validated on use
+  Sampler sampler;             // sampled mode: which of this thread's allocations get a stack
+  EventTotals totals = {};     // sampled and counters modes: this thread's exact counts
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};
@@ -111,8 +143,14 @@ class ThreadState {
 
  private:
   SiteCounters* add_chunk(std::uint32_t chunk_index) noexcept;
+  /// Makes room for `chunk_index` in the directory (a larger copy; the old one stays valid for
+  /// readers that still hold it). False when out of memory.
+  bool grow_directory(std::uint32_t chunk_index) noexcept;
 
-  std::atomic<SiteCounters*>* m_sites = nullptr;  // mapped directory of chunk pointers
+  // The directory of chunk pointers, sized to the highest stack id this thread has used (it
+  // starts at 512 entries, 131,072 stack ids): address space follows use.
+  std::atomic<std::atomic<SiteCounters*>*> m_sites{nullptr};
+  std::atomic<std::uint32_t> m_site_capacity{0};
   std::atomic<std::uint32_t> m_chunk_limit{0};
   std::uint64_t m_memory = 0;
   std::uintptr_t m_frames[max_depth + 1] = {};

@@ -17,6 +17,11 @@ void* map_pages(std::size_t bytes) noexcept;
 /// Unmaps memory obtained from map_pages. pre: `p`/`bytes` are exactly what map_pages saw.
 void unmap_pages(void* p, std::size_t bytes) noexcept;
 std::size_t page_size() noexcept;
+/// How many of the `count` pages from `first_page` (page-aligned) the process can read, counted
+/// from the first up to the first that it cannot: asked of the kernel, which copies one byte of
+/// each (no fault, no file descriptor). 0 also when the kernel does not answer (a seccomp
+/// policy): callers then treat the memory as unreadable.
+std::size_t readable_pages(std::uintptr_t first_page, std::size_t count) noexcept;
 /// True when `function` lies in the C library's own code and that library is glibc: then it
 /// is glibc's malloc_usable_size, and blocks of that allocator can be read with
 /// glibc_usable_size.
@@ -29,6 +34,16 @@ inline std::size_t glibc_usable_size(const void* block) noexcept {
   std::size_t header = static_cast<const std::size_t*>(block)[-1];
   return (header & ~std::size_t{7}) - ((header & 2U) != 0 ? 2 * sizeof(std::size_t) : sizeof(std::size_t));
 }
+
+// ---- stacks ---------------------------------------------------------------------------
+/// Maps a stack of `bytes` (a multiple of the page size) for run_on_stack, with an
+/// inaccessible guard page below it; committed only where touched. Returns its top (the
+/// highest address, 16-byte aligned) or nullptr.
+void* map_stack(std::size_t bytes) noexcept;
+/// Calls `fn(arg)` with the stack pointer at `stack_top` (from map_stack), and returns on the
+/// caller's stack. The frame it leaves on the caller's stack is 16 bytes; a signal that
+/// arrives meanwhile is handled on `stack_top`'s stack (unless the program set a sigaltstack).
+void run_on_stack(void* stack_top, void (*fn)(void*), void* arg) noexcept;
 
 // ---- time, identity -------------------------------------------------------------------
 std::uint64_t monotonic_ns() noexcept;
@@ -47,7 +62,9 @@ std::uint64_t random_u64() noexcept;
 [[noreturn]] void exit_process(int status) noexcept;
 
 // ---- files ----------------------------------------------------------------------------
-/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
+/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno. The
+/// toolkit's files use descriptors at the top of the process's range (RLIMIT_NOFILE), away from
+/// the lowest free numbers the program's own open() calls return.
 int create_file(const char* path) noexcept;
 /// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
 int write_all(int fd, const void* data, std::size_t size) noexcept;
@@ -73,13 +90,17 @@ std::size_t command_line(char* buf, std::size_t size) noexcept;
 void write_stderr(const char* text, std::size_t size) noexcept;
 
 // ---- process state --------------------------------------------------------------------
-/// Resident set size of the process in bytes, or 0 if it cannot be read.
+/// Resident set size of the process in bytes, or 0 if it cannot be read. Keeps one descriptor
+/// open at the top of the descriptor range (see create_file) from the first call on; once the
+/// program closes it or reuses its number, answers 0 and never opens the file again.
 std::uint64_t resident_bytes() noexcept;
 /// Bytes of [p, p + bytes) that are resident (committed), page by page. pre: the range was
 /// mapped with map_pages. 0 if it cannot be asked.
 std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept;
-/// The calling thread's stack [low, high). May allocate from the C heap (it asks the thread
-/// library), so call it only with the runtime's re-entrancy guard held. False if unknown.
+/// The calling thread's stack [low, high): memory the thread may read (for the process's
+/// first thread, the whole range its stack may grow into). Opens no file. May allocate from the
+/// C heap (it asks the thread library), so call it only with the runtime's re-entrancy guard
+/// held. False if unknown.
 bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept;
 
 // ---- loaded modules -------------------------------------------------------------------
@@ -122,7 +143,8 @@ bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_
 /// (RTLD_NEXT semantics), or in the default scope when `next` is false. Returns a definition:
 /// an executable's canonical PLT entry for `name` (a non-PIE program that takes the function's
 /// address) is passed over for the definition its calls reach. Returns nullptr if absent.
-/// May allocate from the C heap (the loader's error buffer).
+/// Allocates from the C heap (the loader's error message when `name` is absent, handed back
+/// before it returns), so call it with the runtime's re-entrancy guard held.
 void* find_symbol(const char* name, bool next) noexcept;
 
 /// The address of the function `name` that the loaded module `module` (the loader's
@@ -136,11 +158,9 @@ void* module_function(const void* module, const char* name) noexcept;
 /// clears its environment.
 bool c_library_started() noexcept;
 
-/// Opens a shared library privately (its symbols do not join the program's scope).
-/// Returns nullptr on failure. Takes the loader lock; call only at safe points.
-void* open_library_private(const char* soname) noexcept;
-void* library_symbol(void* library, const char* name) noexcept;
-
+/// Forked child: closes the descriptors the toolkit keeps open for itself (at the top of the
+/// descriptor range), which the child inherited from its parent.
+void close_inherited_files() noexcept;
 /// Registers fork handlers: `prepare` in the parent before fork, `parent`/`child` after.
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
 /// Registers `fn` to run at normal process exit, in exit()'s last-in-first-out order and not

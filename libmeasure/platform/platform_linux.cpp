@@ -1,4 +1,5 @@
-// Linux (glibc) implementation of platform.h (module_function is in elf_symbols_linux.cpp).
+// Linux (glibc) implementation of platform.h (module_function is in elf_symbols_linux.cpp, the
+// stacks in stacks_linux.cpp).
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -13,11 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include <gnu/libc-version.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "platform/platform.h"
@@ -98,9 +102,38 @@ std::uint64_t random_u64() noexcept {
   return value ^ reinterpret_cast<std::uintptr_t>(&value);
 }
 
+namespace {
+
+// The toolkit's own descriptors live at the top of the process's range, where the program's
+// open() calls, which return the lowest free number, do not meet them: a file the toolkit opens
+// takes a low number only between its open() and the move below.
+int move_to_top(int fd) noexcept {
+  rlimit limit{};
+  if (fd < 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return fd;
+  }
+  constexpr rlim_t reserved = 32;
+  rlim_t count = limit.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_cur;
+  if (count <= 2 * reserved) {
+    return fd;  // a tiny limit: no top to speak of
+  }
+  int high = ::fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(count - reserved));
+  if (high < 0) {
+    return fd;
+  }
+  ::close(fd);
+  return high;
+}
+
+int open_at_top(const char* path, int flags, mode_t mode = 0) noexcept {
+  int fd = retry([&] { return ::open(path, flags | O_CLOEXEC, mode); });
+  return fd >= 0 ? move_to_top(fd) : -errno;
+}
+
+}  // namespace
+
 int create_file(const char* path) noexcept {
-  int fd = retry([&] { return ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
-  return fd >= 0 ? fd : -errno;
+  return open_at_top(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 }
 
 int write_all(int fd, const void* data, std::size_t size) noexcept {
@@ -156,7 +189,7 @@ bool executable_path(char* buf, std::size_t size) noexcept {
 }
 
 std::size_t command_line(char* buf, std::size_t size) noexcept {
-  int fd = retry([] { return ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC); });
+  int fd = open_at_top("/proc/self/cmdline", O_RDONLY);
   if (fd < 0) {
     return 0;
   }
@@ -197,14 +230,69 @@ std::uint64_t resident_bytes_of(const void* p, std::size_t bytes) noexcept {
   return total;
 }
 
+namespace {
+
+// /proc/self/statm, open at the top of the descriptor range for the whole run (the timeline
+// samples it a thousand times in the first second). Before each read the descriptor is checked
+// to be that file still: a program that closed it (closefrom) or put a file of its own on its
+// number is never read from, and the file is not opened again while the program runs.
+struct StatmFile {
+  std::atomic<int> fd{-1};
+  std::atomic<int> owner{0};  // the process that opened it: a forked child opens its own
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::atomic<bool> lost{false};  // closed or replaced by the program: not read again
+};
+StatmFile g_statm;
+
+// The descriptor still refers to the file the toolkit opened (the program may have closed it and
+// put a file of its own on the number).
+bool statm_still_open(int fd) noexcept {
+  struct stat st {};
+  return fd >= 0 && ::fstat(fd, &st) == 0 && st.st_dev == g_statm.device && st.st_ino == g_statm.inode;
+}
+
+// Closes a parent's descriptor in a forked child, unless the number is the program's by now.
+void close_parents_statm(int fd) noexcept {
+  if (statm_still_open(fd)) {
+    ::close(fd);
+  }
+  g_statm.fd.store(-1, std::memory_order_release);
+  g_statm.owner.store(0, std::memory_order_release);
+}
+
+int statm_descriptor() noexcept {
+  int pid = process_id();
+  int fd = g_statm.fd.load(std::memory_order_acquire);
+  if (g_statm.owner.load(std::memory_order_acquire) == pid) {
+    return g_statm.lost.load(std::memory_order_relaxed) ? -1 : fd;
+  }
+  // The first sample, or a forked child still holding its parent's file (whose numbers are the
+  // parent's): the runtime's start-up and a child's fork handler, before the program runs on.
+  if (fd >= 0) {
+    close_parents_statm(fd);
+  }
+  int fresh = open_at_top("/proc/self/statm", O_RDONLY);
+  struct stat st {};
+  bool ok = fresh >= 0 && ::fstat(fresh, &st) == 0;
+  g_statm.device = st.st_dev;
+  g_statm.inode = st.st_ino;
+  g_statm.lost.store(!ok, std::memory_order_relaxed);
+  g_statm.fd.store(ok ? fresh : -1, std::memory_order_release);
+  g_statm.owner.store(pid, std::memory_order_release);
+  return ok ? fresh : -1;
+}
+
+}  // namespace
+
 std::uint64_t resident_bytes() noexcept {
-  int fd = retry([] { return ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC); });
-  if (fd < 0) {
+  int fd = statm_descriptor();
+  if (fd < 0 || !statm_still_open(fd)) {
+    g_statm.lost.store(true, std::memory_order_relaxed);
     return 0;
   }
   char buf[128];
-  ssize_t n = retry([&] { return ::read(fd, buf, sizeof buf - 1); });
-  ::close(fd);
+  ssize_t n = retry([&] { return ::pread(fd, buf, sizeof buf - 1, 0); });
   if (n <= 0) {
     return 0;
   }
@@ -219,23 +307,6 @@ std::uint64_t resident_bytes() noexcept {
     pages = pages * 10 + static_cast<std::uint64_t>(*p - '0');
   }
   return pages * page_size();
-}
-
-bool thread_stack_bounds(std::uintptr_t* low, std::uintptr_t* high) noexcept {
-  pthread_attr_t attr;
-  if (::pthread_getattr_np(::pthread_self(), &attr) != 0) {
-    return false;
-  }
-  void* addr = nullptr;
-  std::size_t size = 0;
-  bool ok = ::pthread_attr_getstack(&attr, &addr, &size) == 0;
-  ::pthread_attr_destroy(&attr);
-  if (!ok) {
-    return false;
-  }
-  *low = reinterpret_cast<std::uintptr_t>(addr);
-  *high = *low + size;
-  return true;
 }
 
 namespace {
@@ -332,8 +403,8 @@ bool in_glibc(const void* function) noexcept {
   std::uintptr_t end = 0;
   auto address = reinterpret_cast<std::uintptr_t>(function);
   return function != nullptr &&
-         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) &&
-         address >= begin && address < end;
+         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) && address >= begin &&
+         address < end;
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {
@@ -384,6 +455,13 @@ link_map* reference_only(void* address) noexcept {
 
 void* find_symbol(const char* name, bool next) noexcept {
   void* found = ::dlsym(next ? RTLD_NEXT : RTLD_DEFAULT, name);
+  if (found == nullptr) {
+    // The failed lookup left an error message (and its record) in the thread's loader state,
+    // which the program's next dlopen or dlsym would free, unmatched: dlerror() twice hands
+    // both back now, from within the toolkit, where the allocator's calls pass unrecorded.
+    ::dlerror();
+    ::dlerror();
+  }
   link_map* reference = next ? nullptr : reference_only(found);
   if (reference == nullptr) {
     return found;
@@ -406,12 +484,11 @@ bool c_library_started() noexcept {
   return environ != nullptr || __libc_single_threaded != 0;
 }
 
-void* open_library_private(const char* soname) noexcept {
-  return ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-}
-
-void* library_symbol(void* library, const char* name) noexcept {
-  return ::dlsym(library, name);
+void close_inherited_files() noexcept {
+  int fd = g_statm.fd.load(std::memory_order_acquire);
+  if (fd >= 0 && g_statm.owner.load(std::memory_order_acquire) != process_id()) {
+    close_parents_statm(fd);
+  }
 }
 
 bool at_fork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {

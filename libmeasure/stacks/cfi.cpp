@@ -2,13 +2,10 @@
 
 #include <cstring>
 
+#include "stacks/dwarf_reader.h"
+
 namespace measure::detail {
 namespace {
-
-// DWARF register numbers on x86-64.
-constexpr unsigned reg_rbp = 6;
-constexpr unsigned reg_rsp = 7;
-constexpr unsigned reg_ra = 16;
 
 // Pointer encodings (DW_EH_PE_*).
 constexpr std::uint8_t pe_omit = 0xff;
@@ -17,140 +14,7 @@ constexpr std::uint8_t pe_datarel_sdata4 = 0x3b;
 // Sanity bounds on what the tables may claim; a table outside them is treated as unsupported.
 constexpr std::uint64_t max_entry_bytes = 1U << 20;
 constexpr unsigned max_remembered = 8;
-
-class Reader {
- public:
-  Reader(const std::uint8_t* p, const std::uint8_t* end) noexcept : m_p(p), m_end(end) {}
-
-  bool ok() const noexcept { return m_ok; }
-  bool done() const noexcept { return m_p >= m_end; }
-  const std::uint8_t* at() const noexcept { return m_p; }
-  void skip(std::uint64_t n) noexcept {
-    if (n > static_cast<std::uint64_t>(m_end - m_p)) {
-      m_ok = false;
-      m_p = m_end;
-      return;
-    }
-    m_p += n;
-  }
-  template <class T>
-  T fixed() noexcept {
-    T v{};
-    if (static_cast<std::size_t>(m_end - m_p) < sizeof(T)) {
-      m_ok = false;
-      m_p = m_end;
-      return v;
-    }
-    std::memcpy(&v, m_p, sizeof(T));
-    m_p += sizeof(T);
-    return v;
-  }
-  std::uint64_t uleb() noexcept {
-    std::uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      if (m_p >= m_end) {
-        m_ok = false;
-        return 0;
-      }
-      std::uint8_t b = *m_p++;
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        return v;
-      }
-    }
-    m_ok = false;
-    return 0;
-  }
-  std::int64_t sleb() noexcept {
-    std::uint64_t v = 0;
-    unsigned shift = 0;
-    std::uint8_t b = 0;
-    do {
-      if (m_p >= m_end || shift >= 64) {
-        m_ok = false;
-        return 0;
-      }
-      b = *m_p++;
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      shift += 7;
-    } while ((b & 0x80) != 0);
-    if (shift < 64 && (b & 0x40) != 0) {
-      v |= ~std::uint64_t{0} << shift;
-    }
-    return static_cast<std::int64_t>(v);
-  }
-  /// A pointer in `encoding`; `data_base` for datarel. `apply` false: the value format only
-  /// (an FDE's address range).
-  bool pointer(std::uint8_t encoding, std::uintptr_t data_base, bool apply, std::uint64_t* out) noexcept {
-    auto here = reinterpret_cast<std::uintptr_t>(m_p);
-    std::uint64_t v = 0;
-    switch (encoding & 0x0f) {
-      case 0x00:
-      case 0x04:
-      case 0x0c:
-        v = fixed<std::uint64_t>();
-        break;
-      case 0x01:
-        v = uleb();
-        break;
-      case 0x02:
-        v = fixed<std::uint16_t>();
-        break;
-      case 0x03:
-        v = fixed<std::uint32_t>();
-        break;
-      case 0x09:
-        v = static_cast<std::uint64_t>(sleb());
-        break;
-      case 0x0a:
-        v = static_cast<std::uint64_t>(static_cast<std::int64_t>(fixed<std::int16_t>()));
-        break;
-      case 0x0b:
-        v = static_cast<std::uint64_t>(static_cast<std::int64_t>(fixed<std::int32_t>()));
-        break;
-      default:
-        return false;
-    }
-    if (apply) {
-      switch (encoding & 0x70) {
-        case 0x00:
-          break;
-        case 0x10:
-          v += here;
-          break;
-        case 0x30:
-          v += data_base;
-          break;
-        default:
-          return false;  // textrel, funcrel, aligned: not produced for x86-64 Linux
-      }
-      if ((encoding & 0x80) != 0) {
-        return false;  // indirect: only personality routines use it, and they are skipped
-      }
-    }
-    *out = v;
-    return m_ok;
-  }
-
- private:
-  const std::uint8_t* m_p;
-  const std::uint8_t* m_end;
-  bool m_ok = true;
-};
-
-// A register's rule as far as the unwinder cares.
-struct RegRule {
-  enum Kind : std::uint8_t { unchanged, undefined, saved, other } kind = unchanged;
-  std::int64_t offset = 0;  // from the CFA, for `offset`
-};
-
-struct CfaState {
-  unsigned cfa_reg = reg_rsp;
-  std::int64_t cfa_offset = 8;
-  bool cfa_expression = false;
-  RegRule rbp;
-  RegRule ra;
-};
+constexpr std::uint64_t max_expression_bytes = 1U << 12;
 
 struct Cie {
   std::uint64_t code_align = 1;
@@ -237,19 +101,61 @@ bool parse_cie(const std::uint8_t* entry, Cie* cie) noexcept {
   return r.ok() && cie->code_align != 0;
 }
 
-void set_rule(CfaState& s, std::uint64_t reg, RegRule rule, std::uint64_t ra_reg) noexcept {
-  if (reg == reg_rbp) {
-    s.rbp = rule;
-  } else if (reg == ra_reg) {
-    s.ra = rule;
+// The row as the CIE's initial instructions leave it: the CFA is rsp + 8, the return
+// address at CFA - 8 (what every x86-64 CIE says; an empty CIE would leave it unspecified).
+FrameRow empty_row() noexcept {
+  FrameRow row{};
+  row.cfa.kind = RegisterRule::register_value;
+  row.cfa.reg = reg_rsp;
+  row.cfa.offset = 8;
+  return row;
+}
+
+// Rules are kept for the registers the walkers know; the CIE's return address column is kept
+// as reg_ra whatever its number.
+void set_rule(FrameRow& row, std::uint64_t reg, const RegisterRule& rule, std::uint64_t ra_reg) noexcept {
+  if (reg == ra_reg) {
+    row.registers[reg_ra] = rule;
+  } else if (reg < reg_ra) {
+    row.registers[reg] = rule;
   }
 }
 
-// Runs CFA instructions until the row that covers `pc`. `initial` is the state after the
-// CIE's instructions (for DW_CFA_restore); `loc` starts at the FDE's first address.
-bool execute(Reader& r, const Cie& cie, const CfaState& initial, std::uint64_t loc, std::uint64_t pc,
-             CfaState& s) noexcept {
-  CfaState remembered[max_remembered];
+void restore_rule(FrameRow& row, std::uint64_t reg, const FrameRow& initial, std::uint64_t ra_reg) noexcept {
+  std::uint64_t index = reg == ra_reg ? std::uint64_t{reg_ra} : reg;
+  if (index < register_count) {
+    set_rule(row, reg, initial.registers[index], ra_reg);
+  }
+}
+
+RegisterRule at_offset(RegisterRule::Kind kind, std::int64_t offset) noexcept {
+  RegisterRule rule{};
+  rule.kind = kind;
+  rule.offset = offset;
+  return rule;
+}
+
+// A DW_CFA_*expression operand: a block, length first. The bytes stay in the mapped tables.
+RegisterRule expression_rule(Reader& r, RegisterRule::Kind kind) noexcept {
+  RegisterRule rule{};
+  rule.kind = kind;
+  std::uint64_t size = r.uleb();
+  rule.expression = r.at();
+  rule.expression_size = size <= max_expression_bytes ? static_cast<std::uint32_t>(size) : 0;
+  r.skip(size);
+  return rule;
+}
+
+void define_cfa(FrameRow& row, std::uint64_t reg, std::int64_t offset) noexcept {
+  row.cfa = at_offset(RegisterRule::register_value, offset);
+  row.cfa.reg = static_cast<std::uint8_t>(reg < 255 ? reg : 255);
+}
+
+// Runs CFA instructions until the row that covers `pc`. `initial` is the row after the CIE's
+// instructions (for DW_CFA_restore); `loc` starts at the FDE's first address.
+bool execute(Reader& r, const Cie& cie, const FrameRow& initial, std::uint64_t loc, std::uint64_t pc,
+             FrameRow& s) noexcept {
+  FrameRow remembered[max_remembered];
   unsigned depth = 0;
   while (!r.done()) {
     std::uint8_t op = r.fixed<std::uint8_t>();
@@ -262,12 +168,12 @@ bool execute(Reader& r, const Cie& cie, const CfaState& initial, std::uint64_t l
         }
         continue;
       case 0x80:
-        set_rule(s, op & 0x3f, RegRule{RegRule::saved, static_cast<std::int64_t>(r.uleb()) * cie.data_align},
+        set_rule(s, op & 0x3f,
+                 at_offset(RegisterRule::saved_at_offset, static_cast<std::int64_t>(r.uleb()) * cie.data_align),
                  cie.ra_reg);
         continue;
       case 0xc0:
-        reg = op & 0x3f;
-        set_rule(s, reg, reg == reg_rbp ? initial.rbp : initial.ra, cie.ra_reg);
+        restore_rule(s, op & 0x3f, initial, cie.ra_reg);
         continue;
       default:
         break;
@@ -300,23 +206,26 @@ bool execute(Reader& r, const Cie& cie, const CfaState& initial, std::uint64_t l
       }
       case 0x05:  // offset_extended
         reg = r.uleb();
-        set_rule(s, reg, RegRule{RegRule::saved, static_cast<std::int64_t>(r.uleb()) * cie.data_align}, cie.ra_reg);
+        set_rule(s, reg, at_offset(RegisterRule::saved_at_offset, static_cast<std::int64_t>(r.uleb()) * cie.data_align),
+                 cie.ra_reg);
         break;
       case 0x06:  // restore_extended
-        reg = r.uleb();
-        set_rule(s, reg, reg == reg_rbp ? initial.rbp : initial.ra, cie.ra_reg);
+        restore_rule(s, r.uleb(), initial, cie.ra_reg);
         break;
       case 0x07:  // undefined
-        set_rule(s, r.uleb(), RegRule{RegRule::undefined, 0}, cie.ra_reg);
+        set_rule(s, r.uleb(), at_offset(RegisterRule::undefined, 0), cie.ra_reg);
         break;
       case 0x08:  // same_value
-        set_rule(s, r.uleb(), RegRule{RegRule::unchanged, 0}, cie.ra_reg);
+        set_rule(s, r.uleb(), at_offset(RegisterRule::unchanged, 0), cie.ra_reg);
         break;
-      case 0x09:  // register
+      case 0x09: {  // register
         reg = r.uleb();
-        r.uleb();
-        set_rule(s, reg, RegRule{RegRule::other, 0}, cie.ra_reg);
+        RegisterRule rule = at_offset(RegisterRule::register_value, 0);
+        std::uint64_t from = r.uleb();
+        rule.reg = static_cast<std::uint8_t>(from == cie.ra_reg ? std::uint64_t{reg_ra} : from < 255 ? from : 255);
+        set_rule(s, reg, rule, cie.ra_reg);
         break;
+      }
       case 0x0a:  // remember_state
         if (depth == max_remembered) {
           return false;
@@ -330,56 +239,54 @@ bool execute(Reader& r, const Cie& cie, const CfaState& initial, std::uint64_t l
         s = remembered[--depth];
         break;
       case 0x0c:  // def_cfa
-        s.cfa_reg = static_cast<unsigned>(r.uleb());
-        s.cfa_offset = static_cast<std::int64_t>(r.uleb());
-        s.cfa_expression = false;
+        reg = r.uleb();
+        define_cfa(s, reg, static_cast<std::int64_t>(r.uleb()));
         break;
       case 0x0d:  // def_cfa_register
-        s.cfa_reg = static_cast<unsigned>(r.uleb());
-        s.cfa_expression = false;
+        define_cfa(s, r.uleb(), s.cfa.kind == RegisterRule::register_value ? s.cfa.offset : 0);
         break;
       case 0x0e:  // def_cfa_offset
-        s.cfa_offset = static_cast<std::int64_t>(r.uleb());
+        s.cfa.offset = static_cast<std::int64_t>(r.uleb());
         break;
       case 0x0f:  // def_cfa_expression
-        s.cfa_expression = true;
-        r.skip(r.uleb());
+        s.cfa = expression_rule(r, RegisterRule::expression_value);
         break;
-      case 0x10:    // expression
-      case 0x16: {  // val_expression
+      case 0x10:  // expression
         reg = r.uleb();
-        r.skip(r.uleb());
-        set_rule(s, reg, RegRule{RegRule::other, 0}, cie.ra_reg);
+        set_rule(s, reg, expression_rule(r, RegisterRule::saved_at_expression), cie.ra_reg);
         break;
-      }
       case 0x11:  // offset_extended_sf
         reg = r.uleb();
-        set_rule(s, reg, RegRule{RegRule::saved, r.sleb() * cie.data_align}, cie.ra_reg);
+        set_rule(s, reg, at_offset(RegisterRule::saved_at_offset, r.sleb() * cie.data_align), cie.ra_reg);
         break;
       case 0x12:  // def_cfa_sf
-        s.cfa_reg = static_cast<unsigned>(r.uleb());
-        s.cfa_offset = r.sleb() * cie.data_align;
-        s.cfa_expression = false;
+        reg = r.uleb();
+        define_cfa(s, reg, r.sleb() * cie.data_align);
         break;
       case 0x13:  // def_cfa_offset_sf
-        s.cfa_offset = r.sleb() * cie.data_align;
+        s.cfa.offset = r.sleb() * cie.data_align;
         break;
       case 0x14:  // val_offset
         reg = r.uleb();
-        r.uleb();
-        set_rule(s, reg, RegRule{RegRule::other, 0}, cie.ra_reg);
+        set_rule(s, reg, at_offset(RegisterRule::offset_value, static_cast<std::int64_t>(r.uleb()) * cie.data_align),
+                 cie.ra_reg);
         break;
       case 0x15:  // val_offset_sf
         reg = r.uleb();
-        r.sleb();
-        set_rule(s, reg, RegRule{RegRule::other, 0}, cie.ra_reg);
+        set_rule(s, reg, at_offset(RegisterRule::offset_value, r.sleb() * cie.data_align), cie.ra_reg);
+        break;
+      case 0x16:  // val_expression
+        reg = r.uleb();
+        set_rule(s, reg, expression_rule(r, RegisterRule::expression_value), cie.ra_reg);
         break;
       case 0x2e:  // GNU_args_size
         r.uleb();
         break;
       case 0x2f:  // GNU_negative_offset_extended
         reg = r.uleb();
-        set_rule(s, reg, RegRule{RegRule::saved, -static_cast<std::int64_t>(r.uleb()) * cie.data_align}, cie.ra_reg);
+        set_rule(s, reg,
+                 at_offset(RegisterRule::saved_at_offset, -static_cast<std::int64_t>(r.uleb()) * cie.data_align),
+                 cie.ra_reg);
         break;
       default:
         return false;
@@ -407,21 +314,63 @@ std::int8_t slot_of(std::int64_t offset) noexcept {
   return static_cast<std::int8_t>(offset / 8);
 }
 
-FrameRule rule_from_state(const CfaState& s) noexcept {
-  if (s.ra.kind == RegRule::undefined) {
+// `rule`'s expression is exactly DW_OP_breg6 (rbp) N, followed by DW_OP_deref when `deref`:
+// N, or false.
+bool rbp_plus(const RegisterRule& rule, bool deref, std::int64_t* n) noexcept {
+  if (rule.expression_size == 0 || rule.expression[0] != 0x76) {
+    return false;
+  }
+  Reader r(rule.expression + 1, rule.expression + rule.expression_size);
+  *n = r.sleb();
+  if (deref && r.fixed<std::uint8_t>() != 0x06) {
+    return false;
+  }
+  return r.ok() && r.done();
+}
+
+// The row of a frame that realigns its stack through a DRAP register, at its call sites:
+// "CFA = *(rbp + k)", "rbp saved at rbp + j" (GCC's form for an over-aligned frame with
+// dynamic allocation, also with -fno-omit-frame-pointer).
+FrameRule drap_rule(const FrameRow& row) noexcept {
+  const RegisterRule& rbp = row.registers[reg_rbp];
+  std::int64_t cfa_offset = 0;
+  std::int64_t rbp_offset = 0;
+  if (row.cfa.kind != RegisterRule::expression_value || rbp.kind != RegisterRule::saved_at_expression ||
+      !rbp_plus(row.cfa, true, &cfa_offset) || !rbp_plus(rbp, false, &rbp_offset) || cfa_offset % 8 != 0 ||
+      cfa_offset < INT8_MIN * 8 || cfa_offset > INT8_MAX * 8 || rbp_offset % 8 != 0 || rbp_offset < INT8_MIN * 8 ||
+      rbp_offset > INT8_MAX * 8) {
+    return make_rule(FrameRule::unsupported);
+  }
+  FrameRule rule = make_rule(FrameRule::drap);
+  rule.cfa_offset = static_cast<std::int32_t>(cfa_offset);
+  rule.ra_slot = slot_of(row.registers[reg_ra].offset);
+  rule.rbp_slot = static_cast<std::int8_t>(rbp_offset / 8);
+  return rule.ra_slot == 0 ? make_rule(FrameRule::unsupported) : rule;
+}
+
+FrameRule rule_from_row(const FrameRow& row) noexcept {
+  const RegisterRule& ra = row.registers[reg_ra];
+  const RegisterRule& rbp = row.registers[reg_rbp];
+  if (ra.kind == RegisterRule::undefined) {
     return make_rule(FrameRule::outermost);
   }
-  if (s.cfa_expression || (s.cfa_reg != reg_rsp && s.cfa_reg != reg_rbp) || s.ra.kind != RegRule::saved ||
-      s.cfa_offset < 8 || s.cfa_offset > INT32_MAX ||
-      (s.rbp.kind != RegRule::unchanged && s.rbp.kind != RegRule::saved && s.rbp.kind != RegRule::undefined)) {
+  if (row.signal_frame || ra.kind != RegisterRule::saved_at_offset) {
+    return make_rule(FrameRule::unsupported);
+  }
+  if (row.cfa.kind != RegisterRule::register_value) {
+    return drap_rule(row);
+  }
+  if ((row.cfa.reg != reg_rsp && row.cfa.reg != reg_rbp) || row.cfa.offset < 8 || row.cfa.offset > INT32_MAX ||
+      (rbp.kind != RegisterRule::unchanged && rbp.kind != RegisterRule::saved_at_offset &&
+       rbp.kind != RegisterRule::undefined)) {
     return make_rule(FrameRule::unsupported);
   }
   FrameRule rule = make_rule(FrameRule::standard);
-  rule.cfa_offset = static_cast<std::int32_t>(s.cfa_offset);
-  rule.cfa_from_rbp = s.cfa_reg == reg_rbp ? 1 : 0;
-  rule.ra_slot = slot_of(s.ra.offset);
-  rule.rbp_slot = s.rbp.kind == RegRule::saved ? slot_of(s.rbp.offset) : 0;
-  if (rule.ra_slot == 0 || (s.rbp.kind == RegRule::saved && rule.rbp_slot == 0)) {
+  rule.cfa_offset = static_cast<std::int32_t>(row.cfa.offset);
+  rule.cfa_from_rbp = row.cfa.reg == reg_rbp ? 1 : 0;
+  rule.ra_slot = slot_of(ra.offset);
+  rule.rbp_slot = rbp.kind == RegisterRule::saved_at_offset ? slot_of(rbp.offset) : 0;
+  if (rule.ra_slot == 0 || (rbp.kind == RegisterRule::saved_at_offset && rule.rbp_slot == 0)) {
     return make_rule(FrameRule::unsupported);
   }
   return rule;
@@ -469,44 +418,58 @@ const std::uint8_t* find_fde(std::uintptr_t hdr, std::uintptr_t pc, bool* search
 
 }  // namespace
 
-FrameRule rule_from_tables(std::uintptr_t eh_frame_hdr, std::uintptr_t pc) noexcept {
+RowLookup row_from_tables(std::uintptr_t eh_frame_hdr, std::uintptr_t pc, FrameRow* row) noexcept {
   bool searchable = false;
   const std::uint8_t* fde = find_fde(eh_frame_hdr, pc, &searchable);
   if (fde == nullptr) {
-    return make_rule(searchable ? FrameRule::no_tables : FrameRule::unsupported);
+    return searchable ? RowLookup::uncovered : RowLookup::broken;
   }
   const std::uint8_t* body = nullptr;
   const std::uint8_t* end = nullptr;
   if (!entry_extent(fde, &body, &end)) {
-    return make_rule(FrameRule::unsupported);
+    return RowLookup::broken;
   }
   Reader r(body, end);
   std::uint32_t cie_pointer = r.fixed<std::uint32_t>();
   Cie cie;
-  if (cie_pointer == 0 || !parse_cie(body - cie_pointer, &cie) || cie.signal_frame) {
-    return make_rule(FrameRule::unsupported);
+  if (cie_pointer == 0 || !parse_cie(body - cie_pointer, &cie)) {
+    return RowLookup::broken;
   }
   std::uint64_t begin = 0;
   std::uint64_t range = 0;
   if (!r.pointer(cie.fde_encoding, 0, true, &begin) || !r.pointer(cie.fde_encoding, 0, false, &range)) {
-    return make_rule(FrameRule::unsupported);
+    return RowLookup::broken;
   }
   if (pc < begin || pc - begin >= range) {
-    return make_rule(FrameRule::no_tables);
+    return RowLookup::uncovered;
   }
   if (cie.augmented) {
     r.skip(r.uleb());
   }
-  CfaState state;
+  *row = empty_row();
   Reader initial_program(cie.instructions, cie.end);
-  if (!execute(initial_program, cie, state, 0, UINT64_MAX, state)) {
-    return make_rule(FrameRule::unsupported);
+  if (!execute(initial_program, cie, *row, 0, UINT64_MAX, *row)) {
+    return RowLookup::broken;
   }
-  CfaState initial = state;
-  if (!execute(r, cie, initial, begin, pc, state)) {
-    return make_rule(FrameRule::unsupported);
+  FrameRow initial = *row;
+  if (!execute(r, cie, initial, begin, pc, *row)) {
+    return RowLookup::broken;
   }
-  return rule_from_state(state);
+  row->signal_frame = cie.signal_frame;
+  return RowLookup::found;
+}
+
+FrameRule rule_from_tables(std::uintptr_t eh_frame_hdr, std::uintptr_t pc) noexcept {
+  FrameRow row;
+  switch (row_from_tables(eh_frame_hdr, pc, &row)) {
+    case RowLookup::found:
+      return rule_from_row(row);
+    case RowLookup::uncovered:
+      return make_rule(FrameRule::uncovered);
+    case RowLookup::broken:
+      break;
+  }
+  return make_rule(FrameRule::unsupported);
 }
 
 }  // namespace measure::detail

@@ -26,10 +26,9 @@ FrameRule compute_frame_rule(std::uintptr_t ip) noexcept {
   FrameRule rule{};
   std::uintptr_t hdr = 0;
   // ip - 1: the call instruction, which may be the last of its function (a noreturn call).
+  // Without the loader's lookup (found < 0) every frame is stepped through its frame pointer.
   int found = platform::find_unwind_tables(ip - 1, &hdr);
-  if (found < 0) {
-    rule.kind = FrameRule::unsupported;
-  } else if (found == 0 || hdr == 0) {
+  if (found <= 0 || hdr == 0) {
     rule.kind = FrameRule::no_tables;
   } else {
     rule = rule_from_tables(hdr, ip - 1);
@@ -37,41 +36,57 @@ FrameRule compute_frame_rule(std::uintptr_t ip) noexcept {
   return rule;
 }
 
-FrameRules::Entry* FrameRules::table() noexcept {
-  Entry* t = m_table.load(std::memory_order_acquire);
-  if (__builtin_expect(t != nullptr, 1)) {
+FrameRules::Table* FrameRules::replace(Table* t, std::uint32_t bits) noexcept {
+  // One mapping: the header, then the entries (16 bytes each, from a 16-byte boundary).
+  static_assert(sizeof(Table) % sizeof(Entry) == 0);
+  std::size_t bytes = sizeof(Table) + (sizeof(Entry) << bits);
+  auto* fresh = static_cast<Table*>(platform::map_pages(bytes));
+  if (fresh == nullptr) {
     return t;
   }
-  constexpr std::size_t bytes = sizeof(Entry) << table_bits;
-  auto* fresh = static_cast<Entry*>(platform::map_pages(bytes));
-  if (fresh == nullptr) {
-    return nullptr;
-  }
+  fresh->mask = (1U << bits) - 1;
+  fresh->entries = reinterpret_cast<Entry*>(fresh + 1);
   if (!m_table.compare_exchange_strong(t, fresh, std::memory_order_acq_rel)) {
-    platform::unmap_pages(fresh, bytes);
+    platform::unmap_pages(fresh, bytes);  // another thread replaced it first
     return t;
   }
   m_memory.fetch_add(bytes, std::memory_order_relaxed);
   return fresh;
 }
 
+void FrameRules::forget(std::uint32_t generation) noexcept {
+  m_generation.store(generation, std::memory_order_release);
+  Table* t = m_table.load(std::memory_order_acquire);
+  if (t == nullptr) {
+    return;
+  }
+  // The rule before the address, the reverse of an insertion: a reader that finds its address
+  // after reading the rule read that address's rule.
+  for (std::uint32_t i = 0; i <= t->mask; ++i) {
+    t->entries[i].rule.store(0, std::memory_order_release);
+    t->entries[i].ip.store(0, std::memory_order_release);
+  }
+}
+
 FrameRule FrameRules::lookup(std::uintptr_t ip) noexcept {
-  Entry* t = table();
+  Table* t = m_table.load(std::memory_order_acquire);
+  if (__builtin_expect(t == nullptr, 0)) {
+    t = replace(nullptr, first_bits);
+  }
   if (t == nullptr) {
     m_uncached.fetch_add(1, std::memory_order_relaxed);
     return compute_frame_rule(ip);
   }
-  constexpr std::uint32_t mask = (1U << table_bits) - 1;
   auto index = static_cast<std::uint32_t>(mix64(ip));
   for (std::uint32_t probe = 0; probe < max_probes; ++probe) {
-    Entry& e = t[(index + probe) & mask];
+    Entry& e = t->entries[(index + probe) & t->mask];
     std::uintptr_t key = e.ip.load(std::memory_order_acquire);
     if (key == ip) {
       std::uint64_t word = e.rule.load(std::memory_order_acquire);
-      if (word != 0) {
+      if (word != 0 && e.ip.load(std::memory_order_acquire) == ip) {
         return unpack(word);
       }
-      break;  // another thread is computing it: compute it too
+      break;  // another thread is computing it, or emptied the table: compute it too
     }
     if (key == 0) {
       FrameRule rule = compute_frame_rule(ip);
@@ -81,14 +96,13 @@ FrameRule FrameRules::lookup(std::uintptr_t ip) noexcept {
       return rule;
     }
   }
+  // A crowded neighbourhood: the next lookups fill a larger table (they recompute what the old
+  // one held, once each).
+  if (t->mask + 1 < (1U << max_bits)) {
+    replace(t, __builtin_ctz(t->mask + 1) + 2);
+  }
   m_uncached.fetch_add(1, std::memory_order_relaxed);
   return compute_frame_rule(ip);
-}
-
-void FrameRules::flush() noexcept {
-  // Leaves the old table mapped (a walk in progress may still read it) and lets the next
-  // lookup map a fresh one.
-  m_table.store(nullptr, std::memory_order_release);
 }
 
 }  // namespace measure::detail

@@ -1,8 +1,11 @@
 // The unwind rule of every return address the runtime has met, computed once from the
 // module's tables (stacks/cfi.h) and cached process-wide. Lock-free: entries are published
 // with a compare-and-swap and never change afterwards, so any thread may read while another
-// adds. When code is unloaded (dlclose) the whole table is replaced, since another module
-// may later be loaded at the same addresses.
+// adds. The table starts small (4,096 addresses, 64 KiB) and is replaced by one four times as
+// large when a lookup finds its neighbourhood full, up to 65,536 addresses. When a module is
+// unloaded (the module map's generation changes) the table is emptied in place, since another
+// module may be mapped at its addresses later; a reader checks that the entry it read still
+// holds its address afterwards.
 #pragma once
 
 #include <atomic>
@@ -16,9 +19,13 @@ class FrameRules {
  public:
   /// The rule for stepping out of the frame whose return address is `ip`.
   FrameRule lookup(std::uintptr_t ip) noexcept;
-  /// Forgets every rule (modules were unloaded). The old table's memory stays reserved: a
-  /// thread may still be reading it.
-  void flush() noexcept;
+  /// Forgets every rule when `generation` (the module map's) is not the one seen last: a module
+  /// was unloaded. Call before a walk.
+  void track_generation(std::uint32_t generation) noexcept {
+    if (__builtin_expect(m_generation.load(std::memory_order_acquire) != generation, 0)) {
+      forget(generation);
+    }
+  }
   /// Rules computed but not cached because the table was full or unavailable.
   std::uint64_t uncached() const noexcept { return m_uncached.load(std::memory_order_relaxed); }
   /// Address space reserved for tables (committed only where touched).
@@ -29,12 +36,23 @@ class FrameRules {
     std::atomic<std::uintptr_t> ip;
     std::atomic<std::uint64_t> rule;  // a packed FrameRule; 0 while being written
   };
-  static constexpr std::uint32_t table_bits = 16;  // 65,536 return addresses, 1 MiB
+  struct Table {
+    std::uint32_t mask;  // entries - 1
+    Entry* entries;
+  };
+  static constexpr std::uint32_t first_bits = 12;  // 4,096 return addresses, 64 KiB
+  static constexpr std::uint32_t max_bits = 16;    // 65,536 return addresses, 1 MiB
   static constexpr std::uint32_t max_probes = 32;
 
-  Entry* table() noexcept;
+  /// The current table, or one `bits` wide when there is none or it is smaller (when `t`, the
+  /// table the caller found crowded, is still current). nullptr when out of memory.
+  Table* replace(Table* t, std::uint32_t bits) noexcept;
+  void forget(std::uint32_t generation) noexcept;
 
-  std::atomic<Entry*> m_table{nullptr};
+  // Tables are never unmapped: a walk on another thread may still be reading one it replaced
+  // (at most 64 KiB and 256 KiB stay behind).
+  std::atomic<Table*> m_table{nullptr};
+  std::atomic<std::uint32_t> m_generation{0};
   std::atomic<std::uint64_t> m_uncached{0};
   std::atomic<std::uint64_t> m_memory{0};
 };

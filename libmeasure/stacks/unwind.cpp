@@ -1,10 +1,5 @@
 #include "stacks/unwind.h"
 
-#include <cstring>
-
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "platform/platform.h"
 #include "stacks/stack_table.h"
 
@@ -74,63 +69,28 @@ class StackReader {
 
 }  // namespace
 
-bool Unwinder::load_tables() noexcept {
-  void* lib = platform::open_library_private("libunwind.so.8");
-  if (lib == nullptr) {
-    return false;
-  }
-  auto init_local = reinterpret_cast<int (*)(void*, void*)>(platform::library_symbol(lib, "_ULx86_64_init_local"));
-  auto step = reinterpret_cast<int (*)(void*)>(platform::library_symbol(lib, "_ULx86_64_step"));
-  auto get_reg =
-      reinterpret_cast<int (*)(void*, int, std::uintptr_t*)>(platform::library_symbol(lib, "_ULx86_64_get_reg"));
-  auto set_policy = reinterpret_cast<int (*)(unw_addr_space_t, unw_caching_policy_t)>(
-      platform::library_symbol(lib, "_ULx86_64_set_caching_policy"));
-  auto* space = static_cast<unw_addr_space_t*>(platform::library_symbol(lib, "_ULx86_64_local_addr_space"));
-  if (init_local == nullptr || step == nullptr || get_reg == nullptr) {
-    return false;
-  }
-  if (set_policy != nullptr && space != nullptr) {
-    set_policy(*space, UNW_CACHE_PER_THREAD);
-  }
-  m_step = step;
-  m_get_reg = get_reg;
-  __atomic_store_n(&m_init_local, init_local, __ATOMIC_RELEASE);
-  return true;
+bool Unwinder::find_tables() noexcept {
+  std::uintptr_t hdr = 0;
+  m_has_tables = platform::find_unwind_tables(reinterpret_cast<std::uintptr_t>(&stack_word), &hdr) >= 0;
+  return m_has_tables;
 }
 
-std::uint32_t Unwinder::walk_with_libunwind(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp,
-                                            std::uintptr_t* frames, std::uint32_t depth, std::uint32_t max) noexcept {
-  auto init_local = __atomic_load_n(&m_init_local, __ATOMIC_ACQUIRE);
-  if (init_local == nullptr) {
-    return depth;
+void Unwinder::walk_with_rows(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp, ProgramMemory& memory,
+                              std::uint32_t max, const WalkBuffers& b, WalkResult* result) noexcept {
+  Registers regs{};
+  regs.set(reg_ra, ip);
+  regs.set(reg_rsp, sp);
+  regs.set(reg_rbp, fp);
+  b.frames[max] = 0;
+  result->cacheable = false;  // the DWARF walker's reads are not listed
+  result->depth = dwarf_walk(regs, false, memory, m_rules, OwnCode{m_own_begin, m_own_end}, b.frames, result->depth,
+                             max, &result->flags);
+  if (b.frames[max] != 0) {
+    result->flags |= stack_truncated;
   }
-  // The frame's registers as libunwind expects them: it treats the instruction pointer as a
-  // return address (looks up ip - 1), as the walk does. The other callee-saved registers are
-  // unknown; standard rules never use them.
-  unw_context_t context;
-  std::memset(&context, 0, sizeof context);
-  context.uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(ip);
-  context.uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(sp);
-  context.uc_mcontext.gregs[REG_RBP] = static_cast<greg_t>(fp);
-  unw_cursor_t cursor;
-  if (init_local(&cursor, &context) < 0) {
-    return depth;
+  if (memory.refused()) {
+    result->flags |= stack_partial;  // it may have ended at memory it could not show readable
   }
-  while (m_step(&cursor) > 0) {
-    std::uintptr_t next = 0;
-    if (m_get_reg(&cursor, UNW_REG_IP, &next) < 0 || next == 0) {
-      break;
-    }
-    if (is_own(next)) {
-      continue;
-    }
-    if (depth == max) {
-      frames[max] = 1;  // marker read by walk(): there were more frames
-      break;
-    }
-    frames[depth++] = next;
-  }
-  return depth;
 }
 
 WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const WalkBuffers& b) noexcept {
@@ -160,7 +120,17 @@ WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const Wal
                            &next_fp))) {
         break;
       }
-    } else if (rule.kind == FrameRule::no_tables) {
+    } else if (rule.kind == FrameRule::drap) {
+      // The frame realigned its stack: its CFA was saved in the frame, at rbp + cfa_offset.
+      reader.use_fp();
+      if (!reader.read(fp + static_cast<std::uintptr_t>(static_cast<std::intptr_t>(rule.cfa_offset)), sp, &cfa) ||
+          cfa <= sp || cfa > b.stack_high ||
+          !reader.read(cfa + static_cast<std::uintptr_t>(8 * static_cast<std::intptr_t>(rule.ra_slot)), sp, &next_ip) ||
+          !reader.read_fp(fp + static_cast<std::uintptr_t>(8 * static_cast<std::intptr_t>(rule.rbp_slot)), sp,
+                          &next_fp)) {
+        break;
+      }
+    } else if (rule.kind == FrameRule::no_tables || rule.kind == FrameRule::uncovered) {
       // No tables: trust the frame pointer if it points into this frame's part of the stack.
       reader.use_fp();
       cfa = fp + 2 * sizeof(std::uintptr_t);
@@ -169,12 +139,8 @@ WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const Wal
       }
       result.flags |= stack_partial;
     } else if (rule.kind == FrameRule::unsupported) {
-      result.cacheable = false;
-      b.frames[max] = 0;
-      result.depth = walk_with_libunwind(ip, sp, fp, b.frames, result.depth, max);
-      if (b.frames[max] != 0) {
-        result.flags |= stack_truncated;
-      }
+      ProgramMemory memory(b.stack_low, b.stack_high, 0);
+      walk_with_rows(ip, sp, fp, memory, max, b, &result);
       break;
     } else {
       break;  // the outermost frame
@@ -194,13 +160,34 @@ WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const Wal
   return result;
 }
 
-WalkResult Unwinder::walk_foreign(std::uint32_t max, const WalkBuffers& b) noexcept {
-  WalkResult result{0, 0, 0, false, true};
-  auto at = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  b.frames[max] = 0;
-  result.depth = walk_with_libunwind(stack_word(at + sizeof(std::uintptr_t)), at + 2 * sizeof(std::uintptr_t),
-                                     stack_word(at), b.frames, 0, max);
-  result.flags = b.frames[max] != 0 ? static_cast<std::uint32_t>(stack_truncated) : 0U;
+WalkResult Unwinder::walk_foreign(std::uintptr_t from, std::uint32_t max, const WalkBuffers& b) noexcept {
+  WalkResult result{0, 0, 0, false, false};
+  if (max == 0) {
+    return result;
+  }
+  // The toolkit's frames lie on the page of `from` and above it on the same stack, as the
+  // program's do; memory is read only where shown readable.
+  ProgramMemory memory(b.stack_low, b.stack_high, from);
+  std::uintptr_t at = from;
+  for (unsigned i = 0; i < max_own_frames; ++i) {
+    std::uintptr_t saved_fp = 0;
+    std::uintptr_t ret = 0;
+    if ((at & 7) != 0 || !memory.read(at, &saved_fp) || !memory.read(at + sizeof(std::uintptr_t), &ret)) {
+      return result;
+    }
+    if (!is_own(ret)) {
+      if (ret < 4096) {
+        return result;
+      }
+      b.frames[result.depth++] = ret;
+      walk_with_rows(ret, at + 2 * sizeof(std::uintptr_t), saved_fp, memory, max, b, &result);
+      return result;
+    }
+    if (saved_fp <= at) {
+      return result;
+    }
+    at = saved_fp;
+  }
   return result;
 }
 

@@ -3,22 +3,26 @@
 // unwind rule of each return address (stacks/frame_rules.h): read from the module's unwind
 // tables once, cached, and for code built with frame pointers simply "the caller's frame is
 // at rbp". Code without tables is stepped through its frame pointers, validated against the
-// thread's stack (the stack is then flagged partial); rules the table reader does not
-// understand (signal frames, expressions) hand the rest of the walk to libunwind, loaded
-// privately (RTLD_LOCAL, so its _Unwind_* exports never join the program's symbol scope).
-// Never glibc's backtrace() or libgcc's unwinder.
+// thread's stack (the stack is then flagged partial). Rules that do not fit the cached form
+// (signal frames, DWARF expressions other than a DRAP frame's, other registers) hand the rest
+// of the walk to the DWARF walker (stacks/dwarf_walk.h), which applies whole rows of the
+// tables; so does a walk that starts on a stack whose bounds the runtime does not know (a
+// coroutine's, a sigaltstack's). Nothing here opens a file, takes a lock or allocates: never
+// glibc's backtrace(), libgcc's unwinder or libunwind.
 //
 // Every walk also lists the stack words its result depends on (StackCheck): the return
-// addresses it read, and saved frame pointers only where a later frame used them (in code
-// without frame pointers rbp is an ordinary register, often a loop variable, whose saved
-// copies change from call to call without changing the stack). Reading the same words at the
-// same addresses again yields the same values only if the unwinder would produce the same
-// stack, which is what lets StackCache (stacks/stack_cache.h) reuse a walk's result without
-// walking. A walk that used libunwind cannot list its reads and is not cacheable.
+// addresses it read, the words a DRAP frame's CFA was read from, and saved frame pointers only
+// where a later frame used them (in code without frame pointers rbp is an ordinary register,
+// often a loop variable, whose saved copies change from call to call without changing the
+// stack). Reading the same words at the same addresses again yields the same values only if
+// the unwinder would produce the same stack, which is what lets StackCache
+// (stacks/stack_cache.h) reuse a walk's result without walking. A walk that needed the DWARF
+// walker is not cacheable.
 #pragma once
 
 #include <cstdint>
 
+#include "stacks/dwarf_walk.h"
 #include "stacks/frame_rules.h"
 
 namespace measure::detail {
@@ -55,11 +59,10 @@ struct WalkResult {
 
 class Unwinder {
  public:
-  /// Loads libunwind (the fallback) and sets its per-thread caching. Call only at a safe point
-  /// (the library constructor): it runs the loader. False if libunwind is unavailable; walks
-  /// then stop where the fallback would be needed.
-  bool load_tables() noexcept;
-  bool has_tables() const noexcept { return m_init_local != nullptr; }
+  /// Whether the loader offers the lock-free lookup of unwind tables that walks need (glibc
+  /// 2.35's _dl_find_object). Without it walks follow frame pointers only. Call at start-up.
+  bool find_tables() noexcept;
+  bool has_tables() const noexcept { return m_has_tables; }
   /// Frames whose return address lies in [begin, end) (the toolkit itself) are dropped.
   void set_own_range(std::uintptr_t begin, std::uintptr_t end) noexcept {
     m_own_begin = begin;
@@ -98,26 +101,26 @@ class Unwinder {
   /// Walks at most `max` frames from `start`, innermost first. Never allocates and takes no
   /// lock of the runtime.
   WalkResult walk(const CallerFrame& start, std::uint32_t max, const WalkBuffers& buffers) noexcept;
-  /// For a stack caller() cannot follow: libunwind from here, without the toolkit's frames.
-  /// Not cacheable; empty when libunwind is unavailable.
-  WalkResult walk_foreign(std::uint32_t max, const WalkBuffers& buffers) noexcept;
+  /// For a stack caller() cannot follow (a coroutine's, a sigaltstack's): steps over the
+  /// toolkit's frames from `from` (as for caller()) and walks with the DWARF walker, which reads
+  /// only memory shown to be readable. Not cacheable.
+  WalkResult walk_foreign(std::uintptr_t from, std::uint32_t max, const WalkBuffers& buffers) noexcept;
 
   FrameRules& rules() noexcept { return m_rules; }
 
  private:
   bool is_own(std::uintptr_t address) const noexcept { return address >= m_own_begin && address < m_own_end; }
-  /// libunwind from a frame's return address, stack pointer and frame pointer; appends frames.
-  std::uint32_t walk_with_libunwind(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp, std::uintptr_t* frames,
-                                    std::uint32_t depth, std::uint32_t max) noexcept;
+  /// The DWARF walker from a frame (return address `ip`, stack pointer `sp`, rbp `fp`), with
+  /// `memory`; appends its callers after result->depth and flags a cut.
+  void walk_with_rows(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t fp, ProgramMemory& memory, std::uint32_t max,
+                      const WalkBuffers& buffers, WalkResult* result) noexcept;
 
   static constexpr unsigned max_own_frames = 64;
 
   FrameRules m_rules;
-  int (*m_init_local)(void* cursor, void* context) = nullptr;
-  int (*m_step)(void* cursor) = nullptr;
-  int (*m_get_reg)(void* cursor, int reg, std::uintptr_t* value) = nullptr;
   std::uintptr_t m_own_begin = 0;
   std::uintptr_t m_own_end = 0;
+  bool m_has_tables = false;
 };
 
 }  // namespace measure::detail

@@ -211,8 +211,7 @@ TEST_CASE("bad sample intervals") {
   // The runtime itself never fails the program: a warning, then the default.
   TempDir dir;
   std::string capture = dir.file("env.msr");
-  std::string preload =
-      (std::filesystem::path(tool_path()).parent_path().parent_path() / "lib" / "libmeasure_preload.so").string();
+  std::string preload = measure::test::preload_path();
   auto r = run_process({fixture_path("sample_shape")}, {{"LD_PRELOAD", preload},
                                                         {"MEASURE_MODE", "sampled"},
                                                         {"MEASURE_SAMPLE_INTERVAL", "lots"},

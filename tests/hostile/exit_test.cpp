@@ -132,7 +132,7 @@ TEST_CASE("measure run refuses an unwritable capture path before the program sta
 TEST_CASE("a capture path that becomes unwritable costs one warning and leaves the program alone") {
   auto native = run_process({fixture_path("exit_paths"), "exit"});
   // Preloaded by hand, the runtime only finds out when it writes.
-  std::string preload = (fs::path(tool_path()).parent_path() / "../lib/libmeasure_preload.so").lexically_normal();
+  std::string preload = measure::test::preload_path();
   auto measured = run_process(
       {fixture_path("exit_paths"), "exit"},
       {{"LD_PRELOAD", preload}, {"MEASURE_OUTPUT", "/etc/hostname/x.msr"}, {"MEASURE_CHECKPOINT_INTERVAL", "0.05"}});

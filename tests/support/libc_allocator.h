@@ -1,6 +1,6 @@
 // The C library's own allocator, for tests of the runtime's block shadow on real glibc
-// blocks. Tests that link the runtime also link mimalloc, which replaces malloc in them, so
-// the functions are taken from libc.so.6 itself.
+// blocks. The functions are taken from libc.so.6 itself, whatever else in the test binary
+// (a sanitizer, an allocator linked in) replaces malloc there.
 #pragma once
 
 #include <dlfcn.h>
@@ -32,11 +32,11 @@ inline const LibcAllocator& libc_allocator() {
       std::abort();
     }
     // glibc's malloc initializes itself on its first call, and that is not thread-safe: it
-    // gives the calling thread the main arena without counting it. In these processes glibc's
-    // malloc is not the process's (mimalloc is), so its first call may come from several
-    // test threads at once, and two threads then leave the main arena at exit, which glibc
-    // aborts on ("a->attached_threads > 0"). One call here, under the static's guard, makes
-    // the initialization happen once.
+    // gives the calling thread the main arena without counting it. Where glibc's malloc is not
+    // the process's, its first call may come from several test threads at once, and two
+    // threads then leave the main arena at exit, which glibc aborts on
+    // ("a->attached_threads > 0"). One call here, under the static's guard, makes the
+    // initialization happen once.
     f.free(f.malloc(1));
     return f;
   }();

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 extern char** environ;
@@ -123,8 +124,17 @@ ProcessResult run_process_with(const std::vector<std::string>& argv, const Proce
     ::dup2(err_pipe[1], 2);
     int input = o.input ? in_pipe[0] : ::open("/dev/null", O_RDONLY);
     ::dup2(input, 0);
+    // Only standard input, output and error: what else the test runner holds (ctest leaves
+    // descriptors open) is not the program's, and programs see their first free descriptor.
+    ::closefrom(3);
     if (!o.directory.empty() && ::chdir(o.directory.c_str()) != 0) {
       ::_exit(126);
+    }
+    if (o.address_space_limit > 0) {
+      rlimit limit{o.address_space_limit, o.address_space_limit};
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) {
+        ::_exit(126);
+      }
     }
     ::execvpe(args[0].c_str(), argp.data(), envp.data());
     ::_exit(127);
@@ -244,6 +254,9 @@ void write_text(const std::string& path, const std::string& text) {
 
 std::string tool_path() {
   return MEASURE_TOOL;
+}
+std::string preload_path() {
+  return (std::filesystem::path(tool_path()).parent_path().parent_path() / "lib" / "libmeasure_preload.so").string();
 }
 std::string fixture_path(const std::string& name) {
   return std::string(MEASURE_FIXTURE_DIR) + "/" + name;

@@ -2,6 +2,7 @@
 // baselines. Captures standard output and standard error separately.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,9 @@ struct ProcessOptions {
   /// are killed with SIGKILL and the result says timed_out. A descendant that left the group
   /// and keeps the output pipes open is abandoned a few seconds later: never an endless wait.
   double timeout_seconds = 0;
+  /// > 0: the process's address-space limit (RLIMIT_AS, as `ulimit -v` sets it, in bytes), set
+  /// before exec; what it starts inherits it.
+  std::uint64_t address_space_limit = 0;
 };
 
 /// As run_process, with standard input and a time limit.
@@ -59,7 +63,8 @@ std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 
 /// Paths of the build, from CMake.
-std::string tool_path();  // build/bin/measure
+std::string tool_path();     // build/bin/measure
+std::string preload_path();  // build/lib/libmeasure_preload.so
 std::string fixture_path(const std::string& name);
 std::string source_path(const std::string& relative);
 
