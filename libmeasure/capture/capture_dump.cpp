@@ -20,9 +20,11 @@ struct ModuleWriter {
       segments[i] =
           format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset, r.segments[i].flags};
     }
-    format::encode_module(*static_cast<ModuleWriter*>(self)->out,
-                          format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias,
-                                               r.first_generation, r.end_generation, segments, r.segment_count});
+    format::encode_module(
+        *static_cast<ModuleWriter*>(self)->out,
+        format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias, r.first_generation,
+                             r.end_generation == ModuleRecord::still_loaded ? format::loaded_at_end : r.end_generation,
+                             segments, r.segment_count});
   }
 };
 

@@ -216,11 +216,11 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     for (const Segment& s : m.segments) {
       segments.push_back({s.vaddr, s.memsz, s.offset, s.flags});
     }
-    format::encode_module(
-        out,
-        format::ModuleFields{m.path.data(), m.path.size(), reinterpret_cast<const unsigned char*>(m.build_id.data()),
-                             m.build_id.size(), m.load_bias, m.first_generation, m.end_generation.value_or(UINT32_MAX),
-                             segments.data(), static_cast<std::uint32_t>(segments.size())});
+    format::encode_module(out, format::ModuleFields{m.path.data(), m.path.size(),
+                                                    reinterpret_cast<const unsigned char*>(m.build_id.data()),
+                                                    m.build_id.size(), m.load_bias, m.first_generation,
+                                                    m.end_generation ? *m.end_generation : format::loaded_at_end,
+                                                    segments.data(), static_cast<std::uint32_t>(segments.size())});
   }
   out.end_section();
 
@@ -274,10 +274,11 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     }
     out.end_section();
   }
-  if (!c.symbols.empty()) {
+  // Written whenever they hold anything, so what is read back is what was given.
+  if (!c.symbols.empty() || !c.symbols.strings.empty()) {
     encode_symbols(out, c.symbols);
   }
-  if (!c.timeline.empty()) {
+  if (c.timeline != CaptureTimeline{}) {
     const CaptureTimeline& t = c.timeline;
     out.begin_section(static_cast<std::uint32_t>(format::SectionKind::timeline));
     format::encode_timeline(out, format::TimelineFields{t.interval_ns, t.peak_bytes, t.peak_after_ns, t.peak_before_ns,
