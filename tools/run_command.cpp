@@ -173,6 +173,7 @@ bool complete_capture(const std::string& path, const ChildResult* child, Capture
     }
     StoreSymbolsResult symbols = store_symbols(capture);
     write_capture(capture, path);
+    warn_not_regular_files({&symbols.stats});
     if (!symbols.unreadable_modules.empty()) {
       fmt::print(stderr, "measure: warning: {}: {} left as module+offset: {} could not be read: {}\n", path,
                  plural(symbols.offsets_left, "address", "addresses"),

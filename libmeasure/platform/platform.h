@@ -62,6 +62,22 @@ int link_file(const char* from, const char* to) noexcept;
 
 /// True when `path` exists (any type).
 bool path_exists(const char* path) noexcept;
+
+/// What a path names, to say why a file was not read.
+enum class FileType : std::uint8_t { missing, regular, directory, fifo, socket, character_device, block_device, other };
+/// A file's identity: every name of one file has the same.
+struct FileId {
+  std::uint64_t device;
+  std::uint64_t inode;
+  friend bool operator==(const FileId&, const FileId&) = default;
+};
+/// Opens `path` for reading if, and only if, it is a regular file (after symbolic links), and
+/// never blocks: the type is checked before opening, so a device or FIFO is never opened, and
+/// again on the descriptor, opened non-blocking, so one swapped in meanwhile cannot hold the
+/// open either. Returns a descriptor (close-on-exec) or -errno (-ENOENT: nothing there;
+/// -EINVAL: not a regular file). `*type` says what the path named; `*id` is the file's
+/// identity when it opens.
+int open_regular_file(const char* path, FileType* type, FileId* id) noexcept;
 /// Writes the working directory into `buf` (NUL-terminated). Returns false if it does not fit.
 bool current_directory(char* buf, std::size_t size) noexcept;
 /// Reads the target of /proc/self/exe (or the OS equivalent) into `buf`. False on failure.

@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "platform/platform.h"
@@ -137,6 +138,52 @@ int link_file(const char* from, const char* to) noexcept {
 
 bool path_exists(const char* path) noexcept {
   return ::access(path, F_OK) == 0;
+}
+
+namespace {
+
+FileType type_of(mode_t mode) noexcept {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return FileType::regular;
+    case S_IFDIR:
+      return FileType::directory;
+    case S_IFIFO:
+      return FileType::fifo;
+    case S_IFSOCK:
+      return FileType::socket;
+    case S_IFCHR:
+      return FileType::character_device;
+    case S_IFBLK:
+      return FileType::block_device;
+    default:
+      return FileType::other;
+  }
+}
+
+}  // namespace
+
+int open_regular_file(const char* path, FileType* type, FileId* id) noexcept {
+  struct stat st {};
+  if (::stat(path, &st) != 0) {
+    *type = FileType::missing;
+    return -errno;
+  }
+  *type = type_of(st.st_mode);
+  if (*type != FileType::regular) {
+    return -EINVAL;  // never opened: opening a FIFO waits for a writer, a device may act
+  }
+  int fd = retry([&] { return ::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); });
+  if (fd < 0) {
+    return -errno;
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *type = type_of(st.st_mode);  // replaced between the two looks
+    ::close(fd);
+    return -EINVAL;
+  }
+  *id = FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  return fd;
 }
 
 bool current_directory(char* buf, std::size_t size) noexcept {
@@ -332,8 +379,8 @@ bool in_glibc(const void* function) noexcept {
   std::uintptr_t end = 0;
   auto address = reinterpret_cast<std::uintptr_t>(function);
   return function != nullptr &&
-         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) &&
-         address >= begin && address < end;
+         module_text_range(reinterpret_cast<const void*>(&::gnu_get_libc_version), &begin, &end) && address >= begin &&
+         address < end;
 }
 
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept {

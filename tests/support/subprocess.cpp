@@ -245,6 +245,11 @@ void write_text(const std::string& path, const std::string& text) {
 std::string tool_path() {
   return MEASURE_TOOL;
 }
+std::string preload_path() {
+  return (std::filesystem::path(MEASURE_TOOL).parent_path() / "../lib/libmeasure_preload.so")
+      .lexically_normal()
+      .string();
+}
 std::string fixture_path(const std::string& name) {
   return std::string(MEASURE_FIXTURE_DIR) + "/" + name;
 }
