@@ -47,8 +47,16 @@ std::uint64_t random_u64() noexcept;
 [[noreturn]] void exit_process(int status) noexcept;
 
 // ---- files ----------------------------------------------------------------------------
-/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno.
-int create_file(const char* path) noexcept;
+/// Creates `path` for writing, with permission bits `mode` (less the umask), only if nothing
+/// of that name exists: a symbolic link or any other file there makes it fail with -EEXIST
+/// (or -ELOOP), so what a name points to is never written through. Returns a descriptor
+/// (close-on-exec) or -errno.
+int create_new_file(const char* path, unsigned mode) noexcept;
+/// Writes into `out` (at least 17 bytes) a name part nobody can predict: 16 hexadecimal digits
+/// of random_u64. Returns the length.
+std::size_t random_name(char* out) noexcept;
+/// Sets the permission bits of an open file. Returns 0 or -errno.
+int change_mode(int fd, unsigned mode) noexcept;
 /// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
 int write_all(int fd, const void* data, std::size_t size) noexcept;
 /// fsync-free close; returns 0 or -errno.
@@ -78,6 +86,16 @@ struct FileId {
 /// -EINVAL: not a regular file). `*type` says what the path named; `*id` is the file's
 /// identity when it opens.
 int open_regular_file(const char* path, FileType* type, FileId* id) noexcept;
+
+/// Runs `fn(arg)` in a helper process that shares this process's memory and has a copy of its
+/// descriptor table, one of whose descriptors it closes to make room, and waits for it: files
+/// can then be opened when every descriptor of the process is in use, without closing or
+/// taking one of the program's. The helper has its own process id (ask for the program's
+/// before), runs with every signal blocked and the calling thread's thread-local storage, and
+/// must call only async-signal-safe code. Returns fn's result, or -errno when no helper could
+/// start (a process limit, a sandbox).
+int run_with_spare_descriptor(int (*fn)(void*), void* arg) noexcept;
+
 /// Writes the working directory into `buf` (NUL-terminated). Returns false if it does not fit.
 bool current_directory(char* buf, std::size_t size) noexcept;
 /// Reads the target of /proc/self/exe (or the OS equivalent) into `buf`. False on failure.

@@ -20,6 +20,7 @@
 #include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "platform/platform.h"
 
@@ -99,9 +100,25 @@ std::uint64_t random_u64() noexcept {
   return value ^ reinterpret_cast<std::uintptr_t>(&value);
 }
 
-int create_file(const char* path) noexcept {
-  int fd = retry([&] { return ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
+int create_new_file(const char* path, unsigned mode) noexcept {
+  // O_EXCL also refuses a symbolic link, dangling or not; O_NOFOLLOW says so twice.
+  int fd = retry(
+      [&] { return ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, static_cast<mode_t>(mode)); });
   return fd >= 0 ? fd : -errno;
+}
+
+std::size_t random_name(char* out) noexcept {
+  std::uint64_t bits = random_u64();
+  for (int i = 15; i >= 0; --i) {
+    out[i] = "0123456789abcdef"[bits & 15U];
+    bits >>= 4;
+  }
+  out[16] = '\0';
+  return 16;
+}
+
+int change_mode(int fd, unsigned mode) noexcept {
+  return ::fchmod(fd, static_cast<mode_t>(mode)) == 0 ? 0 : -errno;
 }
 
 int write_all(int fd, const void* data, std::size_t size) noexcept {
@@ -184,6 +201,56 @@ int open_regular_file(const char* path, FileType* type, FileId* id) noexcept {
   }
   *id = FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
   return fd;
+}
+
+namespace {
+
+struct Helper {
+  int (*fn)(void*);
+  void* arg;
+  int result;
+};
+
+int helper_main(void* data) noexcept {
+  auto* helper = static_cast<Helper*>(data);
+  // The table is a copy: closing one of its descriptors frees a slot here only; the file it
+  // refers to stays open in the program, which keeps its own reference.
+  for (int fd = 0; fd < 65536; ++fd) {
+    if (::close(fd) == 0) {
+      break;
+    }
+  }
+  helper->result = helper->fn(helper->arg);
+  return 0;
+}
+
+}  // namespace
+
+int run_with_spare_descriptor(int (*fn)(void*), void* arg) noexcept {
+  constexpr std::size_t stack_bytes = 256 * 1024;
+  void* stack = map_pages(stack_bytes);
+  if (stack == nullptr) {
+    return -ENOMEM;
+  }
+  Helper helper{fn, arg, -EIO};
+  int saved_errno = errno;  // the helper runs with this thread's thread-local storage
+  sigset_t all;
+  sigset_t previous;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);  // no handler of the program runs in the helper
+  // Shared memory (CLONE_VM), a copy of the descriptor table (no CLONE_FILES); this thread
+  // waits until the helper ends (CLONE_VFORK). Exit signal 0: no SIGCHLD reaches the program,
+  // and only a wait with __WCLONE sees the helper.
+  int pid = ::clone(&helper_main, static_cast<char*>(stack) + stack_bytes, CLONE_VM | CLONE_VFORK, &helper);
+  int error = pid < 0 ? errno : 0;
+  if (pid > 0) {
+    int status = 0;
+    retry([&] { return ::waitpid(pid, &status, __WCLONE); });
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  unmap_pages(stack, stack_bytes);
+  errno = saved_errno;
+  return pid < 0 ? -error : helper.result;
 }
 
 bool current_directory(char* buf, std::size_t size) noexcept {
