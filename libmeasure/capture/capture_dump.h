@@ -43,7 +43,8 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
 /// `path`, or the configured output when null. When every descriptor of the process is in
 /// use, a helper process with room in a copy of the descriptor table writes it, so the
 /// program's own descriptors are never touched. Returns 0, or an errno value after printing
-/// one warning; the program is never disturbed. A checkpoint of the configured output is skipped while a
+/// one warning (and noting the reason for `measure run`, config.h's status directory); the
+/// program is never disturbed. A checkpoint of the configured output is skipped while a
 /// thread calls exec (capture/children.h).
 int write_capture_file(Runtime& rt, bool final, const char* path = nullptr) noexcept;
 

@@ -15,12 +15,32 @@ namespace {
 // Captures hold the program's arguments and paths: readable by their owner only.
 constexpr unsigned capture_mode = 0600;
 
+// Tells `measure run` why this process's capture could not be written: an empty file named
+// PID.ERRNO in the status directory it gave (Options::status_dir). Made without a descriptor
+// and without data, so it works when the program used every descriptor or the disk is full.
+void note_failure(Runtime& rt, int pid, int error) noexcept {
+  if (rt.options.status_dir[0] == '\0') {
+    return;
+  }
+  char note[sizeof rt.options.status_dir + 48];
+  std::size_t n = std::strlen(rt.options.status_dir);
+  std::memcpy(note, rt.options.status_dir, n);
+  note[n++] = '/';
+  n += format_decimal(static_cast<std::uint64_t>(pid), note + n);
+  note[n++] = '.';
+  n += format_decimal(static_cast<std::uint64_t>(error), note + n);
+  note[n] = '\0';
+  platform::create_marker(note);
+}
+
 // One warning per process: checkpoints retry every interval, and a full disk or a read-only
 // directory must not flood the program's stderr.
-int write_failed(Runtime& rt, const char* path, int error) noexcept {
+int write_failed(Runtime& rt, const char* path, int pid, int error) noexcept {
+  note_failure(rt, pid, error);
   if (!rt.write_warned) {
     rt.write_warned = true;
-    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(error)).emit();
+    // A path of thousands of bytes is shortened, so that the reason still fits the line.
+    LogLine().text("cannot write the capture ").shortened(path).text(": ").text(std::strerror(error)).emit();
   }
   return error;
 }
@@ -126,7 +146,7 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
   } else {
     const char* templ = path_template != nullptr ? path_template : rt.output_path;
     if (!expand_output_path(templ, attempt.path, sizeof attempt.path, attempt.request.pid)) {
-      return write_failed(rt, templ, ENAMETOOLONG);
+      return write_failed(rt, templ, attempt.request.pid, ENAMETOOLONG);
     }
     attempt.claim = path_template == nullptr;
   }
@@ -138,7 +158,7 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
     rc = helper < 0 ? EMFILE : helper;
   }
   if (rc != 0) {
-    return write_failed(rt, attempt.path, rc);
+    return write_failed(rt, attempt.path, attempt.request.pid, rc);
   }
   return 0;
 }

@@ -68,6 +68,9 @@ int remove_file(const char* path) noexcept;
 /// atomic "create if absent"). Returns 0 or -errno.
 int link_file(const char* from, const char* to) noexcept;
 
+/// Creates an empty regular file at `path` (mode 0600) without opening it: no descriptor is
+/// needed and no data block is written. Returns 0 or -errno (-EEXIST when something is there).
+int create_marker(const char* path) noexcept;
 /// True when `path` exists (any type).
 bool path_exists(const char* path) noexcept;
 

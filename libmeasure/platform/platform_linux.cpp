@@ -153,6 +153,10 @@ int link_file(const char* from, const char* to) noexcept {
   return retry([&] { return ::link(from, to); }) == 0 ? 0 : -errno;
 }
 
+int create_marker(const char* path) noexcept {
+  return ::mknod(path, S_IFREG | 0600, 0) == 0 ? 0 : -errno;
+}
+
 bool path_exists(const char* path) noexcept {
   return ::access(path, F_OK) == 0;
 }
