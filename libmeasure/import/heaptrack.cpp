@@ -381,8 +381,9 @@ Capture Importer::finish(bool truncated) {
   }
   Capture c;
   Program& p = c.program;
+  // Arguments are separated by spaces; no argument holds a NUL byte, so one ends it too.
   for (std::size_t start = 0; start < m_command.size();) {
-    std::size_t end = std::min(m_command.find(' ', start), m_command.size());
+    std::size_t end = std::min(m_command.find_first_of(std::string_view(" \0", 2), start), m_command.size());
     if (end > start) {
       p.arguments.emplace_back(m_command.substr(start, end - start));
     }
@@ -441,7 +442,9 @@ Capture Importer::finish(bool truncated) {
                             c.symbols.addresses.end());
   for (std::uint32_t m = 1; m < is_module.size(); ++m) {
     if (is_module[m]) {
-      c.modules.push_back(Module{c.symbols.string(m), {}, 0, 0, std::nullopt, {}});
+      // A path ends at a NUL byte (no file name holds one, and captures refuse it).
+      const std::string& name = c.symbols.string(m);
+      c.modules.push_back(Module{name.substr(0, name.find('\0')), {}, 0, 0, std::nullopt, {}});
     }
   }
 
