@@ -54,32 +54,31 @@ void write_zstd(const std::string& path, const std::string& head, const std::str
   REQUIRE(out.good());
 }
 
-// `measure import` with 4 GiB of address space: enough for any honest import of these small
-// files, and a quick bad_alloc instead of a machine brought to its knees for one that is not.
-ProcessResult import_bounded(const std::string& recording, const std::string& capture) {
-  return run_process(
-      {"bash", "-c", "ulimit -v 4194304 && exec \"$@\"", "bash", tool_path(), "import", recording, "-o", capture});
+// `measure import` of a recording of `head` then `repeat` up to `total` bytes, with 4 GiB of
+// address space: enough for any honest import of such a small file, and a quick bad_alloc
+// instead of a machine brought to its knees for one that is not. It must be refused with one
+// line that contains `reason`, and write nothing.
+void check_refused(const std::string& head, const std::string& repeat, std::uint64_t total, const std::string& reason) {
+  TempDir dir;
+  std::string recording = dir.file("hostile.zst");
+  write_zstd(recording, head, repeat, total);
+  CHECK(fs::file_size(recording) < 200 * 1024);
+  ProcessResult r = run_process({"bash", "-c", "ulimit -v 4194304 && exec \"$@\"", "bash", tool_path(), "import",
+                                 recording, "-o", dir.file("out.msr")});
+  check_one_line_error(r, recording + ": refused: " + reason);
+  CHECK_FALSE(fs::exists(dir.file("out.msr")));
 }
 
 }  // namespace
 
 TEST_CASE("hostile limits: a recording whose second line is 3 GB long is refused in one line") {
-  TempDir dir;
-  std::string recording = dir.file("long-line.zst");
-  write_zstd(recording, "v 10400 3\ns ", "x", std::uint64_t{3} << 30);
-  CHECK(fs::file_size(recording) < 200 * 1024);
-  ProcessResult r = import_bounded(recording, dir.file("out.msr"));
-  check_one_line_error(r, recording + ": refused: line 2 is longer than 16 MiB (corrupt, or made to exhaust memory)");
-  CHECK_FALSE(fs::exists(dir.file("out.msr")));
+  check_refused("v 10400 3\ns ", "x", std::uint64_t{3} << 30,
+                "line 2 is longer than 16 MiB (corrupt, or made to exhaust memory)");
 }
 
 TEST_CASE("hostile limits: a recording of a billion tiny strings is refused before memory runs out") {
-  TempDir dir;
-  std::string recording = dir.file("strings.zst");
-  write_zstd(recording, "v 10400 3\n", "s 1 x\n", std::uint64_t{1} << 30);
-  ProcessResult r = import_bounded(recording, dir.file("out.msr"));
-  check_one_line_error(r, recording + ": refused: importing it would take more than 256 MiB of memory");
-  CHECK_FALSE(fs::exists(dir.file("out.msr")));
+  check_refused("v 10400 3\n", "s 1 x\n", std::uint64_t{1} << 30,
+                "importing it would take more than 256 MiB of memory");
 }
 
 TEST_CASE("hostile limits: an imported module with an empty name reports") {
