@@ -29,8 +29,9 @@ std::string own_directory();
 
 /// Why the loader would start `path` in secure-execution mode, in which it ignores
 /// LD_PRELOAD: "set-user-ID (it runs as user nobody)", "set-group-ID (...)" or "given file
-/// capabilities"; empty when it would not (no such bit, a file system mounted nosuid, the
-/// owner is the user running it, or no new privileges may be gained).
+/// capabilities" (for a user other than root); empty when it would not (no such bit, a file
+/// system mounted nosuid, the owner is the user running it, or no new privileges may be
+/// gained). pre: `path` is an ELF program (the kernel ignores these bits on scripts).
 std::string secure_execution(const std::string& path);
 
 /// A private directory (mode 0700, under $TMPDIR or /tmp) where the runtime notes why a

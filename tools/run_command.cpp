@@ -239,16 +239,17 @@ void check_writable(const std::string& templ) {
 }
 
 // Fails before the program starts when the capture's name would be too long to create: the
-// runtime would find out only at the end (its temporary file and sequence suffixes add up to
-// 22 bytes to the name, a pid up to 7 digits).
+// runtime would find out only at the end. Its temporary file's name is 21 bytes longer
+// (".tmp." and 16 random digits; a sequence suffix is shorter), a pid up to 7 digits, and a
+// path with its final NUL fits PATH_MAX (4096).
 void check_name_length(const std::string& templ) {
-  constexpr std::size_t added = 22;
+  constexpr std::size_t added = 21;
   std::string longest = runtime_path(templ, 9999999);
   fs::path dir = fs::path(longest).parent_path();
   long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
   std::size_t name_limit = name_max > 0 ? static_cast<std::size_t>(name_max) : 255;
   std::size_t name = fs::path(longest).filename().string().size();
-  if (longest.size() + added >= 4096) {
+  if (longest.size() + added + 1 > 4096) {
     throw UsageError(fmt::format("run: -o {}...: the capture's path is too long ({} bytes; at most {})",
                                  templ.substr(0, 64), longest.size(), 4096 - added - 1));
   }
@@ -447,7 +448,8 @@ int run_command(const RunOptions& o) {
     fmt::print(stderr, "measure: warning: '{}' calls {} directly; those allocations are not traced\n",
                o.command.front(), fmt::join(check.direct_allocator_calls, ", "));
   }
-  std::string secure = secure_execution(program);
+  // The kernel ignores the set-user-ID bit of a script: only an ELF program can be one.
+  std::string secure = check.is_elf ? secure_execution(program) : std::string();
   if (!secure.empty() && !o.quiet) {
     fmt::print(stderr,
                "measure: warning: '{}' is {}: the loader ignores LD_PRELOAD for such programs, so nothing will be "
