@@ -1,8 +1,8 @@
 // The operating-system contract of measure. Every OS call the library makes goes through
-// these functions; platform_<os>.cpp is the only file with OS headers, and CMake compiles
-// exactly one. All functions here are safe to call from the runtime's hot side: none
-// allocates from the C heap, none takes a lock of the library, and all are async-signal-safe
-// unless a comment says otherwise. EINTR is retried inside; callers never see it.
+// these functions; their implementation files for one OS (platform_linux.cpp, files_linux.cpp,
+// elf_symbols_linux.cpp) are the only ones with OS headers. All functions here are safe to call from the runtime's hot
+// side: none allocates from the C heap, none takes a lock of the library, and all are async-signal-safe unless a
+// comment says otherwise. EINTR is retried inside; callers never see it.
 #pragma once
 
 #include <cstddef>
