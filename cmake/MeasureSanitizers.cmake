@@ -23,3 +23,14 @@ if(MEASURE_SANITIZE)
   add_compile_definitions(MEASURE_SANITIZER_ALLOCATOR=1)
   message(STATUS "measure: building with -fsanitize=${MEASURE_SANITIZE}")
 endif()
+
+# MEASURE_FUZZ: build the libFuzzer targets of tests/fuzz (scripts/fuzz.sh, with clang and
+# MEASURE_SANITIZE=address,undefined). Every target of the tree is compiled with libFuzzer's
+# coverage instrumentation; only the fuzz targets link libFuzzer itself.
+option(MEASURE_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only)." OFF)
+if(MEASURE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "MEASURE_FUZZ needs clang (libFuzzer); configure with CC=clang CXX=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

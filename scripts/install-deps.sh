@@ -10,6 +10,8 @@ packages=(
   libxml2-utils protobuf-compiler groff-base
   # integrations: heaptrack recordings, Google Benchmark, the browser test
   libzstd-dev zstd heaptrack libbenchmark-dev chromium
+  # the fuzzing stage (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 # The pprof and browser tests install their npm packages themselves; they need node and npm.
 if ! command -v npm >/dev/null 2>&1; then

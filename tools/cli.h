@@ -18,6 +18,7 @@ namespace measure {
 struct Capture;
 struct Report;
 struct ReportOptions;
+struct SymbolizerStats;
 }  // namespace measure
 
 namespace measure::tools {
@@ -102,5 +103,9 @@ int import_command(const ImportOptions& options);
 
 /// Writes `text` to `path` atomically, or to standard output when `path` is empty.
 void write_output(const std::string& path, const std::string& text);
+
+/// One warning line naming the files the symbolizers did not read because they are not
+/// regular files (a FIFO among a module's debug files); nothing when there were none.
+void warn_not_regular_files(std::initializer_list<const SymbolizerStats*> stats);
 
 }  // namespace measure::tools

@@ -65,6 +65,7 @@ int diff_command(const DiffOptions& o) {
   Diff diff = build_diff(before, after, options);
   std::string text = render_diff(diff, *parse_diff_format(o.format));
   progress.clear();
+  warn_not_regular_files({&diff.old_report.symbols, &diff.new_report.symbols});
   warn_if_filtered_out(o, diff.rows.size(), {&diff.old_report, &diff.new_report}, "the diff");
   write_output(o.output, text);
   return diff.regressed ? 1 : 0;

@@ -27,5 +27,28 @@ std::string find_in_path(const std::string& program);
 /// The directory of the running `measure` executable.
 std::string own_directory();
 
+/// Why the loader would start `path` in secure-execution mode, in which it ignores
+/// LD_PRELOAD: "set-user-ID (it runs as user nobody)", "set-group-ID (...)" or "given file
+/// capabilities" (for a user other than root); empty when it would not (no such bit, a file
+/// system mounted nosuid, the owner is the user running it, or no new privileges may be
+/// gained). pre: `path` is an ELF program (the kernel ignores these bits on scripts).
+std::string secure_execution(const std::string& path);
+
+/// A private directory (mode 0700, under $TMPDIR or /tmp) where the runtime notes why a
+/// process could not write its capture (MEASURE_STATUS_DIR: an empty file PID.ERRNO per
+/// failure). Removed with its notes when destroyed; path() is empty when none could be made.
+class StatusDirectory {
+ public:
+  StatusDirectory();
+  ~StatusDirectory();
+  StatusDirectory(const StatusDirectory&) = delete;
+  StatusDirectory& operator=(const StatusDirectory&) = delete;
+  const std::string& path() const noexcept { return m_path; }
+  /// The errno values process `pid` noted, smallest first.
+  std::vector<int> failures(int pid) const;
+
+ private:
+  std::string m_path;
+};
 
 }  // namespace measure::tools

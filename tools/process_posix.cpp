@@ -1,7 +1,10 @@
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -9,8 +12,11 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include "support/error.h"
 #include "tools/process.h"
@@ -61,6 +67,65 @@ std::string own_directory() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::string secure_execution(const std::string& path) {
+  struct stat st {};
+  struct statvfs fs {};
+  if (::stat(path.c_str(), &st) != 0 || (::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_NOSUID) != 0) ||
+      ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
+    return {};
+  }
+  // The loader runs a program securely when exec changes its effective user or group away
+  // from the real one (the kernel's AT_SECURE); the set-group-ID bit counts only with the
+  // group's execute bit (without it, it asks for mandatory locking).
+  if ((st.st_mode & S_ISUID) != 0 && st.st_uid != ::getuid()) {
+    const passwd* user = ::getpwuid(st.st_uid);
+    return fmt::format("set-user-ID (it runs as user {})",
+                       user != nullptr ? std::string(user->pw_name) : fmt::to_string(st.st_uid));
+  }
+  if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && st.st_gid != ::getgid()) {
+    const group* g = ::getgrgid(st.st_gid);
+    return fmt::format("set-group-ID (it runs as group {})",
+                       g != nullptr ? std::string(g->gr_name) : fmt::to_string(st.st_gid));
+  }
+  // Capabilities raise the privileges of any user but root, who has them all already.
+  if (::getuid() != 0 && ::getxattr(path.c_str(), "security.capability", nullptr, 0) > 0) {
+    return "given file capabilities";
+  }
+  return {};
+}
+
+StatusDirectory::StatusDirectory() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = fmt::format("{}/measure-run.XXXXXX", tmp != nullptr && *tmp == '/' ? tmp : "/tmp");
+  if (::mkdtemp(templ.data()) != nullptr) {
+    m_path = templ;
+  }
+}
+
+StatusDirectory::~StatusDirectory() {
+  std::error_code ec;
+  if (!m_path.empty()) {
+    std::filesystem::remove_all(m_path, ec);
+  }
+}
+
+std::vector<int> StatusDirectory::failures(int pid) const {
+  std::vector<int> errors;
+  std::error_code ec;
+  std::string prefix = fmt::format("{}.", pid);
+  for (const auto& entry : std::filesystem::directory_iterator(m_path, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }) &&
+        name.size() - prefix.size() < 6) {
+      errors.push_back(std::stoi(name.substr(prefix.size())));
+    }
+  }
+  std::sort(errors.begin(), errors.end());
+  return errors;
 }
 
 ChildResult run_child(const std::vector<std::string>& argv,

@@ -22,6 +22,21 @@ void write_output(const std::string& path, const std::string& text) {
   write_file_atomically(path, std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
 }
 
+void warn_not_regular_files(std::initializer_list<const SymbolizerStats*> stats) {
+  std::vector<std::string> files;
+  for (const SymbolizerStats* s : stats) {
+    for (const std::string& f : s->not_regular_files) {
+      if (std::find(files.begin(), files.end(), f) == files.end()) {
+        files.push_back(f);
+      }
+    }
+  }
+  if (!files.empty()) {
+    fmt::print(stderr, "measure: warning: not read, as {} (reading one could block): {}\n",
+               files.size() == 1 ? "it is not a regular file" : "they are not regular files", fmt::join(files, ", "));
+  }
+}
+
 void add_row_options(CLI::App& command, RowOptions& o) {
   command.add_option("--by", o.by, "Group by stack, function, line, file, module or named scope (default line)")
       ->check(CLI::IsMember({"stack", "function", "line", "file", "module", "scope"}));
@@ -128,6 +143,7 @@ int report_command(const ReportOptions& o) {
   progress.stage(fmt::format("writing the {} report", o.format));
   std::string text = render_report(report, *parse_report_format(o.format));
   progress.clear();
+  warn_not_regular_files({&report.symbols});
   warn_if_filtered_out(o, report.rows.size(), {&report}, "the report");
   write_output(o.output, text);
   return 0;

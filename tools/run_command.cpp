@@ -173,6 +173,7 @@ bool complete_capture(const std::string& path, const ChildResult* child, Capture
     }
     StoreSymbolsResult symbols = store_symbols(capture);
     write_capture(capture, path);
+    warn_not_regular_files({&symbols.stats});
     if (!symbols.unreadable_modules.empty()) {
       fmt::print(stderr, "measure: warning: {}: {} left as module+offset: {} could not be read: {}\n", path,
                  plural(symbols.offsets_left, "address", "addresses"),
@@ -235,6 +236,45 @@ void check_writable(const std::string& templ) {
   }
   ::close(fd);
   ::unlink(probe.c_str());
+}
+
+// Fails before the program starts when the capture's name would be too long to create: the
+// runtime would find out only at the end. Its temporary file's name is 21 bytes longer
+// (".tmp." and 16 random digits; a sequence suffix is shorter), a pid up to 7 digits, and a
+// path with its final NUL fits PATH_MAX (4096).
+void check_name_length(const std::string& templ) {
+  constexpr std::size_t added = 21;
+  std::string longest = runtime_path(templ, 9999999);
+  fs::path dir = fs::path(longest).parent_path();
+  long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  std::size_t name_limit = name_max > 0 ? static_cast<std::size_t>(name_max) : 255;
+  std::size_t name = fs::path(longest).filename().string().size();
+  if (longest.size() + added + 1 > 4096) {
+    throw UsageError(fmt::format("run: -o {}...: the capture's path is too long ({} bytes; at most {})",
+                                 templ.substr(0, 64), longest.size(), 4096 - added - 1));
+  }
+  if (name + added > name_limit) {
+    throw UsageError(fmt::format("run: -o {}: the capture's file name is too long ({} bytes; at most {})", templ, name,
+                                 name_limit - added));
+  }
+}
+
+// Why no capture was written for the program's own process, as far as it is known.
+std::string missing_capture_reason(const ChildResult& child, const StatusDirectory& notes, const std::string& secure) {
+  if (child.signal != 0) {
+    return fmt::format("it was killed by signal {} before it could write one", child.signal);
+  }
+  std::vector<std::string> errors;
+  for (int error : notes.failures(child.pid)) {
+    errors.emplace_back(std::strerror(error));
+  }
+  if (!errors.empty()) {
+    return fmt::format("it could not be written: {}", fmt::join(errors, "; "));
+  }
+  if (!secure.empty()) {
+    return fmt::format("the program is {}: the loader ignores LD_PRELOAD for it", secure);
+  }
+  return "it may have replaced itself with exec, or exited with _exit";
 }
 
 // The captures this run wrote: files of the template written since `since` (with a fixed
@@ -408,10 +448,20 @@ int run_command(const RunOptions& o) {
     fmt::print(stderr, "measure: warning: '{}' calls {} directly; those allocations are not traced\n",
                o.command.front(), fmt::join(check.direct_allocator_calls, ", "));
   }
+  // The kernel ignores the set-user-ID bit of a script: only an ELF program can be one.
+  std::string secure = check.is_elf ? secure_execution(program) : std::string();
+  if (!secure.empty() && !o.quiet) {
+    fmt::print(stderr,
+               "measure: warning: '{}' is {}: the loader ignores LD_PRELOAD for such programs, so nothing will be "
+               "traced and no capture written\n",
+               o.command.front(), secure);
+  }
   std::string preload = find_preload_library();
 
   std::string templ = output_template(o);
+  check_name_length(templ);
   check_writable(templ);
+  StatusDirectory notes;
   std::vector<std::pair<std::string, std::string>> env = {
       {"LD_PRELOAD", loader_list("LD_PRELOAD", preload)},
       {"MEASURE_OUTPUT", templ},
@@ -429,6 +479,9 @@ int run_command(const RunOptions& o) {
   }
   if (o.follow_forks) {
     env.emplace_back("MEASURE_FOLLOW_FORKS", "1");
+  }
+  if (!notes.path().empty()) {
+    env.emplace_back("MEASURE_STATUS_DIR", notes.path());
   }
   env.emplace_back("MEASURE_INJECTED", injected_list(env));
   // An explicit name without %p: the user asked for exactly that file, so a previous run's
@@ -468,10 +521,8 @@ int run_command(const RunOptions& o) {
     }
   }
   if (own.empty() && !o.quiet) {
-    std::string why = child.signal != 0
-                          ? fmt::format("it was killed by signal {} before it could write one", child.signal)
-                          : "it may have replaced itself with exec, or exited with _exit";
-    fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid, why);
+    fmt::print(stderr, "measure: no capture was written for pid {} ({})\n", child.pid,
+               missing_capture_reason(child, notes, secure));
   }
   if (!others.empty() && !o.quiet) {
     fmt::print(stderr, "measure: {} from {}: {}; 'measure report' takes them all at once\n",

@@ -39,6 +39,7 @@ int symbolize_command(const SymbolizeOptions& o) {
       write_capture(capture, path);
     }
     progress.clear();
+    warn_not_regular_files({&result.stats});
     if (!result.unreadable_modules.empty()) {
       fmt::print(stderr,
                  "measure: {}: {} left as module+offset: {} could not be read here (missing, or rebuilt since the "

@@ -20,9 +20,11 @@ struct ModuleWriter {
       segments[i] =
           format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset, r.segments[i].flags};
     }
-    format::encode_module(*static_cast<ModuleWriter*>(self)->out,
-                          format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias,
-                                               r.first_generation, r.end_generation, segments, r.segment_count});
+    format::encode_module(
+        *static_cast<ModuleWriter*>(self)->out,
+        format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias, r.first_generation,
+                             r.end_generation == ModuleRecord::still_loaded ? format::loaded_at_end : r.end_generation,
+                             segments, r.segment_count});
   }
 };
 
@@ -67,7 +69,7 @@ format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_
 }
 
 // The timeline; a final capture adds a last point, taken now (a checkpoint's writer, the
-// background thread, has just sampled).
+// background thread, has just sampled), unless `sampled` says it was taken already.
 void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
   if (!rt.options.timeline) {
     return;
@@ -96,23 +98,31 @@ void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept 
   platform::unmap_pages(points, bytes);
 }
 
-void encode_program(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
+void encode_program(format::ByteBuffer& out, Runtime& rt, const CaptureRequest& request) noexcept {
   char exe[4096];
   if (!platform::executable_path(exe, sizeof exe)) {
     exe[0] = '\0';
   }
   constexpr std::size_t args_capacity = 64 * 1024;
-  auto* args = static_cast<char*>(platform::map_pages(args_capacity));
-  std::size_t args_size = args != nullptr ? platform::command_line(args, args_capacity) : 0;
-  std::uint32_t flags = (final ? format::program_final : 0U) | (rt.hooks_active ? 0U : format::program_hooks_inactive);
+  char* args = nullptr;
+  std::size_t args_size = 0;
+  if (rt.command_line == nullptr) {
+    args = static_cast<char*>(platform::map_pages(args_capacity));
+    args_size = args != nullptr ? platform::command_line(args, args_capacity) : 0;
+  }
+  std::uint32_t flags =
+      (request.final ? format::program_final : 0U) | (rt.hooks_active ? 0U : format::program_hooks_inactive);
   std::uint64_t now = platform::monotonic_ns();
-  format::encode_program(
-      out, format::ProgramFields{exe, args, args_size, static_cast<std::uint64_t>(platform::process_id()),
-                                 static_cast<std::uint64_t>(platform::parent_process_id()),
-                                 static_cast<format::CaptureMode>(rt.options.mode), rt.options.depth,
-                                 rt.options.sample_interval, rt.start_realtime_ns, platform::realtime_ns(),
-                                 now - rt.start_monotonic_ns, flags});
-  platform::unmap_pages(args, args_capacity);
+  format::encode_program(out, format::ProgramFields{exe, rt.command_line != nullptr ? rt.command_line : args,
+                                                    rt.command_line != nullptr ? rt.command_line_size : args_size,
+                                                    static_cast<std::uint64_t>(request.pid),
+                                                    static_cast<std::uint64_t>(request.parent_pid),
+                                                    static_cast<format::CaptureMode>(rt.options.mode), rt.options.depth,
+                                                    rt.options.sample_interval, rt.start_realtime_ns,
+                                                    platform::realtime_ns(), now - rt.start_monotonic_ns, flags});
+  if (args != nullptr) {
+    platform::unmap_pages(args, args_capacity);
+  }
 }
 
 // `shadow_bytes`: rt.shadow.memory_bytes(), asked once per capture (a walk of its pages).
@@ -250,11 +260,19 @@ void encode_scopes(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_cou
 
 }  // namespace
 
+CaptureRequest CaptureRequest::now(bool final, bool frames) noexcept {
+  return CaptureRequest{final, frames, platform::process_id(), platform::parent_process_id()};
+}
+
 bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept {
+  return expand_output_path(templ, out, size, platform::process_id());
+}
+
+bool expand_output_path(const char* templ, char* out, std::size_t size, int process) noexcept {
   char name[256];
   program_name(name, sizeof name);
   char pid[24];
-  pid[format_decimal(static_cast<std::uint64_t>(platform::process_id()), pid)] = '\0';
+  pid[format_decimal(static_cast<std::uint64_t>(process), pid)] = '\0';
   std::size_t n = 0;
   auto put = [&](const char* s) {
     for (; *s != '\0'; ++s) {
@@ -289,8 +307,13 @@ bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept
 }
 
 void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames) noexcept {
+  encode_capture_state(rt, out, CaptureRequest::now(final, frames));
+}
+
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureRequest& request) noexcept {
+  bool frames = request.frames;
   out.put_header();
-  encode_program(out, rt, final);
+  encode_program(out, rt, request);
 
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
   out.put_varint(rt.modules.count());
@@ -370,110 +393,9 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool
   encode_diagnostics(out, rt, shadow_bytes);
   encode_scopes(out, rt, count);
   if (frames) {
-    encode_timeline(out, rt, final);  // in capture files, not in-process snapshots
+    encode_timeline(out, rt, request.final);  // in files, not in-process snapshots
   }
   out.put_end();
-}
-
-namespace {
-
-// One warning per process: checkpoints retry every interval, and a full disk or a read-only
-// directory must not flood the program's stderr.
-int write_failed(Runtime& rt, const char* path, int error) noexcept {
-  if (!rt.write_warned) {
-    rt.write_warned = true;
-    LogLine().text("cannot write the capture ").text(path).text(": ").text(std::strerror(error)).emit();
-  }
-  return error;
-}
-
-// Gives the finished temporary file its final name. A process's own capture claims a name no
-// other process has used: link() fails when the name exists (pid reuse, or a template
-// without %p), and then ".1", ".2" ... are tried. Later writes replace it with rename().
-int publish(Runtime& rt, const char* temporary, const char* path, bool claim) noexcept {
-  if (!claim) {
-    return platform::rename_file(temporary, path);
-  }
-  char candidate[4096 + 32];
-  std::size_t n = std::strlen(path);
-  for (std::uint64_t sequence = 0; sequence < 1000; ++sequence) {
-    std::memcpy(candidate, path, n + 1);
-    if (sequence != 0) {
-      candidate[n] = '.';
-      candidate[n + 1 + format_decimal(sequence, candidate + n + 1)] = '\0';
-    }
-    int rc = platform::link_file(temporary, candidate);
-    if (rc == -EPERM || rc == -ENOTSUP || rc == -EOPNOTSUPP) {
-      // No hard links here (some network and FUSE file systems): check, then rename.
-      rc = platform::path_exists(candidate) ? -EEXIST : platform::rename_file(temporary, candidate);
-      if (rc == 0) {
-        std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
-        rt.path_chosen = true;
-        return 0;
-      }
-    }
-    if (rc == 0) {
-      platform::remove_file(temporary);
-      std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
-      rt.path_chosen = true;
-      return 0;
-    }
-    if (rc != -EEXIST) {
-      return rc;
-    }
-  }
-  return -EEXIST;
-}
-
-}  // namespace
-
-int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
-  SpinGuard guard(rt.writer_lock);
-  if (!final && path_template == nullptr && rt.execs_starting.load(std::memory_order_acquire) != 0) {
-    return 0;  // a thread calls exec: the capture it wrote just before is the final one
-  }
-  char path[4096];
-  bool claim = false;
-  if (path_template == nullptr && rt.path_chosen) {
-    std::memcpy(path, rt.chosen_path, std::strlen(rt.chosen_path) + 1);
-  } else {
-    const char* templ = path_template != nullptr ? path_template : rt.output_path;
-    if (!expand_output_path(templ, path, sizeof path)) {
-      return write_failed(rt, templ, ENAMETOOLONG);
-    }
-    claim = path_template == nullptr;
-  }
-  format::ByteBuffer out;
-  encode_capture_state(rt, out, final);
-  if (out.failed()) {
-    return write_failed(rt, path, ENOMEM);
-  }
-  if (out.size() > platform::file_size_limit()) {
-    return write_failed(rt, path, EFBIG);  // writing past RLIMIT_FSIZE would kill the program
-  }
-
-  char temporary[4096 + 32];
-  std::size_t n = std::strlen(path);
-  std::memcpy(temporary, path, n);
-  std::memcpy(temporary + n, ".tmp.", 5);
-  temporary[n + 5 + format_decimal(static_cast<std::uint64_t>(platform::process_id()), temporary + n + 5)] = '\0';
-  int fd = platform::create_file(temporary);
-  if (fd < 0) {
-    return write_failed(rt, path, -fd);
-  }
-  int rc = platform::write_all(fd, out.data(), out.size());
-  int close_rc = platform::close_file(fd);
-  if (rc == 0) {
-    rc = close_rc;
-  }
-  if (rc == 0) {
-    rc = publish(rt, temporary, path, claim);
-  }
-  if (rc != 0) {
-    platform::remove_file(temporary);
-    return write_failed(rt, path, -rc);
-  }
-  return 0;
 }
 
 }  // namespace measure::detail

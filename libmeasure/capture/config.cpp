@@ -121,7 +121,7 @@ void warn_bad(const char* name, const char* value, const char* expected, const c
       .text("ignoring ")
       .text(name)
       .text("=")
-      .text(value)
+      .shortened(value)
       .text(" (expected ")
       .text(expected)
       .text("); using ")
@@ -176,7 +176,18 @@ void apply(const char* name, const char* value, Options& options) noexcept {
       std::memcpy(options.output, value, n + 1);
       options.output_set = true;
     } else {
-      warn_bad(name, value, "a file path shorter than 4096 bytes", "measure.%n.%p.msr");
+      char expected[96] = "a file path shorter than 4096 bytes, not ";
+      std::size_t e = std::strlen(expected);
+      e += format_decimal(n, expected + e);
+      std::memcpy(expected + e, " bytes", 7);
+      warn_bad(name, value, expected, "measure.%n.%p.msr");
+    }
+  } else if (std::strcmp(name, "MEASURE_STATUS_DIR") == 0) {
+    std::size_t n = std::strlen(value);
+    if (n < sizeof options.status_dir) {
+      std::memcpy(options.status_dir, value, n + 1);
+    } else {
+      warn_bad(name, value, "a directory path shorter than 4096 bytes", "none");
     }
   } else if (std::strcmp(name, "MEASURE_CHECKPOINT_INTERVAL") == 0) {
     if (!parse_seconds(value, &options.checkpoint_ms)) {
@@ -204,7 +215,7 @@ void apply(const char* name, const char* value, Options& options) noexcept {
         .text(
             " (known: MEASURE_OUTPUT, MEASURE_MODE, MEASURE_DEPTH, MEASURE_SAMPLE_INTERVAL, "
             "MEASURE_CHECKPOINT_INTERVAL, MEASURE_FOLLOW_FORKS, MEASURE_FOLLOW_EXEC, MEASURE_TIMELINE, "
-            "MEASURE_SHADOW, MEASURE_SEED, MEASURE_INJECTED)")
+            "MEASURE_SHADOW, MEASURE_SEED, MEASURE_STATUS_DIR, MEASURE_INJECTED)")
         .emit();
   }
 }

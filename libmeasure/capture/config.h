@@ -25,6 +25,9 @@ struct Options {
   bool shadow = true;                          // MEASURE_SHADOW=0: every block in the table
   std::uint64_t seed = 0;                      // MEASURE_SEED: sampled mode's seed, when seed_set
   bool seed_set = false;                       // else each process draws a random one
+  // MEASURE_STATUS_DIR: where a process notes why its capture could not be written (an empty
+  // file PID.ERRNO), for `measure run` to say; empty: nowhere.
+  char status_dir[4096] = "";
 };
 
 constexpr std::uint32_t max_depth = 256;

@@ -122,6 +122,23 @@ void strip_preload_for_children() noexcept {
   }
 }
 
+// Keeps a copy of the command line for the captures (Runtime::command_line).
+void remember_command_line(Runtime& rt) noexcept {
+  constexpr std::size_t capacity = 64 * 1024;
+  auto* scratch = static_cast<char*>(platform::map_pages(capacity));
+  if (scratch == nullptr) {
+    return;
+  }
+  std::size_t size = platform::command_line(scratch, capacity);
+  auto* copy = size != 0 ? static_cast<char*>(internal_alloc(size)) : nullptr;
+  if (copy != nullptr) {
+    std::memcpy(copy, scratch, size);
+    rt.command_line = copy;
+    rt.command_line_size = size;
+  }
+  platform::unmap_pages(scratch, capacity);
+}
+
 void on_fork_prepare() noexcept {
   Runtime& rt = g_runtime;
   rt.forks.fetch_add(1, std::memory_order_relaxed);  // the child's seed derives from it
@@ -355,6 +372,11 @@ void on_library_loaded(LoadRole role) noexcept {
         .emit();
   }
   rt.modules.scan();
+  // Opens /proc/self/statm now, at the top of the descriptor range, before the program runs:
+  // the capture's resident size is then known at exit even in a program that has used up its
+  // descriptors, with or without the timeline.
+  platform::resident_bytes();
+  remember_command_line(rt);
   rt.thread_slot_ready = platform::thread_exit_slot_create(&rt.thread_slot, &release_thread_state);
   platform::at_fork(&on_fork_prepare, &on_fork_parent, &on_fork_child);
   // Registered before main's static objects exist, so it runs after their destructors (and

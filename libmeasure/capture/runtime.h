@@ -78,6 +78,10 @@ class Runtime {
   std::uint64_t start_monotonic_ns = 0;
   char output_path[4096] = {};  // the resolved output template (absolute)
   char chosen_path[4096] = {};  // where this process's capture goes, decided at its first write
+  // The command line (/proc/self/cmdline) read at start, so a capture names it without opening
+  // a file when the program has used up its descriptors; nullptr: read it when writing.
+  const char* command_line = nullptr;
+  std::size_t command_line_size = 0;
   bool path_chosen = false;
   bool write_warned = false;           // a failed write has been reported (once per process)
   int owner_pid = 0;                   // the process this runtime records (a vfork child is another)

@@ -304,13 +304,20 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
 Capture read_capture(const std::string& path);
 /// Encodes a capture with the same section layouts the runtime writes.
 std::vector<unsigned char> encode_capture(const Capture& capture);
-/// Writes atomically (temporary file, then rename). Throws IoError.
+/// Captures hold the program's arguments and paths: a new capture file is readable by its
+/// owner only (a replaced one keeps its permission bits).
+inline constexpr unsigned capture_file_mode = 0600;
+/// Writes atomically (temporary file, then rename), as write_file_atomically with
+/// capture_file_mode. Throws IoError.
 void write_capture(const Capture& capture, const std::string& path);
 /// Reads the whole file at `path`. Throws IoError.
 std::vector<unsigned char> read_file(const std::string& path);
-/// Writes `bytes` to `path` atomically (a temporary file renamed over it; through a symbolic
-/// link, the file it names). A device, FIFO or socket (/dev/null, /dev/stdout) is written in
-/// place instead, never replaced. Throws IoError.
-void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes);
+/// Writes `bytes` to `path` atomically: a temporary file of an unpredictable name in the same
+/// directory, created new (never through a symbolic link or other file already there), then
+/// renamed over `path`. A new file gets `new_mode` less the umask; a replaced regular file
+/// keeps its permission bits. A symbolic link given as `path` is kept: the file it names is
+/// replaced. A device, FIFO or socket (/dev/null, /dev/stdout) is written in place instead,
+/// never replaced. Throws IoError.
+void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes, unsigned new_mode = 0666);
 
 }  // namespace measure

@@ -167,8 +167,11 @@ void read_program(Cursor& in, Program& p) {
   p.flags = in.u32("flags");
 }
 
+// The counts below bound each list by the smallest encoding of one entry (every field one
+// byte: an empty string is its length 0), so memory stays proportional to the file; a bound
+// above that minimum would reject what the writer writes.
 void read_modules(Cursor& in, std::vector<Module>& modules) {
-  std::size_t n = in.count(7, "modules");
+  std::size_t n = in.count(6, "modules");
   modules.resize(n);
   for (Module& m : modules) {
     m.path = in.path();
@@ -265,7 +268,7 @@ void read_diagnostics(Cursor& in, Capture& c) {
 }
 
 void read_scopes(Cursor& in, std::vector<ScopeRecord>& scopes, std::size_t stack_count) {
-  scopes.resize(in.count(11, "scopes"));
+  scopes.resize(in.count(10, "scopes"));
   for (ScopeRecord& s : scopes) {
     s.name = in.string();
     s.entries = in.varint();

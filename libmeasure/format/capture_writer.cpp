@@ -1,7 +1,5 @@
 // Encoding a decoded Capture back to bytes, with the section encoders the runtime uses, and
 // writing files atomically.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +12,7 @@
 #include "format/capture.h"
 #include "format/capture_format.h"
 #include "format/sections.h"
+#include "platform/platform.h"
 #include "support/error.h"
 
 namespace measure {
@@ -216,11 +215,11 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     for (const Segment& s : m.segments) {
       segments.push_back({s.vaddr, s.memsz, s.offset, s.flags});
     }
-    format::encode_module(
-        out,
-        format::ModuleFields{m.path.data(), m.path.size(), reinterpret_cast<const unsigned char*>(m.build_id.data()),
-                             m.build_id.size(), m.load_bias, m.first_generation, m.end_generation.value_or(UINT32_MAX),
-                             segments.data(), static_cast<std::uint32_t>(segments.size())});
+    format::encode_module(out, format::ModuleFields{m.path.data(), m.path.size(),
+                                                    reinterpret_cast<const unsigned char*>(m.build_id.data()),
+                                                    m.build_id.size(), m.load_bias, m.first_generation,
+                                                    m.end_generation ? *m.end_generation : format::loaded_at_end,
+                                                    segments.data(), static_cast<std::uint32_t>(segments.size())});
   }
   out.end_section();
 
@@ -274,10 +273,11 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
     }
     out.end_section();
   }
-  if (!c.symbols.empty()) {
+  // Written whenever they hold anything, so what is read back is what was given.
+  if (!c.symbols.empty() || !c.symbols.strings.empty()) {
     encode_symbols(out, c.symbols);
   }
-  if (!c.timeline.empty()) {
+  if (c.timeline != CaptureTimeline{}) {
     const CaptureTimeline& t = c.timeline;
     out.begin_section(static_cast<std::uint32_t>(format::SectionKind::timeline));
     format::encode_timeline(out, format::TimelineFields{t.interval_ns, t.peak_bytes, t.peak_after_ns, t.peak_before_ns,
@@ -304,8 +304,9 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
 
 namespace {
 
-// Writes `bytes` to `file`; a failure names `shown`, the path the user gave.
-void write_bytes(const std::string& file, const std::string& shown, std::span<const unsigned char> bytes) {
+// Writes `bytes` to `file`, which exists and is not a regular file (a device or FIFO) and is
+// written in place; a failure names `shown`, the path the user gave.
+void write_in_place(const std::string& file, const std::string& shown, std::span<const unsigned char> bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   out.flush();
@@ -314,18 +315,24 @@ void write_bytes(const std::string& file, const std::string& shown, std::span<co
   }
 }
 
+[[noreturn]] void write_error(const std::string& path, int error) {
+  throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
+}
+
 }  // namespace
 
-void write_file_atomically(const std::string& requested, std::span<const unsigned char> bytes) {
+void write_file_atomically(const std::string& requested, std::span<const unsigned char> bytes, unsigned new_mode) {
+  namespace platform = detail::platform;
   std::error_code fs_error;
   std::filesystem::file_status status = std::filesystem::status(requested, fs_error);
   // Devices, pipes and sockets (/dev/null, /dev/stdout, a FIFO) are written in place: renaming
   // a temporary file over one would replace it with a regular file.
   if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-    write_bytes(requested, requested, bytes);
+    write_in_place(requested, requested, bytes);
     return;
   }
-  // A symbolic link keeps pointing where it did: the file it names is replaced, not the link.
+  // A symbolic link the user names keeps pointing where it did: the file it names is
+  // replaced, not the link.
   std::string path = requested;
   if (std::filesystem::is_symlink(std::filesystem::symlink_status(requested, fs_error))) {
     std::filesystem::path target = std::filesystem::weakly_canonical(requested, fs_error);
@@ -333,23 +340,36 @@ void write_file_atomically(const std::string& requested, std::span<const unsigne
       path = target.string();
     }
   }
-  std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
-  try {
-    write_bytes(temporary, path, bytes);
-  } catch (const IoError&) {
-    std::remove(temporary.c_str());
-    throw;
+  // The temporary file has a name nobody can predict and is created new: a symbolic link
+  // prepared at a predictable name (PATH.tmp.PID) would otherwise be written through.
+  char suffix[17];
+  platform::random_name(suffix);
+  std::string temporary = fmt::format("{}.tmp.{}", path, suffix);
+  int fd = platform::create_new_file(temporary.c_str(), new_mode);
+  if (fd < 0) {
+    write_error(path, -fd);
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    int error = errno;
-    std::remove(temporary.c_str());
-    throw IoError(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
+  int rc = platform::write_all(fd, bytes.data(), bytes.size());
+  // A file that is replaced keeps its permission bits: the user chose them.
+  if (rc == 0 && std::filesystem::is_regular_file(status)) {
+    rc = platform::change_mode(fd, static_cast<unsigned>(status.permissions()) & 07777U);
+  }
+  int close_rc = platform::close_file(fd);
+  if (rc == 0) {
+    rc = close_rc;
+  }
+  if (rc == 0) {
+    rc = platform::rename_file(temporary.c_str(), path.c_str());
+  }
+  if (rc != 0) {
+    platform::remove_file(temporary.c_str());
+    write_error(path, -rc);
   }
 }
 
 void write_capture(const Capture& capture, const std::string& path) {
   std::vector<unsigned char> bytes = encode_capture(capture);
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, bytes, capture_file_mode);
 }
 
 }  // namespace measure

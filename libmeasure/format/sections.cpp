@@ -24,7 +24,7 @@ void encode_module(ByteBuffer& out, const ModuleFields& f) noexcept {
   out.append(f.build_id, f.build_id_size);
   out.put_varint(f.load_bias);
   out.put_varint(f.first_generation);
-  out.put_varint(f.end_generation == UINT32_MAX ? 0 : static_cast<std::uint64_t>(f.end_generation) + 1);
+  out.put_varint(f.end_generation == loaded_at_end ? 0 : f.end_generation + 1);
   out.put_varint(f.segment_count);
   for (std::uint32_t i = 0; i < f.segment_count; ++i) {
     out.put_varint(f.segments[i].vaddr);

@@ -33,6 +33,7 @@ struct SegmentFields {
   std::uint64_t offset;
   std::uint32_t flags;
 };
+inline constexpr std::uint64_t loaded_at_end = UINT64_MAX;
 struct ModuleFields {
   const char* path;
   std::size_t path_size;
@@ -40,7 +41,7 @@ struct ModuleFields {
   std::size_t build_id_size;
   std::uint64_t load_bias;
   std::uint32_t first_generation;
-  std::uint32_t end_generation;  // UINT32_MAX: loaded at the end
+  std::uint64_t end_generation;  // loaded_at_end: still loaded when written
   const SegmentFields* segments;
   std::uint32_t segment_count;
 };

@@ -32,6 +32,18 @@ namespace {
 constexpr std::uint32_t newest_file_version = 3;
 constexpr std::size_t max_stack_depth = 1024;  // the capture format's limit
 
+// Bounds no recording heaptrack writes comes near, so that a hostile file (a few kilobytes of
+// zstd that decompress to gigabytes) is refused instead of exhausting memory. The longest
+// lines are symbol names, a few kilobytes even for deep templates.
+constexpr std::size_t max_line_bytes = std::size_t{16} << 20;
+// What the importer keeps (strings, addresses, stack nodes, allocation records) comes from the
+// recording's definition lines, which hold distinct hex numbers and names and compress a few
+// times at most (a recording of `cmake --help-full`: 196 KB of them in 53 KB of zstd, in a
+// 461 KB file); kept, they take at most about three times their text. 64 times the file's
+// size covers that many times over; the floor lets small files decompress without a thought.
+constexpr std::uint64_t memory_per_file_byte = 64;
+constexpr std::uint64_t min_memory_budget = std::uint64_t{256} << 20;
+
 // The fields of one line after its letter.
 class Fields {
  public:
@@ -78,10 +90,12 @@ class Fields {
 
 class Importer {
  public:
-  explicit Importer(const std::string& path) : m_path(path) {}
+  Importer(const std::string& path, std::uint64_t memory_budget) : m_path(path), m_budget(memory_budget) {}
 
   void line(std::string_view text);
   Capture finish(bool truncated);
+  /// The memory the recording's tables hold so far, in bytes.
+  std::uint64_t memory() const noexcept;
 
  private:
   struct Ip {
@@ -138,6 +152,8 @@ class Importer {
   std::vector<std::uint64_t> stack_of(std::uint32_t trace, bool& truncated) const;
 
   const std::string& m_path;
+  std::uint64_t m_budget;
+  std::uint64_t m_string_bytes = 0;  // held by m_strings beyond their own objects
   std::uint64_t m_line = 0;
   std::optional<std::uint32_t> m_file_version;
   std::uint64_t m_heaptrack_version = 0;
@@ -177,6 +193,7 @@ void Importer::line(std::string_view text) {
       break;
     case 's':
       m_strings.emplace_back(*m_file_version >= 3 ? f.sized_string().value_or(std::string_view()) : f.rest());
+      m_string_bytes += m_strings.back().capacity();
       break;
     case 'i':
       instruction_pointer(f);
@@ -222,6 +239,20 @@ void Importer::line(std::string_view text) {
     default:
       ++m_unknown_lines;  // a newer heaptrack's record: heaptrack_print skips them too
   }
+  // Checked now and then: a line adds at most its length to the tables.
+  if ((m_line & 4095) == 0 && memory() > m_budget) {
+    throw FormatError(fmt::format(
+        "{}: refused: importing it would take more than {} MiB of memory, far more than a recording of its size "
+        "needs (line {}; corrupt, or made to exhaust memory)",
+        m_path, m_budget >> 20, m_line));
+  }
+}
+
+std::uint64_t Importer::memory() const noexcept {
+  return m_string_bytes + m_strings.capacity() * sizeof(std::string) + m_ips.capacity() * sizeof(Ip) +
+         m_frames.capacity() * sizeof(SymbolFrame) + m_traces.capacity() * sizeof(Trace) +
+         m_records.capacity() * sizeof(Record) + m_site_of_trace.capacity() * sizeof(std::uint32_t) +
+         m_sites.capacity() * sizeof(SiteState);
 }
 
 void Importer::version(Fields& f) {
@@ -350,8 +381,9 @@ Capture Importer::finish(bool truncated) {
   }
   Capture c;
   Program& p = c.program;
+  // Arguments are separated by spaces; no argument holds a NUL byte, so one ends it too.
   for (std::size_t start = 0; start < m_command.size();) {
-    std::size_t end = std::min(m_command.find(' ', start), m_command.size());
+    std::size_t end = std::min(m_command.find_first_of(std::string_view(" \0", 2), start), m_command.size());
     if (end > start) {
       p.arguments.emplace_back(m_command.substr(start, end - start));
     }
@@ -410,7 +442,9 @@ Capture Importer::finish(bool truncated) {
                             c.symbols.addresses.end());
   for (std::uint32_t m = 1; m < is_module.size(); ++m) {
     if (is_module[m]) {
-      c.modules.push_back(Module{c.symbols.string(m), {}, 0, 0, std::nullopt, {}});
+      // A path ends at a NUL byte (no file name holds one, and captures refuse it).
+      const std::string& name = c.symbols.string(m);
+      c.modules.push_back(Module{name.substr(0, name.find('\0')), {}, 0, 0, std::nullopt, {}});
     }
   }
 
@@ -436,16 +470,22 @@ Capture Importer::finish(bool truncated) {
 
 Capture import_heaptrack(const std::string& path, const ImportProgress& progress) {
   detail::CompressedInput input(path);
-  Importer importer(path);
+  Importer importer(path, std::max(min_memory_budget, input.size() * memory_per_file_byte));
   std::string partial;  // a line split across two chunks
+  std::uint64_t lines = 0;
   for (std::string_view chunk = input.read(); !chunk.empty(); chunk = input.read()) {
     while (!chunk.empty()) {
       const char* newline = static_cast<const char*>(std::memchr(chunk.data(), '\n', chunk.size()));
+      std::size_t length = newline != nullptr ? static_cast<std::size_t>(newline - chunk.data()) : chunk.size();
+      if (partial.size() + length > max_line_bytes) {
+        throw FormatError(fmt::format("{}: refused: line {} is longer than {} MiB (corrupt, or made to exhaust memory)",
+                                      path, lines + 1, max_line_bytes >> 20));
+      }
       if (newline == nullptr) {
         partial.append(chunk);
         break;
       }
-      std::size_t length = static_cast<std::size_t>(newline - chunk.data());
+      ++lines;
       if (partial.empty()) {
         importer.line(chunk.substr(0, length));
       } else {

@@ -1,8 +1,8 @@
 // The operating-system contract of measure. Every OS call the library makes goes through
-// these functions; platform_<os>.cpp is the only file with OS headers, and CMake compiles
-// exactly one. All functions here are safe to call from the runtime's hot side: none
-// allocates from the C heap, none takes a lock of the library, and all are async-signal-safe
-// unless a comment says otherwise. EINTR is retried inside; callers never see it.
+// these functions; their implementation files for one OS (platform_linux.cpp, files_linux.cpp,
+// elf_symbols_linux.cpp) are the only ones with OS headers. All functions here are safe to call from the runtime's hot
+// side: none allocates from the C heap, none takes a lock of the library, and all are async-signal-safe unless a
+// comment says otherwise. EINTR is retried inside; callers never see it.
 #pragma once
 
 #include <cstddef>
@@ -62,10 +62,16 @@ std::uint64_t random_u64() noexcept;
 [[noreturn]] void exit_process(int status) noexcept;
 
 // ---- files ----------------------------------------------------------------------------
-/// Creates (or truncates) `path` for writing with mode 0644. Returns a descriptor or -errno. The
-/// toolkit's files use descriptors at the top of the process's range (RLIMIT_NOFILE), away from
-/// the lowest free numbers the program's own open() calls return.
-int create_file(const char* path) noexcept;
+/// Creates `path` for writing, with permission bits `mode` (less the umask), only if nothing
+/// of that name exists: a symbolic link or any other file there makes it fail with -EEXIST
+/// (or -ELOOP), so what a name points to is never written through. Returns a descriptor
+/// (close-on-exec) or -errno.
+int create_new_file(const char* path, unsigned mode) noexcept;
+/// Writes into `out` (at least 17 bytes) a name part nobody can predict: 16 hexadecimal digits
+/// of random_u64. Returns the length.
+std::size_t random_name(char* out) noexcept;
+/// Sets the permission bits of an open file. Returns 0 or -errno.
+int change_mode(int fd, unsigned mode) noexcept;
 /// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
 int write_all(int fd, const void* data, std::size_t size) noexcept;
 /// fsync-free close; returns 0 or -errno.
@@ -77,8 +83,37 @@ int remove_file(const char* path) noexcept;
 /// atomic "create if absent"). Returns 0 or -errno.
 int link_file(const char* from, const char* to) noexcept;
 
+/// Creates an empty regular file at `path` (mode 0600) without opening it: no descriptor is
+/// needed and no data block is written. Returns 0 or -errno (-EEXIST when something is there).
+int create_marker(const char* path) noexcept;
 /// True when `path` exists (any type).
 bool path_exists(const char* path) noexcept;
+
+/// What a path names, to say why a file was not read.
+enum class FileType : std::uint8_t { missing, regular, directory, fifo, socket, character_device, block_device, other };
+/// A file's identity: every name of one file has the same.
+struct FileId {
+  std::uint64_t device;
+  std::uint64_t inode;
+  friend bool operator==(const FileId&, const FileId&) = default;
+};
+/// Opens `path` for reading if, and only if, it is a regular file (after symbolic links), and
+/// never blocks: the type is checked before opening, so a device or FIFO is never opened, and
+/// again on the descriptor, opened non-blocking, so one swapped in meanwhile cannot hold the
+/// open either. Returns a descriptor (close-on-exec) or -errno (-ENOENT: nothing there;
+/// -EINVAL: not a regular file). `*type` says what the path named; `*id` is the file's
+/// identity when it opens.
+int open_regular_file(const char* path, FileType* type, FileId* id) noexcept;
+
+/// Runs `fn(arg)` in a helper process that shares this process's memory and has a copy of its
+/// descriptor table, one of whose descriptors it closes to make room, and waits for it: files
+/// can then be opened when every descriptor of the process is in use, without closing or
+/// taking one of the program's. The helper has its own process id (ask for the program's
+/// before), runs with every signal blocked and the calling thread's thread-local storage, and
+/// must call only async-signal-safe code. Returns fn's result, or -errno when no helper could
+/// start (a process limit, a sandbox).
+int run_with_spare_descriptor(int (*fn)(void*), void* arg) noexcept;
+
 /// Writes the working directory into `buf` (NUL-terminated). Returns false if it does not fit.
 bool current_directory(char* buf, std::size_t size) noexcept;
 /// Reads the target of /proc/self/exe (or the OS equivalent) into `buf`. False on failure.

@@ -1,5 +1,5 @@
 // Linux (glibc) implementation of platform.h (module_function is in elf_symbols_linux.cpp, the
-// stacks in stacks_linux.cpp).
+// stacks in stacks_linux.cpp, the file functions in files_linux.cpp).
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -24,28 +24,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "platform/descriptors_linux.h"
 #include "platform/platform.h"
+#include "platform/retry_linux.h"
 
 extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // glibc, not in a header
 // Weak: absent from glibc before 2.35, where find_unwind_tables reports it unavailable.
 extern "C" int _dl_find_object(void* address, dl_find_object* result) __THROW __attribute__((weak));
 
 namespace measure::detail::platform {
-namespace {
-
-// One place retries EINTR for every system call of the library.
-template <class F>
-auto retry(F f) noexcept {
-  for (;;) {
-    auto result = f();
-    if (result >= 0 || errno != EINTR) {
-      return result;
-    }
-  }
-}
-
-}  // namespace
-
 void* map_pages(std::size_t bytes) noexcept {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
@@ -100,76 +87,6 @@ std::uint64_t random_u64() noexcept {
   }
   value = monotonic_ns() ^ realtime_ns() * 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(process_id()) << 40;
   return value ^ reinterpret_cast<std::uintptr_t>(&value);
-}
-
-namespace {
-
-// The toolkit's own descriptors live at the top of the process's range, where the program's
-// open() calls, which return the lowest free number, do not meet them: a file the toolkit opens
-// takes a low number only between its open() and the move below.
-int move_to_top(int fd) noexcept {
-  rlimit limit{};
-  if (fd < 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return fd;
-  }
-  constexpr rlim_t reserved = 32;
-  rlim_t count = limit.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_cur;
-  if (count <= 2 * reserved) {
-    return fd;  // a tiny limit: no top to speak of
-  }
-  int high = ::fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(count - reserved));
-  if (high < 0) {
-    return fd;
-  }
-  ::close(fd);
-  return high;
-}
-
-int open_at_top(const char* path, int flags, mode_t mode = 0) noexcept {
-  int fd = retry([&] { return ::open(path, flags | O_CLOEXEC, mode); });
-  return fd >= 0 ? move_to_top(fd) : -errno;
-}
-
-}  // namespace
-
-int create_file(const char* path) noexcept {
-  return open_at_top(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-}
-
-int write_all(int fd, const void* data, std::size_t size) noexcept {
-  auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = retry([&] { return ::write(fd, p, size); });
-    if (n < 0) {
-      return -errno;
-    }
-    if (n == 0) {
-      return -EIO;
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-int close_file(int fd) noexcept {
-  return ::close(fd) == 0 || errno == EINTR ? 0 : -errno;
-}
-
-int rename_file(const char* from, const char* to) noexcept {
-  return retry([&] { return ::rename(from, to); }) == 0 ? 0 : -errno;
-}
-
-int remove_file(const char* path) noexcept {
-  return ::unlink(path) == 0 ? 0 : -errno;
-}
-
-int link_file(const char* from, const char* to) noexcept {
-  return retry([&] { return ::link(from, to); }) == 0 ? 0 : -errno;
-}
-
-bool path_exists(const char* path) noexcept {
-  return ::access(path, F_OK) == 0;
 }
 
 bool current_directory(char* buf, std::size_t size) noexcept {

@@ -28,6 +28,23 @@ LogLine& LogLine::text(const char* s) noexcept {
   return *this;
 }
 
+LogLine& LogLine::shortened(const char* s) noexcept {
+  constexpr std::size_t limit = 200;
+  constexpr std::size_t kept = 96;
+  std::size_t n = 0;
+  while (s != nullptr && s[n] != '\0') {
+    ++n;
+  }
+  if (n <= limit) {
+    return text(s);
+  }
+  for (std::size_t i = 0; i < kept && m_size < sizeof m_buf - 1; ++i) {
+    m_buf[m_size++] = s[i];
+  }
+  text("...");
+  return text(s + n - kept);
+}
+
 LogLine& LogLine::number(std::uint64_t value) noexcept {
   char digits[24];
   std::size_t n = format_decimal(value, digits);

@@ -12,6 +12,9 @@ class LogLine {
  public:
   LogLine() noexcept;
   LogLine& text(const char* s) noexcept;
+  /// A value from outside (a path, an environment value) that may be long: past 200 bytes, its
+  /// first and last 96 bytes around "...", so the rest of the line still fits.
+  LogLine& shortened(const char* s) noexcept;
   LogLine& number(std::uint64_t value) noexcept;
   LogLine& signed_number(std::int64_t value) noexcept;
   /// Writes the line (with a trailing newline) in one write call. Truncates past 1 KiB.

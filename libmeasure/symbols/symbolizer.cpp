@@ -2,7 +2,6 @@
 
 #include <cxxabi.h>
 #include <dwarf.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,6 +11,8 @@
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+
+#include "symbols/debug_files.h"
 
 namespace measure {
 
@@ -32,13 +33,13 @@ std::string demangle(const std::string& name) {
 
 namespace {
 
-char* g_debuginfo_path = nullptr;
-
+// Modules are reported with a descriptor of a regular file; separate debug files are found by
+// debug_files.h's search, which opens nothing else (a FIFO would block the report forever).
 const Dwfl_Callbacks file_callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_elf = detail::find_no_elf,
+    .find_debuginfo = detail::find_debuginfo,
     .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &g_debuginfo_path,
+    .debuginfo_path = nullptr,
 };
 
 std::string attribute_string(Dwarf_Die* die, int name) {
@@ -251,6 +252,7 @@ struct Symbolizer::ModuleState {
   Dwfl* dwfl = nullptr;
   Dwfl_Module* module = nullptr;
   bool opened = false;
+  detail::DebugSearch search;                                   // the module's userdata in libdwfl
   std::unordered_map<Dwarf_Off, std::vector<CodeRange>> units;  // by CU DIE offset
   std::unordered_map<UnitKey, std::string, UnitKeyHash> names;  // by declaration DIE
 
@@ -283,8 +285,6 @@ struct Symbolizer::ModuleState {
 
 Symbolizer::Symbolizer(const Capture& capture)
     : m_capture(capture), m_modules(capture.modules.size()), m_source(capture.modules.size()) {
-  // Network lookups would stall reports for minutes; the user can run debuginfod-find.
-  ::unsetenv("DEBUGINFOD_URLS");
   for (std::size_t i = 0; i < capture.modules.size(); ++i) {
     const Module& m = capture.modules[i];
     for (const Segment& s : m.segments) {
@@ -333,25 +333,29 @@ Symbolizer::ModuleState& Symbolizer::open(int index) {
   }
   state.opened = true;
   const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
-  std::error_code ec;
-  bool exists = !m.path.empty() && std::filesystem::is_regular_file(m.path, ec);
-  state.dwfl = dwfl_begin(&file_callbacks);
-  if (state.dwfl == nullptr) {
-    return state;
+  state.search.not_regular = &m_stats.not_regular_files;
+  // Only a regular file is opened: a FIFO named as a module would block the report forever.
+  int fd = m.path.empty() ? -1 : detail::open_regular(m.path, state.search.not_regular, &state.search.main);
+  state.dwfl = fd >= 0 ? dwfl_begin(&file_callbacks) : nullptr;
+  if (state.dwfl != nullptr) {
+    dwfl_report_begin(state.dwfl);
+    std::string name = std::filesystem::path(m.path).filename().string();
+    state.module = dwfl_report_elf(state.dwfl, name.c_str(), m.path.c_str(), fd, m.load_bias, true);
+    dwfl_report_end(state.dwfl, nullptr, nullptr);
   }
-  dwfl_report_begin(state.dwfl);
-  std::string name = std::filesystem::path(m.path).filename().string();
-  if (exists) {
-    state.module = dwfl_report_elf(state.dwfl, name.c_str(), m.path.c_str(), -1, m.load_bias, true);
-  }
-  dwfl_report_end(state.dwfl, nullptr, nullptr);
   if (state.module == nullptr) {
+    if (fd >= 0) {
+      detail::platform::close_file(fd);  // libdwfl takes the descriptor only when it reports the module
+    }
     ++m_stats.modules_without_file;
     return state;
   }
+  void** userdata = nullptr;
+  dwfl_module_info(state.module, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  *userdata = &state.search;
   // A file rebuilt since the capture would give confident wrong names: refuse it.
   GElf_Addr bias = 0;
-  dwfl_module_getelf(state.module, &bias);
+  state.search.main_alt = detail::alt_link_of(dwfl_module_getelf(state.module, &bias));
   const unsigned char* bits = nullptr;
   GElf_Addr vaddr = 0;
   int size = dwfl_module_build_id(state.module, &bits, &vaddr);

@@ -1,7 +1,8 @@
 // Offline symbolization of a capture's return addresses with elfutils' libdw: function names
 // (demangled), source files and lines, inline frames, and separate debug files found by
 // build-id or .gnu_debuglink. A frame that cannot be named keeps its module and offset; no
-// frame is ever dropped. Debuginfod is not consulted (network lookups cause long delays).
+// frame is ever dropped. Only regular files are opened, so no lookup blocks (debug_files.h);
+// debuginfod is not consulted (network lookups cause long delays).
 // Addresses the capture carries symbols for (CaptureSymbols: stored after the run, or an
 // imported recording's) take those symbols and never touch their module's file.
 #pragma once
@@ -35,6 +36,9 @@ struct SymbolizerStats {
   std::size_t modules_without_debuginfo = 0;  // no DWARF: names from the symbol table only
   std::size_t modules_from_capture = 0;       // named from the symbols the capture carries
   std::size_t modules_from_files = 0;         // named from their files on this machine
+  // Files a module or its debug information named that were not read because they are not
+  // regular files (a FIFO would block the reader), each as "PATH (a FIFO)".
+  std::vector<std::string> not_regular_files;
 };
 
 class Symbolizer {

@@ -89,7 +89,8 @@ TEST_CASE("threads still allocating when main returns: no crash, a readable capt
 
 TEST_CASE("a program killed with SIGKILL leaves its last checkpoint") {
   TempDir dir;
-  std::string script = "(sleep 1.5; pkill -KILL -x exit_paths) & exec " + tool_path() + " run -q -o " +
+  // Only this run's program: $$ is the shell that becomes `measure run`, its parent.
+  std::string script = "(sleep 1.5; pkill -KILL -P $$ -x exit_paths) & exec " + tool_path() + " run -q -o " +
                        dir.file("k.msr") + " -- " + fixture_path("exit_paths") + " sleep";
   auto r = run_process({"bash", "-c", script}, {{"MEASURE_CHECKPOINT_INTERVAL", "0.2"}});
   CHECK(r.status() == 128 + SIGKILL);

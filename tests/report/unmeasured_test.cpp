@@ -116,8 +116,9 @@ TEST_CASE("every format shows what a mode does not measure as unknown, never as 
 TEST_CASE("a program killed by SIGKILL: its capture is labelled partial everywhere") {
   TempDir dir;
   std::string path = dir.file("k.msr");
-  std::string script = "(sleep 1.5; pkill -KILL -x exit_paths) & exec " + tool_path() + " run -q -o " + path + " -- " +
-                       fixture_path("exit_paths") + " sleep";
+  // Only this run's program: $$ is the shell that becomes `measure run`, its parent.
+  std::string script = "(sleep 1.5; pkill -KILL -P $$ -x exit_paths) & exec " + tool_path() + " run -q -o " + path +
+                       " -- " + fixture_path("exit_paths") + " sleep";
   ProcessResult r = run_process({"bash", "-c", script}, {{"MEASURE_CHECKPOINT_INTERVAL", "0.2"}});
   CHECK(r.status() == 128 + 9);
   // Said even with -q: a partial capture must never pass for a whole one.

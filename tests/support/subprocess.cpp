@@ -256,7 +256,9 @@ std::string tool_path() {
   return MEASURE_TOOL;
 }
 std::string preload_path() {
-  return (std::filesystem::path(tool_path()).parent_path().parent_path() / "lib" / "libmeasure_preload.so").string();
+  return (std::filesystem::path(MEASURE_TOOL).parent_path() / "../lib/libmeasure_preload.so")
+      .lexically_normal()
+      .string();
 }
 std::string fixture_path(const std::string& name) {
   return std::string(MEASURE_FIXTURE_DIR) + "/" + name;

@@ -64,7 +64,7 @@ void write_text(const std::string& path, const std::string& text);
 
 /// Paths of the build, from CMake.
 std::string tool_path();     // build/bin/measure
-std::string preload_path();  // build/lib/libmeasure_preload.so
+std::string preload_path();  // build/lib/libmeasure_preload.so, for runs preloaded by hand
 std::string fixture_path(const std::string& name);
 std::string source_path(const std::string& relative);
 
