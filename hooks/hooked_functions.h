@@ -8,7 +8,7 @@
 //   The replaceable global operator new/delete overloads (C++17: sized, aligned, nothrow,
 //   array and their combinations). Resolved lazily; absent in programs without a C++ runtime.
 // MEASURE_HOOKED_PROCESS_FUNCTIONS(X): X(name, return type, parameter types)
-//   The functions that start processes (capture/children.h): the runtime counts those it will
+//   The functions that start processes (runtime/children.h): the runtime counts those it will
 //   not trace, writes the capture before the process replaces itself, and gives exec'd
 //   programs the environment that traces them when they are followed. The C library's own
 //   exec functions and system() and popen() start programs through internal calls that no

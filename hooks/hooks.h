@@ -3,9 +3,9 @@
 
 #include <cstddef>
 
-#include "capture/runtime.h"
 #include "hooks/bootstrap_arena.h"
 #include "hooks/originals.h"
+#include "record/record.h"
 
 #define MEASURE_EXPORT __attribute__((visibility("default")))
 
@@ -31,8 +31,6 @@ void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 /// inside the runtime, or not recording).
 inline bool pass_through() noexcept {
   return malloc_owner() == MallocOwner::other_measure || detail::thread_busy() || !detail::recording();
-
 }
-
 
 }  // namespace measure::hooks

@@ -1,6 +1,6 @@
 // The interposed functions that start processes (hooked_functions.h, the process group). The
 // exec family and posix_spawn give the program they start the environment of
-// capture/children.h: when exec'd programs are followed, a copy that carries the runtime,
+// runtime/children.h: when exec'd programs are followed, a copy that carries the runtime,
 // built on this thread's stack (the only memory a vfork child may use) or, when it does not
 // fit there, in mapped pages. system() and popen() start their shell inside the C library
 // with `environ`, so they run with a copy of `environ` instead (children.h, begin_shell).
@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstdarg>
 
-#include "capture/children.h"
 #include "hooks/hooks.h"
 #include "platform/platform.h"
+#include "runtime/children.h"
 
 extern char** environ;
 

@@ -2,8 +2,8 @@
 
 #include <atomic>
 
-#include "capture/runtime.h"
 #include "platform/platform.h"
+#include "runtime/runtime.h"
 #include "support/log.h"
 
 extern "C" void* measure_own_malloc(std::size_t) __attribute__((visibility("hidden")));  // hooks_c.cpp

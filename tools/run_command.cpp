@@ -66,7 +66,7 @@ std::string find_audit_module(const std::string& preload) {
 
 // MEASURE_INJECTED for `env`, the variables measure sets: per variable, what the program has
 // natively instead (its value, or nothing), so the runtime can give the program exactly its
-// own environment (libmeasure/capture/environment.h has the format).
+// own environment (libmeasure/runtime/environment.h has the format).
 std::string injected_list(const std::vector<std::pair<std::string, std::string>>& env) {
   std::vector<std::string> items;
   for (const auto& [name, value] : env) {

@@ -9,7 +9,7 @@
  * - floor_totals (MEASURE_FLOOR_TOTALS): also keeps what counters mode's exact totals need at
  *   the least: per-thread counts and requested bytes of allocations and frees, the free's
  *   requested size recovered from a one-byte shadow cell per 16-byte granule (the slack below
- *   glibc's usable size, as capture/block_shadow.h does). No stacks, no global live bytes or
+ *   glibc's usable size, as record/block_shadow.h does). No stacks, no global live bytes or
  *   peak, no scopes, no thread registry, no errno care: a lower bound, not a tool. With
  *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes" there
  *   at exit, so a test can check it counts what measure counts.

@@ -13,7 +13,7 @@
 #include <new>
 #include <string>
 
-#include "capture/runtime_interface.h"
+#include "api/backend.h"
 #include "measure/measure.hpp"
 #include "report/report.h"
 

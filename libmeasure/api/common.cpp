@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "api/api_internal.h"
-#include "capture/capture_dump.h"
 #include "report/formats.h"
 #include "symbols/process_modules.h"
 

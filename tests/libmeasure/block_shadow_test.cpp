@@ -1,7 +1,7 @@
 // The block shadow on real blocks of the C library's allocator, with its real
 // malloc_usable_size: sizes come back exactly, and what it cannot hold it refuses. The
 // functions are taken from libc.so.6 itself (support/libc_allocator.h).
-#include "capture/block_shadow.h"
+#include "record/block_shadow.h"
 
 #include <cstdint>
 #include <cstdlib>

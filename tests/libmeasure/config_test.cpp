@@ -1,4 +1,4 @@
-#include "capture/config.h"
+#include "runtime/config.h"
 
 #include <string>
 

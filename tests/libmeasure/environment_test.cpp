@@ -1,4 +1,4 @@
-#include "capture/environment.h"
+#include "runtime/environment.h"
 
 #include <algorithm>
 #include <string>

@@ -1,5 +1,5 @@
 // The global peak and each site's contribution at it, computed lazily per thread.
-#include "capture/peak.h"
+#include "record/peak.h"
 
 #include <pthread.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "capture/pointer_table.h"
+#include "record/pointer_table.h"
 
 #include <memory>
 #include <random>

@@ -9,10 +9,10 @@
 
 #include <doctest/doctest.h>
 
-#include "capture/block_shadow.h"
-#include "capture/peak.h"
-#include "capture/pointer_table.h"
-#include "capture/thread_state.h"
+#include "record/block_shadow.h"
+#include "record/peak.h"
+#include "record/pointer_table.h"
+#include "threads/thread_state.h"
 #include "stacks/stack_table.h"
 #include "support/hash.h"
 #include "support/libc_allocator.h"

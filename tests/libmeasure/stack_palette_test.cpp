@@ -1,5 +1,5 @@
 // The stack palette: one-byte names for up to 255 stacks, handed out once.
-#include "capture/stack_palette.h"
+#include "record/stack_palette.h"
 
 #include <memory>
 #include <set>

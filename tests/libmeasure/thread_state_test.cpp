@@ -1,4 +1,4 @@
-#include "capture/thread_state.h"
+#include "threads/thread_state.h"
 
 #include <thread>
 

@@ -1,6 +1,6 @@
 // The runtime's timeline: bounded points however many samples, merges that keep maxima, and
 // the interval in which the peak was reached.
-#include "capture/timeline.h"
+#include "runtime/timeline.h"
 
 #include <memory>
 #include <vector>

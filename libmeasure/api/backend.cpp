@@ -1,0 +1,298 @@
+// The runtime's side of runtime_interface.h, and the public C API (measure.h) on top of it.
+// Everything here runs on the caller's thread, outside any hook, so it sets the busy flag
+// itself wherever the runtime might allocate through the program's allocator.
+#include "api/backend.h"
+
+#include <cstring>
+#include <new>
+
+#include "format/byte_buffer.h"
+#include "format/runtime_encoder.h"
+#include "format/runtime_files.h"
+#include "record/record.h"
+#include "support/internal_alloc.h"
+#include "threads/threads.h"
+
+namespace measure::detail {
+namespace {
+
+bool tracing_now() noexcept {
+  return runtime().current() == RuntimeState::recording;
+}
+
+int rt_is_tracing() {
+  return tracing_now() ? 1 : 0;
+}
+
+int rt_busy_enter() {
+  bool previous = t_busy;
+  t_busy = true;
+  return previous ? 1 : 0;
+}
+
+void rt_busy_exit(int previous) {
+  t_busy = previous != 0;
+}
+
+measure_traced_memory_t rt_traced_memory() {
+  if (!tracing_now()) {
+    return {0, 0};
+  }
+  return {runtime().account.live(), runtime().account.peak()};
+}
+
+void rt_reset_peak() {
+  if (tracing_now()) {
+    runtime().account.reset_peak();
+  }
+}
+
+measure_thread_memory_t rt_thread_traced_memory() {
+  if (!tracing_now()) {
+    return {0, 0};
+  }
+  BusyScope busy;
+  ThreadState* thread = current_thread();
+  return thread == nullptr ? measure_thread_memory_t{0, 0}
+                           : measure_thread_memory_t{thread->net_bytes, thread->peak_net_bytes};
+}
+
+void rt_reset_thread_peak() {
+  if (!tracing_now()) {
+    return;
+  }
+  BusyScope busy;
+  if (ThreadState* thread = current_thread()) {
+    store_relaxed(thread->peak_net_bytes, thread->net_bytes);
+  }
+}
+
+// Names are usually string literals: a per-thread cache keyed by address (checked by content)
+// keeps the process-wide registry and its lock off the common path.
+std::uint32_t scope_name_id(ThreadState& thread, const char* name, std::size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  ThreadState::NameSlot& slot = thread.name_slot(name);
+  std::size_t known_size = 0;
+  if (slot.text == name && slot.size == size) {
+    const char* known = runtime().scope_names.name(slot.id, &known_size);
+    if (known != nullptr && known_size == size && std::memcmp(known, name, size) == 0) {
+      return slot.id;
+    }
+  }
+  std::uint32_t id = runtime().scope_names.intern(name, size);
+  slot = ThreadState::NameSlot{name, size, id};
+  return id;
+}
+
+int rt_scope_begin(const char* name, std::size_t name_size) {
+  RuntimeState state = runtime().current();
+  if (state != RuntimeState::recording && state != RuntimeState::finished) {
+    return 0;  // never traced here: begin and end both do nothing
+  }
+  BusyScope busy;
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    return 0;
+  }
+  if (state != RuntimeState::recording) {
+    thread->scopes.begin_placeholder();  // after the final capture: pairs with its end()
+    return 0;
+  }
+  return thread->scopes.begin(scope_name_id(*thread, name, name_size)) ? 1 : 0;
+}
+
+int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
+  measure_scope_totals_t zero{};
+  if (totals != nullptr) {
+    *totals = zero;
+  }
+  if (sites != nullptr) {
+    *sites = nullptr;
+    *site_count = 0;
+  }
+  RuntimeState state = runtime().current();
+  if (state != RuntimeState::recording && state != RuntimeState::finished) {
+    return 0;
+  }
+  BusyScope busy;
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    return 0;
+  }
+  ScopeTotals t{};
+  ScopeSite* copied = nullptr;
+  std::uint32_t count = 0;
+  if (!thread->scopes.end(&t, sites != nullptr ? &copied : nullptr, &count)) {
+    return 0;
+  }
+  if (totals != nullptr) {
+    *totals = measure_scope_totals_t{t.alloc_count, t.alloc_bytes, t.free_count, t.freed_bytes,
+                                     t.net_bytes,   t.net_count,   t.peak_bytes};
+  }
+  if (copied != nullptr) {
+    auto* out = static_cast<measure_rt_site*>(internal_alloc(sizeof(measure_rt_site) * count));
+    for (std::uint32_t i = 0; out != nullptr && i < count; ++i) {
+      const ScopeSite& s = copied[i];
+      out[i] = measure_rt_site{s.stack,       0,           s.alloc_count, s.alloc_bytes, s.free_count,
+                               s.freed_bytes, s.net_bytes, s.net_count,   s.peak_bytes,  s.peak_count};
+    }
+    internal_free(copied, sizeof(ScopeSite) * count);
+    *sites = out;
+    *site_count = out != nullptr ? count : 0;
+  }
+  return 1;
+}
+
+void rt_release_sites(measure_rt_site* sites, std::uint32_t count) {
+  internal_free(sites, sizeof(measure_rt_site) * count);
+}
+
+int rt_snapshot(void** handle, const unsigned char** data, std::size_t* size) {
+  if (!tracing_now()) {
+    return 0;
+  }
+  BusyScope busy;
+  void* mem = internal_alloc(sizeof(format::ByteBuffer));
+  if (mem == nullptr) {
+    return 0;
+  }
+  auto* buffer = new (mem) format::ByteBuffer();
+  runtime().modules.scan();
+  // Stack records never change or go away: the snapshot refers to them by id and fetches
+  // frames only when statistics are asked for (the larger part of an encoding's cost).
+  encode_capture_state(runtime(), *buffer, false, false);
+
+  if (buffer->failed()) {
+    buffer->~ByteBuffer();
+    internal_free(mem, sizeof(format::ByteBuffer));
+    return 0;
+  }
+  *handle = buffer;
+  *data = buffer->data();
+  *size = buffer->size();
+  return 1;
+}
+
+void rt_release_snapshot(void* handle) {
+  if (handle != nullptr) {
+    auto* buffer = static_cast<format::ByteBuffer*>(handle);
+    buffer->~ByteBuffer();
+    internal_free(handle, sizeof(format::ByteBuffer));
+  }
+}
+
+int rt_stack(std::uint32_t id, measure_rt_stack* out) {
+  const StackRecord* r = runtime().stacks.get(id);
+  if (r == nullptr) {
+    return 0;
+  }
+  *out = measure_rt_stack{r->depth, r->generation, r->flags, r->frames};
+  return 1;
+}
+
+int rt_allocation_site(const void* block, std::uint32_t* stack, std::uint64_t* size) {
+  if (!tracing_now() || block == nullptr) {
+    return 0;
+  }
+  BlockInfo info;
+  if (!find_live_block(runtime(), reinterpret_cast<std::uintptr_t>(block), &info, false)) {
+    return 0;
+  }
+  *stack = info.stack;
+  *size = info.size;
+  return 1;
+}
+
+int rt_write_capture(const char* path) {
+  if (!tracing_now()) {
+    return -1;
+  }
+  BusyScope busy;
+  runtime().modules.scan();
+  return write_capture_file(runtime(), false, path);
+}
+
+int rt_report_alloc(const void* block, std::size_t size) {
+  if (block == nullptr || thread_busy() || !recording()) {
+    return 0;
+  }
+  BusyScope busy;
+  record_allocation(const_cast<void*>(block), size, AllocFamily::reported);
+  return 1;
+}
+
+int rt_report_free(const void* block) {
+  if (block == nullptr || thread_busy() || !recording()) {
+    return 0;
+  }
+  BusyScope busy;
+  return record_free(const_cast<void*>(block), AllocFamily::reported) ? 1 : 0;
+}
+
+constexpr measure_rt_interface g_interface = {
+    1,
+    sizeof(measure_rt_interface),
+    rt_is_tracing,
+    rt_busy_enter,
+    rt_busy_exit,
+    rt_traced_memory,
+    rt_reset_peak,
+    rt_thread_traced_memory,
+    rt_reset_thread_peak,
+    rt_scope_begin,
+    rt_scope_end,
+    rt_release_sites,
+    rt_snapshot,
+    rt_release_snapshot,
+    rt_stack,
+    rt_allocation_site,
+    rt_write_capture,
+    rt_report_alloc,
+    rt_report_free,
+};
+
+}  // namespace
+}  // namespace measure::detail
+
+extern "C" {
+
+MEASURE_API const measure_rt_interface* measure_rt_get(void) {
+  return &measure::detail::g_interface;
+}
+
+// The public C API calls through measure_rt_get() (through the PLT), so the runtime that owns
+// the hooks answers even when this copy of the library is the dormant one.
+MEASURE_API int measure_is_tracing(void) {
+  return measure_rt_get()->is_tracing();
+}
+MEASURE_API measure_traced_memory_t measure_get_traced_memory(void) {
+  return measure_rt_get()->traced_memory();
+}
+MEASURE_API void measure_reset_peak(void) {
+  measure_rt_get()->reset_peak();
+}
+MEASURE_API measure_thread_memory_t measure_get_thread_traced_memory(void) {
+  return measure_rt_get()->thread_traced_memory();
+}
+MEASURE_API void measure_reset_thread_peak(void) {
+  measure_rt_get()->reset_thread_peak();
+}
+MEASURE_API int measure_scope_begin(const char* name) {
+  return measure_rt_get()->scope_begin(name != nullptr ? name : "", name != nullptr ? std::strlen(name) : 0);
+}
+MEASURE_API int measure_scope_end(measure_scope_totals_t* totals) {
+  return measure_rt_get()->scope_end(totals, nullptr, nullptr);
+}
+MEASURE_API int measure_write_capture(const char* path) {
+  return measure_rt_get()->write_capture(path);
+}
+MEASURE_API int measure_report_alloc(const void* block, size_t size) {
+  return measure_rt_get()->report_alloc(block, size);
+}
+MEASURE_API int measure_report_free(const void* block) {
+  return measure_rt_get()->report_free(block);
+}
+
+}  // extern "C"

@@ -1,0 +1,77 @@
+// The boundary between the runtime and the in-process C++ API. Both libmeasure_preload.so
+// and libmeasure.so contain a runtime; exactly one owns the hooks in a process. The C++ API
+// (and the public C functions) reach the runtime only through measure_rt_get(), an exported
+// function that the preloaded copy interposes, so every call lands in the one runtime that
+// is recording, and nothing is counted twice. The table is versioned: fields are only ever
+// appended, and `size` tells a caller which ones exist.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "measure/measure.h"
+
+extern "C" {
+
+/// A call site inside a closed scope (see threads/scopes.h for the semantics).
+struct measure_rt_site {
+  uint32_t stack;
+  uint32_t reserved;
+  uint64_t alloc_count;
+  uint64_t alloc_bytes;
+  uint64_t free_count;
+  uint64_t freed_bytes;
+  int64_t net_bytes;
+  int64_t net_count;
+  int64_t peak_bytes;  // what the site held at the scope's peak
+  int64_t peak_count;
+};
+
+struct measure_rt_stack {
+  uint32_t depth;
+  uint32_t generation;
+  uint32_t flags;
+  const uintptr_t* frames;  // valid for the process's lifetime (stacks are never freed)
+};
+
+struct measure_rt_interface {
+  uint32_t version;  // 1
+  uint32_t size;     // sizeof(measure_rt_interface) of the runtime that answers
+
+  int (*is_tracing)(void);
+  /// Marks the calling thread busy (its allocations pass through untraced); returns the
+  /// previous state for busy_exit.
+  int (*busy_enter)(void);
+  void (*busy_exit)(int previous);
+
+  measure_traced_memory_t (*traced_memory)(void);
+  void (*reset_peak)(void);
+  measure_thread_memory_t (*thread_traced_memory)(void);
+  void (*reset_thread_peak)(void);
+
+  /// Opens a scope (name may be empty). 1 opened, 0 not (not tracing, too deep).
+  int (*scope_begin)(const char* name, size_t name_size);
+  /// Closes the innermost scope. When `sites` is not null it receives a copy of the scope's
+  /// call sites (release with release_sites). 1 closed, 0 none open.
+  int (*scope_end)(measure_scope_totals_t* totals, measure_rt_site** sites, uint32_t* site_count);
+  void (*release_sites)(measure_rt_site* sites, uint32_t site_count);
+
+  /// The state now, encoded as a capture file in memory, with stack frames elided (read
+  /// them with `stack`). 1 done (release with release_snapshot), 0 not tracing or out of
+  /// memory.
+
+  int (*snapshot)(void** handle, const unsigned char** data, size_t* size);
+  void (*release_snapshot)(void* handle);
+  /// A stack by id. 1 found, 0 unknown id.
+  int (*stack)(uint32_t id, measure_rt_stack* out);
+  /// The stack id and size of a live block. 1 found, 0 unknown (or not tracing).
+  int (*allocation_site)(const void* block, uint32_t* stack, uint64_t* size);
+
+  int (*write_capture)(const char* path);
+  int (*report_alloc)(const void* block, size_t size);
+  int (*report_free)(const void* block);
+};
+
+/// The runtime that owns this process's hooks (never null).
+MEASURE_API const measure_rt_interface* measure_rt_get(void);
+}

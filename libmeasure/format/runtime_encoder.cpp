@@ -1,0 +1,347 @@
+#include "format/runtime_encoder.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "format/sections.h"
+#include "platform/platform.h"
+#include "runtime/runtime.h"
+#include "support/internal_alloc.h"
+#include "support/log.h"
+
+namespace measure::detail {
+namespace {
+
+struct ModuleWriter {
+  format::ByteBuffer* out;
+  static void visit(const ModuleRecord& r, void* self) noexcept {
+    format::SegmentFields segments[16];
+    for (std::uint32_t i = 0; i < r.segment_count; ++i) {
+      segments[i] =
+          format::SegmentFields{r.segments[i].vaddr, r.segments[i].memsz, r.segments[i].offset, r.segments[i].flags};
+    }
+    format::encode_module(
+        *static_cast<ModuleWriter*>(self)->out,
+        format::ModuleFields{r.path, r.path_size, r.build_id, r.build_id_size, r.load_bias, r.first_generation,
+                             r.end_generation == ModuleRecord::still_loaded ? format::loaded_at_end : r.end_generation,
+                             segments, r.segment_count});
+  }
+};
+
+// Sums every thread's counters per stack. Returns mapped memory of `count` entries.
+format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_t* bytes) noexcept {
+  *bytes = sizeof(format::SiteFields) * (count == 0 ? 1 : count);
+  auto* sites = static_cast<format::SiteFields*>(platform::map_pages(*bytes));
+  if (sites == nullptr) {
+    return nullptr;
+  }
+  auto* peaks = static_cast<std::int64_t*>(platform::map_pages(sizeof(std::int64_t) * (count == 0 ? 1 : count)));
+  if (peaks == nullptr) {
+    platform::unmap_pages(sites, *bytes);
+    return nullptr;
+  }
+  std::uint64_t mark = rt.account.mark();
+  for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+    for (std::uint32_t id = 0; id < count; ++id) {
+      const SiteCounters* c = t->find_site(id);
+      if (c == nullptr) {
+        id |= (1U << ThreadState::site_chunk_bits) - 1;  // skip the rest of an absent chunk
+        continue;
+      }
+      format::SiteFields& s = sites[id];
+      s.alloc_count += load_relaxed(c->alloc_count);
+      s.alloc_bytes += load_relaxed(c->alloc_bytes);
+      s.free_count += load_relaxed(c->free_count);
+      s.freed_bytes += load_relaxed(c->freed_bytes);
+      s.temporary_count += load_relaxed(c->temporary_count);
+      peaks[id] += c->contribution_at(mark);
+    }
+  }
+  for (std::uint32_t id = 0; id < count; ++id) {
+    if (peaks[id] < 0) {
+      rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
+      peaks[id] = 0;
+    }
+    sites[id].peak_bytes = static_cast<std::uint64_t>(peaks[id]);
+  }
+  platform::unmap_pages(peaks, sizeof(std::int64_t) * (count == 0 ? 1 : count));
+  return sites;
+}
+
+// The timeline; a final capture adds a last point, taken now (a checkpoint's writer, the
+// background thread, has just sampled), unless `sampled` says it was taken already.
+void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
+  if (!rt.options.timeline) {
+    return;
+  }
+  if (final) {
+    rt.timeline.sample(
+        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
+        rt.account.peak());
+  }
+  std::size_t bytes = sizeof(TimelinePoint) * Timeline::capacity;
+  auto* points = static_cast<TimelinePoint*>(platform::map_pages(bytes));
+  if (points == nullptr) {
+    return;  // out of memory: the capture is still complete without its chart
+  }
+  TimelinePeak peak;
+  std::uint64_t interval = 0;
+  std::uint32_t n = rt.timeline.copy(points, &peak, &interval);
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::timeline));
+  format::encode_timeline(out, format::TimelineFields{interval, peak.bytes, peak.after_ns, peak.before_ns, n});
+  std::uint64_t previous = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    format::encode_timeline_point(out, points[i].time_ns - previous, points[i].live_bytes, points[i].resident_bytes);
+    previous = points[i].time_ns;
+  }
+  out.end_section();
+  platform::unmap_pages(points, bytes);
+}
+
+void encode_program(format::ByteBuffer& out, Runtime& rt, const CaptureRequest& request) noexcept {
+  char exe[4096];
+  if (!platform::executable_path(exe, sizeof exe)) {
+    exe[0] = '\0';
+  }
+  constexpr std::size_t args_capacity = 64 * 1024;
+  char* args = nullptr;
+  std::size_t args_size = 0;
+  if (rt.command_line == nullptr) {
+    args = static_cast<char*>(platform::map_pages(args_capacity));
+    args_size = args != nullptr ? platform::command_line(args, args_capacity) : 0;
+  }
+  std::uint32_t flags =
+      (request.final ? format::program_final : 0U) | (rt.hooks_active ? 0U : format::program_hooks_inactive);
+  std::uint64_t now = platform::monotonic_ns();
+  format::encode_program(out, format::ProgramFields{exe, rt.command_line != nullptr ? rt.command_line : args,
+                                                    rt.command_line != nullptr ? rt.command_line_size : args_size,
+                                                    static_cast<std::uint64_t>(request.pid),
+                                                    static_cast<std::uint64_t>(request.parent_pid),
+                                                    static_cast<format::CaptureMode>(rt.options.mode), rt.options.depth,
+                                                    rt.options.sample_interval, rt.start_realtime_ns,
+                                                    platform::realtime_ns(), now - rt.start_monotonic_ns, flags});
+  if (args != nullptr) {
+    platform::unmap_pages(args, args_capacity);
+  }
+}
+
+// `shadow_bytes`: rt.shadow.memory_bytes(), asked once per capture (a walk of its pages).
+void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shadow_bytes) noexcept {
+  struct Named {
+    const char* name;
+    std::uint64_t value;
+  };
+  const Diagnostics& d = rt.diagnostics;
+  Named counters[] = {
+      {"unmatched_frees", d.unmatched_frees.load()},
+      {"mismatched_frees", d.mismatched_frees.load()},
+      {"dropped_events", d.dropped_events.load()},
+      {"unknown_stacks", d.unknown_stacks.load()},
+      {"bootstrap_allocations", d.bootstrap_allocations.load()},
+      {"negative_contributions", d.negative_contributions.load()},
+      {"inexact_recalls", rt.account.inexact_recalls()},
+      {"unwind_tables", rt.unwinder.has_tables() ? 1U : 0U},
+      {"stack_table_bytes", rt.stacks.memory_bytes()},
+      {"pointer_table_bytes", rt.pointers.memory_bytes()},
+      {"block_shadow_bytes", shadow_bytes},
+      {"untraced_forks", d.untraced_forks.load()},
+      {"untraced_execs", d.untraced_execs.load()},
+      {"sample_seed", rt.sample_seed},  // last: sampled mode only
+  };
+  std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::diagnostics));
+  out.put_varint(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.put_string(counters[i].name);
+    out.put_varint(counters[i].value);
+  }
+  out.put_varint(rt.hooks_active ? 0 : 1);
+  if (!rt.hooks_active) {
+    out.put_string("the program's allocation functions were not interposed; this capture is incomplete");
+  }
+  out.end_section();
+}
+
+// Named scopes, summed over threads: each thread keeps its own aggregates, so scope ends never
+// contend; they are merged here, per name, through one stack-indexed scratch array.
+void encode_scopes(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_count) noexcept {
+  // Names are chosen once: other threads may still be closing scopes while this runs, and
+  // the count written first must match the scopes that follow.
+  std::uint32_t names = rt.scope_names.count();
+  std::size_t chosen_bytes = names;
+  auto* chosen = static_cast<unsigned char*>(platform::map_pages(chosen_bytes));
+  std::size_t scratch_bytes = sizeof(format::ScopeSiteFields) * (stack_count == 0 ? 1 : stack_count);
+  auto* scratch = static_cast<format::ScopeSiteFields*>(platform::map_pages(scratch_bytes));
+  if (chosen == nullptr || scratch == nullptr) {
+    platform::unmap_pages(chosen, chosen_bytes);
+    platform::unmap_pages(scratch, scratch_bytes);
+    return;
+  }
+  std::uint32_t used = 0;
+  for (std::uint32_t id = 1; id < names; ++id) {
+    for (ThreadState* t = rt.threads.first(); t != nullptr && chosen[id] == 0; t = t->next_in_registry) {
+      if (const ScopeAggregate* a = t->scopes.aggregate(id); a != nullptr && a->entries != 0) {
+        chosen[id] = 1;
+        ++used;
+      }
+    }
+  }
+  if (used != 0) {
+    out.begin_section(static_cast<std::uint32_t>(format::SectionKind::scopes));
+    out.put_varint(used);
+  }
+  for (std::uint32_t id = 1; id < names; ++id) {
+    if (chosen[id] == 0) {
+      continue;
+    }
+    format::ScopeFields f{};
+    f.name = rt.scope_names.name(id, &f.name_size);
+    struct Merge {
+      format::ScopeSiteFields* scratch;
+      std::uint32_t stack_count;
+    } merge{scratch, stack_count};
+    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+      const ScopeAggregate* a = t->scopes.aggregate(id);
+      if (a == nullptr || a->entries == 0) {
+        continue;
+      }
+      f.entries += a->entries;
+      f.alloc_count += a->alloc_count;
+      f.alloc_bytes += a->alloc_bytes;
+      f.free_count += a->free_count;
+      f.freed_bytes += a->freed_bytes;
+      f.net_bytes += a->net_bytes;
+      f.peak_sum += a->peak_sum;
+      f.peak_max = a->peak_max > f.peak_max ? a->peak_max : f.peak_max;
+      a->sites.for_each(
+          [](const ScopeSite& site, void* context) {
+            auto* m = static_cast<Merge*>(context);
+            if (site.stack < m->stack_count) {
+              format::ScopeSiteFields& s = m->scratch[site.stack];
+              s.alloc_count += site.alloc_count;
+              s.alloc_bytes += site.alloc_bytes;
+              s.free_count += site.free_count;
+              s.freed_bytes += site.freed_bytes;
+            }
+          },
+          &merge);
+    }
+    for (std::uint32_t s = 0; s < stack_count; ++s) {
+      f.site_count += scratch[s].alloc_count != 0 || scratch[s].free_count != 0 ? 1 : 0;
+    }
+    format::encode_scope(out, f);
+    std::uint32_t previous = 0;
+    for (std::uint32_t s = 0; s < stack_count; ++s) {
+      if (scratch[s].alloc_count != 0 || scratch[s].free_count != 0) {
+        format::encode_scope_site(out, s - previous, scratch[s]);
+        previous = s;
+        scratch[s] = format::ScopeSiteFields{};
+      }
+    }
+  }
+  if (used != 0) {
+    out.end_section();
+  }
+  platform::unmap_pages(chosen, chosen_bytes);
+  platform::unmap_pages(scratch, scratch_bytes);
+}
+
+}  // namespace
+
+CaptureRequest CaptureRequest::now(bool final, bool frames) noexcept {
+  return CaptureRequest{final, frames, platform::process_id(), platform::parent_process_id()};
+}
+
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames) noexcept {
+  encode_capture_state(rt, out, CaptureRequest::now(final, frames));
+}
+
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureRequest& request) noexcept {
+  bool frames = request.frames;
+  out.put_header();
+  encode_program(out, rt, request);
+
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
+  out.put_varint(rt.modules.count());
+  ModuleWriter modules{&out};
+  rt.modules.for_each(&ModuleWriter::visit, &modules);
+  out.end_section();
+
+  std::uint32_t count = rt.stacks.count();
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
+  out.put_varint(count);
+  std::uint64_t addresses[max_depth];
+  for (std::uint32_t id = 0; id < count; ++id) {
+    const StackRecord* r = rt.stacks.get(id);
+    std::uint32_t depth = r != nullptr && frames ? r->depth : 0;
+    std::uint32_t flags = r != nullptr ? r->flags : 0;
+    if (!frames && r != nullptr && r->depth != 0) {
+      flags |= format::stack_frames_elided;
+    }
+    for (std::uint32_t i = 0; i < depth; ++i) {
+      addresses[i] = r->frames[i];
+    }
+    format::encode_stack(out, id == 0 ? 0 : 1, r != nullptr ? r->generation : 0, flags, addresses, depth);
+  }
+
+  out.end_section();
+
+  std::size_t sites_bytes = 0;
+  format::SiteFields* sites = aggregate_sites(rt, count, &sites_bytes);
+  format::TotalsFields totals{};
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
+  std::uint32_t used = 0;
+  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
+    used += sites[id].alloc_count != 0 || sites[id].free_count != 0 ? 1 : 0;
+  }
+  out.put_varint(used);
+  std::uint32_t previous = 0;
+  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
+    const format::SiteFields& s = sites[id];
+    if (s.alloc_count == 0 && s.free_count == 0) {
+      continue;
+    }
+    format::encode_site(out, id - previous, s);
+    previous = id;
+    totals.counters.alloc_count += s.alloc_count;
+    totals.counters.alloc_bytes += s.alloc_bytes;
+    totals.counters.free_count += s.free_count;
+    totals.counters.freed_bytes += s.freed_bytes;
+    totals.counters.temporary_count += s.temporary_count;
+  }
+  out.end_section();
+  if (sites != nullptr) {
+    platform::unmap_pages(sites, sites_bytes);
+  } else {
+    LogLine().text("out of memory while aggregating call sites; the capture has no sites").emit();
+  }
+
+  if (rt.options.mode != Mode::exact) {
+    // Sites hold estimates (sampled) or nothing (counters): the exact totals are the threads'.
+    totals.counters = format::SiteFields{};
+    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+      totals.counters.alloc_count += load_relaxed(t->totals.alloc_count);
+      totals.counters.alloc_bytes += load_relaxed(t->totals.alloc_bytes);
+      totals.counters.free_count += load_relaxed(t->totals.free_count);
+      totals.counters.freed_bytes += load_relaxed(t->totals.freed_bytes);
+    }
+  }
+  totals.counters.peak_bytes = rt.account.peak();
+  totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
+  totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
+  // The block shadow's pages are mapped directly, not taken from the internal allocator.
+  std::uint64_t shadow_bytes = rt.shadow.memory_bytes();
+  totals.toolkit_bytes = internal_bytes() + shadow_bytes;
+  totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes;
+  totals.resident_bytes = platform::resident_bytes();
+  totals.threads = rt.threads.count();
+  format::encode_totals(out, totals);
+  encode_diagnostics(out, rt, shadow_bytes);
+  encode_scopes(out, rt, count);
+  if (frames) {
+    encode_timeline(out, rt, request.final);  // in files, not in-process snapshots
+  }
+  out.put_end();
+}
+
+}  // namespace measure::detail

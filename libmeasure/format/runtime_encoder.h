@@ -1,0 +1,35 @@
+// Encoding the runtime's state as a capture (format/capture_format.h), for the capture files
+// (format/runtime_files.h) and the in-process API's snapshots. It allocates only mapped
+// pages and toolkit memory, never the C heap.
+#pragma once
+
+#include <cstddef>
+
+namespace measure::detail {
+
+class Runtime;
+}  // namespace measure::detail
+namespace measure::format {
+class ByteBuffer;
+}
+namespace measure::detail {
+
+/// What a capture is encoded as.
+struct CaptureRequest {
+  bool final = false;  // written at exit, not a checkpoint or snapshot
+  bool frames = true;  // stacks carry their frames (an in-process snapshot leaves them out)
+  int pid = 0;         // the process the capture describes
+  int parent_pid = 0;
+
+  /// For the calling process, as it is now.
+  static CaptureRequest now(bool final, bool frames = true) noexcept;
+};
+
+/// Encodes the runtime's current state as a capture file into `out` (check out.failed()).
+/// `final` marks the capture written at exit. Without `frames`, stacks carry no frames and
+/// the "elided" flag (an in-process snapshot reads them from the stack table when needed).
+/// pre: the module map was scanned just before.
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames = true) noexcept;
+void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureRequest& request) noexcept;
+
+}  // namespace measure::detail

@@ -1,0 +1,227 @@
+// Writing a capture file: encode, write a temporary file nobody can have prepared, then give
+// it its name. Everything here runs at exit or on the background thread, with the writer lock.
+#include "format/runtime_files.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "format/byte_buffer.h"
+#include "format/runtime_encoder.h"
+#include "platform/platform.h"
+#include "runtime/runtime.h"
+#include "support/log.h"
+
+namespace measure::detail {
+namespace {
+
+// Basename of the executable, for %n.
+void program_name(char* out, std::size_t size) noexcept {
+  char exe[4096];
+  const char* base = "program";
+  if (platform::executable_path(exe, sizeof exe)) {
+    const char* slash = std::strrchr(exe, '/');
+    base = slash != nullptr ? slash + 1 : exe;
+  }
+  std::strncpy(out, base, size - 1);
+  out[size - 1] = '\0';
+}
+
+// Captures hold the program's arguments and paths: readable by their owner only.
+constexpr unsigned capture_mode = 0600;
+
+// Tells `measure run` why this process's capture could not be written: an empty file named
+// PID.ERRNO in the status directory it gave (Options::status_dir). Made without a descriptor
+// and without data, so it works when the program used every descriptor or the disk is full.
+void note_failure(Runtime& rt, int pid, int error) noexcept {
+  if (rt.options.status_dir[0] == '\0') {
+    return;
+  }
+  char note[sizeof rt.options.status_dir + 48];
+  std::size_t n = std::strlen(rt.options.status_dir);
+  std::memcpy(note, rt.options.status_dir, n);
+  note[n++] = '/';
+  n += format_decimal(static_cast<std::uint64_t>(pid), note + n);
+  note[n++] = '.';
+  n += format_decimal(static_cast<std::uint64_t>(error), note + n);
+  note[n] = '\0';
+  platform::create_marker(note);
+}
+
+// One warning per process: checkpoints retry every interval, and a full disk or a read-only
+// directory must not flood the program's stderr.
+int write_failed(Runtime& rt, const char* path, int pid, int error) noexcept {
+  note_failure(rt, pid, error);
+  if (!rt.write_warned) {
+    rt.write_warned = true;
+    // A path of thousands of bytes is shortened, so that the reason still fits the line.
+    LogLine().text("cannot write the capture ").shortened(path).text(": ").text(std::strerror(error)).emit();
+  }
+  return error;
+}
+
+// Gives the finished temporary file its final name. A process's own capture claims a name no
+// other process has used: link() fails when the name exists (pid reuse, or a template
+// without %p), and then ".1", ".2" ... are tried. Later writes replace it with rename().
+int publish(Runtime& rt, const char* temporary, const char* path, bool claim) noexcept {
+  if (!claim) {
+    return platform::rename_file(temporary, path);
+  }
+  char candidate[4096 + 32];
+  std::size_t n = std::strlen(path);
+  for (std::uint64_t sequence = 0; sequence < 1000; ++sequence) {
+    std::memcpy(candidate, path, n + 1);
+    if (sequence != 0) {
+      candidate[n] = '.';
+      candidate[n + 1 + format_decimal(sequence, candidate + n + 1)] = '\0';
+    }
+    int rc = platform::link_file(temporary, candidate);
+    if (rc == -EPERM || rc == -ENOTSUP || rc == -EOPNOTSUPP) {
+      // No hard links here (some network and FUSE file systems): check, then rename.
+      rc = platform::path_exists(candidate) ? -EEXIST : platform::rename_file(temporary, candidate);
+      if (rc == 0) {
+        std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
+        rt.path_chosen = true;
+        return 0;
+      }
+    }
+    if (rc == 0) {
+      platform::remove_file(temporary);
+      std::memcpy(rt.chosen_path, candidate, std::strlen(candidate) + 1);
+      rt.path_chosen = true;
+      return 0;
+    }
+    if (rc != -EEXIST) {
+      return rc;
+    }
+  }
+  return -EEXIST;
+}
+
+// One attempt to write an encoded capture, shared with the helper process that retries it
+// (which must not encode again: what it reads of the process, /proc/self/statm, would take
+// the one descriptor it freed).
+struct Attempt {
+  Runtime* rt;
+  const unsigned char* data;
+  std::size_t size;
+  char path[4096];
+  bool claim;
+};
+
+// Writes and publishes; returns 0 or an errno value, and warns about nothing.
+int write_once(Attempt& a) noexcept {
+  // A random name, created new: a name a user could predict (PATH.tmp.PID) would let them
+  // prepare a symbolic link there and have a program run by root write through it.
+  char temporary[sizeof a.path + 32];
+  std::size_t n = std::strlen(a.path);
+  std::memcpy(temporary, a.path, n);
+  std::memcpy(temporary + n, ".tmp.", 5);
+  platform::random_name(temporary + n + 5);
+  int fd = platform::create_new_file(temporary, capture_mode);
+  if (fd < 0) {
+    return -fd;
+  }
+  int rc = platform::write_all(fd, a.data, a.size);
+  int close_rc = platform::close_file(fd);
+  if (rc == 0) {
+    rc = close_rc;
+  }
+  if (rc == 0) {
+    rc = publish(*a.rt, temporary, a.path, a.claim);
+  }
+  if (rc != 0) {
+    platform::remove_file(temporary);
+    return -rc;
+  }
+  return 0;
+}
+
+int write_in_helper(void* attempt) noexcept {
+  return write_once(*static_cast<Attempt*>(attempt));
+}
+
+}  // namespace
+
+bool expand_output_path(const char* templ, char* out, std::size_t size) noexcept {
+  return expand_output_path(templ, out, size, platform::process_id());
+}
+
+bool expand_output_path(const char* templ, char* out, std::size_t size, int process) noexcept {
+  char name[256];
+  program_name(name, sizeof name);
+  char pid[24];
+  pid[format_decimal(static_cast<std::uint64_t>(process), pid)] = '\0';
+  std::size_t n = 0;
+  auto put = [&](const char* s) {
+    for (; *s != '\0'; ++s) {
+      if (n + 1 >= size) {
+        return false;
+      }
+      out[n++] = *s;
+    }
+    return true;
+  };
+  for (const char* p = templ; *p != '\0'; ++p) {
+    bool ok = true;
+    if (p[0] == '%' && p[1] == 'p') {
+      ok = put(pid);
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'n') {
+      ok = put(name);
+      ++p;
+    } else if (p[0] == '%' && p[1] == '%') {
+      ok = put("%");
+      ++p;
+    } else {
+      char c[2] = {*p, '\0'};
+      ok = put(c);
+    }
+    if (!ok) {
+      return false;
+    }
+  }
+  out[n] = '\0';
+  return true;
+}
+
+int write_capture_file(Runtime& rt, bool final, const char* path_template) noexcept {
+  SpinGuard guard(rt.writer_lock);
+  if (!final && path_template == nullptr && rt.execs_starting.load(std::memory_order_acquire) != 0) {
+    return 0;  // a thread calls exec: the capture it wrote just before is the final one
+  }
+  CaptureRequest request = CaptureRequest::now(final);
+  Attempt attempt{&rt, nullptr, 0, {}, false};
+  if (path_template == nullptr && rt.path_chosen) {
+    std::memcpy(attempt.path, rt.chosen_path, std::strlen(rt.chosen_path) + 1);
+  } else {
+    const char* templ = path_template != nullptr ? path_template : rt.output_path;
+    if (!expand_output_path(templ, attempt.path, sizeof attempt.path, request.pid)) {
+      return write_failed(rt, templ, request.pid, ENAMETOOLONG);
+    }
+    attempt.claim = path_template == nullptr;
+  }
+  format::ByteBuffer out;
+  encode_capture_state(rt, out, request);
+  int rc = 0;
+  if (out.failed()) {
+    rc = ENOMEM;
+  } else if (out.size() > platform::file_size_limit()) {
+    rc = EFBIG;  // writing past RLIMIT_FSIZE would kill the program
+  } else {
+    attempt.data = out.data();
+    attempt.size = out.size();
+    rc = write_once(attempt);
+  }
+  if (rc == EMFILE) {
+    // The program uses every descriptor it may have. A helper with a copy of the descriptor
+    // table has room in its copy; the program's own table is left exactly as it is.
+    int helper = platform::run_with_spare_descriptor(&write_in_helper, &attempt);
+    rc = helper < 0 ? EMFILE : helper;
+  }
+  if (rc != 0) {
+    return write_failed(rt, attempt.path, request.pid, rc);
+  }
+  return 0;
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,63 @@
+// The runtime's own thread: timeline samples and checkpoints.
+#include "runtime/background.h"
+
+#include <algorithm>
+
+#include "format/runtime_files.h"
+#include "platform/platform.h"
+#include "runtime/runtime.h"
+#include "support/log.h"
+
+namespace measure::detail {
+namespace {
+
+// Samples the timeline every interval and writes a checkpoint every checkpoint interval, so
+// a program killed by SIGKILL or the OOM killer still leaves a capture. A toolkit thread:
+// everything it allocates is untraced, and no signal of the program is ever delivered to it
+// (platform::start_thread blocks them all).
+void* background_thread(void*) noexcept {
+  t_busy = true;
+  Runtime& rt = runtime();
+  int owner = rt.owner_pid;
+  std::uint64_t checkpoint_ns = rt.options.checkpoint_ms * 1000000ULL;
+  std::uint64_t next_checkpoint = checkpoint_ns;
+  for (;;) {
+    std::uint64_t now = platform::monotonic_ns() - rt.start_monotonic_ns;
+    std::uint64_t wake = rt.options.timeline ? now + rt.timeline.sleep_ns() : next_checkpoint;
+    if (checkpoint_ns != 0) {
+      wake = std::min(wake, next_checkpoint);
+    }
+    platform::sleep_ns(wake > now ? wake - now : 0);
+    if (rt.current() != RuntimeState::recording || platform::process_id() != owner) {
+      return nullptr;  // finished, off, or this copy of the thread belongs to an old parent
+    }
+    now = platform::monotonic_ns() - rt.start_monotonic_ns;
+    if (rt.options.timeline) {
+      rt.timeline.sample({now, rt.account.live(), platform::resident_bytes()}, rt.account.peak());
+    }
+    if (checkpoint_ns != 0 && now >= next_checkpoint) {
+      rt.modules.scan();
+      write_capture_file(rt, false);
+      next_checkpoint = now + checkpoint_ns;
+    }
+  }
+}
+
+}  // namespace
+
+void start_checkpoints(Runtime& rt) noexcept {
+  if (!rt.write_at_exit || (rt.options.checkpoint_ms == 0 && !rt.options.timeline)) {
+    return;
+  }
+  if (rt.options.timeline) {
+    // The chart's first point: nothing is live yet, or only what a forked child inherited.
+    rt.timeline.sample(
+        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
+        rt.account.peak());
+  }
+  if (!platform::start_thread(&background_thread, nullptr)) {
+    LogLine().text("cannot start the background thread; no timeline, and the capture is written at exit only").emit();
+  }
+}
+
+}  // namespace measure::detail

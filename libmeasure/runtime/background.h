@@ -1,0 +1,16 @@
+// The runtime's background thread: it samples the timeline (live bytes and resident memory)
+// and writes a checkpoint every checkpoint interval, so a program killed by SIGKILL or the OOM
+// killer still leaves a capture. A toolkit thread: what it allocates is untraced, and no
+// signal of the program is ever delivered to it.
+#pragma once
+
+namespace measure::detail {
+
+class Runtime;
+
+/// Takes the timeline's first point and starts the thread, when the runtime writes a capture
+/// and the timeline or checkpoints are on. A failure to start is said once on stderr; the
+/// capture is then written at exit only. Call at start, and in a followed fork child.
+void start_checkpoints(Runtime& rt) noexcept;
+
+}  // namespace measure::detail

@@ -1,0 +1,305 @@
+#include "threads/scopes.h"
+
+#include <cstring>
+
+#include "platform/platform.h"
+#include "support/hash.h"
+#include "support/internal_alloc.h"
+
+namespace measure::detail {
+
+// ---- ScopeSiteTable ---------------------------------------------------------------------
+
+bool ScopeSiteTable::grow() noexcept {
+  std::uint32_t capacity = m_capacity == 0 ? 16 : m_capacity * 2;
+  auto* slots = static_cast<ScopeSite*>(internal_alloc(sizeof(ScopeSite) * capacity));
+  if (slots == nullptr) {
+    return false;
+  }
+  std::uint32_t mask = capacity - 1;
+  for (std::uint32_t i = 0; i < m_capacity; ++i) {
+    const ScopeSite& e = m_slots[i];
+    if (e.generation != m_generation) {
+      continue;
+    }
+    std::uint32_t j = static_cast<std::uint32_t>(mix64(e.stack)) & mask;
+    while (slots[j].generation == m_generation) {
+      j = (j + 1) & mask;
+    }
+    slots[j] = e;
+  }
+  internal_free(m_slots, sizeof(ScopeSite) * m_capacity);
+  m_slots = slots;
+  m_capacity = capacity;
+  return true;
+}
+
+ScopeSite* ScopeSiteTable::find_or_insert(std::uint32_t stack, std::uint64_t mark) noexcept {
+  if (m_generation == 0) {
+    // Zero-filled memory (aggregates are made that way): generation 0 marks empty slots.
+    m_generation = 1;
+  }
+  if ((m_count + 1) * 4 > m_capacity * 3 && !grow() && m_count + 1 >= m_capacity) {
+    return nullptr;
+  }
+  std::uint32_t mask = m_capacity - 1;
+  std::uint32_t i = static_cast<std::uint32_t>(mix64(stack)) & mask;
+  for (;; i = (i + 1) & mask) {
+    ScopeSite& e = m_slots[i];
+    if (e.generation != m_generation) {
+      std::memset(&e, 0, sizeof e);
+      e.stack = stack;
+      e.generation = m_generation;
+      e.mark = mark;
+      ++m_count;
+      return &e;
+    }
+    if (e.stack == stack) {
+      return &e;
+    }
+  }
+}
+
+void ScopeSiteTable::clear() noexcept {
+  ++m_generation;
+  m_count = 0;
+  if (m_generation == 0) {  // wrapped: entries of generation 0 would look current
+    std::memset(m_slots, 0, sizeof(ScopeSite) * m_capacity);
+    m_generation = 1;
+  }
+}
+
+void ScopeSiteTable::for_each(void (*visit)(const ScopeSite&, void*), void* context) const noexcept {
+  for (std::uint32_t i = 0; i < m_capacity; ++i) {
+    if (m_slots[i].generation == m_generation) {
+      visit(m_slots[i], context);
+    }
+  }
+}
+
+// ---- OpenScope --------------------------------------------------------------------------
+
+void OpenScope::start(std::uint32_t name_id) noexcept {
+  name = name_id;
+  totals = ScopeTotals{};
+  mark = 0;
+  lost_sites = 0;
+  sites.clear();
+}
+
+void OpenScope::on_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+  auto delta = static_cast<std::int64_t>(bytes);
+  std::int64_t count_delta = 1;
+  if (allocation) {
+    ++totals.alloc_count;
+    totals.alloc_bytes += bytes;
+  } else {
+    ++totals.free_count;
+    totals.freed_bytes += bytes;
+    delta = -delta;
+    count_delta = -1;
+  }
+  std::uint64_t old_mark = mark;
+  totals.net_bytes += delta;
+  totals.net_count += count_delta;
+  bool new_peak = totals.net_bytes > static_cast<std::int64_t>(totals.peak_bytes);
+  if (new_peak) {
+    totals.peak_bytes = static_cast<std::uint64_t>(totals.net_bytes);
+    ++mark;
+  }
+  ScopeSite* site = sites.find_or_insert(stack, old_mark);
+  if (site == nullptr) {
+    ++lost_sites;
+    return;
+  }
+  if (site->mark != old_mark) {
+    // A scope peak happened after this site's last event: it held its current net then.
+    site->peak_bytes = site->net_bytes;
+    site->peak_count = site->net_count;
+  }
+  if (allocation) {
+    ++site->alloc_count;
+    site->alloc_bytes += bytes;
+  } else {
+    ++site->free_count;
+    site->freed_bytes += bytes;
+  }
+  site->net_bytes += delta;
+  site->net_count += count_delta;
+  if (new_peak) {
+    site->peak_bytes = site->net_bytes;
+    site->peak_count = site->net_count;
+  }
+  site->mark = mark;
+}
+
+// ---- ScopeNames -------------------------------------------------------------------------
+
+std::uint32_t ScopeNames::intern(const char* text, std::size_t size) noexcept {
+  if (size == 0) {
+    return 0;
+  }
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (std::size_t i = 0; i < size; ++i) {
+    hash = (hash ^ static_cast<unsigned char>(text[i])) * 0x100000001b3ULL;
+  }
+  SpinGuard guard(m_lock);
+  if (m_entries == nullptr) {
+    m_entries = static_cast<Entry*>(platform::map_pages(sizeof(Entry) * max_names));
+    if (m_entries == nullptr) {
+      return 0;
+    }
+  }
+  for (std::uint32_t id = 1; id < m_count; ++id) {
+    const Entry& e = m_entries[id];
+    if (e.hash == hash && e.size == size && std::memcmp(e.text, text, size) == 0) {
+      return id;
+    }
+  }
+  if (m_count >= max_names) {
+    return 0;
+  }
+  auto* copy = static_cast<char*>(internal_alloc(size + 1));
+  if (copy == nullptr) {
+    return 0;
+  }
+  std::memcpy(copy, text, size);
+  m_entries[m_count] = Entry{copy, size, hash};
+  __atomic_store_n(&m_count, m_count + 1, __ATOMIC_RELEASE);
+  return m_count - 1;
+}
+
+const char* ScopeNames::name(std::uint32_t id, std::size_t* size) const noexcept {
+  if (id == 0 || id >= count()) {
+    return nullptr;
+  }
+  *size = m_entries[id].size;
+  return m_entries[id].text;
+}
+
+// ---- ThreadScopes -----------------------------------------------------------------------
+
+bool ThreadScopes::begin(std::uint32_t name_id) noexcept {
+  if (m_depth == max_depth || m_placeholders != 0) {
+    ++m_too_deep;
+    ++m_placeholders;
+    return false;
+  }
+  m_scopes[m_depth].start(name_id);
+  ++m_depth;
+  return true;
+}
+
+void ThreadScopes::reset_aggregates() noexcept {
+  for (std::uint32_t i = 0; i < m_aggregate_count; ++i) {
+    ScopeAggregate& a = m_aggregates[i];
+    ScopeSiteTable sites = a.sites;
+    sites.clear();
+    a = ScopeAggregate{};
+    a.sites = sites;
+  }
+}
+
+ScopeAggregate* ThreadScopes::aggregate_for(std::uint32_t id) noexcept {
+  if (id >= m_aggregate_count) {
+    std::uint32_t count = m_aggregate_count == 0 ? 16 : m_aggregate_count;
+    while (count <= id) {
+      count *= 2;
+    }
+    auto* grown = static_cast<ScopeAggregate*>(internal_alloc(sizeof(ScopeAggregate) * count));
+    if (grown == nullptr) {
+      return nullptr;
+    }
+    if (m_aggregate_count != 0) {
+      std::memcpy(static_cast<void*>(grown), m_aggregates, sizeof(ScopeAggregate) * m_aggregate_count);
+    }
+    // The old array is left in place: the capture writer may be reading it from another
+    // thread at exit. Growth is rare (doubling), so little is kept.
+    __atomic_store_n(&m_aggregates, grown, __ATOMIC_RELEASE);
+    __atomic_store_n(&m_aggregate_count, count, __ATOMIC_RELEASE);
+  }
+  return &m_aggregates[id];
+}
+
+namespace {
+
+struct MergeContext {
+  ScopeAggregate* aggregate;
+  ScopeSite* copy;
+  std::uint32_t copied;
+};
+
+void merge_site(const ScopeSite& site, void* context) noexcept {
+  auto* ctx = static_cast<MergeContext*>(context);
+  if (ctx->copy != nullptr) {
+    ctx->copy[ctx->copied++] = site;
+  }
+  if (ctx->aggregate == nullptr) {
+    return;
+  }
+  ScopeSite* sum = ctx->aggregate->sites.find_or_insert(site.stack, 0);
+  if (sum != nullptr) {
+    sum->alloc_count += site.alloc_count;
+    sum->alloc_bytes += site.alloc_bytes;
+    sum->free_count += site.free_count;
+    sum->freed_bytes += site.freed_bytes;
+    sum->net_bytes += site.net_bytes;
+    sum->net_count += site.net_count;
+  }
+}
+
+}  // namespace
+
+bool ThreadScopes::end(ScopeTotals* out, ScopeSite** sites, std::uint32_t* site_count) noexcept {
+  if (sites != nullptr) {
+    *sites = nullptr;
+    *site_count = 0;
+  }
+  if (m_placeholders != 0) {
+    --m_placeholders;
+    *out = ScopeTotals{};
+    return true;
+  }
+  if (m_depth == 0) {
+    return false;
+  }
+  OpenScope& scope = m_scopes[m_depth - 1];
+  MergeContext ctx{nullptr, nullptr, 0};
+  if (scope.name != 0) {
+    ctx.aggregate = aggregate_for(scope.name);
+  }
+  std::uint32_t count = scope.sites.size();
+  if (sites != nullptr && count != 0) {
+    ctx.copy = static_cast<ScopeSite*>(internal_alloc(sizeof(ScopeSite) * count));
+  }
+  if (ctx.aggregate != nullptr || ctx.copy != nullptr) {
+    scope.sites.for_each(&merge_site, &ctx);
+  }
+  // Entries not touched since the last peak held their net value at it.
+  for (std::uint32_t i = 0; ctx.copy != nullptr && i < ctx.copied; ++i) {
+    ScopeSite& s = ctx.copy[i];
+    if (s.mark != scope.mark) {
+      s.peak_bytes = s.net_bytes;
+      s.peak_count = s.net_count;
+    }
+  }
+  if (ScopeAggregate* a = ctx.aggregate) {
+    ++a->entries;
+    a->alloc_count += scope.totals.alloc_count;
+    a->alloc_bytes += scope.totals.alloc_bytes;
+    a->free_count += scope.totals.free_count;
+    a->freed_bytes += scope.totals.freed_bytes;
+    a->net_bytes += scope.totals.net_bytes;
+    a->peak_sum += scope.totals.peak_bytes;
+    a->peak_max = scope.totals.peak_bytes > a->peak_max ? scope.totals.peak_bytes : a->peak_max;
+  }
+  *out = scope.totals;
+  if (sites != nullptr) {
+    *sites = ctx.copy;
+    *site_count = ctx.copy != nullptr ? ctx.copied : 0;
+  }
+  --m_depth;
+  return true;
+}
+
+}  // namespace measure::detail

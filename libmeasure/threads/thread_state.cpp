@@ -1,0 +1,128 @@
+#include "threads/thread_state.h"
+
+#include <cstring>
+#include <new>
+
+#include "platform/platform.h"
+#include "stacks/stack_table.h"
+#include "support/internal_alloc.h"
+
+namespace measure::detail {
+namespace {
+constexpr std::uint32_t max_directory_entries = (StackTable::max_id >> ThreadState::site_chunk_bits) + 1;
+constexpr std::uint32_t first_directory_entries = 512;
+}  // namespace
+
+bool ThreadState::grow_directory(std::uint32_t chunk_index) noexcept {
+  std::uint32_t capacity = m_site_capacity.load(std::memory_order_relaxed);
+  std::uint32_t grown = capacity == 0 ? first_directory_entries : capacity;
+  while (grown <= chunk_index) {
+    grown *= 2;
+  }
+  grown = grown < max_directory_entries ? grown : max_directory_entries;
+  auto* directory = static_cast<std::atomic<SiteCounters*>*>(internal_alloc(sizeof(SiteCounters*) * grown));
+  if (directory == nullptr) {
+    return false;
+  }
+  std::atomic<SiteCounters*>* old = m_sites.load(std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < capacity; ++i) {
+    directory[i].store(old[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  m_memory += sizeof(SiteCounters*) * grown;
+  // The directory before its size: an owner that sees the size sees the directory; readers
+  // bound their index by the chunk limit, published after both.
+  m_sites.store(directory, std::memory_order_release);
+  m_site_capacity.store(grown, std::memory_order_release);
+  return true;
+}
+
+SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
+  if (chunk_index >= max_directory_entries ||
+      (chunk_index >= m_site_capacity.load(std::memory_order_relaxed) && !grow_directory(chunk_index))) {
+    return nullptr;
+  }
+  std::size_t bytes = sizeof(SiteCounters) << site_chunk_bits;
+  auto* chunk = static_cast<SiteCounters*>(internal_alloc(bytes));
+  if (chunk == nullptr) {
+    return nullptr;
+  }
+  m_memory += bytes;
+  m_sites.load(std::memory_order_relaxed)[chunk_index].store(chunk, std::memory_order_release);
+  std::uint32_t limit = m_chunk_limit.load(std::memory_order_relaxed);
+  if (chunk_index + 1 > limit) {
+    m_chunk_limit.store(chunk_index + 1, std::memory_order_release);
+  }
+  return chunk;
+}
+
+void ThreadState::adopt() noexcept {
+  last_allocation = 0;
+  store_relaxed(net_bytes, 0);
+  store_relaxed(peak_net_bytes, 0);
+  scopes.reset_open();
+  stacks.clear();
+  stack_low = 0;
+  stack_high = 0;
+  os_thread_id = platform::thread_id();
+}
+
+void ThreadState::reset_counters() noexcept {
+  std::uint32_t limit = chunk_limit();
+  for (std::uint32_t c = 0; c < limit; ++c) {
+    if (SiteCounters* chunk = m_sites.load(std::memory_order_relaxed)[c].load(std::memory_order_relaxed)) {
+      std::memset(static_cast<void*>(chunk), 0, sizeof(SiteCounters) << site_chunk_bits);
+    }
+  }
+  net_bytes = 0;
+  peak_net_bytes = 0;
+  totals = EventTotals{};
+  last_allocation = 0;
+  scopes.reset_aggregates();
+}
+
+ThreadState* ThreadRegistry::acquire() noexcept {
+  for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
+    bool expected = false;
+    if (!s->in_use.load(std::memory_order_relaxed) &&
+        s->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      s->adopt();
+      return s;
+    }
+  }
+  void* mem = internal_alloc(sizeof(ThreadState));
+  if (mem == nullptr) {
+    return nullptr;
+  }
+  auto* state = new (mem) ThreadState();
+  if (!state->grow_directory(0)) {
+    internal_free(mem, sizeof(ThreadState));
+    return nullptr;
+  }
+  // Address space only until a slow path touches it; without it those run on the program's stack.
+  state->side_stack = platform::map_stack(ThreadState::side_stack_bytes);
+  state->in_use.store(true, std::memory_order_relaxed);
+  state->adopt();
+  ThreadState* head = m_head.load(std::memory_order_relaxed);
+  do {
+    state->next_in_registry = head;
+  } while (!m_head.compare_exchange_weak(head, state, std::memory_order_release, std::memory_order_relaxed));
+  m_count.fetch_add(1, std::memory_order_relaxed);
+  return state;
+}
+
+void ThreadRegistry::release(ThreadState* state) noexcept {
+  if (state != nullptr) {
+    state->last_allocation = 0;
+    state->in_use.store(false, std::memory_order_release);
+  }
+}
+
+void ThreadRegistry::release_all_but(ThreadState* survivor) noexcept {
+  for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
+    if (s != survivor) {
+      s->in_use.store(false, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace measure::detail
