@@ -14,9 +14,10 @@ namespace measure::hooks {
 using detail::AllocFamily;
 using detail::BusyScope;
 
-/// True when the originals are known; resolves them on first call. While they are being
-/// resolved (re-entry from the loader) it returns false and callers use the bootstrap arena.
-inline bool ready() noexcept {
+/// Resolves the original allocation functions on the first call; then true when they are
+/// known. While they are being resolved (re-entry from the loader) it returns false and
+/// callers use the bootstrap arena.
+inline bool resolve_originals_once() noexcept {
   if (__builtin_expect(originals_ready(), 1)) {
     return true;
   }
@@ -28,9 +29,10 @@ inline bool ready() noexcept {
 void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 
 /// True when an event should pass straight to the original (another copy owns the hooks,
-/// inside the runtime, or not recording).
+/// inside the runtime, or not recording). Starts the runtime on the first event.
 inline bool pass_through() noexcept {
-  return malloc_owner() == MallocOwner::other_measure || detail::thread_busy() || !detail::recording();
+  return malloc_owner() == MallocOwner::other_measure || detail::thread_busy() ||
+         !detail::ensure_started_and_recording();
 }
 
 }  // namespace measure::hooks

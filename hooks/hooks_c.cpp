@@ -22,8 +22,8 @@ void* bootstrap(std::size_t size, std::size_t alignment) noexcept {
 namespace {
 
 template <class Allocate>
-void* aligned_hook(std::size_t size, std::size_t alignment, Allocate allocate) noexcept {
-  if (!ready()) {
+void* allocation_hook(std::size_t size, std::size_t alignment, Allocate allocate) noexcept {
+  if (!resolve_originals_once()) {
     return bootstrap(size, alignment);
   }
   if (pass_through()) {
@@ -41,8 +41,8 @@ void* aligned_hook(std::size_t size, std::size_t alignment, Allocate allocate) n
 // may be reused as soon as the allocator frees it) and returns if the call fails.
 template <class Reallocate>
 void* realloc_hook(void* p, std::size_t size, Reallocate reallocate) noexcept {
-  if (!ready() || (p != nullptr && is_bootstrap_block(p))) {
-    void* fresh = ready() ? ::malloc(size) : bootstrap(size, 16);
+  if (!resolve_originals_once() || (p != nullptr && is_bootstrap_block(p))) {
+    void* fresh = resolve_originals_once() ? ::malloc(size) : bootstrap(size, 16);
     if (fresh != nullptr && p != nullptr) {
       std::size_t old = bootstrap_block_size(p);
       std::memcpy(fresh, p, old < size ? old : size);
@@ -80,7 +80,7 @@ using namespace measure::hooks;
 extern "C" {
 
 MEASURE_EXPORT void* malloc(std::size_t size) {
-  return aligned_hook(size, 16, [=] { return g_originals.malloc(size); });
+  return allocation_hook(size, 16, [=] { return g_originals.malloc(size); });
 }
 
 // Our own malloc, bound inside this library (`&malloc` would give the program's winner);
@@ -88,7 +88,7 @@ MEASURE_EXPORT void* malloc(std::size_t size) {
 void* measure_own_malloc(std::size_t) __attribute__((alias("malloc"), visibility("hidden"), copy(malloc)));
 
 MEASURE_EXPORT void free(void* p) {
-  if (p == nullptr || is_bootstrap_block(p) || !ready()) {
+  if (p == nullptr || is_bootstrap_block(p) || !resolve_originals_once()) {
     return;
   }
   if (pass_through()) {
@@ -105,7 +105,7 @@ MEASURE_EXPORT void* calloc(std::size_t count, std::size_t size) {
   if (__builtin_mul_overflow(count, size, &bytes)) {
     bytes = 0;  // the original fails with ENOMEM; nothing is recorded
   }
-  return aligned_hook(bytes, 16, [=] { return g_originals.calloc(count, size); });
+  return allocation_hook(bytes, 16, [=] { return g_originals.calloc(count, size); });
 }
 
 MEASURE_EXPORT void* realloc(void* p, std::size_t size) {
@@ -126,7 +126,7 @@ MEASURE_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) 
 
 MEASURE_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
   int rc = 0;
-  void* p = aligned_hook(size, alignment, [&]() -> void* {
+  void* p = allocation_hook(size, alignment, [&]() -> void* {
     void* block = nullptr;
     rc = g_originals.posix_memalign != nullptr ? g_originals.posix_memalign(&block, alignment, size) : ENOMEM;
     return rc == 0 ? block : nullptr;
@@ -141,30 +141,32 @@ MEASURE_EXPORT int posix_memalign(void** out, std::size_t alignment, std::size_t
 }
 
 MEASURE_EXPORT void* aligned_alloc(std::size_t alignment, std::size_t size) {
-  return aligned_hook(size, alignment, [=] {
+  return allocation_hook(size, alignment, [=] {
     return g_originals.aligned_alloc != nullptr ? g_originals.aligned_alloc(alignment, size) : nullptr;
   });
 }
 
 MEASURE_EXPORT void* memalign(std::size_t alignment, std::size_t size) {
-  return aligned_hook(size, alignment, [=] {
+  return allocation_hook(size, alignment, [=] {
     return g_originals.memalign != nullptr ? g_originals.memalign(alignment, size) : nullptr;
   });
 }
 
 MEASURE_EXPORT void* valloc(std::size_t size) {
-  return aligned_hook(size, 4096, [=] { return g_originals.valloc != nullptr ? g_originals.valloc(size) : nullptr; });
+  return allocation_hook(size, 4096,
+                         [=] { return g_originals.valloc != nullptr ? g_originals.valloc(size) : nullptr; });
 }
 
 MEASURE_EXPORT void* pvalloc(std::size_t size) {
-  return aligned_hook(size, 4096, [=] { return g_originals.pvalloc != nullptr ? g_originals.pvalloc(size) : nullptr; });
+  return allocation_hook(size, 4096,
+                         [=] { return g_originals.pvalloc != nullptr ? g_originals.pvalloc(size) : nullptr; });
 }
 
 MEASURE_EXPORT std::size_t malloc_usable_size(void* p) {
   if (p != nullptr && is_bootstrap_block(p)) {
     return bootstrap_block_size(p);
   }
-  if (!ready() || g_originals.malloc_usable_size == nullptr) {
+  if (!resolve_originals_once() || g_originals.malloc_usable_size == nullptr) {
     return 0;
   }
   return g_originals.malloc_usable_size(p);
@@ -192,11 +194,11 @@ extern "C" {
 }
 
 MEASURE_EXPORT void _exit(int status) {
-  exit_now(ready() ? g_originals._exit : nullptr, status);
+  exit_now(resolve_originals_once() ? g_originals._exit : nullptr, status);
 }
 
 MEASURE_EXPORT void _Exit(int status) {
-  exit_now(ready() ? g_originals._Exit : nullptr, status);
+  exit_now(resolve_originals_once() ? g_originals._Exit : nullptr, status);
 }
 
 }  // extern "C"
@@ -205,7 +207,7 @@ MEASURE_EXPORT void _Exit(int status) {
 // while it was loaded resolve against it, not against whatever is mapped there later. dlopen
 // is not wrapped: the loader searches the caller's RUNPATH, and the caller would become us.
 extern "C" MEASURE_EXPORT int dlclose(void* handle) {
-  if (!ready() || g_originals.dlclose == nullptr) {
+  if (!resolve_originals_once() || g_originals.dlclose == nullptr) {
     return -1;
   }
   if (pass_through()) {

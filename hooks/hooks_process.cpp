@@ -65,7 +65,7 @@ int exec_hook(char* const* envp, Exec exec) noexcept {
 using SpawnFunction = decltype(Originals::posix_spawn);
 int spawn_hook(SpawnFunction Originals::*which, pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                const posix_spawnattr_t* attributes, char* const* argv, char* const* envp) noexcept {
-  if (!ready() || g_originals.*which == nullptr) {
+  if (!resolve_originals_once() || g_originals.*which == nullptr) {
     return ENOSYS;
   }
   SpawnFunction original = g_originals.*which;
@@ -103,14 +103,14 @@ char* const* copy_arguments(char** argv, std::size_t n, const char* first, std::
 }
 
 int call_execve(const char* path, char* const* argv, char* const* envp) noexcept {
-  if (!ready() || g_originals.execve == nullptr) {
+  if (!resolve_originals_once() || g_originals.execve == nullptr) {
     return unavailable();
   }
   return exec_hook(envp, [&](char* const* env) { return g_originals.execve(path, argv, env); });
 }
 
 int call_execvpe(const char* file, char* const* argv, char* const* envp) noexcept {
-  if (!ready() || g_originals.execvpe == nullptr) {
+  if (!resolve_originals_once() || g_originals.execvpe == nullptr) {
     return unavailable();
   }
   return exec_hook(envp, [&](char* const* env) { return g_originals.execvpe(file, argv, env); });
@@ -138,7 +138,7 @@ using measure::detail::spawned;
 extern "C" {
 
 MEASURE_EXPORT pid_t fork() {
-  if (!ready() || g_originals.fork == nullptr) {
+  if (!resolve_originals_once() || g_originals.fork == nullptr) {
     return unavailable();
   }
   pid_t pid = g_originals.fork();
@@ -182,7 +182,7 @@ MEASURE_EXPORT int execlp(const char* file, const char* arg, ...) {
 }
 
 MEASURE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
-  if (!ready() || g_originals.fexecve == nullptr) {
+  if (!resolve_originals_once() || g_originals.fexecve == nullptr) {
     return unavailable();
   }
   return exec_hook(envp, [&](char* const* env) { return g_originals.fexecve(fd, argv, env); });
@@ -199,7 +199,7 @@ MEASURE_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_
 }
 
 MEASURE_EXPORT int system(const char* command) {
-  if (!ready() || g_originals.system == nullptr) {
+  if (!resolve_originals_once() || g_originals.system == nullptr) {
     return unavailable();
   }
   if (measure::detail::thread_busy()) {
@@ -214,7 +214,7 @@ MEASURE_EXPORT int system(const char* command) {
 }
 
 MEASURE_EXPORT FILE* popen(const char* command, const char* mode) {
-  if (!ready() || g_originals.popen == nullptr) {
+  if (!resolve_originals_once() || g_originals.popen == nullptr) {
     unavailable();
     return nullptr;
   }

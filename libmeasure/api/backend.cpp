@@ -100,7 +100,11 @@ int rt_scope_begin(const char* name, std::size_t name_size) {
     thread->scopes.begin_placeholder();  // after the final capture: pairs with its end()
     return 0;
   }
-  return thread->scopes.begin(scope_name_id(*thread, name, name_size)) ? 1 : 0;
+  if (!thread->scopes.begin(scope_name_id(*thread, name, name_size))) {
+    runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  return 1;
 }
 
 int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
@@ -215,7 +219,7 @@ int rt_write_capture(const char* path) {
 }
 
 int rt_report_alloc(const void* block, std::size_t size) {
-  if (block == nullptr || thread_busy() || !recording()) {
+  if (block == nullptr || thread_busy() || !ensure_started_and_recording()) {
     return 0;
   }
   BusyScope busy;
@@ -224,7 +228,7 @@ int rt_report_alloc(const void* block, std::size_t size) {
 }
 
 int rt_report_free(const void* block) {
-  if (block == nullptr || thread_busy() || !recording()) {
+  if (block == nullptr || thread_busy() || !ensure_started_and_recording()) {
     return 0;
   }
   BusyScope busy;

@@ -59,7 +59,6 @@ struct measure_rt_interface {
   /// The state now, encoded as a capture file in memory, with stack frames elided (read
   /// them with `stack`). 1 done (release with release_snapshot), 0 not tracing or out of
   /// memory.
-
   int (*snapshot)(void** handle, const unsigned char** data, size_t* size);
   void (*release_snapshot)(void* handle);
   /// A stack by id. 1 found, 0 unknown id.

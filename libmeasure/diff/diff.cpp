@@ -191,10 +191,11 @@ void sort_rows(std::vector<DiffRow>& rows, SortBy sort) {
 }  // namespace
 
 MetricsDelta metrics_delta(const Metrics& b, const Metrics& a) noexcept {
-  return {signed_difference(b.alloc_count, a.alloc_count), signed_difference(b.alloc_bytes, a.alloc_bytes),
-          signed_difference(b.free_count, a.free_count),   signed_difference(b.freed_bytes, a.freed_bytes),
-          signed_difference(b.live_count, a.live_count),   signed_difference(b.live_bytes, a.live_bytes),
-          signed_difference(b.peak_bytes, a.peak_bytes),   signed_difference(b.temporary_count, a.temporary_count)};
+  MetricsDelta d;
+#define MEASURE_METRIC_DIFFERENCE(name, unit) d.name = signed_difference(b.name, a.name);
+  MEASURE_METRICS(MEASURE_METRIC_DIFFERENCE)
+#undef MEASURE_METRIC_DIFFERENCE
+  return d;
 }
 
 std::int64_t sort_delta(const MetricsDelta& d, SortBy by) noexcept {

@@ -14,16 +14,13 @@ namespace measure {
 
 /// Signed differences (new minus old) of the eight metrics.
 struct MetricsDelta {
-  std::int64_t alloc_count = 0;
-  std::int64_t alloc_bytes = 0;
-  std::int64_t free_count = 0;
-  std::int64_t freed_bytes = 0;
-  std::int64_t live_count = 0;
-  std::int64_t live_bytes = 0;
-  std::int64_t peak_bytes = 0;
-  std::int64_t temporary_count = 0;
+#define MEASURE_METRIC_DELTA(name, unit) std::int64_t name = 0;
+  MEASURE_METRICS(MEASURE_METRIC_DELTA)
+#undef MEASURE_METRIC_DELTA
   /// The difference of one metric.
-  std::int64_t value(Metric metric) const noexcept { return metric_member(*this, metric); }
+  std::int64_t value(Metric metric) const noexcept {
+    return metric_member(*this, metric);
+  }
   friend bool operator==(const MetricsDelta&, const MetricsDelta&) = default;
 };
 

@@ -10,22 +10,22 @@
 #include <string_view>
 #include <vector>
 
+#include "format/capture_format.h"
+#include "format/metrics.h"
+
 namespace measure {
 
-/// The eight metrics of the glossary by name (docs/reports.md explains each).
+/// The eight metrics of the glossary by name (format/metrics.h declares them).
 enum class Metric : std::uint8_t {
-  alloc_count,
-  alloc_bytes,
-  free_count,
-  freed_bytes,
-  live_count,
-  live_bytes,
-  peak_bytes,
-  temporary_count
+#define MEASURE_METRIC_ENUMERATOR(name, unit) name,
+  MEASURE_METRICS(MEASURE_METRIC_ENUMERATOR)
+#undef MEASURE_METRIC_ENUMERATOR
 };
-inline constexpr Metric all_metrics[] = {Metric::alloc_count, Metric::alloc_bytes,    Metric::free_count,
-                                         Metric::freed_bytes, Metric::live_count,     Metric::live_bytes,
-                                         Metric::peak_bytes,  Metric::temporary_count};
+inline constexpr Metric all_metrics[] = {
+#define MEASURE_METRIC_VALUE(name, unit) Metric::name,
+    MEASURE_METRICS(MEASURE_METRIC_VALUE)
+#undef MEASURE_METRIC_VALUE
+};
 /// The glossary's name ("alloc_count" ...), as JSON and --fail-on spell it.
 std::string_view metric_name(Metric metric) noexcept;
 std::optional<Metric> parse_metric(std::string_view name) noexcept;
@@ -37,22 +37,11 @@ bool is_byte_metric(Metric metric) noexcept;
 template <class M>
 constexpr auto metric_member(const M& m, Metric metric) noexcept {
   switch (metric) {
-    case Metric::alloc_count:
-      return m.alloc_count;
-    case Metric::alloc_bytes:
-      return m.alloc_bytes;
-    case Metric::free_count:
-      return m.free_count;
-    case Metric::freed_bytes:
-      return m.freed_bytes;
-    case Metric::live_count:
-      return m.live_count;
-    case Metric::live_bytes:
-      return m.live_bytes;
-    case Metric::peak_bytes:
-      return m.peak_bytes;
-    case Metric::temporary_count:
-      return m.temporary_count;
+#define MEASURE_METRIC_CASE(name, unit) \
+  case Metric::name:                    \
+    return m.name;
+    MEASURE_METRICS(MEASURE_METRIC_CASE)
+#undef MEASURE_METRIC_CASE
   }
   return decltype(m.alloc_count){};
 }
@@ -76,24 +65,23 @@ class MetricSet {
   std::uint8_t m_bits = 0;
 };
 
-/// The eight metrics of the glossary (docs/reports.md explains each).
+/// The eight metrics of the glossary (docs/reports.md explains each); in a site, peak_bytes
+/// is the site's contribution at the global peak.
 struct Metrics {
-  std::uint64_t alloc_count = 0;
-  std::uint64_t alloc_bytes = 0;
-  std::uint64_t free_count = 0;
-  std::uint64_t freed_bytes = 0;
-  std::uint64_t live_count = 0;
-  std::uint64_t live_bytes = 0;
-  std::uint64_t peak_bytes = 0;  // contribution at the global peak
-  std::uint64_t temporary_count = 0;
+#define MEASURE_METRIC_FIELD(name, unit) std::uint64_t name = 0;
+  MEASURE_METRICS(MEASURE_METRIC_FIELD)
+#undef MEASURE_METRIC_FIELD
 
   Metrics& operator+=(const Metrics& other) noexcept;
   /// The value of one metric.
-  std::uint64_t value(Metric metric) const noexcept { return metric_member(*this, metric); }
+  std::uint64_t value(Metric metric) const noexcept {
+    return metric_member(*this, metric);
+  }
   friend bool operator==(const Metrics&, const Metrics&) = default;
 };
 
-enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
+/// How the process was measured (the format's enum, format/capture_format.h).
+using CaptureMode = format::CaptureMode;
 std::string_view mode_name(CaptureMode mode) noexcept;
 
 struct Segment {

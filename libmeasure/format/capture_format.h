@@ -40,7 +40,8 @@ enum class SectionKind : std::uint32_t {
   module_symbols = optional_section | 11,
 };
 
-/// How the process was measured (matches the runtime's Mode).
+/// How the process was measured, in the program section; the runtime's Mode and the tools'
+/// CaptureMode are this enum.
 enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
 
 /// Stack flags (the stacks section): bit 0 truncated at the depth limit, bit 1 partial
@@ -49,7 +50,6 @@ enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counter
 inline constexpr std::uint32_t stack_frames_elided = 1U << 2;
 
 /// Capture flags in the program section.
-
 enum ProgramFlags : std::uint32_t {
   program_final = 1U << 0,           // written at exit (otherwise a checkpoint of a running process)
   program_hooks_inactive = 1U << 1,  // the allocation functions were not interposed (own allocator)

@@ -32,20 +32,18 @@ std::string_view mode_name(CaptureMode mode) noexcept {
 }
 
 Metrics& Metrics::operator+=(const Metrics& o) noexcept {
-  alloc_count += o.alloc_count;
-  alloc_bytes += o.alloc_bytes;
-  free_count += o.free_count;
-  freed_bytes += o.freed_bytes;
-  live_count += o.live_count;
-  live_bytes += o.live_bytes;
-  peak_bytes += o.peak_bytes;
-  temporary_count += o.temporary_count;
+#define MEASURE_METRIC_ADD(name, unit) name += o.name;
+  MEASURE_METRICS(MEASURE_METRIC_ADD)
+#undef MEASURE_METRIC_ADD
   return *this;
 }
 
 std::string_view metric_name(Metric metric) noexcept {
-  static constexpr std::string_view names[] = {"alloc_count", "alloc_bytes", "free_count", "freed_bytes",
-                                               "live_count",  "live_bytes",  "peak_bytes", "temporary_count"};
+  static constexpr std::string_view names[] = {
+#define MEASURE_METRIC_NAME(name, unit) #name,
+      MEASURE_METRICS(MEASURE_METRIC_NAME)
+#undef MEASURE_METRIC_NAME
+  };
   return names[static_cast<std::size_t>(metric)];
 }
 
@@ -59,8 +57,12 @@ std::optional<Metric> parse_metric(std::string_view name) noexcept {
 }
 
 bool is_byte_metric(Metric metric) noexcept {
-  return metric == Metric::alloc_bytes || metric == Metric::freed_bytes || metric == Metric::live_bytes ||
-         metric == Metric::peak_bytes;
+  static constexpr bool bytes[] = {
+#define MEASURE_METRIC_IS_BYTES(name, unit) std::string_view(#unit) == "bytes",
+      MEASURE_METRICS(MEASURE_METRIC_IS_BYTES)
+#undef MEASURE_METRIC_IS_BYTES
+  };
+  return bytes[static_cast<std::size_t>(metric)];
 }
 
 bool Module::contains(std::uint64_t address) const noexcept {
@@ -134,7 +136,11 @@ const OffsetSymbols* CaptureSymbols::find(std::uint32_t module, std::uint64_t of
 namespace {
 
 format::SiteFields site_fields(const Metrics& m) noexcept {
-  return {m.alloc_count, m.alloc_bytes, m.free_count, m.freed_bytes, m.temporary_count, m.peak_bytes};
+  format::SiteFields f{};
+#define MEASURE_SITE_FIELD(name, unit) f.name = m.name;
+  MEASURE_SITE_METRICS(MEASURE_SITE_FIELD)
+#undef MEASURE_SITE_FIELD
+  return f;
 }
 
 std::vector<format::SymbolFrameFields> frame_fields(const std::vector<SymbolFrame>& frames) {
@@ -204,9 +210,8 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   }
   const Program& p = c.program;
   format::encode_program(
-      out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid, p.parent_pid,
-                                 static_cast<format::CaptureMode>(p.mode), p.depth, p.sample_interval, p.start_time_ns,
-                                 p.end_time_ns, p.duration_ns, p.flags});
+      out, format::ProgramFields{p.executable.c_str(), args.data(), args.size(), p.pid, p.parent_pid, p.mode, p.depth,
+                                 p.sample_interval, p.start_time_ns, p.end_time_ns, p.duration_ns, p.flags});
 
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::modules));
   out.put_varint(c.modules.size());

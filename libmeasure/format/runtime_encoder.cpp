@@ -116,9 +116,8 @@ void encode_program(format::ByteBuffer& out, Runtime& rt, const CaptureRequest& 
   format::encode_program(out, format::ProgramFields{exe, rt.command_line != nullptr ? rt.command_line : args,
                                                     rt.command_line != nullptr ? rt.command_line_size : args_size,
                                                     static_cast<std::uint64_t>(request.pid),
-                                                    static_cast<std::uint64_t>(request.parent_pid),
-                                                    static_cast<format::CaptureMode>(rt.options.mode), rt.options.depth,
-                                                    rt.options.sample_interval, rt.start_realtime_ns,
+                                                    static_cast<std::uint64_t>(request.parent_pid), rt.options.mode,
+                                                    rt.options.depth, rt.options.sample_interval, rt.start_realtime_ns,
                                                     platform::realtime_ns(), now - rt.start_monotonic_ns, flags});
   if (args != nullptr) {
     platform::unmap_pages(args, args_capacity);
@@ -146,6 +145,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"block_shadow_bytes", shadow_bytes},
       {"untraced_forks", d.untraced_forks.load()},
       {"untraced_execs", d.untraced_execs.load()},
+      {"scopes_too_deep", d.scopes_too_deep.load()},
       {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };
   std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);

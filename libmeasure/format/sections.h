@@ -8,6 +8,7 @@
 
 #include "format/byte_buffer.h"
 #include "format/capture_format.h"
+#include "format/metrics.h"
 
 namespace measure::format {
 
@@ -54,12 +55,9 @@ void encode_stack(ByteBuffer& out, std::uint32_t id_delta, std::uint32_t generat
                   const std::uint64_t* frames, std::uint32_t depth) noexcept;
 
 struct SiteFields {
-  std::uint64_t alloc_count;
-  std::uint64_t alloc_bytes;
-  std::uint64_t free_count;
-  std::uint64_t freed_bytes;
-  std::uint64_t temporary_count;
-  std::uint64_t peak_bytes;
+#define MEASURE_SITE_FIELD(name, unit) std::uint64_t name;
+  MEASURE_SITE_METRICS(MEASURE_SITE_FIELD)
+#undef MEASURE_SITE_FIELD
 };
 /// Inside a sites section, after put_varint(count); ids increase as for stacks.
 void encode_site(ByteBuffer& out, std::uint32_t id_delta, const SiteFields& fields) noexcept;
@@ -75,9 +73,9 @@ struct TotalsFields {
 };
 void encode_totals(ByteBuffer& out, const TotalsFields& fields) noexcept;
 
-/// A diagnostics section holds named counters then warnings:
-///   varint n, n x (string name, varint value), varint m, m x string
-/// Known names are listed in docs/capture-format.md; readers keep unknown names.
+// A diagnostics section holds named counters then warnings:
+//   varint n, n x (string name, varint value), varint m, m x string
+// Known names are listed in docs/capture-format.md; readers keep unknown names.
 
 struct ScopeFields {
   const char* name;

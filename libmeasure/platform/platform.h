@@ -171,7 +171,6 @@ bool same_module(const void* a, const void* b) noexcept;
 int find_unwind_tables(std::uintptr_t address, std::uintptr_t* eh_frame_hdr) noexcept;
 
 /// The [begin, end) range of executable code of the module that contains `address`.
-
 bool module_text_range(const void* address, std::uintptr_t* begin, std::uintptr_t* end) noexcept;
 
 /// Looks up `name` among the objects loaded after the one containing this code

@@ -124,7 +124,6 @@ class GlobalAccount {
   /// the other threads are gone).
   void reset() noexcept;
 
-  static constexpr std::uint64_t peak_of(std::uint64_t mark) noexcept { return mark & peak_mask; }
 
  private:
   /// apply's loop: gives back what is left of `lease` and, if it is enlisted, may grant it anew.

@@ -42,7 +42,6 @@ class PointerTable {
   /// of fork, before it runs program code).
   void retag_all(std::uint32_t stack) noexcept;
   /// Bytes of toolkit memory the table holds.
-
   std::uint64_t memory_bytes() noexcept;
 
   /// Fork support: take every lock before fork, release after (parent), reset (child).

@@ -1,5 +1,5 @@
 // The hot path's entry points: what the hooks call on every allocation and free while
-// recording (with BusyScope held and recording() true). recorder.cpp implements them, top to
+// recording (with BusyScope held and ensure_started_and_recording() true). recorder.cpp implements them, top to
 // bottom in the order one event takes (docs/architecture.md, "One malloc, step by step").
 #pragma once
 

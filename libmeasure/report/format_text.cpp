@@ -286,6 +286,7 @@ std::vector<std::string> report_notes(const Report& r) {
   counter("unknown_stacks", "allocation", "allocations", "kept without a stack because the stack table was full");
   counter("bootstrap_allocations", "allocation", "allocations",
           "made by the loader before the allocator was found (not counted)");
+  counter("scopes_too_deep", "scope", "scopes", "opened beyond 32 nested on one thread were not recorded");
   counter("inexact_recalls", "time", "times",
           "the live bytes or the peak were decided while a thread's lease could not be taken back (a signal "
           "handler inside the runtime, or a thread stopped for over 2 s): they may be overstated by its headroom");

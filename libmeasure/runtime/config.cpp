@@ -6,20 +6,6 @@
 
 namespace measure::detail {
 
-const char* mode_name(Mode mode) noexcept {
-  switch (mode) {
-    case Mode::off:
-      return "off";
-    case Mode::exact:
-      return "exact";
-    case Mode::sampled:
-      return "sampled";
-    case Mode::counters:
-      return "counters";
-  }
-  return "unknown";
-}
-
 const char* parse_digits(const char* text, std::uint64_t* value) noexcept {
   if (text == nullptr || *text < '0' || *text > '9') {
     return nullptr;

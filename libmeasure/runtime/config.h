@@ -6,11 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "format/capture_format.h"
+
 namespace measure::detail {
 
-enum class Mode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };
-
-const char* mode_name(Mode mode) noexcept;
+/// How the process is measured: the capture format's mode (format/capture_format.h).
+using Mode = format::CaptureMode;
 
 struct Options {
   Mode mode = Mode::exact;

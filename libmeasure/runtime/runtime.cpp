@@ -197,7 +197,7 @@ void on_library_loaded(LoadRole role) noexcept {
   }
   rt.hooks_active = role == LoadRole::owner;
 
-  if (!recording()) {
+  if (!ensure_started_and_recording()) {
     return;
   }
   BusyScope busy;

@@ -46,10 +46,11 @@ struct Diagnostics {
   std::atomic<std::uint64_t> negative_contributions{0};  // consistency check of peak attribution
   std::atomic<std::uint64_t> untraced_forks{0};          // forked children not followed (runtime/children.h)
   std::atomic<std::uint64_t> untraced_execs{0};          // programs started by exec or spawn, not followed
+  std::atomic<std::uint64_t> scopes_too_deep{0};         // scopes opened beyond the nesting limit: not recorded
 
   void reset() noexcept {
     for (auto* c : {&unmatched_frees, &mismatched_frees, &dropped_events, &unknown_stacks, &bootstrap_allocations,
-                    &negative_contributions, &untraced_forks, &untraced_execs}) {
+                    &negative_contributions, &untraced_forks, &untraced_execs, &scopes_too_deep}) {
       c->store(0, std::memory_order_relaxed);
     }
   }
@@ -134,19 +135,20 @@ enum class LoadRole {
                // say in the capture that it is incomplete
 };
 
-/// The slow path of recording(): lazy first-use initialization (which may run before any
-/// constructor). Returns whether recording is on afterwards.
+/// Starts the runtime (reads the options, sets up the tables); the slow path of
+/// ensure_started_and_recording(), on the first event, which may come before any constructor.
+/// Returns whether recording is on afterwards.
 bool start_recording() noexcept;
 
-/// True when events should be recorded now. pre: the originals are resolved.
-inline bool recording() noexcept {
+/// Starts the runtime on its first call; then true when events are recorded now.
+/// pre: the originals are resolved.
+inline bool ensure_started_and_recording() noexcept {
   int state = g_runtime.state.load(std::memory_order_acquire);
   return __builtin_expect(state == static_cast<int>(RuntimeState::recording), 1) ||
          (state == static_cast<int>(RuntimeState::uninitialized) && start_recording());
 }
 /// The library constructor's part: load unwind tables, scan modules, register exit and fork
 /// handlers, according to this copy's role in the process.
-
 void on_library_loaded(LoadRole role) noexcept;
 
 /// Writes the final capture (runs from the exit handler). Idempotent.

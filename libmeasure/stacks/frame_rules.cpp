@@ -74,7 +74,6 @@ FrameRule FrameRules::lookup(std::uintptr_t ip) noexcept {
     t = replace(nullptr, first_bits);
   }
   if (t == nullptr) {
-    m_uncached.fetch_add(1, std::memory_order_relaxed);
     return compute_frame_rule(ip);
   }
   auto index = static_cast<std::uint32_t>(mix64(ip));
@@ -101,7 +100,6 @@ FrameRule FrameRules::lookup(std::uintptr_t ip) noexcept {
   if (t->mask + 1 < (1U << max_bits)) {
     replace(t, __builtin_ctz(t->mask + 1) + 2);
   }
-  m_uncached.fetch_add(1, std::memory_order_relaxed);
   return compute_frame_rule(ip);
 }
 

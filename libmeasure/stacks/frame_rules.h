@@ -27,7 +27,6 @@ class FrameRules {
     }
   }
   /// Rules computed but not cached because the table was full or unavailable.
-  std::uint64_t uncached() const noexcept { return m_uncached.load(std::memory_order_relaxed); }
   /// Address space reserved for tables (committed only where touched).
   std::uint64_t memory_bytes() const noexcept { return m_memory.load(std::memory_order_relaxed); }
 
@@ -53,7 +52,6 @@ class FrameRules {
   // (at most 64 KiB and 256 KiB stay behind).
   std::atomic<Table*> m_table{nullptr};
   std::atomic<std::uint32_t> m_generation{0};
-  std::atomic<std::uint64_t> m_uncached{0};
   std::atomic<std::uint64_t> m_memory{0};
 };
 

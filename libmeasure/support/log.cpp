@@ -54,14 +54,6 @@ LogLine& LogLine::number(std::uint64_t value) noexcept {
   return *this;
 }
 
-LogLine& LogLine::signed_number(std::int64_t value) noexcept {
-  if (value < 0) {
-    text("-");
-    return number(static_cast<std::uint64_t>(0) - static_cast<std::uint64_t>(value));
-  }
-  return number(static_cast<std::uint64_t>(value));
-}
-
 void LogLine::emit() noexcept {
   m_buf[m_size++] = '\n';
   platform::write_stderr(m_buf, m_size);

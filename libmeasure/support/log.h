@@ -16,7 +16,6 @@ class LogLine {
   /// first and last 96 bytes around "...", so the rest of the line still fits.
   LogLine& shortened(const char* s) noexcept;
   LogLine& number(std::uint64_t value) noexcept;
-  LogLine& signed_number(std::int64_t value) noexcept;
   /// Writes the line (with a trailing newline) in one write call. Truncates past 1 KiB.
   void emit() noexcept;
 

@@ -181,7 +181,6 @@ const char* ScopeNames::name(std::uint32_t id, std::size_t* size) const noexcept
 
 bool ThreadScopes::begin(std::uint32_t name_id) noexcept {
   if (m_depth == max_depth || m_placeholders != 0) {
-    ++m_too_deep;
     ++m_placeholders;
     return false;
   }

@@ -135,7 +135,6 @@ class ThreadScopes {
     m_depth = 0;
     m_placeholders = 0;
   }
-  std::uint64_t too_deep() const noexcept { return m_too_deep; }
   /// Forked child starting its own capture: forgets the per-name sums (names stay).
   void reset_aggregates() noexcept;
 
@@ -145,7 +144,6 @@ class ThreadScopes {
   OpenScope m_scopes[max_depth] = {};
   std::uint32_t m_depth = 0;
   std::uint32_t m_placeholders = 0;  // always innermost: once one is pushed, all deeper ones are too
-  std::uint64_t m_too_deep = 0;
   ScopeAggregate* m_aggregates = nullptr;  // indexed by name id
   std::uint32_t m_aggregate_count = 0;
 };
