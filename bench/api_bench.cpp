@@ -11,9 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <measure/measure.hpp>
 #include <string>
 #include <vector>
+
+#include <measure/measure.hpp>
 
 namespace {
 
@@ -73,10 +74,11 @@ void snapshot_benchmark(int runs) {
     stacks = snap.size();
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
-  std::printf("take_snapshot: %zu live blocks, %zu call stacks in the snapshot: median %.2f ms (min %.2f, max %.2f) "
-              "over %d runs\n",
-              g_blocks.size(), stacks, median(ms), *std::min_element(ms.begin(), ms.end()),
-              *std::max_element(ms.begin(), ms.end()), runs);
+  std::printf(
+      "take_snapshot: %zu live blocks, %zu call stacks in the snapshot: median %.2f ms (min %.2f, max %.2f) "
+      "over %d runs\n",
+      g_blocks.size(), stacks, median(ms), *std::min_element(ms.begin(), ms.end()),
+      *std::max_element(ms.begin(), ms.end()), runs);
   for (void* p : g_blocks) {
     std::free(p);
   }
@@ -120,9 +122,10 @@ void scope_benchmark(int runs) {
         sink = sink + static_cast<long>(s.end().alloc_count);
       },
       iterations, runs);
-  std::printf("scope (tracing %s): loop alone %.1f ns; unnamed Scope %.1f ns; named %.1f ns; named + end() %.1f ns "
-              "(medians of %d runs of %ld)\n",
-              measure::is_tracing() ? "on" : "off", empty, unnamed, named, with_end, runs, iterations);
+  std::printf(
+      "scope (tracing %s): loop alone %.1f ns; unnamed Scope %.1f ns; named %.1f ns; named + end() %.1f ns "
+      "(medians of %d runs of %ld)\n",
+      measure::is_tracing() ? "on" : "off", empty, unnamed, named, with_end, runs, iterations);
 }
 
 }  // namespace

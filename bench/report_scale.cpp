@@ -253,8 +253,8 @@ void run_variant(const Options& o, const std::string& name, const std::vector<Mo
   fmt::print("  capture with stored symbols: {:.1f} MiB (without: {:.1f} MiB)\n",
              static_cast<double>(std::filesystem::file_size(stored_old)) / (1 << 20),
              static_cast<double>(std::filesystem::file_size(old_path)) / (1 << 20));
-  for (const auto& command : std::vector<std::vector<std::string>>{{"report", stored_old},
-                                                                   {"diff", stored_old, stored_new}}) {
+  for (const auto& command :
+       std::vector<std::vector<std::string>>{{"report", stored_old}, {"diff", stored_old, stored_new}}) {
     print_result(command, measure_command(tool_argv(o, command), o.runs));
   }
 }

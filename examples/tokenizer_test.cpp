@@ -3,10 +3,11 @@
 // regression the test catches). tests/api/framework_test.cpp runs it both ways.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <cstdlib>
-#include <measure/doctest.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <measure/doctest.hpp>
 
 class Tokenizer {
  public:
@@ -23,7 +24,6 @@ class Tokenizer {
       m_tokens.push_back(line.substr(start, end - start));
       if (m_copy) {
         m_copies.emplace_back(line.substr(start, end - start));  // @the regression
-
       }
       start = end + 1;
     }

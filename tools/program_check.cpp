@@ -13,10 +13,10 @@ namespace {
 // only the malloc family and operator new/delete.
 const std::set<std::string>& direct_allocator_entry_points() {
   static const std::set<std::string> names = {
-      "mi_malloc",   "mi_calloc",  "mi_realloc",   "mi_zalloc",   "mi_new",        // mimalloc
-      "mallocx",     "rallocx",    "sdallocx",     "je_malloc",   "je_mallocx",    // jemalloc
-      "tc_malloc",   "tc_new",     "tc_calloc",    "tc_realloc",                   // tcmalloc
-      "rpmalloc",    "snmalloc_malloc",                                            // rpmalloc, snmalloc
+      "mi_malloc", "mi_calloc",       "mi_realloc", "mi_zalloc",  "mi_new",      // mimalloc
+      "mallocx",   "rallocx",         "sdallocx",   "je_malloc",  "je_mallocx",  // jemalloc
+      "tc_malloc", "tc_new",          "tc_calloc",  "tc_realloc",                // tcmalloc
+      "rpmalloc",  "snmalloc_malloc",                                            // rpmalloc, snmalloc
   };
   return names;
 }
@@ -91,7 +91,6 @@ ProgramCheck check_program(const std::string& path) {
       if (!defined && imports && direct_allocator_entry_points().count(name) != 0) {
         check.direct_allocator_calls.push_back(name);
       }
-
     }
   }
   return check;

@@ -10,8 +10,8 @@ namespace measure::tools {
 
 struct ProgramCheck {
   bool is_elf = false;
-  bool statically_linked = false;  // no dynamic loader: LD_PRELOAD cannot reach it
-  bool defines_malloc = false;     // the executable's own allocator replaces the C library's
+  bool statically_linked = false;                   // no dynamic loader: LD_PRELOAD cannot reach it
+  bool defines_malloc = false;                      // the executable's own allocator replaces the C library's
   std::vector<std::string> direct_allocator_calls;  // e.g. mi_malloc, mallocx: not seen by the hooks
 };
 

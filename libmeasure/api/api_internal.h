@@ -20,7 +20,9 @@
 namespace measure {
 
 /// The runtime that owns the hooks (the preloaded one when there are two).
-inline const measure_rt_interface& rt() noexcept { return *measure_rt_get(); }
+inline const measure_rt_interface& rt() noexcept {
+  return *measure_rt_get();
+}
 
 /// Marks the calling thread busy for the runtime while alive; pause()/resume() open a
 /// window in which allocations are traced again (building results for the caller).

@@ -1,8 +1,8 @@
 // Conversions shared by the API's parts, and the small public functions.
-#include <fmt/format.h>
-
 #include <filesystem>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "api/api_internal.h"
 #include "report/formats.h"
@@ -10,7 +10,9 @@
 
 namespace measure {
 
-StackFrame public_frame(const Frame& f) { return StackFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined}; }
+StackFrame public_frame(const Frame& f) {
+  return StackFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined};
+}
 
 std::vector<StackFrame> public_frames(const std::vector<Frame>& frames) {
   std::vector<StackFrame> out;
@@ -23,11 +25,16 @@ std::vector<StackFrame> public_frames(const std::vector<Frame>& frames) {
 
 GroupBy group_by(By by) noexcept {
   switch (by) {
-    case By::stack: return GroupBy::stack;
-    case By::function: return GroupBy::function;
-    case By::line: return GroupBy::line;
-    case By::file: return GroupBy::file;
-    case By::module: return GroupBy::module;
+    case By::stack:
+      return GroupBy::stack;
+    case By::function:
+      return GroupBy::function;
+    case By::line:
+      return GroupBy::line;
+    case By::file:
+      return GroupBy::file;
+    case By::module:
+      return GroupBy::module;
   }
   return GroupBy::line;
 }
@@ -69,7 +76,6 @@ std::string Key::to_string() const {
     k.module = m_module;
   }
   return describe_key(k, GroupBy::line, true);
-
 }
 
 std::vector<Frame> runtime_stack(std::uint32_t stack_id) {

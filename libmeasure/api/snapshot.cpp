@@ -102,9 +102,12 @@ bool field_matches(const std::string& value, const std::string& pattern, bool pa
 
 bool filter_matches(const Filter& filter, const Frame& f) {
   switch (filter.field) {
-    case FilterField::function: return field_matches(f.function, filter.pattern, false);
-    case FilterField::file: return field_matches(f.file, filter.pattern, true);
-    case FilterField::module: return field_matches(f.module, filter.pattern, true);
+    case FilterField::function:
+      return field_matches(f.function, filter.pattern, false);
+    case FilterField::file:
+      return field_matches(f.file, filter.pattern, true);
+    case FilterField::module:
+      return field_matches(f.module, filter.pattern, true);
     case FilterField::any:
       return field_matches(f.function, filter.pattern, false) || field_matches(f.file, filter.pattern, true) ||
              field_matches(f.module, filter.pattern, true);
@@ -137,7 +140,9 @@ std::int64_t signed_diff(std::uint64_t newer, std::uint64_t older) {
   return static_cast<std::int64_t>(newer) - static_cast<std::int64_t>(older);
 }
 
-std::uint64_t magnitude(std::int64_t v) { return v < 0 ? static_cast<std::uint64_t>(-v) : static_cast<std::uint64_t>(v); }
+std::uint64_t magnitude(std::int64_t v) {
+  return v < 0 ? static_cast<std::uint64_t>(-v) : static_cast<std::uint64_t>(v);
+}
 
 // Runs `f` untraced, turning any error into one std::runtime_error thrown after the
 // untraced section (an exception object must not cross it: it would be freed traced).
@@ -209,16 +214,22 @@ std::unique_ptr<std::vector<Group>> sorted_groups(const Capture& capture, By by,
   std::sort(groups->begin(), groups->end(), [](const Group& a, const Group& b) {
     const Metrics& x = a.metrics;
     const Metrics& y = b.metrics;
-    if (x.live_bytes != y.live_bytes) return x.live_bytes > y.live_bytes;
-    if (x.live_count != y.live_count) return x.live_count > y.live_count;
-    if (x.alloc_bytes != y.alloc_bytes) return x.alloc_bytes > y.alloc_bytes;
-    if (x.alloc_count != y.alloc_count) return x.alloc_count > y.alloc_count;
+    if (x.live_bytes != y.live_bytes)
+      return x.live_bytes > y.live_bytes;
+    if (x.live_count != y.live_count)
+      return x.live_count > y.live_count;
+    if (x.alloc_bytes != y.alloc_bytes)
+      return x.alloc_bytes > y.alloc_bytes;
+    if (x.alloc_count != y.alloc_count)
+      return x.alloc_count > y.alloc_count;
     return a.identity < b.identity;
   });
   return groups;
 }
 
-Key public_key(const Group& g) { return detail_access::make_key(g.key, public_frames(g.stack), g.identity); }
+Key public_key(const Group& g) {
+  return detail_access::make_key(g.key, public_frames(g.stack), g.identity);
+}
 
 struct Change {
   const Group* newer;  // null: gone
@@ -269,8 +280,12 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
   }
   auto changes = std::make_unique<std::vector<Change>>();
   auto diff = [](const Metrics& n, const Metrics& o, const Group* newer, const Group* old) {
-    return Change{newer, old, signed_diff(n.live_bytes, o.live_bytes), signed_diff(n.live_count, o.live_count),
-                  signed_diff(n.alloc_bytes, o.alloc_bytes), signed_diff(n.alloc_count, o.alloc_count)};
+    return Change{newer,
+                  old,
+                  signed_diff(n.live_bytes, o.live_bytes),
+                  signed_diff(n.live_count, o.live_count),
+                  signed_diff(n.alloc_bytes, o.alloc_bytes),
+                  signed_diff(n.alloc_count, o.alloc_count)};
   };
   for (const Group& g : *newer_groups) {
     auto it = by_identity->find(g.identity);
@@ -291,11 +306,13 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
     if (magnitude(a.live_bytes_diff) != magnitude(b.live_bytes_diff)) {
       return magnitude(a.live_bytes_diff) > magnitude(b.live_bytes_diff);
     }
-    if (live_a != live_b) return live_a > live_b;
+    if (live_a != live_b)
+      return live_a > live_b;
     if (magnitude(a.live_count_diff) != magnitude(b.live_count_diff)) {
       return magnitude(a.live_count_diff) > magnitude(b.live_count_diff);
     }
-    if (count_a != count_b) return count_a > count_b;
+    if (count_a != count_b)
+      return count_a > count_b;
     return a.any().identity < b.any().identity;
   });
   untraced.pause();
@@ -347,7 +364,6 @@ void Snapshot::dump(const std::string& path) const {
   untraced_or_throw([&] { write_capture(m_impl->complete(), path); });
 }
 
-
 Snapshot Snapshot::load(const std::string& path) {
   std::shared_ptr<Impl> impl;
   untraced_or_throw([&] {
@@ -365,6 +381,8 @@ TracedMemory Snapshot::traced_memory() const noexcept {
   return {m_impl->capture->totals.live_bytes, m_impl->capture->totals.peak_bytes};
 }
 
-std::size_t Snapshot::size() const noexcept { return m_impl && m_impl->capture ? m_impl->capture->sites.size() : 0; }
+std::size_t Snapshot::size() const noexcept {
+  return m_impl && m_impl->capture ? m_impl->capture->sites.size() : 0;
+}
 
 }  // namespace measure

@@ -124,7 +124,6 @@ class GlobalAccount {
   /// the other threads are gone).
   void reset() noexcept;
 
-
  private:
   /// apply's loop: gives back what is left of `lease` and, if it is enlisted, may grant it anew.
   PeakTransition apply_word(std::int64_t delta, AccountHint& hint, AccountLease& lease) noexcept;

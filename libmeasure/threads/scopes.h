@@ -143,7 +143,7 @@ class ThreadScopes {
 
   OpenScope m_scopes[max_depth] = {};
   std::uint32_t m_depth = 0;
-  std::uint32_t m_placeholders = 0;  // always innermost: once one is pushed, all deeper ones are too
+  std::uint32_t m_placeholders = 0;        // always innermost: once one is pushed, all deeper ones are too
   ScopeAggregate* m_aggregates = nullptr;  // indexed by name id
   std::uint32_t m_aggregate_count = 0;
 };

@@ -12,12 +12,11 @@
 #include <gtest/gtest.h>
 #include <measure/measure.hpp>
 
-#define MEASURE_GTEST_ASSERT_(check, limit, counts_expr)                                \
-  do {                                                                                  \
-    const ::measure::Counts measure_counts_ = counts_expr;                              \
-    const auto measure_limit_ = static_cast<std::uint64_t>(limit);                      \
-    check(measure_counts_.allocations, measure_limit_)                                  \
-        << ::measure::describe_excess(measure_counts_, measure_limit_);                 \
+#define MEASURE_GTEST_ASSERT_(check, limit, counts_expr)                                                               \
+  do {                                                                                                                 \
+    const ::measure::Counts measure_counts_ = counts_expr;                                                             \
+    const auto measure_limit_ = static_cast<std::uint64_t>(limit);                                                     \
+    check(measure_counts_.allocations, measure_limit_) << ::measure::describe_excess(measure_counts_, measure_limit_); \
   } while (false)
 
 #define MEASURE_EXPECT_ALLOCATIONS_AT_MOST(limit, ...) \

@@ -50,8 +50,8 @@ typedef struct measure_scope_totals {
   uint64_t alloc_bytes;
   uint64_t free_count; /* frees made by the thread while the scope was open (any block) */
   uint64_t freed_bytes;
-  int64_t net_bytes; /* alloc_bytes - freed_bytes */
-  int64_t net_count; /* alloc_count - free_count */
+  int64_t net_bytes;   /* alloc_bytes - freed_bytes */
+  int64_t net_count;   /* alloc_count - free_count */
   uint64_t peak_bytes; /* the scope's own high-water mark of net_bytes (0 if never above 0) */
 } measure_scope_totals_t;
 

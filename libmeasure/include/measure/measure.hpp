@@ -9,8 +9,6 @@
 // is never counted. docs/api.md has an example for each function.
 #pragma once
 
-#include <measure/measure.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,12 +18,16 @@
 #include <utility>
 #include <vector>
 
+#include <measure/measure.h>
+
 namespace measure {
 
 // ---- state and traced memory ------------------------------------------------------------
 
 /// True when this process's allocations are being traced.
-inline bool is_tracing() noexcept { return measure_is_tracing() != 0; }
+inline bool is_tracing() noexcept {
+  return measure_is_tracing() != 0;
+}
 
 struct TracedMemory {
   std::uint64_t current;  // bytes live now
@@ -37,7 +39,9 @@ inline TracedMemory traced_memory() noexcept {
   return {m.current, m.peak};
 }
 /// Sets the process-wide peak to the current live bytes.
-inline void reset_peak() noexcept { measure_reset_peak(); }
+inline void reset_peak() noexcept {
+  measure_reset_peak();
+}
 
 struct ThreadMemory {
   std::int64_t current;  // the calling thread's allocated minus freed bytes
@@ -48,7 +52,9 @@ inline ThreadMemory thread_traced_memory() noexcept {
   measure_thread_memory_t m = measure_get_thread_traced_memory();
   return {m.current, m.peak};
 }
-inline void reset_thread_peak() noexcept { measure_reset_thread_peak(); }
+inline void reset_thread_peak() noexcept {
+  measure_reset_thread_peak();
+}
 
 // ---- frames, keys and statistics --------------------------------------------------------
 
@@ -95,7 +101,7 @@ class MEASURE_API Key {
 
 struct Statistic {
   Key key;
-  std::uint64_t live_bytes = 0;   // bytes of this group live in the snapshot
+  std::uint64_t live_bytes = 0;  // bytes of this group live in the snapshot
   std::uint64_t live_count = 0;
   std::uint64_t alloc_bytes = 0;  // allocated since the process started (frees not deducted)
   std::uint64_t alloc_count = 0;
@@ -198,7 +204,7 @@ class MEASURE_API ScopeStats {
   std::uint64_t alloc_bytes = 0;
   std::uint64_t free_count = 0;
   std::uint64_t freed_bytes = 0;
-  std::int64_t net_bytes = 0;    // live change: alloc_bytes - freed_bytes
+  std::int64_t net_bytes = 0;  // live change: alloc_bytes - freed_bytes
   std::int64_t net_count = 0;
   std::uint64_t peak_bytes = 0;  // the scope's own high-water mark of net_bytes
 
