@@ -85,7 +85,12 @@ MEASURE_EXPORT void* malloc(std::size_t size) {
 
 // Our own malloc, bound inside this library (`&malloc` would give the program's winner);
 // the constructor compares the two to learn whether this copy's hooks are live.
+// GCC copies malloc's attributes onto the alias (it warns otherwise); Clang has no `copy`.
+#if __has_attribute(copy)
 void* measure_own_malloc(std::size_t) __attribute__((alias("malloc"), visibility("hidden"), copy(malloc)));
+#else
+void* measure_own_malloc(std::size_t) __attribute__((alias("malloc"), visibility("hidden")));
+#endif
 
 MEASURE_EXPORT void free(void* p) {
   if (p == nullptr || is_bootstrap_block(p) || !resolve_originals_once()) {

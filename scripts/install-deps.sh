@@ -12,6 +12,8 @@ packages=(
   libzstd-dev zstd heaptrack libbenchmark-dev chromium
   # the fuzzing stage (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # the lint stage (scripts/lint.sh)
+  clang-format clang-tidy
 )
 # The pprof and browser tests install their npm packages themselves; they need node and npm.
 if ! command -v npm >/dev/null 2>&1; then

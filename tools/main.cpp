@@ -68,7 +68,8 @@ std::string parse_message(const CLI::ParseError& e) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Only std::bad_alloc can leave before the handlers below, and it should end the tool.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::vector<std::string> args(argv, argv + argc);
   std::vector<std::string> command = split_run_command(args);
   if (args.size() == 2 && (args[1] == "--version" || args[1] == "-V")) {

@@ -144,15 +144,18 @@ ChildResult run_child(const std::vector<std::string>& argv,
     }
   }
   for (const auto& [key, value] : environment) {
-    env_strings.push_back(key + "=" + value);
+    env_strings.push_back(key);
+    env_strings.back().append("=").append(value);
   }
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (std::string& s : env_strings) {
     envp.push_back(s.data());
   }
   envp.push_back(nullptr);
   std::vector<std::string> args = argv;
   std::vector<char*> argp;
+  argp.reserve(args.size() + 1);
   for (std::string& a : args) {
     argp.push_back(a.data());
   }

@@ -169,6 +169,9 @@ Snapshot::Snapshot(std::shared_ptr<Impl> impl) noexcept : m_impl(std::move(impl)
 Snapshot::Snapshot(const Snapshot& other) : m_impl(other.m_impl) {}
 
 Snapshot& Snapshot::operator=(const Snapshot& other) {
+  if (this == &other) {
+    return *this;
+  }
   Untraced untraced;  // may release the last reference
   m_impl = other.m_impl;
   return *this;

@@ -75,7 +75,8 @@ int publish(Runtime& rt, const char* temporary, const char* path, bool claim) no
       candidate[n + 1 + format_decimal(sequence, candidate + n + 1)] = '\0';
     }
     int rc = platform::link_file(temporary, candidate);
-    if (rc == -EPERM || rc == -ENOTSUP || rc == -EOPNOTSUPP) {
+    // ENOTSUP and EOPNOTSUPP are one value on Linux, not everywhere.
+    if (rc == -EPERM || rc == -ENOTSUP || rc == -EOPNOTSUPP) {  // NOLINT(misc-redundant-expression)
       // No hard links here (some network and FUSE file systems): check, then rename.
       rc = platform::path_exists(candidate) ? -EEXIST : platform::rename_file(temporary, candidate);
       if (rc == 0) {
@@ -115,7 +116,7 @@ int write_once(Attempt& a) noexcept {
   char temporary[sizeof a.path + 32];
   std::size_t n = std::strlen(a.path);
   std::memcpy(temporary, a.path, n);
-  std::memcpy(temporary + n, ".tmp.", 5);
+  std::memcpy(temporary + n, ".tmp.", 5);  // NOLINT(bugprone-not-null-terminated-result): random_name ends it
   platform::random_name(temporary + n + 5);
   int fd = platform::create_new_file(temporary, capture_mode);
   if (fd < 0) {

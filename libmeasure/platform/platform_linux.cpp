@@ -28,7 +28,8 @@
 #include "platform/platform.h"
 #include "platform/retry_linux.h"
 
-extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // glibc, not in a header
+// glibc's, not in a header.
+extern "C" int __cxa_atexit(void (*fn)(void*), void* arg, void* dso_handle);  // NOLINT(readability-identifier-naming)
 // Weak: absent from glibc before 2.35, where find_unwind_tables reports it unavailable.
 extern "C" int _dl_find_object(void* address, dl_find_object* result) __THROW __attribute__((weak));
 

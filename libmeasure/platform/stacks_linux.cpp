@@ -10,7 +10,8 @@
 
 #include "platform/platform.h"
 
-extern "C" void* __libc_stack_end;  // the loader's: the stack pointer at the program's entry
+// The loader's: the stack pointer at the program's entry.
+extern "C" void* __libc_stack_end;  // NOLINT(readability-identifier-naming)
 
 namespace measure::detail::platform {
 

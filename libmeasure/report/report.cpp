@@ -284,10 +284,8 @@ std::string_view unqualified_function(std::string_view name) noexcept {
       ++depth;
     } else if (c == '<' || c == '(') {
       --depth;
-    } else if (depth == 0 && c == ':' && bare[i - 1] == ':') {
-      return bare.substr(i + 1);
-    } else if (depth == 0 && c == ' ') {
-      return bare.substr(i + 1);  // after a template function's return type
+    } else if (depth == 0 && ((c == ':' && bare[i - 1] == ':') || c == ' ')) {
+      return bare.substr(i + 1);  // after the qualifiers, or a template function's return type
     }
   }
   return bare;

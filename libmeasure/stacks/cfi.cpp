@@ -369,7 +369,7 @@ FrameRule rule_from_row(const FrameRow& row) noexcept {
   rule.cfa_offset = static_cast<std::int32_t>(row.cfa.offset);
   rule.cfa_from_rbp = row.cfa.reg == reg_rbp ? 1 : 0;
   rule.ra_slot = slot_of(ra.offset);
-  rule.rbp_slot = rbp.kind == RegisterRule::saved_at_offset ? slot_of(rbp.offset) : 0;
+  rule.rbp_slot = rbp.kind == RegisterRule::saved_at_offset ? slot_of(rbp.offset) : std::int8_t{0};
   if (rule.ra_slot == 0 || (rbp.kind == RegisterRule::saved_at_offset && rule.rbp_slot == 0)) {
     return make_rule(FrameRule::unsupported);
   }

@@ -52,7 +52,7 @@ std::uint32_t StackTable::publish(StackRecord* record) noexcept {
   std::atomic<StackRecord**>& slot = m_directory[id >> chunk_bits];
   StackRecord** chunk = slot.load(std::memory_order_relaxed);
   if (chunk == nullptr) {
-    std::size_t bytes = sizeof(StackRecord*) << chunk_bits;
+    std::size_t bytes = sizeof(StackRecord*) << chunk_bits;  // NOLINT(bugprone-sizeof-expression): pointers
     chunk = static_cast<StackRecord**>(internal_alloc(bytes));
     if (chunk == nullptr) {
       return UINT32_MAX;

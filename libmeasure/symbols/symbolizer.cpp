@@ -91,12 +91,12 @@ std::string qualified_name(Dwarf_Die* die) {
     int tag = dwarf_tag(&scopes[i]);
     const char* scope = dwarf_diename(&scopes[i]);
     if (tag == DW_TAG_namespace) {
-      name = std::string(scope != nullptr ? scope : "(anonymous namespace)") + "::" + name;
+      name.insert(0, "::").insert(0, scope != nullptr ? scope : "(anonymous namespace)");
     } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
       // An unnamed class is a lambda's closure type (or an anonymous struct).
-      name = std::string(scope != nullptr ? scope : "{lambda}") + "::" + name;
+      name.insert(0, "::").insert(0, scope != nullptr ? scope : "{lambda}");
     } else if (tag == DW_TAG_subprogram && scope != nullptr) {
-      name = std::string(scope) + "::" + name;  // a local class, inside this function
+      name.insert(0, "::").insert(0, scope);  // a local class, inside this function
     }
   }
   std::free(scopes);

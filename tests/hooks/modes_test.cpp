@@ -83,10 +83,13 @@ TEST_CASE("sampled mode: exact totals, per-stack estimates within 10% of exact")
     if (bytes * 20 < exact.totals.alloc_bytes) {
       continue;  // under 5% of the bytes: no promise
     }
-    CAPTURE(line);
-    CAPTURE(bytes);
-    CAPTURE(sampled_rows[line]);
-    double ratio = static_cast<double>(sampled_rows[line]) / static_cast<double>(bytes);
+    int site_line = line;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+    std::uint64_t site_bytes = bytes;
+    std::uint64_t site_sampled = sampled_rows[line];
+    CAPTURE(site_line);
+    CAPTURE(site_bytes);
+    CAPTURE(site_sampled);
+    double ratio = static_cast<double>(site_sampled) / static_cast<double>(bytes);
     CHECK(ratio > 0.9);
     CHECK(ratio < 1.1);
     ++checked;
@@ -291,7 +294,8 @@ TEST_CASE("sampled mode: every run draws its own seed, and the estimates are unb
   CHECK(first_two[0] != first_two[1]);  // two runs without MEASURE_SEED sample differently
   REQUIRE(sums.size() == 2);
   for (const auto& [line, sum] : sums) {
-    CAPTURE(line);
+    int site_line = line;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(site_line);
     double mean = sum / runs;
     CAPTURE(mean);
     CHECK(mean > truth * 0.95);

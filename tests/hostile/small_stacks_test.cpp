@@ -74,13 +74,17 @@ TEST_CASE("the hooks take at most 512 bytes more of a coroutine's or a sigaltsta
     auto measured_use = stack_use(measured.out);
     REQUIRE(measured_use.size() == native_use.size());
     for (const auto& [key, bytes] : native_use) {
-      CAPTURE(key);
-      CAPTURE(bytes);
+      std::string case_key = key;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+      auto case_bytes = bytes;
+      CAPTURE(case_key);
+      CAPTURE(case_bytes);
       CHECK(measured_use[key] <= bytes + hook_budget);
     }
     for (const auto& [place, bytes] : place_need) {
-      CAPTURE(place);
-      CAPTURE(bytes);
+      std::string case_place = place;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+      auto case_bytes = bytes;
+      CAPTURE(case_place);
+      CAPTURE(case_bytes);
       std::vector<std::string> argv = {fixture_path("small_stacks"), "run", place, std::to_string(bytes)};
       auto r = measure::test::run_side_by_side(argv, options, dir.file(mode + "-run.msr"), mode_flags(mode));
       measure::test::check_same_behaviour(r.native, r.measured);

@@ -143,7 +143,8 @@ TEST_CASE("stacks are complete through DRAP frames, signal frames, a sigaltstack
   // stack that started it.
   for (const auto& [leaf, bytes] : {std::pair{";coroutine_body;large_frame;allocate_here;plain_alloc", " 612"},
                                     std::pair{";coroutine_body;large_frame;allocate_here;drap_alloc", " 456"}}) {
-    CAPTURE(leaf);
+    std::string case_leaf = leaf;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(case_leaf);
     std::string line = stack_of(stacks, leaf, leaf);
     CHECK(line.ends_with(bytes));
     CHECK(line.find(';') == line.find(";coroutine_body;"));

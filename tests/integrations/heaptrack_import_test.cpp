@@ -120,11 +120,13 @@ TEST_CASE("an imported heaptrack recording holds the fixture's allocations exact
                                                        {"peak", "peak_bytes"},
                                                        {"temporary", "temporary_count"}};
   for (auto [cost, metric] : costs) {
-    CAPTURE(cost);
+    std::string printed_cost = cost;  // Clang 14 cannot capture a structured binding in CAPTURE's lambda
+    CAPTURE(printed_cost);
     std::map<std::string, std::uint64_t> printed = heaptrack_print(dir, recording, cost);
     CHECK(printed.size() == std::size(expected));
     for (const auto& [function, value] : printed) {
-      CAPTURE(function);
+      std::string printed_function = function;  // Clang 14 cannot capture a structured binding
+      CAPTURE(printed_function);
       REQUIRE(rows.count(function) == 1);
       CHECK(rows[function][metric] == value);
     }

@@ -49,7 +49,7 @@ TEST_CASE("report formats: text, json, csv and markdown are pinned") {
 
 TEST_CASE("report formats: a recall that gave up is said, because the peak may be overstated") {
   Capture c = test::synthetic_capture();
-  c.diagnostics.emplace_back("inexact_recalls", 2);
+  c.diagnostics.push_back({"inexact_recalls", 2});
   std::string text = render_text(build_report(c, ReportOptions{}, test::synthetic_symbols()));
   CHECK(text.find("Note: 2 times the live bytes or the peak were decided while a thread's lease could not be taken "
                   "back") != std::string::npos);
