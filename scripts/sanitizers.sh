@@ -32,8 +32,8 @@ run_tests() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-asan_tests=(runtime_tables_test capture_format_test symbolizer_test report_test report_formats_test diff_test
-            fuzz_corpus_test capture_symbols_test runtime_stress_test)
+asan_tests=(record_test threads_test runtime_test stacks_test capture_format_test symbolizer_test report_test
+            report_formats_test diff_test fuzz_corpus_test capture_symbols_test runtime_stress_test)
 build_variant build-asan address,undefined measure_cli "${asan_tests[@]}"
 run_tests build-asan "${asan_tests[@]}"
 

@@ -4,9 +4,9 @@
 #include <doctest/doctest.h>
 
 #include "report/formats.h"
-#include "report/synthetic.h"
 #include "support/error.h"
 #include "support/subprocess.h"
+#include "support/synthetic.h"
 
 using namespace measure;
 using measure::test::check_golden;
@@ -37,14 +37,14 @@ std::string decode_pprof(const std::string& gzipped) {
 
 TEST_CASE("report formats: text, json, csv and markdown are pinned") {
   Report r = synthetic_report();
-  check_golden("report.txt", render_report(r, ReportFormat::text));
-  check_golden("report.json", render_report(r, ReportFormat::json));
-  check_golden("report.csv", render_report(r, ReportFormat::csv));
-  check_golden("report.md", render_report(r, ReportFormat::markdown));
+  check_golden("report/golden/report.txt", render_report(r, ReportFormat::text));
+  check_golden("report/golden/report.json", render_report(r, ReportFormat::json));
+  check_golden("report/golden/report.csv", render_report(r, ReportFormat::csv));
+  check_golden("report/golden/report.md", render_report(r, ReportFormat::markdown));
   ReportOptions by_function;
   by_function.by = GroupBy::function;
   by_function.sort = SortBy::count;
-  check_golden("report_function_count.md", render_markdown(synthetic_report(by_function)));
+  check_golden("report/golden/report_function_count.md", render_markdown(synthetic_report(by_function)));
 }
 
 TEST_CASE("report formats: a recall that gave up is said, because the peak may be overstated") {
@@ -64,13 +64,13 @@ TEST_CASE("report formats: stack rows merge return addresses that print the same
   CHECK(r.rows[0].key.function == "render_page(int)");
   CHECK(r.rows[0].stack_count == 2);
   CHECK(r.rows[0].metrics.alloc_bytes == 64064);
-  check_golden("report_stack.csv", render_csv(r));
+  check_golden("report/golden/report_stack.csv", render_csv(r));
 }
 
 TEST_CASE("report formats: folded stacks, outermost frame first, value = the sort metric") {
   Report r = synthetic_report();
   std::string folded = render_folded(r);
-  check_golden("report.folded", folded);
+  check_golden("report/golden/report.folded", folded);
   CHECK(folded.find("main;render_page(int) 64064\n") != std::string::npos);
   CHECK(folded.find("main;load_settings();parse_config(char const*);"
                     "std::vector<int, std::allocator<int> >::push_back(int const&) 4000\n") != std::string::npos);
@@ -86,7 +86,7 @@ TEST_CASE("report formats: folded stacks, outermost frame first, value = the sor
 TEST_CASE("report formats: the timeline chart, in text and as a well-formed SVG with the peak marked") {
   Report r = synthetic_report();
   std::string svg = render_report(r, ReportFormat::timeline_svg);
-  check_golden("timeline.svg", svg);
+  check_golden("report/golden/timeline.svg", svg);
   TempDir dir;
   test::write_text(dir.file("timeline.svg"), svg);
   auto lint = run_process({"xmllint", "--noout", dir.file("timeline.svg")});
@@ -110,7 +110,7 @@ TEST_CASE("report formats: the timeline chart, in text and as a well-formed SVG 
 TEST_CASE("report formats: the flame graph is well-formed XML with every frame and metric") {
   Report r = synthetic_report();
   std::string svg = render_svg(r);
-  check_golden("report.svg", svg);
+  check_golden("report/golden/report.svg", svg);
   TempDir dir;
   test::write_text(dir.file("flame.svg"), svg);
   auto lint = run_process({"xmllint", "--noout", dir.file("flame.svg")});
@@ -148,7 +148,7 @@ TEST_CASE("report formats: the flame graph is well-formed XML with every frame a
 TEST_CASE("report formats: pprof decodes with protoc into heap-profile sample types") {
   Report r = synthetic_report();
   std::string decoded = decode_pprof(render_pprof(r));
-  check_golden("report_pprof.txt", decoded);
+  check_golden("report/golden/report_pprof.txt", decoded);
   for (const char* expected :
        {"string_table: \"alloc_objects\"", "string_table: \"alloc_space\"", "string_table: \"inuse_objects\"",
         "string_table: \"inuse_space\"", "string_table: \"count\"", "string_table: \"bytes\"",
