@@ -69,21 +69,16 @@ TEST_CASE("dwarf reader: unsigned and signed LEB128, one to ten bytes") {
 }
 
 TEST_CASE("dwarf reader: a number cut off by the end, or longer than 64 bits, fails the reader") {
-  Buffer cut = {0x80, 0x80};
-  Reader r = cut.reader();
-  CHECK(r.uleb() == 0);
-  CHECK_FALSE(r.ok());
-  Reader s = cut.reader();
-  CHECK(s.sleb() == 0);
-  CHECK_FALSE(s.ok());
-
-  Buffer endless = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
-  Reader u = endless.reader();
-  CHECK(u.uleb() == 0);
-  CHECK_FALSE(u.ok());
-  Reader v = endless.reader();
-  CHECK(v.sleb() == 0);
-  CHECK_FALSE(v.ok());
+  const Buffer cut = {0x80, 0x80};
+  const Buffer endless = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+  for (const Buffer* b : {&cut, &endless}) {
+    Reader u = b->reader();
+    CHECK(u.uleb() == 0);
+    CHECK_FALSE(u.ok());
+    Reader s = b->reader();
+    CHECK(s.sleb() == 0);
+    CHECK_FALSE(s.ok());
+  }
 }
 
 TEST_CASE("dwarf reader: fixed-size values are little-endian; a short one and a long skip fail") {

@@ -34,6 +34,10 @@ struct Sample {
   bool found_caller = false;
   WalkResult walk{};
   std::vector<std::uintptr_t> walked;
+  // The stack words the walk's result depends on (StackCheck, for the stack cache), looked at
+  // while the stack is still there: their values, and whether each still holds its value.
+  std::vector<std::uintptr_t> listed;
+  bool listed_hold = true;
   WalkResult foreign{};
   std::vector<std::uintptr_t> walked_foreign;
   std::vector<std::uintptr_t> traced;  // backtrace(), its first frame (the probe) dropped
@@ -78,6 +82,10 @@ extern "C" __attribute__((noinline)) void probe() {
   if (s.found_caller) {
     s.walk = p.unwinder.walk(s.start, p.max, buffers);
     s.walked = frames_of(frames, s.walk.depth);
+    for (std::uint32_t i = 0; i < s.walk.check_count; ++i) {
+      s.listed_hold = s.listed_hold && *reinterpret_cast<const std::uintptr_t*>(checks[i].address) == checks[i].value;
+      s.listed.push_back(checks[i].value);
+    }
   }
   s.foreign = p.unwinder.walk_foreign(here, p.max, buffers);
   s.walked_foreign = frames_of(frames, s.foreign.depth);
@@ -122,40 +130,6 @@ std::size_t index_of(const std::vector<std::uintptr_t>& frames, std::uintptr_t a
     }
   }
   return frames.size();
-}
-
-// A walk's list of the stack words its result depends on (StackCheck), looked at while the
-// stack is still there.
-struct Listed {
-  WalkResult result{};
-  std::vector<std::uintptr_t> frames;
-  std::vector<std::uintptr_t> values;  // of the listed words
-  bool words_hold = true;              // every listed word still holds the value listed
-};
-
-Listed& listed() {
-  static Listed l;
-  return l;
-}
-
-extern "C" __attribute__((noinline)) void probe_checks() {
-  Probe& p = probe_state();
-  auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  std::uintptr_t frames[max_frames + 1];
-  StackCheck checks[max_checks];
-  WalkBuffers buffers{p.stack_low, p.stack_high, frames, checks, max_checks};
-  CallerFrame start{};
-  Listed l;
-  if (p.unwinder.caller(here, p.stack_low, p.stack_high, &start)) {
-    l.result = p.unwinder.walk(start, max_frames, buffers);
-    l.frames = frames_of(frames, l.result.depth);
-  }
-  for (std::uint32_t i = 0; i < l.result.check_count; ++i) {
-    l.words_hold = l.words_hold && *reinterpret_cast<const std::uintptr_t*>(checks[i].address) == checks[i].value;
-    l.values.push_back(checks[i].value);
-  }
-  listed() = l;
-  __asm__ volatile("" ::: "memory");
 }
 
 struct Build {
@@ -275,15 +249,14 @@ TEST_CASE("unwind: a walk cut at its depth limit is the same stack's beginning, 
 TEST_CASE("unwind: the stack words a walk lists for the stack cache hold what it read") {
   for (const Build& b : builds) {
     CAPTURE(b.name);
-    void* entry = nullptr;
-    b.fixtures->chain(&probe_checks, &entry);
-    const Listed& l = listed();
-    CHECK(l.result.cacheable);
-    CHECK(l.words_hold);
+    Run r = run([&](void** entry) { b.fixtures->chain(&probe, entry); });
+    const Sample& s = r.sample;
+    CHECK(s.walk.cacheable);
+    CHECK(s.listed_hold);
     // Every frame after the first was read from the stack, and the read was listed.
-    for (std::size_t i = 1; i < l.frames.size(); ++i) {
+    for (std::size_t i = 1; i < s.walked.size(); ++i) {
       CAPTURE(i);
-      CHECK(index_of(l.values, l.frames[i]) < l.values.size());
+      CHECK(index_of(s.listed, s.walked[i]) < s.listed.size());
     }
   }
 }
