@@ -4,8 +4,9 @@
 # them):
 #   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer: the in-process tests of the
 #               analysis library (capture reader and writer, symbolizer, reports, diffs,
-#               the fuzz corpus) and of the runtime's tables, then the instrumented
-#               `measure` reporting and diffing a capture the normal build recorded.
+#               the heaptrack importer, the fuzz corpus) and of the runtime (its tables, the
+#               sampler, the CFI reader and the unwinder), then the instrumented `measure`
+#               reporting and diffing a capture the normal build recorded.
 #   build-tsan  ThreadSanitizer: the runtime's concurrent structures (runtime_stress_test).
 # Any finding fails the stage. Needs the normal build in build/ (scripts/build.sh).
 set -euo pipefail
@@ -32,8 +33,9 @@ run_tests() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-asan_tests=(runtime_tables_test capture_format_test symbolizer_test report_test report_formats_test diff_test
-            fuzz_corpus_test capture_symbols_test runtime_stress_test)
+asan_tests=(record_test threads_test runtime_test stacks_test unwind_test capture_format_test symbolizer_test
+            report_test report_formats_test diff_test import_test fuzz_corpus_test capture_symbols_test
+            runtime_stress_test)
 build_variant build-asan address,undefined measure_cli "${asan_tests[@]}"
 run_tests build-asan "${asan_tests[@]}"
 

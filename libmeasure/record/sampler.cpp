@@ -95,7 +95,12 @@ std::uint64_t Sampler::next_interval() noexcept {
   if (bytes >= 18446744073709549568.0) {  // the largest double below 2^64: no overflow
     return ~std::uint64_t{0};
   }
-  return bytes < 1 ? 1 : static_cast<std::uint64_t>(bytes);
+  // The allocation that reaches the countdown is sampled: ceil(X) makes that happen with
+  // probability exactly 1 - e^(-size/T), the probability sample_weight divides by (floor(X)
+  // would add a byte to every first allocation after a sample point).
+  auto whole = static_cast<std::uint64_t>(bytes);
+  whole += static_cast<double>(whole) < bytes ? 1 : 0;
+  return whole < 1 ? 1 : whole;
 }
 
 bool Sampler::round_up(std::uint64_t size) noexcept {

@@ -12,6 +12,7 @@
 
 #include "format/capture.h"
 #include "support/checks.h"
+#include "support/skip.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
@@ -121,13 +122,22 @@ TEST_CASE("measure run refuses an unwritable capture path before the program sta
         "measure: run: cannot write the capture to /etc/hostname/x.msr: /etc/hostname is not a directory (the "
         "program was not started)\n");
   CHECK_FALSE(fs::exists(marker));  // the program's own side effect did not happen
-  // A directory the user may not write to (as root every directory is writable: then skip).
-  if (::geteuid() != 0) {
-    auto denied = run_process({tool_path(), "run", "-o", "/proc/x.msr", "--", "/bin/sh", "-c", "touch " + marker});
-    CHECK(denied.status() == 2);
-    CHECK(denied.err.find("(the program was not started)") != std::string::npos);
-    CHECK_FALSE(fs::exists(marker));
+}
+
+// As root every directory is writable: a CTest entry of its own (exit_test_non_root), skipped
+// there.
+TEST_CASE("measure run refuses a capture path in a directory the user may not write to" *
+          doctest::test_suite("non_root")) {
+  if (::geteuid() == 0) {
+    measure::test::skip_test_case("root may write to every directory");
+    return;
   }
+  TempDir dir;
+  std::string marker = dir.file("ran");
+  auto denied = run_process({tool_path(), "run", "-o", "/proc/x.msr", "--", "/bin/sh", "-c", "touch " + marker});
+  CHECK(denied.status() == 2);
+  CHECK(denied.err.find("(the program was not started)") != std::string::npos);
+  CHECK_FALSE(fs::exists(marker));
 }
 
 TEST_CASE("a capture path that becomes unwritable costs one warning and leaves the program alone") {

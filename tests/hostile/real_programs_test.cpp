@@ -1,7 +1,8 @@
 // Real programs under `measure run`: bash, python3 and sort print the same standard output
 // and standard error and exit with the same status as they do natively, and each leaves a
-// complete capture (git, gcc and cmake: real_toolchain_test.cpp). A program that is not
-// installed is skipped with a message.
+// complete capture (git, gcc and cmake: real_toolchain_test.cpp). The cases of each program
+// form a test suite named after it, a CTest entry of its own that is reported as skipped
+// where the program is not installed.
 #include <filesystem>
 #include <map>
 
@@ -50,7 +51,7 @@ std::string generated_lines(int count) {
 
 }  // namespace
 
-TEST_CASE("bash: arrays, command substitution, pipelines and functions") {
+TEST_CASE("bash: arrays, command substitution, pipelines and functions" * doctest::test_suite("bash")) {
   std::string bash = installed("bash");
   if (bash.empty()) {
     return;
@@ -74,7 +75,7 @@ TEST_CASE("bash: arrays, command substitution, pipelines and functions") {
   check_top_capture(dir.file("bash.msr"), argv, 0);
 }
 
-TEST_CASE("bash: a failing script and a script piped to standard input") {
+TEST_CASE("bash: a failing script and a script piped to standard input" * doctest::test_suite("bash")) {
   std::string bash = installed("bash");
   if (bash.empty()) {
     return;
@@ -105,7 +106,8 @@ TEST_CASE("bash: a failing script and a script piped to standard input") {
   check_top_capture(dir.file("stdin.msr"), from_stdin, total % 7);
 }
 
-TEST_CASE("bash with --follow-forks --follow-exec: every process of a pipeline leaves a complete capture") {
+TEST_CASE("bash with --follow-forks --follow-exec: every process of a pipeline leaves a complete capture" *
+          doctest::test_suite("bash")) {
   std::string bash = installed("bash");
   if (bash.empty()) {
     return;
@@ -144,7 +146,8 @@ TEST_CASE("bash with --follow-forks --follow-exec: every process of a pipeline l
   CHECK(programs["sed"] == 1);
 }
 
-TEST_CASE("python3: dictionaries through its own small-object allocator and through malloc") {
+TEST_CASE("python3: dictionaries through its own small-object allocator and through malloc" *
+          doctest::test_suite("python3")) {
   std::string python = installed("python3");
   if (python.empty()) {
     return;
@@ -174,7 +177,7 @@ TEST_CASE("python3: dictionaries through its own small-object allocator and thro
   }
 }
 
-TEST_CASE("python3: an uncaught exception, sys.exit and a program reading a pipe") {
+TEST_CASE("python3: an uncaught exception, sys.exit and a program reading a pipe" * doctest::test_suite("python3")) {
   std::string python = installed("python3");
   if (python.empty()) {
     return;
@@ -206,7 +209,8 @@ TEST_CASE("python3: an uncaught exception, sys.exit and a program reading a pipe
   check_top_capture(dir.file("pipe.msr"), reading, 0);
 }
 
-TEST_CASE("sort: a generated file by several keys, through temporary files with two threads, and a pipe") {
+TEST_CASE("sort: a generated file by several keys, through temporary files with two threads, and a pipe" *
+          doctest::test_suite("sort")) {
   std::string sort = installed("sort");
   if (sort.empty()) {
     return;
@@ -240,7 +244,7 @@ TEST_CASE("sort: a generated file by several keys, through temporary files with 
   check_top_capture(dir.file("piped.msr"), piped, 0);
 }
 
-TEST_CASE("sort: a missing file and a disorder check fail the same way") {
+TEST_CASE("sort: a missing file and a disorder check fail the same way" * doctest::test_suite("sort")) {
   std::string sort = installed("sort");
   if (sort.empty()) {
     return;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "support/checks.h"
+#include "support/skip.h"
 #include "support/subprocess.h"
 
 using measure::test::check_one_line_error;
@@ -20,9 +21,11 @@ using measure::test::TempDir;
 using measure::test::tool_path;
 namespace fs = std::filesystem;
 
-TEST_CASE("hostile limits: measure run says a set-user-ID or set-group-ID program cannot be traced") {
+// Needs root (its own CTest entry, hostile_files_test_root).
+TEST_CASE("hostile limits: measure run says a set-user-ID or set-group-ID program cannot be traced" *
+          doctest::test_suite("root")) {
   if (::geteuid() != 0) {
-    MESSAGE("skipped: only root can give a program to another user");
+    measure::test::skip_test_case("only root can give a program to another user");
     return;
   }
   TempDir dir;

@@ -10,6 +10,7 @@
 
 #include "format/capture.h"
 #include "format/capture_format.h"
+#include "support/skip.h"
 
 namespace measure::test {
 namespace fs = std::filesystem;
@@ -36,7 +37,7 @@ std::string elf_in_path(const std::string& name) {
 std::string installed(const std::string& name) {
   std::string path = elf_in_path(name);
   if (path.empty()) {
-    MESSAGE("skipped: " << name << " is not installed (scripts/install-deps.sh installs it)");
+    skip_test_case(name + " is not installed (scripts/install-deps.sh installs it)");
   }
   return path;
 }

@@ -15,7 +15,8 @@ namespace measure::test {
 /// are passed over: they exec the real program, which then writes no capture of its own.
 std::string elf_in_path(const std::string& name);
 
-/// elf_in_path(name); when it is empty, a doctest message says the case is skipped.
+/// elf_in_path(name); when it is empty, the current test case is skipped (support/skip.h):
+/// the caller returns.
 std::string installed(const std::string& name);
 
 /// Options for a reproducible run in `directory`: the same locale, time zone and home for

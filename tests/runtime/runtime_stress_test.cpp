@@ -12,10 +12,10 @@
 #include "record/block_shadow.h"
 #include "record/peak.h"
 #include "record/pointer_table.h"
-#include "threads/thread_state.h"
 #include "stacks/stack_table.h"
 #include "support/hash.h"
 #include "support/libc_allocator.h"
+#include "threads/thread_state.h"
 
 using namespace measure::detail;
 

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "report/formats.h"
-#include "report/synthetic.h"
 #include "support/error.h"
+#include "support/synthetic.h"
 
 using namespace measure;
 using measure::test::check_golden;
@@ -106,7 +106,7 @@ TEST_CASE("diff: by function, a line shift inside a function still matches") {
   const DiffRow& parse = row_named(d, "parse_config(char const*)");
   CHECK(parse.status == DiffStatus::same);
   CHECK(parse.delta == MetricsDelta{});
-  check_golden("diff_function.txt", render_diff_text(d));
+  check_golden("diff/golden/diff_function.txt", render_diff_text(d));
 }
 
 TEST_CASE("diff: a capture against itself is all same, and never regresses") {
@@ -283,10 +283,10 @@ TEST_CASE("diff: golden text, JSON and Markdown") {
   options.gates.push_back(parse_gate("live_bytes:0"));
   options.gates.push_back(parse_gate("peak_bytes:+1K"));
   Diff d = diff_of(options);
-  check_golden("diff.txt", render_diff(d, DiffFormat::text));
-  check_golden("diff.md", render_diff(d, DiffFormat::markdown));
+  check_golden("diff/golden/diff.txt", render_diff(d, DiffFormat::text));
+  check_golden("diff/golden/diff.md", render_diff(d, DiffFormat::markdown));
   std::string json = render_diff(d, DiffFormat::json);
-  check_golden("diff.json", json);
+  check_golden("diff/golden/diff.json", json);
 
   // The contract's shape: exactly these members, metrics or null, signed deltas.
   nlohmann::json doc = nlohmann::json::parse(json);

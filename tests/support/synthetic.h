@@ -20,8 +20,9 @@ Capture synthetic_capture_after();
 /// The symbols of both captures' addresses.
 FrameResolver synthetic_symbols();
 
-/// Compares `actual` with tests/report/golden/NAME; with MEASURE_UPDATE_GOLDEN=1 in the
+/// Compares `actual` with the golden file at `path` under tests/ (each folder keeps its own:
+/// "report/golden/report.txt", "diff/golden/diff.txt"); with MEASURE_UPDATE_GOLDEN=1 in the
 /// environment, rewrites the file instead (review the change with git diff).
-void check_golden(const std::string& name, const std::string& actual);
+void check_golden(const std::string& path, const std::string& actual);
 
 }  // namespace measure::test

@@ -1,4 +1,4 @@
-#include "report/synthetic.h"
+#include "support/synthetic.h"
 
 #include <cstdlib>
 #include <map>
@@ -168,8 +168,8 @@ FrameResolver synthetic_symbols() {
   };
 }
 
-void check_golden(const std::string& name, const std::string& actual) {
-  std::string path = source_path("tests/report/golden/" + name);
+void check_golden(const std::string& golden, const std::string& actual) {
+  std::string path = source_path("tests/" + golden);
   const char* update = std::getenv("MEASURE_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     write_text(path, actual);
