@@ -117,9 +117,10 @@ SampleWeight sample_weight(std::uint64_t size, std::uint64_t interval, bool roun
     return SampleWeight{1, 0};  // never sampled by the countdown; stands for itself
   }
   double count = inverse_probability(size, interval);
-  return SampleWeight{static_cast<std::uint64_t>(count) + (round_up ? 1U : 0U),
-                      // Non-negative, and the runtime links no libm for lround.
-                      static_cast<std::uint64_t>(static_cast<double>(size) * count + 0.5)};  // NOLINT(bugprone-incorrect-roundings)
+  return SampleWeight{
+      static_cast<std::uint64_t>(count) + (round_up ? 1U : 0U),
+      // Non-negative, and the runtime links no libm for lround.
+      static_cast<std::uint64_t>(static_cast<double>(size) * count + 0.5)};  // NOLINT(bugprone-incorrect-roundings)
 }
 
 }  // namespace measure::detail

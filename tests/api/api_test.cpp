@@ -1,25 +1,29 @@
 // The in-process API against exactly known allocations. This executable links libmeasure,
 // so it is traced from its start; CTest also runs it with MEASURE_MODE=off and under
 // `measure run` (the preloaded runtime must answer, counting nothing twice).
-#include <doctest/doctest.h>
-
 #include <barrier>
 #include <cstdlib>
 #include <filesystem>
-#include <measure/doctest.hpp>
-#include <measure/measure.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
+#include <measure/doctest.hpp>
+#include <measure/measure.hpp>
 
 namespace {
 
 void* volatile g_sink;
 
-bool tracing() { return measure::is_tracing(); }
+bool tracing() {
+  return measure::is_tracing();
+}
 const bool g_tracing = tracing();
 
-std::string this_file() { return std::filesystem::weakly_canonical(__FILE__).string(); }
+std::string this_file() {
+  return std::filesystem::weakly_canonical(__FILE__).string();
+}
 
 bool same_file(const std::string& a, const std::string& b) {
   return !a.empty() && std::filesystem::weakly_canonical(a) == std::filesystem::weakly_canonical(b);
@@ -259,8 +263,7 @@ TEST_CASE("count_allocations and min_allocations count the calling thread only" 
   CHECK(quiet.allocations < 10);
 }
 
-TEST_CASE("assertion helpers pass on allocation-free code and name the sites otherwise" *
-          doctest::skip(!g_tracing)) {
+TEST_CASE("assertion helpers pass on allocation-free code and name the sites otherwise" * doctest::skip(!g_tracing)) {
   int x = 0;
   MEASURE_CHECK_NO_ALLOCATIONS(x += 1);
   MEASURE_CHECK_ALLOCATIONS_AT_MOST(1, std::free(std::malloc(4)));

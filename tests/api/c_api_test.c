@@ -1,9 +1,10 @@
 /* The C API from C: scopes, traced memory and custom pools against known allocations, and a
  * capture written on request. Prints what failed and exits 1; exits 0 when all holds.
  * Usage: c_api_test CAPTURE_PATH */
-#include <measure/measure.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <measure/measure.h>
 
 static int failures = 0;
 #define EXPECT(cond)                                                   \

@@ -2,6 +2,7 @@
 // the failure message names the offending call site.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <cstdlib>
+
 #include <measure/doctest.hpp>
 
 void* volatile sink;

@@ -1,11 +1,11 @@
 // The C API from a C program, named scopes in the capture, and the doctest/GoogleTest
 // assertion macros failing with the offending call sites in their message.
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "format/capture.h"
 #include "support/subprocess.h"
@@ -110,7 +110,6 @@ TEST_CASE("docs/api.md's worked example passes, and fails naming the regression'
 }
 
 TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
-
   auto r = run_process({fixture_path("gtest_failure")});
   CHECK(r.status() != 0);
   int line = marker_lines(source_path("tests/api/gtest_failure.cpp"))["gtest_excess"];

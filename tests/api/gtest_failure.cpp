@@ -1,6 +1,7 @@
 // A GoogleTest program: one allocation assertion passes, one fails on purpose; the test suite
 // checks the failure message names the offending call site.
 #include <cstdlib>
+
 #include <measure/gtest.hpp>
 
 void* volatile sink;
@@ -17,5 +18,6 @@ TEST(Allocations, NoneWhenNoneAreMade) {
 }
 
 TEST(Allocations, TooMany) {
-  MEASURE_EXPECT_ALLOCATIONS_AT_MOST(1, for (int i = 0; i < 3; ++i) { make_and_drop(); });
+  MEASURE_EXPECT_ALLOCATIONS_AT_MOST(
+      1, for (int i = 0; i < 3; ++i) { make_and_drop(); });
 }

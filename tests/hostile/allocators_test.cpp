@@ -1,8 +1,8 @@
 // Programs the preload cannot fully see say so loudly; the allocation API's edge cases give
 // exactly the native results and errno.
-#include <doctest/doctest.h>
-
 #include <filesystem>
+
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "format/capture.h"

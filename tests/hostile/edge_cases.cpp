@@ -35,7 +35,6 @@ static void give_up_on_third_call() {
 }
 
 int main() {
-
   errno = 0;
   void* p = realloc(nullptr, 16);
   show("realloc(NULL, 16)", p);
@@ -83,7 +82,7 @@ int main() {
   }
   std::set_new_handler(give_up_on_third_call);
   try {
-    sink = operator new(SIZE_MAX / 4, std::align_val_t{64});
+    sink = operator new (SIZE_MAX / 4, std::align_val_t{64});
     show("aligned operator new(SIZE_MAX / 4)", sink);
   } catch (const std::bad_alloc&) {
     printf("aligned operator new(SIZE_MAX / 4) threw bad_alloc after %d new_handler calls\n", g_handler_calls);

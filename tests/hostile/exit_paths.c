@@ -20,7 +20,9 @@ static void* busy(void* arg) {
   return NULL;
 }
 
-static void at_quick(void) { sink = malloc(7); /* @exit_quick_handler */ }
+static void at_quick(void) {
+  sink = malloc(7); /* @exit_quick_handler */
+}
 
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "return";

@@ -1,11 +1,11 @@
 // A program with its own allocator: the executable defines the malloc family (a bump
 // allocator over one mapping), so the preload's malloc is never called. operator new still
 // reaches measure; the capture must say it is incomplete, and measure run must warn.
-#include <sys/mman.h>
-
 #include <cstdio>
 #include <cstring>
 #include <new>
+
+#include <sys/mman.h>
 
 namespace {
 constexpr std::size_t arena_size = 64 << 20;
@@ -30,9 +30,13 @@ void* bump(std::size_t size, std::size_t alignment) {
 #define EXPORTED __attribute__((visibility("default")))  // as a replacing allocator's are
 
 extern "C" {
-EXPORTED void* malloc(std::size_t size) { return bump(size, 16); }
+EXPORTED void* malloc(std::size_t size) {
+  return bump(size, 16);
+}
 EXPORTED void free(void*) {}
-EXPORTED void* calloc(std::size_t n, std::size_t size) { return bump(n * size, 16); }  // mmap memory is zeroed
+EXPORTED void* calloc(std::size_t n, std::size_t size) {
+  return bump(n * size, 16);
+}  // mmap memory is zeroed
 EXPORTED void* realloc(void* p, std::size_t size) {
   void* q = bump(size, 16);
   if (p != nullptr && q != nullptr) {
@@ -46,8 +50,12 @@ EXPORTED int posix_memalign(void** out, std::size_t alignment, std::size_t size)
   *out = bump(size, alignment < 16 ? 16 : alignment);
   return *out != nullptr ? 0 : 12;
 }
-EXPORTED void* aligned_alloc(std::size_t alignment, std::size_t size) { return bump(size, alignment < 16 ? 16 : alignment); }
-EXPORTED void* memalign(std::size_t alignment, std::size_t size) { return bump(size, alignment < 16 ? 16 : alignment); }
+EXPORTED void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  return bump(size, alignment < 16 ? 16 : alignment);
+}
+EXPORTED void* memalign(std::size_t alignment, std::size_t size) {
+  return bump(size, alignment < 16 ? 16 : alignment);
+}
 EXPORTED std::size_t malloc_usable_size(void* p) {
   std::size_t size = 0;
   std::memcpy(&size, static_cast<char*>(p) - 8, sizeof size);

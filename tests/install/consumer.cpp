@@ -2,6 +2,7 @@
 // "tracing <n> <bytes>" or "not tracing"; exits non-zero when something is off.
 #include <cstdio>
 #include <cstdlib>
+
 #include <measure/measure.hpp>
 
 int main() {
