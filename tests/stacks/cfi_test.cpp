@@ -609,7 +609,9 @@ TEST_CASE("cfi: malformed and truncated tables are refused as broken, never read
     CHECK(lookup(t, 0x200) == RowLookup::broken);
   }
   SUBCASE("a header of another version or with a table encoding that cannot be searched") {
-    for (auto [at, value] : {std::pair<std::size_t, std::uint8_t>{0, 2}, {3, pe_udata4}, {2, 0xff}}) {
+    for (auto patch : {std::pair<std::size_t, std::uint8_t>{0, 2}, {3, pe_udata4}, {2, 0xff}}) {
+      std::size_t at = patch.first;
+      std::uint8_t value = patch.second;
       CAPTURE(at);
       Tables t;
       std::size_t cie = t.cie({});
