@@ -6,13 +6,17 @@
 // it is less sensitive to other load on a shared machine. A benchmark, not a test.
 //
 //   measure_bench_overhead [--runs N] [--quick] [--workloads a,b,...] [--modes a,b,...]
-//                          [--memory] [--micro] [--dir DIR] [--baseline MEASURE]
+//                          [--memory] [--micro] [--instructions] [--dir DIR] [--baseline MEASURE]
 //
+//   --workloads  names (c-small-1t, jq, ...) or groups: churn, shapes, real, all (the default:
+//                every workload but c-small-1t-fp); bench/workload_set.cpp lists them
 //   --baseline   another build's `measure` binary: each selected mode of it becomes a
 //                column "old-MODE" (old vs new code, side by side in one run)
 //   --quick      a fifth of the operations, 3 runs: a smoke run, not a measurement
 //   --memory     toolkit bytes per live block instead (exact mode, captures' own figure)
 //   --micro      the hot-path micro-benchmarks (measure_bench_hotpath) in every mode
+//   --instructions  instructions per operation over native under callgrind, for every
+//                workload with an operation count (bench/instructions.cpp)
 //
 // Modes: native, exact, sampled, counters, heaptrack, and the floor of the light modes
 // (bench/floor/floor_preload.c): floor-forward, a preload that only forwards to glibc, and
@@ -27,6 +31,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +40,8 @@
 #include <sys/wait.h>
 
 #include "bench/bench_process.h"
+#include "bench/instructions.h"
+#include "bench/workload_set.h"
 #include "format/capture.h"
 
 namespace {
@@ -43,23 +50,7 @@ namespace fs = std::filesystem;
 using measure::bench::median;
 using measure::bench::Run;
 using measure::bench::run_program;
-
-struct Workload {
-  const char* name;
-  const char* program;  // under MEASURE_BENCH_WORKLOADS
-  std::vector<std::string> args;
-  long ops;  // per thread, in the full run
-};
-
-// Native run times of roughly half a second to a second each on the reference machine.
-const std::vector<Workload> g_workloads = {
-    {"c-small-1t", "churn", {"--threads", "1"}, 5000000},
-    {"c-small-2t", "churn", {"--threads", "2"}, 5000000},
-    {"c-large-1t", "churn", {"--threads", "1", "--size", "large"}, 1000000},
-    {"cpp-small-1t", "churn_cpp", {"--threads", "1"}, 2500000},
-    {"cpp-small-2t", "churn_cpp", {"--threads", "2"}, 2500000},
-    {"c-small-1t-fp", "churn_fp", {"--threads", "1"}, 5000000},
-};
+using measure::bench::Workload;
 
 const std::vector<std::string> g_all_modes = {"native",        "exact",        "sampled",  "counters",
                                               "floor-forward", "floor-totals", "heaptrack"};
@@ -69,7 +60,8 @@ struct Options {
   bool quick = false;
   bool memory = false;
   bool micro = false;
-  std::vector<std::string> workloads = {"c-small-1t", "c-small-2t", "c-large-1t", "cpp-small-1t", "cpp-small-2t"};
+  bool instructions = false;
+  std::vector<std::string> workloads = {"all"};
   std::vector<std::string> modes = g_all_modes;
   std::string dir;
   std::string baseline;  // another build's measure binary
@@ -124,23 +116,42 @@ std::vector<std::string> mode_prefix(const std::string& mode, const std::string&
 std::vector<std::string> command(const Workload& w, const std::string& mode, long ops, const Options& o) {
   std::vector<std::string> argv =
       mode_prefix(mode, mode == "heaptrack" ? o.dir + "/heaptrack." + w.name : o.dir + "/" + w.name + "." + mode, o);
-  argv.push_back(std::string(MEASURE_BENCH_WORKLOADS) + "/" + w.program);
-  argv.insert(argv.end(), w.args.begin(), w.args.end());
-  argv.push_back("--ops");
-  argv.push_back(std::to_string(ops));
+  std::vector<std::string> program = measure::bench::workload_command(w, ops);
+  argv.insert(argv.end(), program.begin(), program.end());
   return argv;
 }
 
-void overhead(const Options& o) {
-  std::vector<const Workload*> workloads;
+// The workloads `o.workloads` names (names or groups), in the table's order; those whose
+// program is not installed are left out with a line on stderr. Writes the real programs'
+// inputs when one is selected.
+std::vector<Workload> selected_workloads(const Options& o) {
+  std::vector<Workload> all = measure::bench::all_workloads(MEASURE_BENCH_WORKLOADS, o.dir);
   for (const std::string& name : o.workloads) {
-    auto it = std::find_if(g_workloads.begin(), g_workloads.end(), [&](const Workload& w) { return name == w.name; });
-    if (it == g_workloads.end()) {
+    bool known = name == "all" || std::any_of(all.begin(), all.end(),
+                                              [&](const Workload& w) { return w.name == name || w.group == name; });
+    if (!known) {
       std::fprintf(stderr, "measure_bench_overhead: unknown workload %s\n", name.c_str());
       std::exit(2);
     }
-    workloads.push_back(&*it);
   }
+  std::vector<Workload> out;
+  for (const Workload& w : all) {
+    bool wanted = std::any_of(o.workloads.begin(), o.workloads.end(), [&](const std::string& name) {
+      return name == w.name || name == w.group || (name == "all" && w.name != "c-small-1t-fp");
+    });
+    if (wanted && measure::bench::available(w)) {
+      out.push_back(w);
+    }
+  }
+  if (std::any_of(out.begin(), out.end(), [](const Workload& w) { return w.group == "real"; }) &&
+      !measure::bench::write_real_inputs(o.dir)) {
+    std::exit(1);
+  }
+  return out;
+}
+
+void overhead(const Options& o) {
+  std::vector<Workload> workloads = selected_workloads(o);
   std::vector<std::string> modes;
   std::vector<std::string> wanted = o.modes;
   if (!o.baseline.empty()) {
@@ -159,19 +170,27 @@ void overhead(const Options& o) {
   }
   // results[workload][mode] = runs
   std::map<std::string, std::map<std::string, std::vector<Run>>> results;
+  std::map<std::string, std::set<std::string>> failed;  // [workload] = modes
   for (int round = 0; round < o.runs; ++round) {
-    for (const Workload* w : workloads) {
-      long ops = o.quick ? w->ops / 5 : w->ops;
+    for (const Workload& w : workloads) {
+      long ops = o.quick ? w.ops / 5 : w.ops;
       for (std::size_t i = 0; i < modes.size(); ++i) {
         const std::string& mode = modes[(i + static_cast<std::size_t>(round)) % modes.size()];
-        Run r = run_program(command(*w, mode, ops, o));
-        if (r.status != 0) {
-          std::fprintf(stderr, "%s under %s failed with status %d\n", w->name, mode.c_str(), r.status);
-          std::exit(1);
+        if (failed[w.name].count(mode) != 0) {
+          continue;
         }
-        results[w->name][mode].push_back(r);
+        Run r = run_program(command(w, mode, ops, o), w.env);
+        if (r.status != 0) {
+          // A tool that fails on a workload is a result too: its column says so, and it is
+          // not run again.
+          std::fprintf(stderr, "%s under %s failed with status %d (max RSS %ld MiB)\n", w.name.c_str(), mode.c_str(),
+                       r.status, r.max_rss_kib / 1024);
+          failed[w.name].insert(mode);
+          continue;
+        }
+        results[w.name][mode].push_back(r);
         std::fprintf(stderr, "  round %d/%d  %-14s %-10s %7.3f s wall %7.3f s cpu %6ld MiB\n", round + 1, o.runs,
-                     w->name, mode.c_str(), r.wall_s, r.cpu_s, r.max_rss_kib / 1024);
+                     w.name.c_str(), mode.c_str(), r.wall_s, r.cpu_s, r.max_rss_kib / 1024);
       }
     }
   }
@@ -188,19 +207,21 @@ void overhead(const Options& o) {
     std::printf(" %15s", "heaptrack/exact");
   }
   std::printf("\n");
-  for (const Workload* w : workloads) {
-    auto& by_mode = results[w->name];
+  for (const Workload& w : workloads) {
+    auto& by_mode = results[w.name];
     auto wall = [&](const std::string& m) { return median(by_mode[m], &Run::wall_s); };
     auto cpu = [&](const std::string& m) { return median(by_mode[m], &Run::cpu_s); };
     double native_wall = wall("native");
     double native_cpu = cpu("native");
-    std::printf("%-14s %9.3f", w->name, native_wall);
+    std::printf("%-14s %9.3f", w.name.c_str(), native_wall);
     for (const std::string& m : modes) {
-      if (m != "native") {
+      if (failed[w.name].count(m) != 0) {
+        std::printf(" %17s", "failed");
+      } else if (m != "native") {
         std::printf("   %6.2fx (%5.2fx)", wall(m) / native_wall, cpu(m) / native_cpu);
       }
     }
-    if (by_mode.count("heaptrack") != 0 && by_mode.count("exact") != 0) {
+    if (by_mode.count("heaptrack") != 0 && by_mode.count("exact") != 0 && failed[w.name].empty()) {
       std::printf(" %14.2fx", wall("heaptrack") / wall("exact"));
     }
     std::printf("\n");
@@ -310,6 +331,8 @@ int main(int argc, char** argv) {
       o.memory = true;
     } else if (a == "--micro") {
       o.micro = true;
+    } else if (a == "--instructions") {
+      o.instructions = true;
     } else if (a == "--dir") {
       o.dir = value();
     } else if (a == "--baseline") {
@@ -317,7 +340,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: measure_bench_overhead [--runs N] [--quick] [--workloads a,b] [--modes a,b] [--memory] "
-                   "[--micro] [--dir DIR] [--baseline MEASURE]\n");
+                   "[--micro] [--instructions] [--dir DIR] [--baseline MEASURE]\n");
       return 2;
     }
   }
@@ -327,6 +350,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // A tool that runs away with memory on a workload (heaptrack 1.4 on the recursion shape
+  // reaches 18 GiB) must fail alone, not take the shared machine with it: every run gets at
+  // most 8 GiB of address space.
+  rlimit limit{};
+  limit.rlim_cur = limit.rlim_max = rlim_t{8} << 30;
+  setrlimit(RLIMIT_AS, &limit);
   bool own_dir = o.dir.empty();
   if (own_dir) {
     char templ[] = "/tmp/measure-bench-XXXXXX";
@@ -343,6 +372,14 @@ int main(int argc, char** argv) {
     memory(o);
   } else if (o.micro) {
     micro(o);
+  } else if (o.instructions) {
+    std::vector<std::string> modes;
+    for (const std::string& m : o.modes) {
+      if (m != "heaptrack" && m.rfind("old-", 0) != 0) {
+        modes.push_back(m);
+      }
+    }
+    measure::bench::instructions(selected_workloads(o), modes, o.dir);
   } else {
     overhead(o);
   }
