@@ -15,9 +15,22 @@ std::uint32_t rounded_capacity(std::uint32_t count) noexcept {
 
 }  // namespace
 
+StackCache::Entry& StackCache::slot_for(const CallerFrame& start) noexcept {
+  std::uint32_t set = set_of(start);
+  Entry* entries = &m_entries[set * ways];
+  for (std::uint32_t way = 0; way < ways; ++way) {
+    if (entries[way].ip == 0) {
+      return entries[way];
+    }
+  }
+  std::uint32_t victim = m_victim[set];
+  m_victim[set] = static_cast<std::uint8_t>((victim + 1) % ways);
+  return entries[victim];
+}
+
 void StackCache::remember(const CallerFrame& start, bool fp_used, std::uint32_t generation, std::uint32_t stack,
                           const StackCheck* checks, std::uint32_t check_count) noexcept {
-  Entry& e = m_entries[index(start)];
+  Entry& e = slot_for(start);
   std::uint32_t capacity = rounded_capacity(check_count == 0 ? 1 : check_count);
   if (e.checks == nullptr || e.check_capacity < capacity) {
     auto* fresh = static_cast<StackCheck*>(internal_alloc(sizeof(StackCheck) * capacity));

@@ -5,6 +5,11 @@
 // the unwinder would compute exactly what it computed before and produce the same stack (the rules of a return address
 // never change while its module stays loaded; the module generation is part of the key). So a hit is exact, and costs
 // one load and compare per word instead of a walk. Owner thread only.
+//
+// The cache is set-associative, and a set may hold several walks from the same frame: the
+// same return address and stack pointer are reached from different callers (in a recursion,
+// a function called from two places at depths that line up), and one entry per frame made
+// those walks evict each other on every call.
 #pragma once
 
 #include <cstdint>
@@ -15,22 +20,19 @@ namespace measure::detail {
 
 class StackCache {
  public:
-  static constexpr std::uint32_t entry_count = 512;
+  static constexpr std::uint32_t ways = 4;
+  static constexpr std::uint32_t set_count = 256;
 
   /// The stack id of the walk from `start`, if a cached walk is still valid.
   bool find(const CallerFrame& start, std::uint32_t generation, std::uint32_t* stack) const noexcept {
-    const Entry& e = m_entries[index(start)];
-    if (e.ip != start.ip || e.sp != start.sp || (e.fp_used && e.fp != start.fp) || e.generation != generation ||
-        e.checks == nullptr) {
-      return false;
-    }
-    for (std::uint32_t i = 0; i < e.check_count; ++i) {
-      if (*reinterpret_cast<const volatile std::uintptr_t*>(e.checks[i].address) != e.checks[i].value) {
-        return false;
+    const Entry* set = &m_entries[set_of(start) * ways];
+    for (std::uint32_t way = 0; way < ways; ++way) {
+      if (valid(set[way], start, generation)) {
+        *stack = set[way].stack;
+        return true;
       }
     }
-    *stack = e.stack;
-    return true;
+    return false;
   }
   /// Remembers a cacheable walk. Uses toolkit memory; does nothing when it runs out.
   void remember(const CallerFrame& start, bool fp_used, std::uint32_t generation, std::uint32_t stack,
@@ -51,12 +53,28 @@ class StackCache {
     std::uint32_t generation;
     bool fp_used;  // the walk depended on the start frame's rbp
   };
-  static std::uint32_t index(const CallerFrame& start) noexcept {
-    std::uint64_t h = (start.ip ^ (start.sp << 17) ^ (start.sp >> 4)) * 0x9e3779b97f4a7c15ULL;
-    return static_cast<std::uint32_t>(h >> 40) & (entry_count - 1);
+  static bool valid(const Entry& e, const CallerFrame& start, std::uint32_t generation) noexcept {
+    if (e.ip != start.ip || e.sp != start.sp || (e.fp_used && e.fp != start.fp) || e.generation != generation ||
+        e.checks == nullptr) {
+      return false;
+    }
+    for (std::uint32_t i = 0; i < e.check_count; ++i) {
+      if (*reinterpret_cast<const volatile std::uintptr_t*>(e.checks[i].address) != e.checks[i].value) {
+        return false;
+      }
+    }
+    return true;
   }
+  static std::uint32_t set_of(const CallerFrame& start) noexcept {
+    std::uint64_t h = (start.ip ^ (start.sp << 17) ^ (start.sp >> 4)) * 0x9e3779b97f4a7c15ULL;
+    return static_cast<std::uint32_t>(h >> 40) & (set_count - 1);
+  }
+  /// The entry a new walk from `start` goes to: an empty one, or the set's next victim in
+  /// turn. (Never one that find() could still use: the walk differs from all of them.)
+  Entry& slot_for(const CallerFrame& start) noexcept;
 
-  Entry m_entries[entry_count] = {};
+  Entry m_entries[set_count * ways] = {};
+  std::uint8_t m_victim[set_count] = {};  // per set: the way replaced next
   std::uint64_t m_memory = 0;
 };
 
