@@ -70,7 +70,8 @@ class StackCache {
     return static_cast<std::uint32_t>(h >> 40) & (set_count - 1);
   }
   /// The entry a new walk from `start` goes to: an empty one, or the set's next victim in
-  /// turn. (Never one that find() could still use: the walk differs from all of them.)
+  /// turn. Not the entry of an earlier walk from the same frame as such: that walk differs
+  /// from this one, and may still be the valid one for another caller.
   Entry& slot_for(const CallerFrame& start) noexcept;
 
   Entry m_entries[set_count * ways] = {};
