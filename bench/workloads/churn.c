@@ -10,11 +10,12 @@
  *   --size    small: 16 to 271 bytes (default); large: 4 KiB to 68 KiB
  *   --live    ring size: blocks live at any time per thread (default 4096)
  *   --hold    blocks allocated first and kept until exit (leaked): for the memory figures */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "workload.h"
 
 struct Config {
   int threads;
@@ -26,15 +27,6 @@ struct Config {
 
 static struct Config g_config = {1, 10000000, 0, 4096, 0};
 static void* volatile g_sink;
-
-static inline uint64_t next_random(uint64_t* state) {
-  uint64_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  *state = x;
-  return x;
-}
 
 static size_t block_size(uint64_t r) {
   return g_config.large ? 4096 + (size_t)(r % 65536) : 16 + (size_t)(r % 256);
@@ -138,28 +130,18 @@ static NOINLINE void* worker(void* arg) {
   return NULL;
 }
 
-static long number(const char* text) {
-  char* end = NULL;
-  long v = strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < 0) {
-    fprintf(stderr, "churn: bad number '%s'\n", text);
-    exit(2);
-  }
-  return v;
-}
-
 int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--threads") == 0) {
-      g_config.threads = (int)number(argv[i + 1]);
+      g_config.threads = (int)workload_number("churn", argv[i + 1]);
     } else if (strcmp(argv[i], "--ops") == 0) {
-      g_config.ops = number(argv[i + 1]);
+      g_config.ops = workload_number("churn", argv[i + 1]);
     } else if (strcmp(argv[i], "--size") == 0) {
       g_config.large = strcmp(argv[i + 1], "large") == 0;
     } else if (strcmp(argv[i], "--live") == 0) {
-      g_config.live = number(argv[i + 1]);
+      g_config.live = workload_number("churn", argv[i + 1]);
     } else if (strcmp(argv[i], "--hold") == 0) {
-      g_config.hold = number(argv[i + 1]);
+      g_config.hold = workload_number("churn", argv[i + 1]);
     } else {
       fprintf(stderr, "churn: unknown option '%s'\n", argv[i]);
       return 2;
@@ -169,17 +151,6 @@ int main(int argc, char** argv) {
     fprintf(stderr, "churn: --threads and --live must be at least 1\n");
     return 2;
   }
-  if (g_config.threads == 1) {
-    worker((void*)1);
-    return 0;
-  }
-  pthread_t* threads = calloc((size_t)g_config.threads, sizeof(pthread_t));
-  for (int t = 0; t < g_config.threads; ++t) {
-    pthread_create(&threads[t], NULL, worker, (void*)(uintptr_t)(t + 1));
-  }
-  for (int t = 0; t < g_config.threads; ++t) {
-    pthread_join(threads[t], NULL);
-  }
-  free(threads);
+  run_workers(g_config.threads, worker);
   return 0;
 }

@@ -18,11 +18,12 @@
  *              (except in rising) one free, plus the temporaries
  *
  * Deterministic: the same arguments make the same calls in the same order (per thread). */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "workload.h"
 
 #define NOINLINE __attribute__((noinline))
 #define KEEP() __asm__ volatile("" ::: "memory")
@@ -35,15 +36,6 @@ static long g_ops = 1000000;
 static void* volatile g_sink;
 
 enum { ring_size = 4096, distinct_stacks = 200000, path_bits = 18 };
-
-static inline uint64_t next_random(uint64_t* state) {
-  uint64_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  *state = x;
-  return x;
-}
 
 static NOINLINE void* allocate_small(uint64_t r) {
   void* p = malloc(16 + (size_t)(r % 256));
@@ -185,16 +177,6 @@ static NOINLINE void* worker(void* arg) {
   return NULL;
 }
 
-static long number(const char* text) {
-  char* end = NULL;
-  long v = strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < 0) {
-    fprintf(stderr, "shapes: bad number '%s'\n", text);
-    exit(2);
-  }
-  return v;
-}
-
 int main(int argc, char** argv) {
   static const char* const names[] = {"recursion", "rising", "sizes", "stacks"};
   int shape_given = 0;
@@ -207,9 +189,9 @@ int main(int argc, char** argv) {
         }
       }
     } else if (strcmp(argv[i], "--threads") == 0) {
-      g_threads = (int)number(argv[i + 1]);
+      g_threads = (int)workload_number("shapes", argv[i + 1]);
     } else if (strcmp(argv[i], "--ops") == 0) {
-      g_ops = number(argv[i + 1]);
+      g_ops = workload_number("shapes", argv[i + 1]);
     } else {
       fprintf(stderr, "shapes: unknown option '%s'\n", argv[i]);
       return 2;
@@ -219,17 +201,6 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: shapes --shape recursion|rising|sizes|stacks [--threads N] [--ops N]\n");
     return 2;
   }
-  if (g_threads == 1) {
-    worker((void*)1);
-    return 0;
-  }
-  pthread_t* threads = calloc((size_t)g_threads, sizeof(pthread_t));
-  for (int t = 0; t < g_threads; ++t) {
-    pthread_create(&threads[t], NULL, worker, (void*)(uintptr_t)(t + 1));
-  }
-  for (int t = 0; t < g_threads; ++t) {
-    pthread_join(threads[t], NULL);
-  }
-  free(threads);
+  run_workers(g_threads, worker);
   return 0;
 }
