@@ -97,6 +97,10 @@ MEASURE_EXPORT void free(void* p) {
     return;
   }
   if (pass_through()) {
+    if (__builtin_expect(measure::detail::t_keep_freed_memory, 0)) {
+      measure::detail::record_free(p, AllocFamily::malloc);  // libstdc++'s cleanup at exit
+      return;
+    }
     g_originals.free(p);
     return;
   }

@@ -26,6 +26,7 @@ static_assert(std::is_trivially_destructible_v<Runtime>,
               "the runtime must outlive every static destructor, so it must never be destroyed");
 
 __thread bool t_busy __attribute__((tls_model("initial-exec"))) = false;
+__thread bool t_keep_freed_memory __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 
@@ -241,15 +242,20 @@ void finish_capture() noexcept {
   }
 
   // Let libstdc++ release its emergency exception pool first, so it is not reported as a
-  // leak (the glossary counts leaks after the C++ runtime's own cleanup). Its frees are the
-  // program's and are recorded normally.
+  // leak (leaks are counted after the C++ runtime's own cleanup). The free is recorded but
+  // the memory stays with the allocator: handing glibc a 70 KiB block makes it consolidate
+  // every small block the program has freed, which cost xmllint a fifth of its run. The
+  // process is exiting (or about to exec); libstdc++ no longer uses the pool either way.
   void (*freeres)() = nullptr;
   {
     BusyScope busy;  // the lookup itself allocates (a failed one builds an error message)
     freeres = reinterpret_cast<void (*)()>(platform::find_symbol("_ZN9__gnu_cxx9__freeresEv", false));
   }
   if (freeres != nullptr) {
+    BusyScope busy;
+    t_keep_freed_memory = true;
     freeres();
+    t_keep_freed_memory = false;
   }
 
   int expected = static_cast<int>(RuntimeState::recording);

@@ -115,6 +115,10 @@ inline bool thread_busy() noexcept {
   return t_busy;
 }
 
+/// Set on the thread that runs libstdc++'s exit cleanup (finish_capture): a free it makes
+/// then is recorded but not handed to the allocator. Checked only on the busy path.
+extern __thread bool t_keep_freed_memory __attribute__((tls_model("initial-exec")));
+
 class BusyScope {
  public:
   BusyScope() noexcept : m_was_busy(t_busy) { t_busy = true; }
