@@ -25,7 +25,7 @@ std::vector<std::string> prefix(const std::string& mode, const std::string& capt
     return {};
   }
   if (mode.rfind("floor-", 0) == 0) {
-    return {"/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+    return floor_prefix(mode);
   }
   return {"/usr/bin/env",
           "LD_PRELOAD=" MEASURE_BENCH_PRELOAD,

@@ -101,7 +101,7 @@ std::vector<std::string> mode_prefix(const std::string& mode, const std::string&
     return {heaptrack_path(), "-o", capture};
   }
   if (mode.rfind("floor-", 0) == 0) {
-    return {"/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+    return measure::bench::floor_prefix(mode);
   }
   if (mode.rfind("old-", 0) == 0) {
     return {o.baseline, "run", "-q", "--mode", mode.substr(4), "-o", capture + ".msr", "--"};

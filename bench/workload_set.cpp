@@ -162,6 +162,10 @@ bool available(const Workload& w) {
   return false;
 }
 
+std::vector<std::string> floor_prefix(const std::string& mode) {
+  return {"/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+}
+
 std::vector<std::string> workload_command(const Workload& w, long ops) {
   std::vector<std::string> argv = w.argv;
   if (w.ops != 0) {

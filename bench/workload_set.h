@@ -34,6 +34,10 @@ bool write_real_inputs(const std::string& input_dir);
 /// Whether `w` can run here (its program is installed); prints why not, once, when it cannot.
 bool available(const Workload& w);
 
+/// What runs a program under the reference preload of `mode` ("floor-forward" or
+/// "floor-totals", bench/floor/floor_preload.c): env with LD_PRELOAD set.
+std::vector<std::string> floor_prefix(const std::string& mode);
+
 /// The command line of `w` with `ops` operations per thread (ops ignored when w.ops is 0).
 std::vector<std::string> workload_command(const Workload& w, long ops);
 
