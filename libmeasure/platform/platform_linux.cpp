@@ -46,8 +46,16 @@ void unmap_pages(void* p, std::size_t bytes) noexcept {
 }
 
 std::size_t page_size() noexcept {
-  static const long size = ::sysconf(_SC_PAGESIZE);
-  return static_cast<std::size_t>(size > 0 ? size : 4096);
+  // The runtime is built without thread-safe statics (no guard calls on the hot path), so the
+  // cache is a relaxed atomic: racing first callers both ask sysconf and store the same value.
+  static std::atomic<long> cached{0};
+  long size = cached.load(std::memory_order_relaxed);
+  if (size == 0) {
+    size = ::sysconf(_SC_PAGESIZE);
+    size = size > 0 ? size : 4096;
+    cached.store(size, std::memory_order_relaxed);
+  }
+  return static_cast<std::size_t>(size);
 }
 
 std::uint64_t monotonic_ns() noexcept {
