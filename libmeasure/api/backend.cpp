@@ -10,6 +10,7 @@
 #include "format/runtime_encoder.h"
 #include "format/runtime_files.h"
 #include "record/record.h"
+#include "runtime/process_memory.h"
 #include "support/internal_alloc.h"
 #include "threads/threads.h"
 
@@ -38,12 +39,13 @@ measure_traced_memory_t rt_traced_memory() {
   if (!tracing_now()) {
     return {0, 0};
   }
-  return {runtime().account.live(), runtime().account.peak()};
+  ProcessMemory memory = process_memory(runtime());
+  return {memory.live, memory.peak};
 }
 
 void rt_reset_peak() {
   if (tracing_now()) {
-    runtime().account.reset_peak();
+    reset_process_peak(runtime());
   }
 }
 

@@ -168,13 +168,15 @@ std::string totals_line(const Diff& d) {
   const Metrics& a = d.old_totals;
   const Metrics& b = d.new_totals;
   const MetricsDelta& delta = d.totals_delta;
-  return fmt::format("allocated {} in {} -> {} in {} ({}, {} blocks); peak {} -> {} ({}); {} {} -> {} ({})",
-                     human_bytes(a.alloc_bytes), plural(a.alloc_count, "block", "blocks"), human_bytes(b.alloc_bytes),
-                     plural(b.alloc_count, "block", "blocks"), signed_text(delta.alloc_bytes, Metric::alloc_bytes),
-                     signed_text(delta.alloc_count, Metric::alloc_count), human_bytes(a.peak_bytes),
-                     human_bytes(b.peak_bytes), signed_text(delta.peak_bytes, Metric::peak_bytes),
-                     either_partial(d) ? "live at the end" : "leaked", human_bytes(a.live_bytes),
-                     human_bytes(b.live_bytes), signed_text(delta.live_bytes, Metric::live_bytes));
+  bool sampled_peak =
+      d.old_capture->program.mode != CaptureMode::exact || d.new_capture->program.mode != CaptureMode::exact;
+  return fmt::format(
+      "allocated {} in {} -> {} in {} ({}, {} blocks); {} {} -> {} ({}); {} {} -> {} ({})", human_bytes(a.alloc_bytes),
+      plural(a.alloc_count, "block", "blocks"), human_bytes(b.alloc_bytes), plural(b.alloc_count, "block", "blocks"),
+      signed_text(delta.alloc_bytes, Metric::alloc_bytes), signed_text(delta.alloc_count, Metric::alloc_count),
+      sampled_peak ? "peak (sampled, at least)" : "peak", human_bytes(a.peak_bytes), human_bytes(b.peak_bytes),
+      signed_text(delta.peak_bytes, Metric::peak_bytes), either_partial(d) ? "live at the end" : "leaked",
+      human_bytes(a.live_bytes), human_bytes(b.live_bytes), signed_text(delta.live_bytes, Metric::live_bytes));
 }
 
 std::vector<std::string> both_notes(const Diff& d) {

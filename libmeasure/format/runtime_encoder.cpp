@@ -5,6 +5,7 @@
 
 #include "format/sections.h"
 #include "platform/platform.h"
+#include "runtime/process_memory.h"
 #include "runtime/runtime.h"
 #include "support/internal_alloc.h"
 #include "support/log.h"
@@ -75,9 +76,9 @@ void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept 
     return;
   }
   if (final) {
-    rt.timeline.sample(
-        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
-        rt.account.peak());
+    ProcessMemory memory = process_memory(rt);
+    rt.timeline.sample({platform::monotonic_ns() - rt.start_monotonic_ns, memory.live, platform::resident_bytes()},
+                       memory.peak);
   }
   std::size_t bytes = sizeof(TimelinePoint) * Timeline::capacity;
   auto* points = static_cast<TimelinePoint*>(platform::map_pages(bytes));
@@ -318,15 +319,14 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
 
   if (rt.options.mode != Mode::exact) {
     // Sites hold estimates (sampled) or nothing (counters): the exact totals are the threads'.
+    EventTotals sum = light_totals(rt);
     totals.counters = format::SiteFields{};
-    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
-      totals.counters.alloc_count += load_relaxed(t->totals.alloc_count);
-      totals.counters.alloc_bytes += load_relaxed(t->totals.alloc_bytes);
-      totals.counters.free_count += load_relaxed(t->totals.free_count);
-      totals.counters.freed_bytes += load_relaxed(t->totals.freed_bytes);
-    }
+    totals.counters.alloc_count = sum.alloc_count;
+    totals.counters.alloc_bytes = sum.alloc_bytes;
+    totals.counters.free_count = sum.free_count;
+    totals.counters.freed_bytes = sum.freed_bytes;
   }
-  totals.counters.peak_bytes = rt.account.peak();
+  totals.counters.peak_bytes = process_memory(rt).peak;
   totals.live_count = totals.counters.alloc_count - totals.counters.free_count;
   totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
   // The block shadow's pages are mapped directly, not taken from the internal allocator.

@@ -5,6 +5,7 @@
 
 #include "platform/platform.h"
 #include "record/record.h"
+#include "runtime/process_memory.h"
 #include "support/hash.h"
 #include "threads/threads.h"
 
@@ -164,33 +165,44 @@ bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
 // block in counters mode, keep their size in the block shadow (record/block_shadow.h, the
 // table when the shadow cannot hold them), carry the unknown stack and touch no site. Per-
 // site counters of sampled stacks hold estimates (record/sampler.h); the thread's
-// EventTotals hold the exact counts.
+// EventTotals hold the exact counts. No event writes memory another thread owns: the
+// process's live bytes are the threads' sum when read, and its peak is sampled
+// (record/sampled_peak.h).
 
-// The account and site of a sampled block's event. Out of line: rare, and its registers
-// would otherwise be saved on every event.
+// A sampled block's site, and at a sampled allocation a look at the process's live bytes
+// for the sampled peak. Out of line: rare, and its registers would otherwise be saved on
+// every event.
 __attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, const BlockInfo& info,
                                              bool allocation) noexcept {
-  auto size = static_cast<std::int64_t>(info.size);
-  PeakTransition t = rt.account.event(allocation ? size : -size, thread.account_hint, thread.account_lease);
   SampleWeight w = sample_weight(info.size, rt.options.sample_interval, info.round_up);
   if (SiteCounters* site = thread.site(info.stack)) {
-    site->on_event(t, allocation, w.bytes, w.count);
+    site->on_event(PeakTransition{0, 0}, allocation, w.bytes, w.count);  // no per-site peak in this mode
+  }
+  if (allocation) {
+    process_memory(rt);
   }
 }
 
-// One event of sampled or counters mode. Inline: every event of these modes comes here; a
-// block without a stack takes the account's inline lease step (its misses are out of line).
+// One event of sampled or counters mode. Inline: every event of these modes comes here.
 __attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, const BlockInfo& info,
                                                        bool allocation) noexcept {
   thread.totals.on_event(allocation, info.size);
   if (__builtin_expect(info.stack != StackTable::unknown_id, 0)) {
     sampled_event(rt, thread, info, allocation);
-  } else if (allocation) {
-    rt.account.event(static_cast<std::int64_t>(info.size), thread.account_hint, thread.account_lease);
-  } else if (!thread.account_lease.take(-static_cast<std::int64_t>(info.size))) {
-    rt.account.release(info.size);  // no site to update, and a free is never a peak
   }
   thread.on_own_event(info.stack, allocation, info.size);
+}
+
+// A free on a thread without a state (the toolkit was out of memory for one): kept in the
+// process's live bytes, though no thread's counters can hold it.
+void stateless_free(Runtime& rt, std::uint64_t bytes) noexcept {
+  if (rt.options.mode == Mode::exact) {
+    rt.account.apply(-static_cast<std::int64_t>(bytes));
+  } else {
+    rt.stateless_free_count.fetch_add(1, std::memory_order_relaxed);
+    rt.stateless_freed_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
 }
 
 // The stack of a sampled allocation, and whether its count is rounded up. Out of line: one
@@ -282,9 +294,7 @@ __attribute__((always_inline)) inline bool free_block(void* address, AllocFamily
   }
   ThreadState* thread = current_thread();
   if (thread == nullptr) {
-    // Keep the global live bytes right even when the thread's counters are unavailable.
-    rt.account.apply(-static_cast<std::int64_t>(info.size));
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
+    stateless_free(rt, info.size);
     return true;
   }
   account(rt, *thread, key, info);
@@ -325,9 +335,10 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   ThreadState* thread = current_thread();
   if (thread == nullptr) {
     if (old != nullptr) {
-      rt.account.apply(-static_cast<std::int64_t>(old->size));
+      stateless_free(rt, old->size);
+    } else {
+      rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     }
-    rt.diagnostics.dropped_events.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   auto key = reinterpret_cast<std::uintptr_t>(fresh);

@@ -73,6 +73,8 @@ std::string render_json(const Report& r) {
   j.end_object();
   j.key("partial").value(c.partial());
   j.key("mode").value(mode_name(c.program.mode));
+  // Sampled and counters modes keep no exact process peak: totals.peak_bytes is a lower bound.
+  j.key("peak_kind").value(c.program.mode == CaptureMode::exact ? "exact" : "sampled");
   j.key("by").value(group_by_name(r.options.by));
   j.key("sort").value(sort_by_name(r.options.sort));
   j.key("cumulative").value(r.options.cumulative);

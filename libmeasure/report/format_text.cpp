@@ -245,8 +245,9 @@ std::vector<std::string> report_notes(const Report& r) {
   if (p.mode == CaptureMode::sampled) {
     notes.push_back(
         fmt::format("sampled mode: per-stack counts and bytes are estimates from a byte-weighted "
-                    "sample (one sample per {} on average); totals and peak are exact; per-stack peak "
-                    "and temporaries are not measured (—)",
+                    "sample (one sample per {} on average); totals are exact; the peak is sampled (the highest "
+                    "live bytes seen at sample points and timeline ticks: the true peak is at least that); "
+                    "per-stack peak and temporaries are not measured (—)",
                     human_bytes(p.sample_interval)));
     bool seeded = std::any_of(c.diagnostics.begin(), c.diagnostics.end(),
                               [](const Diagnostic& d) { return d.name == "sample_seed"; });
@@ -255,7 +256,8 @@ std::vector<std::string> report_notes(const Report& r) {
     }
   } else if (p.mode == CaptureMode::counters) {
     notes.push_back(
-        "counters mode: no stacks were recorded, only totals per process, thread and scope; temporaries are not "
+        "counters mode: no stacks were recorded, only totals per process, thread and scope; the peak is sampled "
+        "(the highest live bytes seen at timeline ticks: the true peak is at least that); temporaries are not "
         "measured (—)");
   }
   if (r.truncated_stacks != 0) {
@@ -329,9 +331,11 @@ std::string totals_description(const Report& r) {
                               ? std::string(r.options.scope.empty() ? "temporaries not measured in this mode"
                                                                     : "temporaries are not tracked inside scopes")
                               : plural(t.temporary_count, "temporary allocation", "temporary allocations");
-  return fmt::format("peak {} live; {} {} in {}; {}", human_bytes(t.peak_bytes),
-                     c.partial() ? "live at the checkpoint" : "leaked", human_bytes(t.live_bytes),
-                     plural(t.live_count, "block", "blocks"), temporary);
+  std::string peak = c.program.mode == CaptureMode::exact
+                         ? fmt::format("peak {} live", human_bytes(t.peak_bytes))
+                         : fmt::format("peak at least {} live, sampled", human_bytes(t.peak_bytes));
+  return fmt::format("{}; {} {} in {}; {}", peak, c.partial() ? "live at the checkpoint" : "leaked",
+                     human_bytes(t.live_bytes), plural(t.live_count, "block", "blocks"), temporary);
 }
 
 std::string shown_description(const Report& r) {

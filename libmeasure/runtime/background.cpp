@@ -5,6 +5,7 @@
 
 #include "format/runtime_files.h"
 #include "platform/platform.h"
+#include "runtime/process_memory.h"
 #include "runtime/runtime.h"
 #include "support/log.h"
 
@@ -33,7 +34,8 @@ void* background_thread(void*) noexcept {
     }
     now = platform::monotonic_ns() - rt.start_monotonic_ns;
     if (rt.options.timeline) {
-      rt.timeline.sample({now, rt.account.live(), platform::resident_bytes()}, rt.account.peak());
+      ProcessMemory memory = process_memory(rt);
+      rt.timeline.sample({now, memory.live, platform::resident_bytes()}, memory.peak);
     }
     if (checkpoint_ns != 0 && now >= next_checkpoint) {
       rt.modules.scan();
@@ -55,9 +57,9 @@ void start_checkpoints(Runtime& rt) noexcept {
   }
   if (rt.options.timeline) {
     // The chart's first point: nothing is live yet, or only what a forked child inherited.
-    rt.timeline.sample(
-        {platform::monotonic_ns() - rt.start_monotonic_ns, rt.account.live(), platform::resident_bytes()},
-        rt.account.peak());
+    ProcessMemory memory = process_memory(rt);
+    rt.timeline.sample({platform::monotonic_ns() - rt.start_monotonic_ns, memory.live, platform::resident_bytes()},
+                       memory.peak);
   }
   if (!platform::start_thread(&background_thread, nullptr)) {
     LogLine().text("cannot start the background thread; no timeline, and the capture is written at exit only").emit();

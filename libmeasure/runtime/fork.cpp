@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 #include "runtime/background.h"
 #include "runtime/children.h"
+#include "runtime/process_memory.h"
 #include "runtime/runtime.h"
 #include "support/hash.h"
 #include "support/internal_alloc.h"
@@ -58,20 +59,22 @@ void start_child_capture(Runtime& rt) noexcept {
   bool light = rt.options.mode != Mode::exact;
   std::uint64_t count = 0;
   std::uint64_t bytes = 0;
+  if (light) {
+    EventTotals sum = light_totals(rt);
+    count = sum.alloc_count - sum.free_count;
+    bytes = sum.alloc_bytes - sum.freed_bytes;
+  }
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
-    if (light) {
-      count += load_relaxed(t->totals.alloc_count) - load_relaxed(t->totals.free_count);
-      bytes += load_relaxed(t->totals.alloc_bytes) - load_relaxed(t->totals.freed_bytes);
-    } else {
-      for (std::uint32_t id = 0; id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
-        if (const SiteCounters* s = t->find_site(id)) {
-          count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
-          bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
-        }
+    for (std::uint32_t id = 0; !light && id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
+      if (const SiteCounters* s = t->find_site(id)) {
+        count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
+        bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
       }
     }
     t->reset_counters();
   }
+  rt.stateless_free_count.store(0, std::memory_order_relaxed);
+  rt.stateless_freed_bytes.store(0, std::memory_order_relaxed);
   std::uint32_t inherited =
       rt.stacks.intern(nullptr, 0, UINT32_MAX, stack_inherited, hash_frames(nullptr, 0, UINT32_MAX));
   // In sampled and counters modes the inherited blocks keep no site (as unsampled blocks):
@@ -79,8 +82,9 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.pointers.retag_all(light ? StackTable::unknown_id : inherited);
   rt.palette.retag_all(inherited);
   rt.account.reset();
+  rt.sampled_peak.reset(light ? bytes : 0);
   rt.timeline.reset();
-  PeakTransition t = rt.account.apply(static_cast<std::int64_t>(bytes));
+  PeakTransition t = light ? PeakTransition{0, 0} : rt.account.apply(static_cast<std::int64_t>(bytes));
   ThreadState* thread = current_thread();
   if (thread == nullptr) {
     return;

@@ -4,8 +4,9 @@
 // functions of record/record.h; fork and exec are in runtime/children.h.
 //
 // Threading: the hot path takes no global lock. Per-thread state holds per-site counters;
-// the live-block table and the stack index are sharded; the one shared word per event is
-// the GlobalAccount CAS.
+// the live-block table and the stack index are sharded; in exact mode the one shared word per
+// event is the GlobalAccount CAS (leases avoid it away from the peak), and sampled and
+// counters modes have none.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include "record/block_shadow.h"
 #include "record/peak.h"
 #include "record/pointer_table.h"
+#include "record/sampled_peak.h"
 #include "record/stack_palette.h"
 #include "runtime/config.h"
 #include "runtime/environment.h"
@@ -64,7 +66,12 @@ class Runtime {
   StackPalette palette;                      // exact mode: the stacks shadow cells can name
   UsableSizeFunction usable_size = nullptr;  // the allocator's, set by the hooks
   StackTable stacks;
-  GlobalAccount account;
+  GlobalAccount account;     // exact mode: live bytes and peak, exact at every event
+  SampledPeak sampled_peak;  // sampled and counters modes: the peak seen when looking
+  // Sampled and counters modes: frees on a thread without a state (the toolkit was out of
+  // memory for one), which no thread's counters hold.
+  std::atomic<std::uint64_t> stateless_free_count{0};
+  std::atomic<std::uint64_t> stateless_freed_bytes{0};
   ModuleMap modules;
   ThreadRegistry threads;
   Unwinder unwinder;

@@ -118,6 +118,17 @@ void ThreadRegistry::release(ThreadState* state) noexcept {
   }
 }
 
+EventTotals ThreadRegistry::totals() const noexcept {
+  EventTotals sum{};
+  for (const ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
+    sum.alloc_count += load_relaxed(s->totals.alloc_count);
+    sum.alloc_bytes += load_relaxed(s->totals.alloc_bytes);
+    sum.free_count += load_relaxed(s->totals.free_count);
+    sum.freed_bytes += load_relaxed(s->totals.freed_bytes);
+  }
+  return sum;
+}
+
 void ThreadRegistry::release_all_but(ThreadState* survivor) noexcept {
   for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
     if (s != survivor) {

@@ -172,6 +172,9 @@ class ThreadRegistry {
   std::uint32_t count() const noexcept { return m_count.load(std::memory_order_relaxed); }
   /// Forked child: only the forking thread survives, so every other state becomes free.
   void release_all_but(ThreadState* survivor) noexcept;
+  /// The sum of every state's EventTotals (sampled and counters modes): each thread's counts
+  /// are exact, read at slightly different moments while threads run. Any thread.
+  EventTotals totals() const noexcept;
 
  private:
   std::atomic<ThreadState*> m_head{nullptr};
