@@ -13,7 +13,8 @@
 
 namespace measure::bench {
 
-Run run_program(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env) {
+Run run_program(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+                std::uint64_t address_space) {
   std::vector<char*> args;
   for (const std::string& a : argv) {
     args.push_back(const_cast<char*>(a.c_str()));
@@ -28,6 +29,11 @@ Run run_program(const std::vector<std::string>& argv, const std::vector<std::pai
     dup2(null, 2);
     for (const auto& [name, value] : env) {
       setenv(name.c_str(), value.c_str(), 1);
+    }
+    if (address_space != 0) {
+      rlimit limit{};
+      limit.rlim_cur = limit.rlim_max = address_space;
+      setrlimit(RLIMIT_AS, &limit);
     }
     execv(args[0], args.data());
     _exit(127);

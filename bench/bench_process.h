@@ -2,6 +2,7 @@
 // one run, medians, and Google Benchmark's CSV output. Shared by the overhead benchmarks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,7 +17,9 @@ struct Run {
 };
 
 /// Runs `argv` (argv[0] a path) with standard output and error discarded, and waits for it.
-Run run_program(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env = {});
+/// `address_space`: the run's RLIMIT_AS in bytes (0: the benchmark's own).
+Run run_program(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env = {},
+                std::uint64_t address_space = 0);
 
 /// The median of `field` over `runs` (0 when there are none).
 double median(std::vector<Run> runs, double Run::*field);

@@ -25,7 +25,7 @@ std::vector<std::string> prefix(const std::string& mode, const std::string& capt
     return {};
   }
   if (mode.rfind("floor-", 0) == 0) {
-    return floor_prefix(mode);
+    return floor_prefix(mode, capture + ".totals");
   }
   return {"/usr/bin/env",
           "LD_PRELOAD=" MEASURE_BENCH_PRELOAD,
@@ -48,9 +48,15 @@ long long count(const Workload& w, const std::string& mode, long ops, const std:
   argv.insert(argv.end(), pre.begin(), pre.end());
   std::vector<std::string> program = workload_command(w, ops);
   argv.insert(argv.end(), program.begin(), program.end());
+  fs::remove(dir + "/callgrind.msr.totals", ec);
   Run r = run_program(argv, w.env);
   if (r.status != 0) {
     std::fprintf(stderr, "%s under %s in callgrind failed with status %d\n", w.name.c_str(), mode.c_str(), r.status);
+    return -1;
+  }
+  if (!floor_counted(mode, dir + "/callgrind.msr.totals")) {
+    std::fprintf(stderr, "%s under %s in callgrind counted nothing: its block shadow could not be mapped\n",
+                 w.name.c_str(), mode.c_str());
     return -1;
   }
   long long total = 0;

@@ -36,7 +36,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "bench/bench_process.h"
@@ -101,7 +100,7 @@ std::vector<std::string> mode_prefix(const std::string& mode, const std::string&
     return {heaptrack_path(), "-o", capture};
   }
   if (mode.rfind("floor-", 0) == 0) {
-    return measure::bench::floor_prefix(mode);
+    return measure::bench::floor_prefix(mode, capture + ".totals");
   }
   if (mode.rfind("old-", 0) == 0) {
     return {o.baseline, "run", "-q", "--mode", mode.substr(4), "-o", capture + ".msr", "--"};
@@ -179,7 +178,14 @@ void overhead(const Options& o) {
         if (failed[w.name].count(mode) != 0) {
           continue;
         }
-        Run r = run_program(command(w, mode, ops, o), w.env);
+        std::string capture = o.dir + "/" + w.name + "." + mode;
+        std::filesystem::remove(capture + ".totals");
+        Run r = run_program(command(w, mode, ops, o), w.env, measure::bench::address_space_limit(mode));
+        if (r.status == 0 && !measure::bench::floor_counted(mode, capture + ".totals")) {
+          std::fprintf(stderr, "%s under %s counted nothing: its block shadow could not be mapped\n", w.name.c_str(),
+                       mode.c_str());
+          r.status = -1;
+        }
         if (r.status != 0) {
           // A tool that fails on a workload is a result too: its column says so, and it is
           // not run again.
@@ -274,7 +280,7 @@ void micro(const Options& o) {
       std::vector<std::string> argv = mode_prefix(mode, o.dir + "/micro." + mode, o);
       argv.insert(argv.end(), {bench, "--benchmark_out=" + out, "--benchmark_out_format=csv",
                                o.quick ? "--benchmark_min_time=0.05" : "--benchmark_min_time=0.3"});
-      Run r = run_program(argv);
+      Run r = run_program(argv, {}, measure::bench::address_space_limit(mode));
       if (r.status != 0) {
         std::fprintf(stderr, "micro-benchmarks under %s failed with status %d\n", mode.c_str(), r.status);
         std::exit(1);
@@ -350,12 +356,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // A tool that runs away with memory on a workload (heaptrack 1.4 on the recursion shape
-  // reaches 18 GiB) must fail alone, not take the shared machine with it: every run gets at
-  // most 8 GiB of address space.
-  rlimit limit{};
-  limit.rlim_cur = limit.rlim_max = rlim_t{8} << 30;
-  setrlimit(RLIMIT_AS, &limit);
   bool own_dir = o.dir.empty();
   if (own_dir) {
     char templ[] = "/tmp/measure-bench-XXXXXX";

@@ -162,8 +162,28 @@ bool available(const Workload& w) {
   return false;
 }
 
-std::vector<std::string> floor_prefix(const std::string& mode) {
-  return {"/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+std::vector<std::string> floor_prefix(const std::string& mode, const std::string& totals) {
+  std::vector<std::string> prefix = {
+      "/usr/bin/env", "LD_PRELOAD=" + std::string(MEASURE_BENCH_WORKLOADS) + "/floor_" + mode.substr(6) + ".so"};
+  if (mode == "floor-totals") {
+    prefix.push_back("MEASURE_FLOOR_OUTPUT=" + totals);
+  }
+  return prefix;
+}
+
+bool floor_counted(const std::string& mode, const std::string& totals) {
+  if (mode != "floor-totals") {
+    return true;
+  }
+  std::ifstream in(totals);
+  unsigned long long alloc_count = 0, alloc_bytes = 0, free_count = 0, freed_bytes = 0, missed = 0;
+  return static_cast<bool>(in >> alloc_count >> alloc_bytes >> free_count >> freed_bytes >> missed) &&
+         alloc_count != 0 && missed == 0;
+}
+
+std::uint64_t address_space_limit(const std::string& mode) {
+  std::uint64_t limit = std::uint64_t{8} << 30;
+  return mode == "floor-totals" ? limit + (std::uint64_t{8} << 40) : limit;
 }
 
 std::vector<std::string> workload_command(const Workload& w, long ops) {

@@ -11,8 +11,14 @@
  *   requested size recovered from a one-byte shadow cell per 16-byte granule (the slack below
  *   glibc's usable size, as record/block_shadow.h does). No stacks, no global live bytes or
  *   peak, no scopes, no thread registry, no errno care: a lower bound, not a tool. With
- *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes" there
- *   at exit, so a test can check it counts what measure counts.
+ *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes missed"
+ *   there at exit, so a test can check it counts what measure counts, and the benchmark that
+ *   it counted everything (missed: allocations it could not give a cell, which a run whose
+ *   shadow could not be mapped at all has for every block).
+ *
+ * The shadow is one reservation of 8 TiB for the whole 47-bit address space. Where that much
+ * address space is refused (valgrind's address-space manager refuses it), smaller ones cover
+ * the low part of the address space, where valgrind puts the heap.
  *
  * Only glibc's malloc: the shadow reads glibc's chunk header for the usable size. */
 #define _GNU_SOURCE
@@ -44,8 +50,10 @@ static struct Slot g_slots[max_slots];
 static unsigned g_slot_count;
 static struct Slot g_overflow; /* shared by threads past max_slots (counts may tear: a bench) */
 static __thread struct Slot* t_slot __attribute__((tls_model("initial-exec")));
-static uint8_t* g_shadow; /* one byte per 16-byte granule of the 47-bit address space */
+static uint8_t* g_shadow; /* one byte per 16-byte granule below 2^g_address_bits */
+static unsigned g_address_bits;
 static int g_shadow_failed;
+static uint64_t g_missed; /* allocations without a cell: neither they nor their frees count */
 
 /* On the first event, not in a constructor: other libraries' constructors (libstdc++'s
  * emergency pool) allocate before this library's would run. */
@@ -53,14 +61,21 @@ __attribute__((noinline, cold)) static uint8_t* map_shadow(void) {
   if (__atomic_load_n(&g_shadow_failed, __ATOMIC_RELAXED)) {
     return NULL;
   }
-  void* p = mmap(NULL, (size_t)1 << 43, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  static const unsigned tries[] = {47, 40, 38};
+  void* p = MAP_FAILED;
+  unsigned bits = 0;
+  for (unsigned i = 0; i < sizeof tries / sizeof tries[0] && p == MAP_FAILED; ++i) {
+    bits = tries[i];
+    p = mmap(NULL, (size_t)1 << (bits - 4), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (p == MAP_FAILED) {
     __atomic_store_n(&g_shadow_failed, 1, __ATOMIC_RELAXED);
     return NULL;
   }
+  __atomic_store_n(&g_address_bits, bits, __ATOMIC_RELAXED);
   uint8_t* expected = NULL;
   if (!__atomic_compare_exchange_n(&g_shadow, &expected, (uint8_t*)p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-    munmap(p, (size_t)1 << 43); /* another thread mapped it first */
+    munmap(p, (size_t)1 << (bits - 4)); /* another thread mapped it first */
     return expected;
   }
   return (uint8_t*)p;
@@ -89,14 +104,15 @@ static inline uint8_t* cell(const void* block) {
   if (__builtin_expect(shadow == NULL, 0) && (shadow = map_shadow()) == NULL) {
     return NULL;
   }
-  return (a & 15) == 0 && a >> 47 == 0 ? &shadow[a >> 4] : NULL;
+  return (a & 15) == 0 && a >> g_address_bits == 0 ? &shadow[a >> 4] : NULL;
 }
 
 static inline void on_allocation(void* block, size_t size) {
   uint8_t* c = cell(block);
   size_t slack = c != NULL ? usable(block) - size : 0;
   if (c == NULL || slack > 254) {
-    return; /* not counted: the free could not recover its size */
+    __atomic_fetch_add(&g_missed, 1, __ATOMIC_RELAXED); /* the free could not recover its size */
+    return;
   }
   *c = (uint8_t)(slack + 1);
   struct Slot* s = slot();
@@ -131,8 +147,9 @@ __attribute__((destructor)) static void floor_report(void) {
   }
   FILE* out = fopen(path, "w");
   if (out != NULL) {
-    fprintf(out, "%llu %llu %llu %llu\n", (unsigned long long)sum.alloc_count, (unsigned long long)sum.alloc_bytes,
-            (unsigned long long)sum.free_count, (unsigned long long)sum.freed_bytes);
+    fprintf(out, "%llu %llu %llu %llu %llu\n", (unsigned long long)sum.alloc_count, (unsigned long long)sum.alloc_bytes,
+            (unsigned long long)sum.free_count, (unsigned long long)sum.freed_bytes,
+            (unsigned long long)__atomic_load_n(&g_missed, __ATOMIC_RELAXED));
     fclose(out);
   }
 }
