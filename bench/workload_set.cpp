@@ -177,8 +177,9 @@ bool floor_counted(const std::string& mode, const std::string& totals) {
   }
   std::ifstream in(totals);
   unsigned long long alloc_count = 0, alloc_bytes = 0, free_count = 0, freed_bytes = 0, missed = 0;
-  return static_cast<bool>(in >> alloc_count >> alloc_bytes >> free_count >> freed_bytes >> missed) &&
-         alloc_count != 0 && missed == 0;
+  unsigned shadow_bits = 0;
+  return static_cast<bool>(in >> alloc_count >> alloc_bytes >> free_count >> freed_bytes >> missed >> shadow_bits) &&
+         alloc_count != 0 && shadow_bits != 0;
 }
 
 std::uint64_t address_space_limit(const std::string& mode) {

@@ -38,10 +38,10 @@ bool available(const Workload& w);
 /// "floor-totals", bench/floor/floor_preload.c): env with LD_PRELOAD set, and for
 /// floor-totals MEASURE_FLOOR_OUTPUT=`totals`, where it writes what it counted.
 std::vector<std::string> floor_prefix(const std::string& mode, const std::string& totals);
-/// Whether the run of `mode` that wrote `totals` counted every block, as floor-totals must:
-/// its block shadow is one reservation of 8 TiB of address space, and where that (and the
-/// smaller ones it tries next) is refused it counts nothing and costs no more than
-/// floor-forward. Always true for floor-forward.
+/// Whether the run of `mode` that wrote `totals` counted, as floor-totals must: its block
+/// shadow is one reservation of 8 TiB of address space, and where that (and the smaller ones
+/// it tries next) is refused it counts nothing and costs no more than floor-forward. Always
+/// true for floor-forward.
 bool floor_counted(const std::string& mode, const std::string& totals);
 /// The address space one benchmark run of `mode` may use: 8 GiB, so that a tool that runs
 /// away with memory on a workload (heaptrack 1.4 reaches 18 GiB on the recursion shape) fails

@@ -11,10 +11,11 @@
  *   requested size recovered from a one-byte shadow cell per 16-byte granule (the slack below
  *   glibc's usable size, as record/block_shadow.h does). No stacks, no global live bytes or
  *   peak, no scopes, no thread registry, no errno care: a lower bound, not a tool. With
- *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes missed"
- *   there at exit, so a test can check it counts what measure counts, and the benchmark that
- *   it counted everything (missed: allocations it could not give a cell, which a run whose
- *   shadow could not be mapped at all has for every block).
+ *   MEASURE_FLOOR_OUTPUT set it writes "alloc_count alloc_bytes free_count freed_bytes missed
+ *   shadow_bits" there at exit, so a test can check it counts what measure counts, and the
+ *   benchmark that its shadow was mapped (shadow_bits: the address bits it covers, 0 when it
+ *   could not be mapped and nothing was counted). Missed: allocations it gave no cell (slack
+ *   over 254 bytes, as glibc's mmapped blocks have), which cost it only the forwarding.
  *
  * The shadow is one reservation of 8 TiB for the whole 47-bit address space. Where that much
  * address space is refused (valgrind's address-space manager refuses it), smaller ones cover
@@ -111,7 +112,7 @@ static inline void on_allocation(void* block, size_t size) {
   uint8_t* c = cell(block);
   size_t slack = c != NULL ? usable(block) - size : 0;
   if (c == NULL || slack > 254) {
-    __atomic_fetch_add(&g_missed, 1, __ATOMIC_RELAXED); /* the free could not recover its size */
+    __atomic_fetch_add(&g_missed, 1, __ATOMIC_RELAXED); /* its free could not recover its size */
     return;
   }
   *c = (uint8_t)(slack + 1);
@@ -147,9 +148,10 @@ __attribute__((destructor)) static void floor_report(void) {
   }
   FILE* out = fopen(path, "w");
   if (out != NULL) {
-    fprintf(out, "%llu %llu %llu %llu %llu\n", (unsigned long long)sum.alloc_count, (unsigned long long)sum.alloc_bytes,
-            (unsigned long long)sum.free_count, (unsigned long long)sum.freed_bytes,
-            (unsigned long long)__atomic_load_n(&g_missed, __ATOMIC_RELAXED));
+    fprintf(out, "%llu %llu %llu %llu %llu %u\n", (unsigned long long)sum.alloc_count,
+            (unsigned long long)sum.alloc_bytes, (unsigned long long)sum.free_count,
+            (unsigned long long)sum.freed_bytes, (unsigned long long)__atomic_load_n(&g_missed, __ATOMIC_RELAXED),
+            __atomic_load_n(&g_address_bits, __ATOMIC_RELAXED));
     fclose(out);
   }
 }

@@ -124,10 +124,6 @@ void GlobalAccount::lower(std::uint64_t value) noexcept {
 #endif
 }
 
-void GlobalAccount::release(std::uint64_t bytes) noexcept {
-  lower(bytes);  // below the live bytes (the freed block's among them): no borrow from the count
-}
-
 bool GlobalAccount::recall(uint128* word) noexcept {
   // Headroom this thread holds unsettled (an interrupted window, see t_unsettled) stays in
   // the count until the interrupted code goes on: at most one lease.

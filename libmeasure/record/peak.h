@@ -84,7 +84,7 @@ class GlobalAccount {
   /// the failed CAS returns the true word and the next one uses it. Why: reading the word
   /// first fetches its line shared and the CAS must then take it from the other core again,
   /// two transfers per event when threads alternate; a wrong guess costs one. A thread alone
-  /// guesses right unless a free without a site (release), a peak reset, a recall or a fork
+  /// guesses right unless a peak reset, a recall, a lease given back or a fork
   /// changed the word since its last apply. Updates `hint` to the word it leaves.
   PeakTransition apply(std::int64_t delta, AccountHint& hint) noexcept;
   /// One event of a thread that holds `lease` (enlisted): under the lease when it can, on no
@@ -97,15 +97,6 @@ class GlobalAccount {
     }
     return apply_word(delta, hint, lease);
   }
-  /// A free whose event needs no mark (no site counters to update): lowers the live bytes
-  /// with an 8-byte atomic add on their half of the word, about half the cost of apply's
-  /// 16-byte compare-and-swap on this machine. Exact: both are locked instructions on one
-  /// 16-byte-aligned word, so the add takes its place in the same total order and a CAS sees
-  /// it whole or not at all; and a free never moves the mark, which changes only when live
-  /// bytes reach a new peak or the peak is reset. Where the 16-byte CAS is not one hardware
-  /// instruction, and under ThreadSanitizer (which runs 16-byte atomics under a lock of its
-  /// own that an 8-byte add does not take), it is a compare-and-swap loop instead.
-  void release(std::uint64_t bytes) noexcept;
   /// Adds `lease` to the leases a recall revokes. Once per lease, before its first event.
   void enlist(AccountLease& lease) noexcept;
   /// Gives back what is left of `lease` (its thread exits).
@@ -139,7 +130,13 @@ class GlobalAccount {
   /// count), unless another thread took it first. `unsettled_after`: this thread's state
   /// afterwards (see t_unsettled in peak.cpp).
   void revoke(AccountLease& lease, bool unsettled_after) noexcept;
-  /// Subtracts `value` from the low half in one atomic step.
+  /// Subtracts `value` from the low half in one atomic step: an 8-byte atomic subtract on that
+  /// half, about half the cost of a 16-byte compare-and-swap here. Exact: both are locked
+  /// instructions on one 16-byte-aligned word, so the subtract takes its place in the same
+  /// total order and a CAS sees it whole or not at all; and nothing that lowers the live bytes
+  /// moves the mark. Where the 16-byte CAS is not one hardware instruction, and under
+  /// ThreadSanitizer (which runs 16-byte atomics under a lock of its own that an 8-byte
+  /// subtract does not take), it is a compare-and-swap loop instead.
   void lower(std::uint64_t value) noexcept;
   /// The number of leases out, from the low half of a word.
   static constexpr std::uint64_t leases_out(std::uint64_t low_half) noexcept {

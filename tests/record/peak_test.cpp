@@ -103,24 +103,6 @@ TEST_CASE("peak: reset_peak starts a new maximum from the current live bytes") {
   CHECK(b.contribution_at(mark) == 10);
 }
 
-TEST_CASE("peak: frees without a site (release) lower the live bytes and never move the mark") {
-  Sim sim;
-  SiteCounters a{};
-  sim.account.apply(300);  // an unsampled block: no site
-  sim.alloc(a, 100);       // 400: the peak, a 100
-  std::uint64_t mark = sim.account.mark();
-  sim.account.release(300);
-  CHECK(sim.account.mark() == mark);
-  CHECK(sim.account.live() == 100);
-  sim.alloc(a, 250);  // 350, below the peak
-  sim.account.apply(40);
-  CHECK(sim.account.peak() == 400);
-  CHECK(a.contribution_at(sim.account.mark()) == 100);
-  sim.alloc(a, 20);  // 410: a new peak, a 370
-  CHECK(sim.account.peak() == 410);
-  CHECK(a.contribution_at(sim.account.mark()) == 370);
-}
-
 TEST_CASE("peak: one event can free at one site and allocate at another (realloc)") {
   Sim sim;
   SiteCounters old_site{}, new_site{};

@@ -196,11 +196,9 @@ TEST_CASE("global account: leased events, site-less frees and recalls interleave
       if (w % 2 == 0) {  // a sampled block: both events carry a transition
         s.on_event(account.event(delta, t.account_hint, t.account_lease), true, size);
         s.on_event(account.event(-delta, t.account_hint, t.account_lease), false, size);
-      } else if (w == 1) {  // an unsampled one: the free needs no transition
+      } else if (w == 1) {  // no site: the transitions are not used
         account.event(delta, t.account_hint, t.account_lease);
-        if (!t.account_lease.take(-delta)) {
-          account.release(size);
-        }
+        account.event(-delta, t.account_hint, t.account_lease);
       } else {  // no lease at all
         s.on_event(account.apply(delta, t.account_hint), true, size);
         s.on_event(account.apply(-delta, t.account_hint), false, size);
