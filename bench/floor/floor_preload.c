@@ -24,9 +24,11 @@
  * Only glibc's malloc: the shadow reads glibc's chunk header for the usable size. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <sys/mman.h>
 
@@ -143,20 +145,29 @@ __attribute__((destructor)) static void floor_report(void) {
     return;
   }
   struct Slot sum = g_overflow;
-  unsigned n = __atomic_load_n(&g_slot_count, __ATOMIC_RELAXED);
-  for (unsigned i = 0; i < n && i < max_slots; ++i) {
+  unsigned slots = __atomic_load_n(&g_slot_count, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < slots && i < max_slots; ++i) {
     sum.alloc_count += g_slots[i].alloc_count;
     sum.alloc_bytes += g_slots[i].alloc_bytes;
     sum.free_count += g_slots[i].free_count;
     sum.freed_bytes += g_slots[i].freed_bytes;
   }
-  FILE* out = fopen(path, "w");
-  if (out != NULL) {
-    fprintf(out, "%llu %llu %llu %llu %llu %u\n", (unsigned long long)sum.alloc_count,
-            (unsigned long long)sum.alloc_bytes, (unsigned long long)sum.free_count,
-            (unsigned long long)sum.freed_bytes, (unsigned long long)__atomic_load_n(&g_missed, __ATOMIC_RELAXED),
-            __atomic_load_n(&g_address_bits, __ATOMIC_RELAXED));
-    fclose(out);
+  /* No stdio: fclose frees the stream's buffer, and that free can make glibc consolidate every
+   * small block the program freed before (0.4 s at the end of rising-1t, which frees 6
+   * million blocks at exit), a cost that is the floor's file, not the floor. */
+  char line[160];
+  int n =
+      snprintf(line, sizeof line, "%llu %llu %llu %llu %llu %u\n", (unsigned long long)sum.alloc_count,
+               (unsigned long long)sum.alloc_bytes, (unsigned long long)sum.free_count,
+               (unsigned long long)sum.freed_bytes, (unsigned long long)__atomic_load_n(&g_missed, __ATOMIC_RELAXED),
+               __atomic_load_n(&g_address_bits, __ATOMIC_RELAXED));
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0 && n > 0) {
+    ssize_t written = write(fd, line, (size_t)n);
+    (void)written;
+  }
+  if (fd >= 0) {
+    close(fd);
   }
 }
 
