@@ -71,6 +71,9 @@ StackFrame public_frame(const Frame& frame);
 std::vector<StackFrame> public_frames(const std::vector<Frame>& frames);
 GroupBy group_by(By by) noexcept;
 
+/// The frames of the runtime's stack `stack_id`, innermost first, into `frames`; false for an
+/// unknown id. pre: inside Untraced (the vector allocates).
+bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames);
 /// Symbolizes a runtime stack (by id) against the modules loaded now. pre: inside Untraced.
 std::vector<Frame> runtime_stack(std::uint32_t stack_id);
 

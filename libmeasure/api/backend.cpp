@@ -3,6 +3,7 @@
 // itself wherever the runtime might allocate through the program's allocator.
 #include "api/backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -194,7 +195,19 @@ int rt_stack(std::uint32_t id, measure_rt_stack* out) {
   if (r == nullptr) {
     return 0;
   }
-  *out = measure_rt_stack{r->depth, r->generation, r->flags, r->frames};
+  *out = measure_rt_stack{0, r->generation, r->flags, nullptr};
+  return 1;
+}
+
+int rt_stack_frames(std::uint32_t id, std::uintptr_t* frames, std::uint32_t capacity, measure_rt_stack* out) {
+  const StackRecord* r = runtime().stacks.get(id);
+  if (r == nullptr) {
+    return 0;
+  }
+  std::uintptr_t decoded[StackTable::max_frames];
+  std::uint32_t depth = std::min<std::uint32_t>(StackTable::frames(*r, decoded), capacity);
+  std::memcpy(frames, decoded, sizeof(std::uintptr_t) * depth);
+  *out = measure_rt_stack{depth, r->generation, r->flags, frames};
   return 1;
 }
 
@@ -257,6 +270,7 @@ constexpr measure_rt_interface g_interface = {
     rt_write_capture,
     rt_report_alloc,
     rt_report_free,
+    rt_stack_frames,
 };
 
 }  // namespace

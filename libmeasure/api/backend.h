@@ -31,7 +31,7 @@ struct measure_rt_stack {
   uint32_t depth;
   uint32_t generation;
   uint32_t flags;
-  const uintptr_t* frames;  // valid for the process's lifetime (stacks are never freed)
+  const uintptr_t* frames;  // `stack`: always null (read them with stack_frames)
 };
 
 struct measure_rt_interface {
@@ -61,7 +61,9 @@ struct measure_rt_interface {
   /// memory.
   int (*snapshot)(void** handle, const unsigned char** data, size_t* size);
   void (*release_snapshot)(void* handle);
-  /// A stack by id. 1 found, 0 unknown id.
+  /// A stack by id, without its frames: the table keeps them coded (stacks/stack_table.h), so
+  /// `out->frames` is null and `out->depth` 0; a caller that needs them uses stack_frames.
+  /// 1 found, 0 unknown id.
   int (*stack)(uint32_t id, measure_rt_stack* out);
   /// The stack id and size of a live block. 1 found, 0 unknown (or not tracing).
   int (*allocation_site)(const void* block, uint32_t* stack, uint64_t* size);
@@ -69,6 +71,11 @@ struct measure_rt_interface {
   int (*write_capture)(const char* path);
   int (*report_alloc)(const void* block, size_t size);
   int (*report_free)(const void* block);
+
+  /// A stack by id, its frames decoded into `frames` (room for `capacity`; a deeper stack is
+  /// cut to it, and `out->depth` says how many were written; `out->frames` is `frames`). 1
+  /// found, 0 unknown id. Appended: check `size` before calling.
+  int (*stack_frames)(uint32_t id, uintptr_t* frames, uint32_t capacity, measure_rt_stack* out);
 };
 
 /// The runtime that owns this process's hooks (never null).

@@ -1,4 +1,5 @@
 // Conversions shared by the API's parts, and the small public functions.
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 
@@ -78,15 +79,32 @@ std::string Key::to_string() const {
   return describe_key(k, GroupBy::line, true);
 }
 
-std::vector<Frame> runtime_stack(std::uint32_t stack_id) {
+bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames) {
   measure_rt_stack s{};
-  if (rt().stack(stack_id, &s) == 0) {
+  if (rt().size <= offsetof(measure_rt_interface, stack_frames)) {
+    // A runtime from before stack_frames: its `stack` hands out the frames themselves.
+    if (rt().stack(stack_id, &s) == 0) {
+      return false;
+    }
+    frames->assign(s.frames, s.frames + (s.frames != nullptr ? s.depth : 0));
+    return true;
+  }
+  constexpr std::uint32_t capacity = 256;  // the deepest stack the runtime records
+  std::uintptr_t buffer[capacity];
+  if (rt().stack_frames(stack_id, buffer, capacity, &s) == 0) {
+    return false;
+  }
+  frames->assign(buffer, buffer + s.depth);
+  return true;
+}
+
+std::vector<Frame> runtime_stack(std::uint32_t stack_id) {
+  Stack stack;
+  if (!runtime_frames(stack_id, &stack.frames)) {
     return {};
   }
   Capture capture;
   capture.modules = loaded_modules();
-  Stack stack;
-  stack.frames.assign(s.frames, s.frames + s.depth);
   Symbolizer symbolizer(capture);
   return symbolized_stack(stack, symbolizer);
 }

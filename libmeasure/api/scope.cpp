@@ -81,11 +81,8 @@ std::vector<ScopeSite> symbolize(const measure_rt_site* sites, std::uint32_t cou
       if (!keep(sites[i])) {
         continue;
       }
-      measure_rt_stack s{};
       Stack stack;
-      if (rt().stack(sites[i].stack, &s) != 0) {
-        stack.frames.assign(s.frames, s.frames + s.depth);
-      }
+      runtime_frames(sites[i].stack, &stack.frames);
       chosen->push_back(SymbolizedSite{&sites[i], symbolized_stack(stack, symbolizer)});
     }
   }

@@ -30,9 +30,7 @@ struct Snapshot::Impl {
     if (frames_pending) {
       for (std::size_t id = 0; id < capture->stacks.size(); ++id) {
         Stack& stack = capture->stacks[id];
-        measure_rt_stack s{};
-        if ((stack.flags & stack_elided) != 0 && rt().stack(static_cast<std::uint32_t>(id), &s) != 0) {
-          stack.frames.assign(s.frames, s.frames + s.depth);
+        if ((stack.flags & stack_elided) != 0 && runtime_frames(static_cast<std::uint32_t>(id), &stack.frames)) {
           stack.flags &= ~stack_elided;
         }
       }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 #include "format/sections.h"
 #include "platform/platform.h"
@@ -271,16 +272,14 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
   std::uint32_t count = rt.stacks.count();
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
   out.put_varint(count);
-  std::uint64_t addresses[max_depth];
+  static_assert(std::is_same_v<std::uintptr_t, std::uint64_t>, "frames decode straight into the encoder's addresses");
+  std::uint64_t addresses[StackTable::max_frames];
   for (std::uint32_t id = 0; id < count; ++id) {
     const StackRecord* r = rt.stacks.get(id);
-    std::uint32_t depth = r != nullptr && frames ? r->depth : 0;
+    std::uint32_t depth = r != nullptr && frames ? StackTable::frames(*r, addresses) : 0;
     std::uint32_t flags = r != nullptr ? r->flags : 0;
     if (!frames && r != nullptr && r->depth != 0) {
       flags |= format::stack_frames_elided;
-    }
-    for (std::uint32_t i = 0; i < depth; ++i) {
-      addresses[i] = r->frames[i];
     }
     format::encode_stack(out, id == 0 ? 0 : 1, r != nullptr ? r->generation : 0, flags, addresses, depth);
   }

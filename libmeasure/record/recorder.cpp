@@ -10,6 +10,7 @@
 #include "threads/threads.h"
 
 namespace measure::detail {
+static_assert(max_depth <= StackTable::max_frames, "the stack table takes every stack a walk returns");
 namespace {
 
 // The slow side of capture_stack: walk the stack, intern it, and remember the walk when its

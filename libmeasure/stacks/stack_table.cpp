@@ -1,5 +1,6 @@
 #include "stacks/stack_table.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "platform/platform.h"
@@ -8,6 +9,54 @@
 namespace measure::detail {
 namespace {
 constexpr std::size_t directory_entries = (StackTable::max_id >> 12) + 1;
+
+// The bytes of a record whose frames take `coded_size` bytes.
+std::size_t record_bytes(std::size_t coded_size) noexcept {
+  std::size_t bytes = offsetof(StackRecord, coded) + coded_size;
+  return bytes < sizeof(StackRecord) ? sizeof(StackRecord) : bytes;
+}
+
+}  // namespace
+
+std::size_t StackTable::code(const std::uintptr_t* frames, std::uint32_t depth, std::uint8_t* out) noexcept {
+  std::uint8_t* at = out;
+  std::uint64_t previous = 0;
+  for (std::uint32_t i = 0; i < depth; ++i) {
+    auto delta = static_cast<std::int64_t>(static_cast<std::uint64_t>(frames[i]) - previous);
+    previous = frames[i];
+    // Zigzag: small differences of either sign become small numbers.
+    std::uint64_t z = (static_cast<std::uint64_t>(delta) << 1) ^ static_cast<std::uint64_t>(delta >> 63);
+    if (__builtin_expect(z < escape, 1)) {
+      auto word = static_cast<std::uint16_t>(z);
+      std::memcpy(at, &word, sizeof word);
+      at += sizeof word;
+    } else {
+      std::memcpy(at, &escape, sizeof escape);
+      std::uint64_t absolute = frames[i];
+      std::memcpy(at + sizeof escape, &absolute, sizeof absolute);
+      at += sizeof escape + sizeof absolute;
+    }
+  }
+  return static_cast<std::size_t>(at - out);
+}
+
+std::uint32_t StackTable::frames(const StackRecord& record, std::uintptr_t* out) noexcept {
+  const std::uint8_t* at = record.coded;
+  std::uint64_t previous = 0;
+  for (std::uint32_t i = 0; i < record.depth; ++i) {
+    std::uint16_t word = 0;
+    std::memcpy(&word, at, sizeof word);
+    at += sizeof word;
+    if (__builtin_expect(word != escape, 1)) {
+      std::uint64_t z = word;
+      previous += (z >> 1) ^ (~(z & 1) + 1);
+    } else {
+      std::memcpy(&previous, at, sizeof previous);
+      at += sizeof previous;
+    }
+    out[i] = static_cast<std::uintptr_t>(previous);
+  }
+  return record.depth;
 }
 
 bool StackTable::init() noexcept {
@@ -25,14 +74,8 @@ bool StackTable::init() noexcept {
   if (empty == nullptr) {
     return false;
   }
-  empty->hash = 0;
+  std::memset(static_cast<void*>(empty), 0, sizeof(StackRecord));
   return publish(empty) == unknown_id;
-}
-
-bool StackTable::same(const StackRecord& record, const std::uintptr_t* frames, std::uint32_t depth,
-                      std::uint32_t generation) noexcept {
-  return record.depth == depth && record.generation == generation &&
-         std::memcmp(record.frames, frames, sizeof(std::uintptr_t) * depth) == 0;
 }
 
 const StackRecord* StackTable::get(std::uint32_t id) const noexcept {
@@ -91,6 +134,11 @@ bool StackTable::grow(Shard& shard) noexcept {
 
 std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t depth, std::uint32_t generation,
                                  std::uint32_t flags, std::uint64_t hash) noexcept {
+  if (depth > max_frames) {
+    return unknown_id;
+  }
+  std::uint8_t coded[max_coded_size(max_frames)];
+  std::size_t coded_size = code(frames, depth, coded);
   Shard& shard = m_shards[hash & ((1U << shard_bits) - 1)];
   SpinGuard guard(shard.lock);
   if (shard.capacity != 0) {
@@ -99,7 +147,8 @@ std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t dep
          i = (i + 1) & mask) {
       if (shard.slots[i].hash == hash) {
         const StackRecord* record = get(shard.slots[i].id);
-        if (record != nullptr && same(*record, frames, depth, generation)) {
+        if (record != nullptr && record->depth == depth && record->generation == generation &&
+            record->coded_size == coded_size && std::memcmp(record->coded, coded, coded_size) == 0) {
           return shard.slots[i].id;
         }
       }
@@ -108,16 +157,17 @@ std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t dep
   if ((shard.count + 1) * 4 > shard.capacity * 3 && !grow(shard)) {
     return unknown_id;
   }
-  std::size_t bytes = sizeof(StackRecord) + sizeof(std::uintptr_t) * (depth > 0 ? depth - 1 : 0);
+  std::size_t bytes = record_bytes(coded_size);
   auto* record = static_cast<StackRecord*>(internal_alloc(bytes));
   if (record == nullptr) {
     return unknown_id;
   }
   record->hash = hash;
-  record->depth = depth;
+  record->depth = static_cast<std::uint16_t>(depth);
+  record->coded_size = static_cast<std::uint16_t>(coded_size);
   record->generation = generation;
-  record->flags = flags;
-  std::memcpy(record->frames, frames, sizeof(std::uintptr_t) * depth);
+  record->flags = static_cast<std::uint8_t>(flags);
+  std::memcpy(record->coded, coded, coded_size);
   std::uint32_t id = publish(record);
   if (id == UINT32_MAX) {
     internal_free(record, bytes);

@@ -123,8 +123,10 @@ TEST_CASE("stack table: writers intern overlapping stacks while a reader fetches
         ++failures;
         continue;
       }
-      std::uint32_t i = static_cast<std::uint32_t>((r->frames[0] - 0x400000u) / 16);
-      failures += r->depth == 1 + i % 5 && (r->depth == 1 || r->frames[1] == 0x700000u + i * 7u) ? 0 : 1;
+      std::uintptr_t frames[StackTable::max_frames];
+      StackTable::frames(*r, frames);
+      std::uint32_t i = static_cast<std::uint32_t>((frames[0] - 0x400000u) / 16);
+      failures += r->depth == 1 + i % 5 && (r->depth == 1 || frames[1] == 0x700000u + i * 7u) ? 0 : 1;
     }
   };
   run_with_reader(work, reader);
