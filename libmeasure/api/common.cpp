@@ -7,6 +7,7 @@
 
 #include "api/api_internal.h"
 #include "report/formats.h"
+#include "stacks/stack_table.h"
 #include "symbols/process_modules.h"
 
 namespace measure {
@@ -89,9 +90,8 @@ bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames) 
     frames->assign(s.frames, s.frames + (s.frames != nullptr ? s.depth : 0));
     return true;
   }
-  constexpr std::uint32_t capacity = 256;  // the deepest stack the runtime records
-  std::uintptr_t buffer[capacity];
-  if (rt().stack_frames(stack_id, buffer, capacity, &s) == 0) {
+  std::uintptr_t buffer[detail::StackTable::max_frames];
+  if (rt().stack_frames(stack_id, buffer, detail::StackTable::max_frames, &s) == 0) {
     return false;
   }
   frames->assign(buffer, buffer + s.depth);
