@@ -1,6 +1,7 @@
 // Starting the measured program and waiting for it (the only process control in the tools).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,17 @@ struct ChildResult {
 /// overriding) the current environment, and waits for it. While it runs, SIGINT and SIGQUIT
 /// are ignored here (the terminal delivers them to the child, which is in our process group)
 /// and SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are forwarded to it. Throws UsageError when the
-/// program cannot be executed (not found, not executable, exec failed).
+/// program cannot be executed (not found, not executable, exec failed). `started`, when given,
+/// is called with the child's pid once the program is executing, before the wait; it must
+/// not throw.
 ChildResult run_child(const std::vector<std::string>& argv,
-                      const std::vector<std::pair<std::string, std::string>>& environment);
+                      const std::vector<std::pair<std::string, std::string>>& environment,
+                      const std::function<void(int pid)>& started = {});
+
+/// The files process `pid` has mapped executable (its program and shared libraries), each
+/// once, in the order of their addresses; empty when its mappings cannot be read (it ended,
+/// or belongs to another user).
+std::vector<std::string> executable_files(int pid);
 
 /// The path execvp would run for `program`, or "" when none is found.
 std::string find_in_path(const std::string& program);

@@ -129,7 +129,8 @@ std::vector<int> StatusDirectory::failures(int pid) const {
 }
 
 ChildResult run_child(const std::vector<std::string>& argv,
-                      const std::vector<std::pair<std::string, std::string>>& environment) {
+                      const std::vector<std::pair<std::string, std::string>>& environment,
+                      const std::function<void(int pid)>& started) {
   // Build everything the child needs before fork: after fork only async-signal-safe calls.
   std::vector<std::string> env_strings;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -217,6 +218,9 @@ ChildResult run_child(const std::vector<std::string>& argv,
     n = ::read(pipefd[0], &exec_error, sizeof exec_error);
   } while (n < 0 && errno == EINTR);
   ::close(pipefd[0]);
+  if (n == 0 && started) {
+    started(pid);
+  }
 
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -239,6 +243,26 @@ ChildResult run_child(const std::vector<std::string>& argv,
     result.exit_code = WEXITSTATUS(status);
   }
   return result;
+}
+
+std::vector<std::string> executable_files(int pid) {
+  std::vector<std::string> files;
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  std::string line;
+  while (std::getline(maps, line)) {
+    // "start-end perms offset dev inode   path": the path starts at the first '/' after the inode.
+    std::size_t perms = line.find(' ');
+    std::size_t path = line.find('/');
+    if (perms == std::string::npos || path == std::string::npos || perms + 4 >= line.size() || line[perms + 3] != 'x' ||
+        line.ends_with(" (deleted)")) {
+      continue;
+    }
+    std::string file = line.substr(path);
+    if (std::find(files.begin(), files.end(), file) == files.end()) {
+      files.push_back(std::move(file));
+    }
+  }
+  return files;
 }
 
 }  // namespace measure::tools

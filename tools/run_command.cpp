@@ -20,10 +20,12 @@
 #include "report/formats.h"
 #include "support/error.h"
 #include "symbols/stored_symbols.h"
+#include "symbols/symbol_file.h"
 #include "tools/cli.h"
 #include "tools/live_status.h"
 #include "tools/process.h"
 #include "tools/program_check.h"
+#include "tools/symbol_prefetch.h"
 
 namespace measure::tools {
 namespace {
@@ -166,12 +168,12 @@ std::vector<std::string> template_captures(const std::string& templ, fs::file_ti
 // Completes `capture`, read from `path`, while its binaries are still the ones that ran: the
 // exit status (the root process's only) and the symbols of every recorded address, written
 // back. Returns false (and says why) when it cannot be written.
-bool complete_capture(const std::string& path, const ChildResult* child, Capture& capture) {
+bool complete_capture(const std::string& path, const ChildResult* child, Capture& capture, SymbolFiles& files) {
   try {
     if (child != nullptr) {
       capture.program.exit = ExitInfo{child->status(), static_cast<std::uint32_t>(child->signal)};
     }
-    StoreSymbolsResult symbols = store_symbols(capture);
+    StoreSymbolsResult symbols = store_symbols(capture, &files);
     write_capture(capture, path);
     warn_not_regular_files({&symbols.stats});
     if (!symbols.unreadable_modules.empty()) {
@@ -502,8 +504,21 @@ int run_command(const RunOptions& o) {
 
   fs::file_time_type since = fs::file_time_type::clock::now() - std::chrono::seconds(2);
   std::optional<LiveStatus> live(std::in_place, !o.quiet, templ, since);
-  ChildResult child = run_child(o.command, env);
-  live.reset();  // erased before the summary
+  // Module files read while the program runs, for its captures' symbols (none in counters
+  // mode: no stacks).
+  SymbolFiles files;
+  std::optional<SymbolPrefetch> prefetch;
+  if (o.mode != "counters") {
+    std::string audit = (fs::path(preload).parent_path() / "libmeasure_audit.so").string();
+    prefetch.emplace(files, std::vector<std::string>{preload, audit});
+  }
+  ChildResult child = run_child(o.command, env, [&](int pid) {
+    if (prefetch) {
+      prefetch->start(pid);
+    }
+  });
+  prefetch.reset();  // finishes the file it is reading
+  live.reset();      // erased before the summary
   // Every capture of the run gets its symbols now, while the binaries are the ones that ran;
   // the program's own (its last image, after any exec) also gets its exit status.
   std::string own = find_capture(runtime_path(templ, child.pid), since);
@@ -511,7 +526,7 @@ int run_command(const RunOptions& o) {
   std::vector<std::string> others;
   for (auto& [path, capture] : captures) {
     bool is_own = path == own;
-    if (!complete_capture(path, is_own ? &child : nullptr, capture)) {
+    if (!complete_capture(path, is_own ? &child : nullptr, capture, files)) {
       continue;
     }
     if (is_own) {

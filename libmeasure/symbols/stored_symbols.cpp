@@ -88,11 +88,11 @@ void merge_offsets(std::vector<OffsetSymbols>& into, std::vector<OffsetSymbols>&
 
 }  // namespace
 
-StoreSymbolsResult store_symbols(Capture& capture) {
+StoreSymbolsResult store_symbols(Capture& capture, SymbolFiles* files) {
   StoreSymbolsResult result;
   std::vector<ModuleSymbols> added;
   {
-    Symbolizer symbolizer(capture);
+    Symbolizer symbolizer(capture, files);
     std::vector<Wanted> wanted = wanted_offsets(capture, symbolizer);
     // The table grows while the symbolizer reads capture.symbols: collect into a copy.
     std::vector<std::string> strings = capture.symbols.strings;

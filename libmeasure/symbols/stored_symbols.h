@@ -27,7 +27,8 @@ struct StoreSymbolsResult {
 /// build-id is taken as it is). An address the capture already carries frames for is left
 /// as it is, so storing twice changes nothing. Addresses in modules that cannot be read are
 /// left out and counted; a later call on a machine that has the files adds them. The
-/// strings already in the table keep their indexes.
-StoreSymbolsResult store_symbols(Capture& capture);
+/// strings already in the table keep their indexes. Module files are read through `files`
+/// when given (shared with other calls, so each is read once), else through a set of its own.
+StoreSymbolsResult store_symbols(Capture& capture, SymbolFiles* files = nullptr);
 
 }  // namespace measure

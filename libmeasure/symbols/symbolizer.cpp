@@ -1,18 +1,12 @@
 #include "symbols/symbolizer.h"
 
 #include <cxxabi.h>
-#include <dwarf.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <unordered_map>
 
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
-
-#include "symbols/debug_files.h"
+#include "symbols/symbol_file.h"
 
 namespace measure {
 
@@ -33,108 +27,6 @@ std::string demangle(const std::string& name) {
 
 namespace {
 
-// Modules are reported with a descriptor of a regular file; separate debug files are found by
-// debug_files.h's search, which opens nothing else (a FIFO would block the report forever).
-const Dwfl_Callbacks file_callbacks = {
-    .find_elf = detail::find_no_elf,
-    .find_debuginfo = detail::find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = nullptr,
-};
-
-std::string attribute_string(Dwarf_Die* die, int name) {
-  Dwarf_Attribute attr;
-  if (dwarf_attr_integrate(die, name, &attr) == nullptr) {
-    return {};
-  }
-  const char* s = dwarf_formstring(&attr);
-  return s != nullptr ? s : std::string();
-}
-
-std::uint64_t attribute_number(Dwarf_Die* die, int name) {
-  Dwarf_Attribute attr;
-  Dwarf_Word value = 0;
-  if (dwarf_attr(die, name, &attr) == nullptr || dwarf_formudata(&attr, &value) != 0) {
-    return 0;
-  }
-  return value;
-}
-
-// The DIE that declares a function: concrete and inlined copies point to it through
-// DW_AT_abstract_origin, out-of-class definitions through DW_AT_specification.
-Dwarf_Die declaration_of(Dwarf_Die die) {
-  Dwarf_Attribute attr;
-  for (int hops = 0; hops < 8; ++hops) {
-    if (dwarf_attr(&die, DW_AT_abstract_origin, &attr) == nullptr &&
-        dwarf_attr(&die, DW_AT_specification, &attr) == nullptr) {
-      break;
-    }
-    Dwarf_Die next;
-    if (dwarf_formref_die(&attr, &next) == nullptr) {
-      break;
-    }
-    die = next;
-  }
-  return die;
-}
-
-// "ns::Class::name" from the namespaces and classes that enclose the declaration.
-std::string qualified_name(Dwarf_Die* die) {
-  std::string name = attribute_string(die, DW_AT_name);
-  if (name.empty()) {
-    return name;
-  }
-  Dwarf_Die decl = declaration_of(*die);
-  Dwarf_Die* scopes = nullptr;
-  int n = dwarf_getscopes_die(&decl, &scopes);
-  for (int i = 1; i < n; ++i) {
-    int tag = dwarf_tag(&scopes[i]);
-    const char* scope = dwarf_diename(&scopes[i]);
-    if (tag == DW_TAG_namespace) {
-      name.insert(0, "::").insert(0, scope != nullptr ? scope : "(anonymous namespace)");
-    } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
-      // An unnamed class is a lambda's closure type (or an anonymous struct).
-      name.insert(0, "::").insert(0, scope != nullptr ? scope : "{lambda}");
-    } else if (tag == DW_TAG_subprogram && scope != nullptr) {
-      name.insert(0, "::").insert(0, scope);  // a local class, inside this function
-    }
-  }
-  std::free(scopes);
-  return name;
-}
-
-// The name users know a function by: the demangled linkage name (qualified, with parameter
-// types) for C++, the plain name for C. Internal functions have no linkage name in DWARF;
-// they get their qualified name. Every frame is named from DWARF, so a function has the same
-// name whether or not it was inlined (diffs across -O0 and -O2 depend on it).
-std::string function_name(Dwarf_Die* die) {
-  std::string linkage = attribute_string(die, DW_AT_linkage_name);
-  if (linkage.empty()) {
-    linkage = attribute_string(die, DW_AT_MIPS_linkage_name);
-  }
-  if (!linkage.empty()) {
-    return demangle(linkage);
-  }
-  return qualified_name(die);
-}
-
-std::string file_of(Dwarf_Die* cu, std::uint64_t index) {
-  Dwarf_Files* files = nullptr;
-  size_t count = 0;
-  if (dwarf_getsrcfiles(cu, &files, &count) != 0 || index >= count) {
-    return {};
-  }
-  const char* name = dwarf_filesrc(files, index, nullptr, nullptr);
-  return name != nullptr ? name : std::string();
-}
-
-std::string normalize_path(std::string path) {
-  if (path.empty()) {
-    return path;
-  }
-  return std::filesystem::path(path).lexically_normal().string();
-}
-
 // Frames the capture carries (stored after the run, or an imported recording's), on top of
 // `base`, which says where the address is.
 std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const std::vector<SymbolFrame>& carried, Frame base) {
@@ -143,7 +35,7 @@ std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const std::vect
   for (std::size_t i = 0; i < carried.size(); ++i) {
     Frame f = base;
     f.function = symbols.string(carried[i].function);
-    f.file = normalize_path(symbols.string(carried[i].file));
+    f.file = detail::normalize_source_path(symbols.string(carried[i].file));
     f.line = carried[i].line;
     f.inlined = i + 1 < carried.size();
     frames.push_back(std::move(f));
@@ -156,135 +48,15 @@ std::vector<Frame> carried_frames(const CaptureSymbols& symbols, const std::vect
 
 }  // namespace
 
-namespace {
+Symbolizer::Symbolizer(const Capture& capture) : Symbolizer(capture, nullptr) {}
 
-// A function with code: one address range of a DW_TAG_subprogram (a function can have several).
-struct CodeRange {
-  Dwarf_Addr low;
-  Dwarf_Addr high;
-  Dwarf_Die die;
-};
-
-// Every DW_TAG_subprogram range of a compilation unit, sorted by address, from one walk of
-// its DIE tree. dwarf_getscopes walks the tree for every address (milliseconds in a large
-// C++ unit); with the index a lookup is a binary search plus a walk of one function body.
-void index_unit(Dwarf_Die* parent, std::vector<CodeRange>& out, int depth) {
-  Dwarf_Die die;
-  if (depth > 64 || dwarf_child(parent, &die) != 0) {
-    return;
-  }
-  do {
-    if (dwarf_tag(&die) == DW_TAG_subprogram) {
-      Dwarf_Addr base = 0;
-      Dwarf_Addr low = 0;
-      Dwarf_Addr high = 0;
-      for (ptrdiff_t at = 0; (at = dwarf_ranges(&die, at, &base, &low, &high)) > 0;) {
-        out.push_back({low, high, die});
-      }
-    }
-    if (dwarf_haschildren(&die) != 0) {
-      index_unit(&die, out, depth + 1);  // namespaces, classes, and functions nested in functions
-    }
-  } while (dwarf_siblingof(&die, &die) == 0);
-}
-
-// The scopes of `pc` as dwarf_getscopes orders them, for the part symbolization needs: the
-// inlined bodies around pc (innermost first), then the function they were inlined into.
-std::vector<Dwarf_Die> function_scopes(const std::vector<CodeRange>& ranges, Dwarf_Addr pc) {
-  auto after =
-      std::upper_bound(ranges.begin(), ranges.end(), pc, [](Dwarf_Addr a, const CodeRange& r) { return a < r.low; });
-  // Ranges of nested functions (lambdas) start inside their parent's: the latest start wins.
-  const CodeRange* found = nullptr;
-  for (auto it = after; it != ranges.begin() && after - it < 16;) {
-    --it;
-    if (pc >= it->low && pc < it->high) {
-      found = &*it;
-      break;
-    }
-  }
-  std::vector<Dwarf_Die> scopes;
-  if (found == nullptr) {
-    return scopes;
-  }
-  Dwarf_Die current = found->die;
-  for (int depth = 0; depth < 64; ++depth) {
-    Dwarf_Die child;
-    bool inside = false;
-    if (dwarf_child(&current, &child) == 0) {
-      do {
-        int tag = dwarf_tag(&child);
-        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
-             tag == DW_TAG_catch_block) &&
-            dwarf_haspc(&child, pc) == 1) {
-          if (tag == DW_TAG_inlined_subroutine) {
-            scopes.push_back(child);
-          }
-          current = child;
-          inside = true;
-          break;
-        }
-      } while (dwarf_siblingof(&child, &child) == 0);
-    }
-    if (!inside) {
-      break;
-    }
-  }
-  std::reverse(scopes.begin(), scopes.end());
-  scopes.push_back(found->die);
-  return scopes;
-}
-
-struct UnitKey {
-  void* cu;
-  Dwarf_Off offset;
-  friend bool operator==(const UnitKey&, const UnitKey&) = default;
-};
-
-struct UnitKeyHash {
-  std::size_t operator()(const UnitKey& k) const noexcept {
-    return std::hash<void*>()(k.cu) ^ std::hash<Dwarf_Off>()(k.offset * 0x9e3779b97f4a7c15ULL);
-  }
-};
-
-}  // namespace
-
-struct Symbolizer::ModuleState {
-  Dwfl* dwfl = nullptr;
-  Dwfl_Module* module = nullptr;
-  bool opened = false;
-  detail::DebugSearch search;                                   // the module's userdata in libdwfl
-  std::unordered_map<Dwarf_Off, std::vector<CodeRange>> units;  // by CU DIE offset
-  std::unordered_map<UnitKey, std::string, UnitKeyHash> names;  // by declaration DIE
-
-  const std::vector<CodeRange>& unit(Dwarf_Die* cu) {
-    auto [it, inserted] = units.try_emplace(dwarf_dieoffset(cu));
-    if (inserted) {
-      index_unit(cu, it->second, 0);
-      std::sort(it->second.begin(), it->second.end(),
-                [](const CodeRange& a, const CodeRange& b) { return a.low < b.low; });
-    }
-    return it->second;
-  }
-
-  // function_name, once per declaration: inlined copies and concrete instances share it,
-  // and naming an internal function walks its unit (dwarf_getscopes_die).
-  const std::string& name(Dwarf_Die* die) {
-    Dwarf_Die decl = declaration_of(*die);
-    auto [it, inserted] = names.try_emplace(UnitKey{decl.cu, dwarf_dieoffset(&decl)});
-    if (inserted) {
-      it->second = function_name(die);
-    }
-    return it->second;
-  }
-  ~ModuleState() {
-    if (dwfl != nullptr) {
-      dwfl_end(dwfl);
-    }
-  }
-};
-
-Symbolizer::Symbolizer(const Capture& capture)
-    : m_capture(capture), m_modules(capture.modules.size()), m_source(capture.modules.size()) {
+Symbolizer::Symbolizer(const Capture& capture, SymbolFiles* files)
+    : m_capture(capture),
+      m_own_files(files == nullptr ? std::make_unique<SymbolFiles>() : nullptr),
+      m_files(files != nullptr ? files : m_own_files.get()),
+      m_opened(capture.modules.size()),
+      m_files_of(capture.modules.size()),
+      m_source(capture.modules.size()) {
   for (std::size_t i = 0; i < capture.modules.size(); ++i) {
     const Module& m = capture.modules[i];
     for (const Segment& s : m.segments) {
@@ -322,54 +94,34 @@ int Symbolizer::find_module(std::uint64_t address, std::uint32_t generation) con
   return found;
 }
 
-Symbolizer::ModuleState& Symbolizer::open(int index) {
-  auto& slot = m_modules[static_cast<std::size_t>(index)];
-  if (!slot) {
-    slot = std::make_unique<ModuleState>();
+SymbolFile* Symbolizer::open(int index) {
+  auto module = static_cast<std::size_t>(index);
+  if (m_opened[module]) {
+    return m_files_of[module];
   }
-  ModuleState& state = *slot;
-  if (state.opened) {
-    return state;
-  }
-  state.opened = true;
-  const Module& m = m_capture.modules[static_cast<std::size_t>(index)];
-  state.search.not_regular = &m_stats.not_regular_files;
-  // Only a regular file is opened: a FIFO named as a module would block the report forever.
-  int fd = m.path.empty() ? -1 : detail::open_regular(m.path, state.search.not_regular, &state.search.main);
-  state.dwfl = fd >= 0 ? dwfl_begin(&file_callbacks) : nullptr;
-  if (state.dwfl != nullptr) {
-    dwfl_report_begin(state.dwfl);
-    std::string name = std::filesystem::path(m.path).filename().string();
-    state.module = dwfl_report_elf(state.dwfl, name.c_str(), m.path.c_str(), fd, m.load_bias, true);
-    dwfl_report_end(state.dwfl, nullptr, nullptr);
-  }
-  if (state.module == nullptr) {
-    if (fd >= 0) {
-      detail::platform::close_file(fd);  // libdwfl takes the descriptor only when it reports the module
-    }
+  m_opened[module] = true;
+  const Module& m = m_capture.modules[module];
+  SymbolFile* file = m_files->open(m.path, &m_stats.not_regular_files);
+  if (file == nullptr || !file->usable()) {
     ++m_stats.modules_without_file;
-    return state;
+    return nullptr;
   }
-  void** userdata = nullptr;
-  dwfl_module_info(state.module, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
-  *userdata = &state.search;
+  for (const std::string& passed_over : file->not_regular_files()) {
+    if (std::find(m_stats.not_regular_files.begin(), m_stats.not_regular_files.end(), passed_over) ==
+        m_stats.not_regular_files.end()) {
+      m_stats.not_regular_files.push_back(passed_over);
+    }
+  }
   // A file rebuilt since the capture would give confident wrong names: refuse it.
-  GElf_Addr bias = 0;
-  state.search.main_alt = detail::alt_link_of(dwfl_module_getelf(state.module, &bias));
-  const unsigned char* bits = nullptr;
-  GElf_Addr vaddr = 0;
-  int size = dwfl_module_build_id(state.module, &bits, &vaddr);
-  if (!m.build_id.empty() &&
-      (size != static_cast<int>(m.build_id.size()) || std::memcmp(bits, m.build_id.data(), m.build_id.size()) != 0)) {
+  if (!m.build_id.empty() && file->build_id() != m.build_id) {
     ++m_stats.modules_build_id_mismatch;
-    state.module = nullptr;
-    return state;
+    return nullptr;
   }
-  Dwarf_Addr dwarf_bias = 0;
-  if (dwfl_module_getdwarf(state.module, &dwarf_bias) == nullptr) {
+  if (!file->has_dwarf()) {
     ++m_stats.modules_without_debuginfo;
   }
-  return state;
+  m_files_of[module] = file;
+  return file;
 }
 
 const std::vector<Frame>& Symbolizer::resolve(std::uint64_t address, std::uint32_t generation) {
@@ -420,60 +172,12 @@ std::vector<Frame> Symbolizer::file_frames(int index, std::uint64_t address, boo
   base.address = address;
   base.module = m.path;
   base.offset = address - m.load_bias;
-  std::vector<Frame> frames;
-  ModuleState& state = open(index);
-  *usable = state.module != nullptr;
-  if (state.module == nullptr) {
+  SymbolFile* file = open(index);
+  *usable = file != nullptr;
+  if (file == nullptr) {
     return {base};
   }
-  // A return address points after the call; look up the call instruction itself.
-  Dwarf_Addr pc = address - 1;
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(state.module, pc, &bias);
-  std::vector<Dwarf_Die> scopes;
-  if (cu != nullptr) {
-    scopes = function_scopes(state.unit(cu), pc - bias);
-  }
-  std::string file;
-  std::uint32_t line = 0;
-  if (Dwfl_Line* l = dwfl_module_getsrc(state.module, pc)) {
-    int lineno = 0;
-    const char* src = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr);
-    file = src != nullptr ? src : "";
-    line = static_cast<std::uint32_t>(lineno);
-  }
-  for (Dwarf_Die& scope : scopes) {
-    int tag = dwarf_tag(&scope);
-    if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
-      continue;
-    }
-    Frame f = base;
-    f.function = state.name(&scope);
-    f.file = normalize_path(file);
-    f.line = line;
-    f.inlined = tag == DW_TAG_inlined_subroutine;
-    frames.push_back(std::move(f));
-    if (tag == DW_TAG_subprogram) {
-      break;
-    }
-    // The caller's position is where this inlined body was called from.
-    file = file_of(cu, attribute_number(&scope, DW_AT_call_file));
-    line = static_cast<std::uint32_t>(attribute_number(&scope, DW_AT_call_line));
-  }
-  if (frames.empty()) {
-    // No DWARF for this address: the symbol table still names the function.
-    GElf_Off offset = 0;
-    GElf_Sym sym;
-    const char* name = dwfl_module_addrinfo(state.module, pc, &offset, &sym, nullptr, nullptr, nullptr);
-    Frame f = base;
-    if (name != nullptr) {
-      f.function = demangle(name);
-    }
-    f.file = normalize_path(file);
-    f.line = line;
-    frames.push_back(std::move(f));
-  }
-  return frames;
+  return file->frames(base.offset, base);
 }
 
 }  // namespace measure

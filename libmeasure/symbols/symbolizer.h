@@ -41,9 +41,17 @@ struct SymbolizerStats {
   std::vector<std::string> not_regular_files;
 };
 
+class SymbolFile;
+class SymbolFiles;
+
 class Symbolizer {
  public:
+  /// Reads module files through a set of its own.
   explicit Symbolizer(const Capture& capture);
+  /// Reads module files through `files` (symbols/symbol_file.h), which other symbolizers may
+  /// share, so that each file is read once. pre: `files` outlives the symbolizer; nullptr
+  /// gives a set of its own.
+  Symbolizer(const Capture& capture, SymbolFiles* files);
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
@@ -65,8 +73,9 @@ class Symbolizer {
   const SymbolizerStats& stats() const noexcept { return m_stats; }
 
  private:
-  struct ModuleState;
-  ModuleState& open(int index);
+  /// The opened file of module `index`, once per module; nullptr when it is missing, cannot
+  /// be read, or is not the file that ran (counted in the stats).
+  SymbolFile* open(int index);
   std::vector<Frame> file_frames(int index, std::uint64_t address, bool* usable);
 
   // Every module segment by start address, for find_module: `reach` is the highest end of
@@ -81,8 +90,11 @@ class Symbolizer {
 
   const Capture& m_capture;
   std::vector<Span> m_spans;
-  std::vector<std::unique_ptr<ModuleState>> m_modules;
-  std::vector<std::uint8_t> m_source;  // per module: bit 0 named from the capture, bit 1 from its file
+  std::unique_ptr<SymbolFiles> m_own_files;
+  SymbolFiles* m_files;
+  std::vector<bool> m_opened;           // per module: open() was called
+  std::vector<SymbolFile*> m_files_of;  // per module: its file, when usable
+  std::vector<std::uint8_t> m_source;   // per module: bit 0 named from the capture, bit 1 from its file
   std::map<std::pair<int, std::uint64_t>, std::vector<Frame>> m_cache;
   std::vector<Frame> m_scratch;
   SymbolizerStats m_stats;

@@ -187,6 +187,31 @@ TEST_CASE("a capture whose program was deleted still names functions, files and 
   CHECK(none.err.find("measure: warning: the diff shows no call site: --exclude left out every stack") == 0);
 }
 
+TEST_CASE("measure run reads the program's files while it runs: a program deleted before it ends is still named") {
+  // The program removes its own file half a second in, as a rebuild during a long run
+  // would; the files were read while it slept, so its capture still gets their symbols.
+  TempDir dir;
+  std::string source = app_source(false, 0);
+  source.replace(source.find("int main() {\n"), 13,
+                 "#include <unistd.h>\nint main(int, char** argv) {\n  usleep(500000);\n  unlink(argv[0]);\n");
+  build(dir, source);
+  ProcessResult r = run_process({tool_path(), "run", "-o", dir.file("run.msr"), "--", dir.file("app")});
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  CHECK_FALSE(fs::exists(dir.file("app")));
+  CHECK(r.err.find("could not be read") == std::string::npos);
+  json report = tool_json({"report", dir.file("run.msr"), "--top", "0", "--format", "json"});
+  CHECK(report["symbols"]["file_modules"] == 0);
+  std::map<std::string, std::uint64_t> bytes;
+  for (const json& row : report["rows"]) {
+    if (row["key"]["function"].is_string()) {
+      bytes[row["key"]["function"].get<std::string>()] += row["alloc_bytes"].get<std::uint64_t>();
+    }
+  }
+  CHECK(bytes["parse(int)"] == 10 * 100);
+  CHECK(bytes["render(int)"] == 20 * 200);
+  CHECK(bytes["cache(int)"] == 5 * 300);
+}
+
 TEST_CASE("measure symbolize completes a capture written without measure run, and twice changes nothing") {
   TempDir dir;
   build(dir, app_source(false, 0));

@@ -2,11 +2,14 @@
 // levels of inlined functions expands to three frames with the right lines.
 #include "symbols/symbolizer.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <doctest/doctest.h>
 
 #include "platform/platform.h"
+#include "symbols/symbol_file.h"
 
 using namespace measure;
 
@@ -119,6 +122,60 @@ TEST_CASE("symbolizer: frames of a module from a later generation are not resolv
   auto address = reinterpret_cast<std::uint64_t>(outer_function());
   CHECK(symbolizer.resolve(address, 1)[0].module.empty());
   CHECK(!symbolizer.resolve(address, 0)[0].module.empty());
+}
+
+TEST_CASE("symbol files: one read of a file serves captures that loaded it at different addresses") {
+  auto address = reinterpret_cast<std::uint64_t>(outer_function());
+  Capture here = capture_of_self();
+  Symbolizer alone(here);
+  const std::vector<Frame> expected = alone.resolve(address, 0);
+  REQUIRE(expected.size() == 3);
+
+  // The same process as if its program had been loaded 1 MiB higher: the same file, the
+  // same link-time addresses, another load bias.
+  constexpr std::uint64_t shift = 1 << 20;
+  Capture moved = here;
+  std::string self;
+  for (Module& m : moved.modules) {
+    if (std::filesystem::path(m.path).filename() == "symbolizer_test") {
+      m.load_bias += shift;
+      self = m.path;
+    }
+  }
+  REQUIRE(!self.empty());
+  SymbolFiles files;
+  Symbolizer first(here, &files);
+  Symbolizer second(moved, &files);
+  CHECK(first.resolve(address, 0) == expected);
+  std::vector<Frame> shifted = second.resolve(address + shift, 0);
+  REQUIRE(shifted.size() == expected.size());
+  for (std::size_t i = 0; i < shifted.size(); ++i) {
+    CHECK(shifted[i].function == expected[i].function);
+    CHECK(shifted[i].file == expected[i].file);
+    CHECK(shifted[i].line == expected[i].line);
+    CHECK(shifted[i].offset == expected[i].offset);
+    CHECK(shifted[i].address == address + shift);
+  }
+
+  // Every name of the file finds the one already read.
+  std::string link = std::filesystem::temp_directory_path() / ("symbolizer_test_link." + std::to_string(::getpid()));
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(self, link);
+  SymbolFile* by_path = files.open(self);
+  CHECK(by_path != nullptr);
+  CHECK(files.open(link) == by_path);
+  std::filesystem::remove(link);
+  CHECK(files.open("/nonexistent/module.so") == nullptr);
+  // A file read for another capture is still refused when this capture ran another build.
+  Capture rebuilt = here;
+  for (Module& m : rebuilt.modules) {
+    if (m.path == self) {
+      m.build_id[0] = static_cast<char>(m.build_id[0] ^ 1);
+    }
+  }
+  Symbolizer refusing(rebuilt, &files);
+  CHECK(refusing.resolve(address, 0)[0].function.empty());
+  CHECK(refusing.stats().modules_build_id_mismatch == 1);
 }
 
 TEST_CASE("demangling keeps names it cannot demangle") {
