@@ -200,16 +200,19 @@ void summarize(const std::string& path, const Capture& capture, bool quiet) {
     return;
   }
   const Metrics& t = capture.totals;
+  // The light modes see the peak only at sample points and timeline ticks.
+  std::string peak = capture.program.mode == CaptureMode::exact
+                         ? fmt::format("peak {}", human_bytes(t.peak_bytes))
+                         : fmt::format("peak at least {} (sampled)", human_bytes(t.peak_bytes));
   if (capture.partial()) {
     // Said whatever -q says: a partial capture must never pass for a whole one.
     fmt::print(stderr, "measure: {}\n", partial_description(capture));
-    fmt::print(stderr, "measure: at that checkpoint: {} allocations ({}), peak {}, {} blocks ({}) live\n",
-               grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
+    fmt::print(stderr, "measure: at that checkpoint: {} allocations ({}), {}, {} blocks ({}) live\n",
+               grouped(t.alloc_count), human_bytes(t.alloc_bytes), peak, grouped(t.live_count),
                human_bytes(t.live_bytes));
   } else {
-    fmt::print(stderr, "measure: {} allocations ({}), peak {}, {} blocks ({}) still live at exit\n",
-               grouped(t.alloc_count), human_bytes(t.alloc_bytes), human_bytes(t.peak_bytes), grouped(t.live_count),
-               human_bytes(t.live_bytes));
+    fmt::print(stderr, "measure: {} allocations ({}), {}, {} blocks ({}) still live at exit\n", grouped(t.alloc_count),
+               human_bytes(t.alloc_bytes), peak, grouped(t.live_count), human_bytes(t.live_bytes));
   }
   if (!quiet) {
     fmt::print(stderr, "measure: wrote {}; see: measure report {}\n", path, path);

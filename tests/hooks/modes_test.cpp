@@ -124,6 +124,18 @@ TEST_CASE("sampled mode: the peak is sampled, and exact when every allocation is
   CHECK(text.out.find(", sampled;") != std::string::npos);
   CHECK(report_json(every_path)["peak_kind"] == "sampled");
   CHECK(report_json(dir.file("exact.msr"))["peak_kind"] == "exact");
+
+  // measure run's summary line says so too.
+  for (const char* mode : {"exact", "counters"}) {
+    auto run = run_process({tool_path(), "run", "--mode", mode, "-o", dir.file(std::string("summary.") + mode + ".msr"),
+                            "--", fixture_path("sample_shape")});
+    REQUIRE_MESSAGE(run.status() == 0, run.err);
+    bool light = std::string(mode) == "counters";
+    CAPTURE(run.err);
+    CHECK((run.err.find(", peak at least ") != std::string::npos) == light);
+    CHECK((run.err.find(" (sampled), ") != std::string::npos) == light);
+    CHECK(run.err.find(" still live at exit\n") != std::string::npos);
+  }
 }
 
 TEST_CASE("sampled mode: the same run with the same MEASURE_SEED gives the same samples") {
