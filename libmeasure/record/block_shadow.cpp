@@ -16,6 +16,7 @@ bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept
   m_glibc = platform::in_glibc(reinterpret_cast<const void*>(function));
 #endif
   m_enabled = true;
+  m_light_fast = m_glibc && m_cell_shift == 0;
   return true;
 }
 

@@ -56,6 +56,15 @@ class BlockShadow {
   /// palette index, 0 without stacks) and returns true. pre: the block has not been freed
   /// yet (its usable size is asked).
   inline bool take(std::uintptr_t address, BlockInfo* info) noexcept;
+  /// The light modes' fast paths (one-byte cells, glibc's allocator): enter() and take() for
+  /// the common case only, touching nothing but the block's header, its cell and the cell's
+  /// page bits: no call, so errno and the caller's registers are safe. False, with nothing
+  /// changed, whenever the full call might do more (no chunk yet for the region, another
+  /// allocator, two-byte cells, a block the shadow does not hold): the caller then makes it.
+  /// take_light leaves `info->stack` as it is (these cells hold no stack).
+  __attribute__((always_inline)) inline bool enter_light(std::uintptr_t address, std::size_t size,
+                                                         AllocFamily family) noexcept;
+  __attribute__((always_inline)) inline bool take_light(std::uintptr_t address, BlockInfo* info) noexcept;
   /// Like take, without forgetting the block.
   bool find(std::uintptr_t address, BlockInfo* info) const noexcept { return live_cell(address, info) != nullptr; }
   /// Forgets any entry at `address`: a block about to be entered in the table, so that a
@@ -131,6 +140,7 @@ class BlockShadow {
   bool m_enabled = false;
   UsableSizeFunction m_usable = nullptr;
   bool m_glibc = false;       // the allocator is glibc's: read its chunk headers directly
+  bool m_light_fast = false;  // enabled, glibc's allocator and one-byte cells: the light fast paths apply
   unsigned m_cell_shift = 0;  // log2 of the cell size: 0 (one byte) or 1 (two bytes)
   // Chunks in mapping order, for memory_bytes (each slot claimed by a fetch_add; readers
   // skip slots not yet filled).
@@ -239,6 +249,60 @@ inline void* BlockShadow::live_cell(std::uintptr_t address, BlockInfo* info) con
   info->stack = value & 0xffU;
   info->family = static_cast<AllocFamily>((value >> family_shift) - 1);
   return target;
+}
+
+__attribute__((always_inline)) inline bool BlockShadow::enter_light(std::uintptr_t address, std::size_t size,
+                                                                    AllocFamily family) noexcept {
+  if (!m_light_fast || !holdable(address) || family == AllocFamily::reported) {
+    return false;
+  }
+  std::size_t room = platform::glibc_usable_size(reinterpret_cast<const void*>(address));
+  std::uint8_t* chunk = chunk_of(address);
+  if (room < size || room - size > slack_mask || chunk == nullptr) {
+    return false;
+  }
+  // One-byte cells: the cell's offset in the chunk is its granule, and the page bits follow
+  // the chunk's granules_per_region bytes (page_word and max_usable with m_cell_shift 0).
+  std::size_t granule = (address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits;
+  std::uint8_t* target = chunk + granule;
+  std::size_t page = granule / shadow_page;
+  auto& pages = reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + granules_per_region)[page / 64];
+  std::uint64_t bit = std::uint64_t{1} << (page % 64);
+  if ((pages.load(std::memory_order_relaxed) & bit) == 0) {
+    if (room > 512) {
+      return false;
+    }
+    pages.fetch_or(bit, std::memory_order_relaxed);
+  }
+  __atomic_store_n(target,
+                   static_cast<std::uint8_t>((static_cast<std::uint32_t>(family) + 1) << (family_shift - 8) |
+                                             static_cast<std::uint32_t>(room - size)),
+                   __ATOMIC_RELAXED);
+  return true;
+}
+
+__attribute__((always_inline)) inline bool BlockShadow::take_light(std::uintptr_t address, BlockInfo* info) noexcept {
+  if (!m_light_fast || !holdable(address)) {
+    return false;
+  }
+  std::uint8_t* chunk = chunk_of(address);
+  if (chunk == nullptr) {
+    return false;
+  }
+  auto* target = chunk + ((address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits);
+  std::uint32_t value = __atomic_load_n(target, __ATOMIC_RELAXED);
+  std::uint32_t slack = value & slack_mask;
+  if ((value >> (family_shift - 8)) == 0) {
+    return false;
+  }
+  std::size_t room = platform::glibc_usable_size(reinterpret_cast<const void*>(address));
+  if (room < slack) {
+    return false;  // a stale cell: take() and the table decide
+  }
+  info->size = room - slack;
+  info->family = static_cast<AllocFamily>((value >> (family_shift - 8)) - 1);
+  __atomic_store_n(target, std::uint8_t{0}, __ATOMIC_RELAXED);
+  return true;
 }
 
 inline bool BlockShadow::take(std::uintptr_t address, BlockInfo* info) noexcept {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "runtime/runtime.h"
+#include "threads/threads.h"
 
 namespace measure::detail {
 
@@ -15,22 +16,64 @@ namespace measure::detail {
 // hooks call the inline dispatchers; a stack walk starts at the entry point's frame, which
 // the hook called directly.
 void record_exact_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
-void record_light_allocation(void* address, std::size_t size, AllocFamily family) noexcept;
 bool record_exact_free(void* address, AllocFamily family) noexcept;
+
+/// Whether a light-mode allocation's sampling was decided before its entry point: by the
+/// inline fast path below, which draws once per allocation.
+enum class Sampling : std::uint8_t { undecided, taken, not_taken };
+void record_light_allocation(void* address, std::size_t size, AllocFamily family, Sampling sampling) noexcept;
 bool record_light_free(void* address, AllocFamily family) noexcept;
 
-inline void record_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
-  if (g_runtime.options.mode == Mode::exact) {
+/// A free of a block allocated as `allocated` by a function of `freed`'s family is a match
+/// (a block the program reported itself may be freed by any).
+inline bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
+  return allocated == freed || allocated == AllocFamily::reported || freed == AllocFamily::reported;
+}
+
+// Always inlined into the hooks: the fast path then needs no call and no saved registers.
+__attribute__((always_inline)) inline void record_allocation(void* address, std::size_t size,
+                                                             AllocFamily family) noexcept {
+  Runtime& rt = g_runtime;
+  if (rt.options.mode == Mode::exact) {
     record_exact_allocation(address, size, family);
-  } else {
-    record_light_allocation(address, size, family);
+    return;
   }
+  // The light modes' common case, inline in the hook: a thread with a state, a block not
+  // sampled, and a cell for it in the shadow (BlockShadow::enter_light). What it writes is
+  // what the full path writes for such a block; everything else takes the full path.
+  Sampling sampling = Sampling::undecided;
+  if (ThreadState* thread = t_state; __builtin_expect(thread != nullptr, 1)) {
+    sampling = rt.options.mode == Mode::sampled && thread->sampler.take(size) ? Sampling::taken : Sampling::not_taken;
+    if (sampling == Sampling::not_taken &&
+        __builtin_expect(rt.shadow.enter_light(reinterpret_cast<std::uintptr_t>(address), size, family), 1)) {
+      thread->totals.on_event(true, size);
+      thread->on_own_event(StackTable::unknown_id, true, size);
+      return;
+    }
+  }
+  record_light_allocation(address, size, family, sampling);
 }
 /// Call before the real free: once freed, the address may be handed to another thread.
 /// Returns false when the block was unknown (counted as an unmatched free).
-inline bool record_free(void* address, AllocFamily family) noexcept {
-  return g_runtime.options.mode == Mode::exact ? record_exact_free(address, family)
-                                               : record_light_free(address, family);
+__attribute__((always_inline)) inline bool record_free(void* address, AllocFamily family) noexcept {
+  Runtime& rt = g_runtime;
+  if (rt.options.mode == Mode::exact) {
+    return record_exact_free(address, family);
+  }
+  // The mirror of record_allocation's fast path: a block held in the shadow (never a sampled
+  // one, which has a stack and lives in the table), freed by a thread with a state.
+  BlockInfo info;
+  ThreadState* thread = t_state;
+  if (__builtin_expect(thread != nullptr, 1) && family != AllocFamily::reported &&
+      __builtin_expect(rt.shadow.take_light(reinterpret_cast<std::uintptr_t>(address), &info), 1)) {
+    if (__builtin_expect(!same_family(info.family, family), 0)) {
+      rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
+    }
+    thread->totals.on_event(false, info.size);
+    thread->on_own_event(StackTable::unknown_id, false, info.size);
+    return true;
+  }
+  return record_light_free(address, family);
 }
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;

@@ -157,10 +157,6 @@ std::uintptr_t block_key(void* address, AllocFamily family) noexcept {
   return family == AllocFamily::reported ? key | (std::uintptr_t{1} << 63) : key;
 }
 
-bool same_family(AllocFamily allocated, AllocFamily freed) noexcept {
-  return allocated == freed || allocated == AllocFamily::reported || freed == AllocFamily::reported;
-}
-
 // ---- sampled and counters modes -----------------------------------------------------
 // Only sampled blocks carry a stack and enter the live-block table; the others, and every
 // block in counters mode, keep their size in the block shadow (record/block_shadow.h, the
@@ -217,10 +213,12 @@ __attribute__((noinline)) void sample_block(Runtime& rt, ThreadState& thread, st
 // An allocation of sampled or counters mode. Only sampled blocks carry a stack, and they go
 // to the table (the shadow holds no stacks in these modes).
 __attribute__((always_inline)) inline void light_allocation(Runtime& rt, ThreadState& thread, std::uintptr_t from,
-                                                            std::uintptr_t key, std::size_t size,
-                                                            AllocFamily family) noexcept {
+                                                            std::uintptr_t key, std::size_t size, AllocFamily family,
+                                                            Sampling sampling = Sampling::undecided) noexcept {
   BlockInfo info{size, StackTable::unknown_id, family};
-  if (rt.options.mode == Mode::sampled && __builtin_expect(thread.sampler.take(size), 0)) {
+  bool sampled = sampling == Sampling::undecided ? rt.options.mode == Mode::sampled && thread.sampler.take(size)
+                                                 : sampling == Sampling::taken;
+  if (__builtin_expect(sampled, 0)) {
     sample_block(rt, thread, from, &info);
   }
   if (enter_live_block(rt, key, info, info.stack == StackTable::unknown_id, 0)) {
@@ -271,8 +269,13 @@ void record_exact_allocation(void* address, std::size_t size, AllocFamily family
   allocate_block(address, size, family, MEASURE_ENTRY_FRAME(), exact_allocation);
 }
 
-void record_light_allocation(void* address, std::size_t size, AllocFamily family) noexcept {
-  allocate_block(address, size, family, MEASURE_ENTRY_FRAME(), light_allocation);
+void record_light_allocation(void* address, std::size_t size, AllocFamily family, Sampling sampling) noexcept {
+  // A decision made for a thread that had a state then; it still has it (the same thread).
+  allocate_block(address, size, family, MEASURE_ENTRY_FRAME(),
+                 [sampling](Runtime& rt, ThreadState& thread, std::uintptr_t from, std::uintptr_t key,
+                            std::size_t block_size, AllocFamily block_family) {
+                   light_allocation(rt, thread, from, key, block_size, block_family, sampling);
+                 });
 }
 
 namespace {

@@ -374,3 +374,34 @@ TEST_CASE("sampled mode: a followed fork child draws from a seed of its own") {
     CHECK(d.name != "sample_seed");
   }
 }
+
+TEST_CASE("every mode counts a free of the wrong family, and still frees the block") {
+  // new[] released with free and a malloc'ed block released with operator delete: both are
+  // mismatched frees; delete[] of new[] is not. The light modes check it on their fast path.
+  TempDir dir;
+  measure::test::write_text(dir.file("mismatch.cpp"),
+                            "#include <cstdlib>\n"
+                            "#include <new>\n"
+                            "char* volatile sink;\n"
+                            "int main() {\n"
+                            "  for (int i = 0; i < 3; ++i) {\n"
+                            "    char* a = new char[24]; sink = a; std::free(a);\n"
+                            "    void* b = std::malloc(40); sink = static_cast<char*>(b); ::operator delete(b);\n"
+                            "    char* c = new char[8]; sink = c; delete[] c;\n"
+                            "  }\n"
+                            "  return 0;\n"
+                            "}\n");
+  auto built = run_process({"c++", "-O1", "-w", dir.file("mismatch.cpp"), "-o", dir.file("mismatch")});
+  REQUIRE_MESSAGE(built.status() == 0, built.err);
+  for (std::string mode : {"exact", "sampled", "counters"}) {
+    CAPTURE(mode);
+    std::string capture = dir.file(mode + ".msr");
+    auto r = run_process({tool_path(), "run", "-q", "--mode", mode, "-o", capture, "--", dir.file("mismatch")});
+    REQUIRE_MESSAGE(r.status() == 0, r.err);
+    measure::Capture c = measure::read_capture(capture);
+    CHECK(c.diagnostic("mismatched_frees") == 6);
+    CHECK(c.diagnostic("unmatched_frees") == 0);
+    json report = report_json(capture);
+    CHECK(report["totals"]["freed_bytes"].get<std::uint64_t>() >= 3 * (24 + 40 + 8));
+  }
+}
