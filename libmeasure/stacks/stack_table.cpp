@@ -1,5 +1,6 @@
 #include "stacks/stack_table.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -10,11 +11,20 @@ namespace measure::detail {
 namespace {
 constexpr std::size_t directory_entries = (StackTable::max_id >> 12) + 1;
 
-// The bytes of a record whose frames take `coded_size` bytes.
+// The bytes of a record whose frames take `coded_size` bytes, rounded up to keep records 8-byte
+// aligned one after another.
 std::size_t record_bytes(std::size_t coded_size) noexcept {
   std::size_t bytes = offsetof(StackRecord, coded) + coded_size;
-  return bytes < sizeof(StackRecord) ? sizeof(StackRecord) : bytes;
+  bytes = bytes < sizeof(StackRecord) ? sizeof(StackRecord) : bytes;
+  return (bytes + 7) & ~std::size_t{7};
 }
+
+// Record blocks grow from 4 KiB to 64 KiB: a small program holds a few KiB of stacks, a
+// large one pays one partly used block at the end.
+constexpr std::size_t first_block = 4096;
+constexpr std::size_t largest_block = 65536;
+static_assert(StackTable::max_coded_size(StackTable::max_frames) + sizeof(StackRecord) <= first_block,
+              "the deepest record fits in the first block");
 
 }  // namespace
 
@@ -70,12 +80,29 @@ bool StackTable::init() noexcept {
   }
   m_directory = static_cast<std::atomic<StackRecord**>*>(mem);
   // Id 0 is the empty stack.
-  auto* empty = static_cast<StackRecord*>(internal_alloc(sizeof(StackRecord)));
+  StackRecord* empty = allocate_record(record_bytes(0));
   if (empty == nullptr) {
     return false;
   }
-  std::memset(static_cast<void*>(empty), 0, sizeof(StackRecord));
   return publish(empty) == unknown_id;
+}
+
+StackRecord* StackTable::allocate_record(std::size_t bytes) noexcept {
+  SpinGuard guard(m_publish_lock);
+  if (m_block == nullptr || m_block_used + bytes > m_block_size) {
+    std::size_t size = m_block_size == 0 ? first_block : std::min(2 * m_block_size, largest_block);
+    auto* block = static_cast<std::uint8_t*>(internal_alloc(size));
+    if (block == nullptr) {
+      return nullptr;
+    }
+    m_memory.fetch_add(size, std::memory_order_relaxed);
+    m_block = block;
+    m_block_size = size;
+    m_block_used = 0;
+  }
+  auto* record = reinterpret_cast<StackRecord*>(m_block + m_block_used);  // zeroed by internal_alloc
+  m_block_used += bytes;
+  return record;
 }
 
 const StackRecord* StackTable::get(std::uint32_t id) const noexcept {
@@ -116,11 +143,11 @@ bool StackTable::grow(Shard& shard) noexcept {
   }
   std::uint32_t mask = capacity - 1;
   for (std::uint32_t i = 0; i < shard.capacity; ++i) {
-    if (shard.slots[i].hash == 0) {
+    if (shard.slots[i].id == unknown_id) {
       continue;
     }
-    std::uint32_t j = static_cast<std::uint32_t>(shard.slots[i].hash >> shard_bits) & mask;
-    while (slots[j].hash != 0) {
+    std::uint32_t j = shard.slots[i].hash & mask;
+    while (slots[j].id != unknown_id) {
       j = (j + 1) & mask;
     }
     slots[j] = shard.slots[i];
@@ -140,12 +167,12 @@ std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t dep
   std::uint8_t coded[max_coded_size(max_frames)];
   std::size_t coded_size = code(frames, depth, coded);
   Shard& shard = m_shards[hash & ((1U << shard_bits) - 1)];
+  std::uint32_t placed = slot_hash(hash);
   SpinGuard guard(shard.lock);
   if (shard.capacity != 0) {
     std::uint32_t mask = shard.capacity - 1;
-    for (std::uint32_t i = static_cast<std::uint32_t>(hash >> shard_bits) & mask; shard.slots[i].hash != 0;
-         i = (i + 1) & mask) {
-      if (shard.slots[i].hash == hash) {
+    for (std::uint32_t i = placed & mask; shard.slots[i].id != unknown_id; i = (i + 1) & mask) {
+      if (shard.slots[i].hash == placed) {
         const StackRecord* record = get(shard.slots[i].id);
         if (record != nullptr && record->depth == depth && record->generation == generation &&
             record->coded_size == coded_size && std::memcmp(record->coded, coded, coded_size) == 0) {
@@ -158,11 +185,10 @@ std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t dep
     return unknown_id;
   }
   std::size_t bytes = record_bytes(coded_size);
-  auto* record = static_cast<StackRecord*>(internal_alloc(bytes));
+  StackRecord* record = allocate_record(bytes);
   if (record == nullptr) {
     return unknown_id;
   }
-  record->hash = hash;
   record->depth = static_cast<std::uint16_t>(depth);
   record->coded_size = static_cast<std::uint16_t>(coded_size);
   record->generation = generation;
@@ -170,16 +196,14 @@ std::uint32_t StackTable::intern(const std::uintptr_t* frames, std::uint32_t dep
   std::memcpy(record->coded, coded, coded_size);
   std::uint32_t id = publish(record);
   if (id == UINT32_MAX) {
-    internal_free(record, bytes);
-    return unknown_id;
+    return unknown_id;  // the record's bytes stay in its block, unused: the table is full anyway
   }
-  m_memory.fetch_add(bytes, std::memory_order_relaxed);
   std::uint32_t mask = shard.capacity - 1;
-  std::uint32_t i = static_cast<std::uint32_t>(hash >> shard_bits) & mask;
-  while (shard.slots[i].hash != 0) {
+  std::uint32_t i = placed & mask;
+  while (shard.slots[i].id != unknown_id) {
     i = (i + 1) & mask;
   }
-  shard.slots[i] = IndexSlot{hash, id, 0};
+  shard.slots[i] = IndexSlot{placed, id};
   ++shard.count;
   return id;
 }

@@ -20,7 +20,6 @@
 namespace measure::detail {
 
 struct StackRecord {
-  std::uint64_t hash;
   std::uint32_t generation;  // module-map generation the addresses belong to
   std::uint16_t depth;       // frames
   std::uint16_t coded_size;  // bytes of `coded`
@@ -73,11 +72,14 @@ class StackTable {
  private:
   static constexpr unsigned shard_bits = 6;
   static constexpr std::uint32_t chunk_bits = 12;  // ids per directory chunk: 4096
+  // A stack's place in its shard's index: bits of its hash above the shard's (enough to place
+  // it again when the index grows, and to skip most other stacks without reading their
+  // records) and its id; id 0 (the empty stack, never indexed) marks a free slot.
   struct IndexSlot {
-    std::uint64_t hash;
+    std::uint32_t hash;
     std::uint32_t id;
-    std::uint32_t reserved;
   };
+  static std::uint32_t slot_hash(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> shard_bits); }
   struct alignas(64) Shard {
     SpinLock lock;
     std::uint32_t capacity = 0;
@@ -87,9 +89,16 @@ class StackTable {
 
   bool grow(Shard& shard) noexcept;
   std::uint32_t publish(StackRecord* record) noexcept;
+  /// Memory for a record of `bytes` (8-byte aligned), carved from blocks that are never given
+  /// back (records never die): no size-class rounding, no per-record overhead. nullptr when
+  /// out of memory.
+  StackRecord* allocate_record(std::size_t bytes) noexcept;
 
   Shard m_shards[1U << shard_bits];
-  SpinLock m_publish_lock;
+  SpinLock m_publish_lock;          // also guards the record blocks below
+  std::uint8_t* m_block = nullptr;  // the block records are carved from
+  std::size_t m_block_used = 0;
+  std::size_t m_block_size = 0;
   std::atomic<StackRecord**>* m_directory = nullptr;  // (max_id >> chunk_bits) + 1 chunk pointers
   std::atomic<std::uint32_t> m_count{0};
   std::atomic<std::uint64_t> m_memory{0};
