@@ -49,10 +49,20 @@ struct AddressKeyHash {
 // Every (module, offset) of a recorded return address that the capture carries no frames for.
 std::vector<Wanted> wanted_offsets(const Capture& capture, const Symbolizer& symbolizer) {
   std::unordered_set<std::pair<std::uint64_t, std::uint32_t>, AddressKeyHash> seen;
+  // The same few thousand return addresses recur in millions of frames: a direct-mapped
+  // filter of addresses already seen spares the set most lookups (the set alone decides).
+  constexpr std::size_t filter_size = 4096;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> filter(filter_size, {0, UINT32_MAX});
   std::vector<Wanted> wanted;
   for (const Stack& stack : capture.stacks) {
     for (std::uint64_t address : stack.frames) {
-      if (!seen.emplace(address, stack.generation).second || capture.symbols.find(address) != nullptr) {
+      std::pair<std::uint64_t, std::uint32_t> key{address, stack.generation};
+      auto& recent = filter[AddressKeyHash()(key) & (filter_size - 1)];
+      if (recent == key) {
+        continue;
+      }
+      recent = key;
+      if (!seen.insert(key).second || capture.symbols.find(address) != nullptr) {
         continue;
       }
       int index = symbolizer.find_module(address, stack.generation);
