@@ -23,17 +23,22 @@ cmake --build "$work/cmake-build" >/dev/null
 expect "tracing 2 128" "$work/cmake-build/consumer"
 expect "not tracing" env MEASURE_MODE=off "$work/cmake-build/consumer"
 
-# pkg-config.
-flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs measure)
-c++ -std=c++20 -g -fno-builtin -o "$work/pc-consumer" "$source/tests/install/consumer.cpp" $flags -Wl,-rpath,"$libdir"
-expect "tracing 2 128" "$work/pc-consumer"
+# pkg-config, with the command docs/api.md shows, word for word (app.cpp: the consumer): the
+# program must build and run with nothing added (no LD_LIBRARY_PATH, no run path of ours).
+shown=$(grep -m1 '^c++ .*pkg-config --cflags --libs measure' "$source/docs/api.md") ||
+  fail "docs/api.md shows no pkg-config build line"
+mkdir -p "$work/pc" && cp "$source/tests/install/consumer.cpp" "$work/pc/app.cpp"
+(cd "$work/pc" && PKG_CONFIG_PATH="$libdir/pkgconfig" bash -c "$shown -g -fno-builtin -o pc-consumer") ||
+  fail "docs/api.md's build line failed: $shown"
+cp "$work/pc/pc-consumer" "$work/pc-consumer"
+expect "tracing 2 128" env -u LD_LIBRARY_PATH "$work/pc-consumer"
 
 # Under the installed `measure run`: one runtime answers; the capture has the consumer's sites.
 expect "tracing 2 128" "$prefix/bin/measure" run -q -o "$work/consumer.msr" -- "$work/pc-consumer"
 report=$("$prefix/bin/measure" report "$work/consumer.msr" --by line --format json --top 0)
-grep -q '"file": "[^"]*/consumer.cpp"' <<<"$report" || fail "the capture does not name consumer.cpp"
-for bytes in 100 28; do  # the two allocations of consumer.cpp, each at its own line, once
-  grep -q "\"alloc_bytes\": $bytes," <<<"$report" || fail "the capture lacks consumer.cpp's $bytes-byte block"
+grep -q '"file": "[^"]*/pc/app.cpp"' <<<"$report" || fail "the capture does not name app.cpp (the consumer)"
+for bytes in 100 28; do  # the two allocations of the consumer, each at its own line, once
+  grep -q "\"alloc_bytes\": $bytes," <<<"$report" || fail "the capture lacks the consumer's $bytes-byte block"
 done
 
 # --help for every subcommand, with examples of that subcommand; the man page has them all and
