@@ -291,7 +291,8 @@ MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limi
 
 struct AllocationSite {
   std::uint64_t size = 0;         // requested bytes
-  std::vector<StackFrame> stack;  // where it was allocated, innermost first
+  std::vector<StackFrame> stack;  // where it was allocated, innermost first; empty where the mode
+                                  // recorded no stack (counters mode, unsampled blocks in sampled mode)
 };
 
 /// The call stack that allocated a live block (tracemalloc's get_object_traceback);
