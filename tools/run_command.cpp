@@ -55,10 +55,15 @@ std::string loader_list(const char* name, const std::string& ours) {
   return existing != nullptr && *existing != '\0' ? ours + ":" + existing : ours;
 }
 
-// The audit module beside the preload (hooks/audit.cpp: it lets libraries opened with
-// RTLD_DEEPBIND reach the hooks).
+// Where the audit module lies: beside the preload (hooks/audit.cpp: it lets libraries opened
+// with RTLD_DEEPBIND reach the hooks).
+std::string audit_module_path(const std::string& preload) {
+  return (std::filesystem::path(preload).parent_path() / "libmeasure_audit.so").string();
+}
+
+// The audit module; throws when it is not there.
 std::string find_audit_module(const std::string& preload) {
-  std::string audit = (std::filesystem::path(preload).parent_path() / "libmeasure_audit.so").string();
+  std::string audit = audit_module_path(preload);
   std::error_code ec;
   if (!std::filesystem::exists(audit, ec)) {
     throw IoError(fmt::format("cannot find libmeasure_audit.so next to {}", preload));
@@ -512,8 +517,7 @@ int run_command(const RunOptions& o) {
   SymbolFiles files;
   std::optional<SymbolPrefetch> prefetch;
   if (o.mode != "counters") {
-    std::string audit = (fs::path(preload).parent_path() / "libmeasure_audit.so").string();
-    prefetch.emplace(files, std::vector<std::string>{preload, audit});
+    prefetch.emplace(files, std::vector<std::string>{preload, audit_module_path(preload)});
   }
   ChildResult child = run_child(o.command, env, [&](int pid) {
     if (prefetch) {

@@ -16,7 +16,7 @@ bool BlockShadow::enable(UsableSizeFunction function, bool with_stacks) noexcept
   m_glibc = platform::in_glibc(reinterpret_cast<const void*>(function));
 #endif
   m_enabled = true;
-  m_light_fast = m_glibc && m_cell_shift == 0;
+  m_light_fast = m_glibc && m_cell_shift == light_shift;
   return true;
 }
 
@@ -63,7 +63,7 @@ void BlockShadow::clear(std::uintptr_t address) noexcept {
   if (chunk == nullptr) {
     return;
   }
-  if (void* target = cell_in(chunk, address); page_in_use(chunk, target) && load(target) != 0) {
+  if (void* target = cell_in(chunk, address, m_cell_shift); page_in_use(chunk, target) && load(target) != 0) {
     store(target, 0);
   }
 }
@@ -83,9 +83,9 @@ std::uint64_t BlockShadow::memory_bytes() const noexcept {
     if (std::uint8_t* chunk = m_chunks[i].load(std::memory_order_acquire)) {
       // Every store goes to a page whose bit is set (enter sets it first; take and clear
       // write only live cells), so the bits count the written pages exactly.
-      const std::atomic<std::uint64_t>* bits = page_bits(chunk);
+      const std::atomic<std::uint64_t>* bits = page_bits(chunk, m_cell_shift);
       std::uint64_t pages = 0;
-      for (std::size_t w = 0; w < chunk_bytes() / shadow_page / 64; ++w) {
+      for (std::size_t w = 0; w < chunk_bytes(m_cell_shift) / shadow_page / 64; ++w) {
         pages += static_cast<std::uint64_t>(__builtin_popcountll(bits[w].load(std::memory_order_relaxed)));
       }
       total += (pages + (pages != 0 ? 1 : 0)) * shadow_page;

@@ -94,24 +94,27 @@ class BlockShadow {
   static constexpr std::uint32_t slack_mask = 0x3f;
   // The unit of the page bits: the smallest page the kernel commits on this platform.
   static constexpr std::size_t shadow_page = 4096;
+  // The light modes' cells: one byte (the fast paths, where m_light_fast says so).
+  static constexpr unsigned light_shift = 0;
 
   /// The chunk of `address`'s region, or nullptr when the region has none yet.
   inline std::uint8_t* chunk_of(std::uintptr_t address) const noexcept;
   /// The directory slot of `address`'s region, mapping its leaf when `create`; nullptr when the
   /// leaf does not exist (or cannot be mapped).
   std::atomic<std::uint8_t*>* slot_of(std::uintptr_t address, bool create) noexcept;
-  /// The cell of `address` in `chunk`, its region's chunk.
-  inline void* cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept;
+  /// The cell of `address` in `chunk`, its region's chunk, with cells of 1 << `shift` bytes.
+  /// (Static, with the width given, so that the light fast paths compute with a constant.)
+  static inline std::uint8_t* cell_in(std::uint8_t* chunk, std::uintptr_t address, unsigned shift) noexcept;
   /// The cell of `address` in its region's chunk, or nullptr when the region has no chunk.
   inline void* cell(std::uintptr_t address) const noexcept;
   /// `chunk`'s page bits: one per page of its cells, in the page after them.
-  std::atomic<std::uint64_t>* page_bits(std::uint8_t* chunk) const noexcept {
-    return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes());
+  static std::atomic<std::uint64_t>* page_bits(std::uint8_t* chunk, unsigned shift) noexcept {
+    return reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + chunk_bytes(shift));
   }
   /// The word of `chunk`'s page bits that holds the bit of the shadow page of `cell`, and
-  /// that bit. pre: `cell` lies in `chunk`.
-  inline std::atomic<std::uint64_t>& page_word(std::uint8_t* chunk, const void* cell,
-                                               std::uint64_t* bit) const noexcept;
+  /// that bit. pre: `cell` lies in `chunk`, whose cells are 1 << `shift` bytes.
+  static inline std::atomic<std::uint64_t>& page_word(std::uint8_t* chunk, const void* cell, unsigned shift,
+                                                      std::uint64_t* bit) noexcept;
   /// Whether a block was ever entered on the shadow page of `cell` (in `chunk`); if not,
   /// every cell there is zero. (The free path reads cells without asking: one more load per
   /// free cost more than the kernel's zero page it may map, which uses no memory.)
@@ -124,13 +127,13 @@ class BlockShadow {
   /// Maps the chunk of `address`'s region (or finds the one another thread just mapped).
   /// nullptr when out of memory or chunk slots.
   std::uint8_t* add_chunk(std::uintptr_t address) noexcept;
-  std::size_t chunk_bytes() const noexcept { return granules_per_region << m_cell_shift; }
+  static std::size_t chunk_bytes(unsigned shift) noexcept { return granules_per_region << shift; }
   // The chunk and its page bits (one bit per page of cells; at most 512 bits).
-  std::size_t mapping_bytes() const noexcept { return chunk_bytes() + shadow_page; }
+  std::size_t mapping_bytes() const noexcept { return chunk_bytes(m_cell_shift) + shadow_page; }
   // Larger blocks enter only onto shadow pages already in use: the first block on a fresh
   // page commits the whole page (4 KiB), which only a block of at most this size may do
   // (it then holds many such blocks' cells: no more than 32 bytes of cells per block).
-  std::size_t max_usable() const noexcept { return std::size_t{512} >> m_cell_shift; }
+  static std::size_t max_usable(unsigned shift) noexcept { return std::size_t{512} >> shift; }
   static bool holdable(std::uintptr_t address) noexcept {
     return (address & ((std::uintptr_t{1} << granule_bits) - 1)) == 0 && address >> address_bits == 0;
   }
@@ -160,26 +163,26 @@ inline std::uint8_t* BlockShadow::chunk_of(std::uintptr_t address) const noexcep
                          : leaf[(address >> region_bits) & (leaf_entries - 1)].load(std::memory_order_acquire);
 }
 
-inline void* BlockShadow::cell_in(std::uint8_t* chunk, std::uintptr_t address) const noexcept {
+inline std::uint8_t* BlockShadow::cell_in(std::uint8_t* chunk, std::uintptr_t address, unsigned shift) noexcept {
   std::size_t granule = (address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits;
-  return chunk + (granule << m_cell_shift);
+  return chunk + (granule << shift);
 }
 
 inline void* BlockShadow::cell(std::uintptr_t address) const noexcept {
   std::uint8_t* chunk = chunk_of(address);
-  return chunk != nullptr ? cell_in(chunk, address) : nullptr;
+  return chunk != nullptr ? cell_in(chunk, address, m_cell_shift) : nullptr;
 }
 
-inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uint8_t* chunk, const void* cell,
-                                                          std::uint64_t* bit) const noexcept {
+inline std::atomic<std::uint64_t>& BlockShadow::page_word(std::uint8_t* chunk, const void* cell, unsigned shift,
+                                                          std::uint64_t* bit) noexcept {
   std::size_t page = static_cast<std::size_t>(static_cast<const std::uint8_t*>(cell) - chunk) / shadow_page;
   *bit = std::uint64_t{1} << (page % 64);
-  return page_bits(chunk)[page / 64];
+  return page_bits(chunk, shift)[page / 64];
 }
 
 inline bool BlockShadow::page_in_use(std::uint8_t* chunk, const void* cell) const noexcept {
   std::uint64_t bit = 0;
-  return (page_word(chunk, cell, &bit).load(std::memory_order_relaxed) & bit) != 0;
+  return (page_word(chunk, cell, m_cell_shift, &bit).load(std::memory_order_relaxed) & bit) != 0;
 }
 
 // Relaxed: a free of a block on another thread happens after the program handed the pointer
@@ -213,12 +216,12 @@ __attribute__((always_inline)) inline bool BlockShadow::enter(std::uintptr_t add
   if (__builtin_expect(chunk == nullptr, 0) && (chunk = add_chunk(address)) == nullptr) {
     return false;
   }
-  void* target = cell_in(chunk, address);
+  void* target = cell_in(chunk, address, m_cell_shift);
   std::uint64_t bit = 0;
-  std::atomic<std::uint64_t>& pages = page_word(chunk, target, &bit);
+  std::atomic<std::uint64_t>& pages = page_word(chunk, target, m_cell_shift, &bit);
   std::uint64_t used = pages.load(std::memory_order_relaxed);
   if ((used & bit) == 0) {
-    if (room > max_usable()) {
+    if (room > max_usable(m_cell_shift)) {
       return false;  // it would commit a shadow page of its own
     }
     pages.fetch_or(bit, std::memory_order_relaxed);
@@ -261,15 +264,11 @@ __attribute__((always_inline)) inline bool BlockShadow::enter_light(std::uintptr
   if (room < size || room - size > slack_mask || chunk == nullptr) {
     return false;
   }
-  // One-byte cells: the cell's offset in the chunk is its granule, and the page bits follow
-  // the chunk's granules_per_region bytes (page_word and max_usable with m_cell_shift 0).
-  std::size_t granule = (address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits;
-  std::uint8_t* target = chunk + granule;
-  std::size_t page = granule / shadow_page;
-  auto& pages = reinterpret_cast<std::atomic<std::uint64_t>*>(chunk + granules_per_region)[page / 64];
-  std::uint64_t bit = std::uint64_t{1} << (page % 64);
+  std::uint8_t* target = cell_in(chunk, address, light_shift);
+  std::uint64_t bit = 0;
+  std::atomic<std::uint64_t>& pages = page_word(chunk, target, light_shift, &bit);
   if ((pages.load(std::memory_order_relaxed) & bit) == 0) {
-    if (room > 512) {
+    if (room > max_usable(light_shift)) {
       return false;
     }
     pages.fetch_or(bit, std::memory_order_relaxed);
@@ -289,7 +288,7 @@ __attribute__((always_inline)) inline bool BlockShadow::take_light(std::uintptr_
   if (chunk == nullptr) {
     return false;
   }
-  auto* target = chunk + ((address & ((std::uintptr_t{1} << region_bits) - 1)) >> granule_bits);
+  std::uint8_t* target = cell_in(chunk, address, light_shift);
   std::uint32_t value = __atomic_load_n(target, __ATOMIC_RELAXED);
   std::uint32_t slack = value & slack_mask;
   if ((value >> (family_shift - 8)) == 0) {

@@ -111,6 +111,12 @@ class ThreadState {
       scopes.on_event(stack, allocation, bytes);
     }
   }
+  /// The owner's own event in sampled or counters mode: its exact totals as well (exact mode
+  /// counts them from its sites instead).
+  void on_light_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+    totals.on_event(allocation, bytes);
+    on_own_event(stack, allocation, bytes);
+  }
 
   /// A scope-name cache in front of the process-wide registry (names are usually literals).
   struct NameSlot {
