@@ -110,30 +110,27 @@ int rt_scope_begin(const char* name, std::size_t name_size) {
   return 1;
 }
 
-int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
-  measure_scope_totals_t zero{};
+// Starts a scope call: zeros `totals`, no sites. The thread's state when its scopes can be
+// used now (while recording or after the final capture), else nullptr.
+ThreadState* scope_thread(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count,
+                          RuntimeState* state) {
   if (totals != nullptr) {
-    *totals = zero;
+    *totals = measure_scope_totals_t{};
   }
   if (sites != nullptr) {
     *sites = nullptr;
     *site_count = 0;
   }
-  RuntimeState state = runtime().current();
-  if (state != RuntimeState::recording && state != RuntimeState::finished) {
-    return 0;
+  *state = runtime().current();
+  if (*state != RuntimeState::recording && *state != RuntimeState::finished) {
+    return nullptr;
   }
-  BusyScope busy;
-  ThreadState* thread = current_thread();
-  if (thread == nullptr) {
-    return 0;
-  }
-  ScopeTotals t{};
-  ScopeSite* copied = nullptr;
-  std::uint32_t count = 0;
-  if (!thread->scopes.end(&t, sites != nullptr ? &copied : nullptr, &count)) {
-    return 0;
-  }
+  return current_thread();
+}
+
+// Hands a closed scope's totals and sites (toolkit memory, released here) to the API.
+void publish_scope(const ScopeTotals& t, ScopeSite* copied, std::uint32_t count, measure_scope_totals_t* totals,
+                   measure_rt_site** sites, std::uint32_t* site_count) {
   if (totals != nullptr) {
     *totals = measure_scope_totals_t{t.alloc_count, t.alloc_bytes, t.free_count, t.freed_bytes,
                                      t.net_bytes,   t.net_count,   t.peak_bytes};
@@ -149,7 +146,67 @@ int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::u
     *sites = out;
     *site_count = out != nullptr ? count : 0;
   }
+}
+
+int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
+  RuntimeState state{};
+  BusyScope busy;
+  ThreadState* thread = scope_thread(totals, sites, site_count, &state);
+  if (thread == nullptr) {
+    return 0;
+  }
+  ScopeTotals t{};
+  ScopeSite* copied = nullptr;
+  std::uint32_t count = 0;
+  if (!thread->scopes.end(&t, sites != nullptr ? &copied : nullptr, &count)) {
+    return 0;
+  }
+  publish_scope(t, copied, count, totals, sites, site_count);
   return 1;
+}
+
+int rt_scope_open(const char* name, std::size_t name_size, measure_rt_scope* out) {
+  *out = measure_rt_scope{nullptr, 0};
+  if (runtime().current() != RuntimeState::recording) {
+    return measure_rt_scope_untraced;
+  }
+  BusyScope busy;
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    return measure_rt_scope_untraced;
+  }
+  std::uint64_t serial = thread->scopes.open(scope_name_id(*thread, name, name_size));
+  if (serial == 0) {
+    runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
+    return measure_rt_scope_too_deep;
+  }
+  *out = measure_rt_scope{thread, serial};
+  return measure_rt_scope_ok;
+}
+
+int rt_scope_close(const measure_rt_scope* scope, measure_scope_totals_t* totals, measure_rt_site** sites,
+                   std::uint32_t* site_count) {
+  RuntimeState state{};
+  BusyScope busy;
+  ThreadState* thread = scope_thread(totals, sites, site_count, &state);
+  if (scope->owner == nullptr || scope->serial == 0) {
+    return measure_rt_scope_not_open;
+  }
+  auto* owner = static_cast<ThreadState*>(scope->owner);
+  if (thread != owner) {
+    // Thread states are never freed, so the owner's may be written to; a stale serial
+    // (the owner thread exited and its state was reset) matches no scope there.
+    owner->scopes.request_close(scope->serial);
+    return measure_rt_scope_other_thread;
+  }
+  ScopeTotals t{};
+  ScopeSite* copied = nullptr;
+  std::uint32_t count = 0;
+  if (!thread->scopes.close(scope->serial, &t, sites != nullptr ? &copied : nullptr, &count)) {
+    return measure_rt_scope_not_open;
+  }
+  publish_scope(t, copied, count, totals, sites, site_count);
+  return measure_rt_scope_ok;
 }
 
 void rt_release_sites(measure_rt_site* sites, std::uint32_t count) {
@@ -271,6 +328,8 @@ constexpr measure_rt_interface g_interface = {
     rt_report_alloc,
     rt_report_free,
     rt_stack_frames,
+    rt_scope_open,
+    rt_scope_close,
 };
 
 }  // namespace

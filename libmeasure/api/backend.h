@@ -34,6 +34,21 @@ struct measure_rt_stack {
   const uintptr_t* frames;  // `stack`: always null (read them with stack_frames)
 };
 
+/// A scope opened by scope_open: its owner's thread state (opaque) and its serial there.
+struct measure_rt_scope {
+  void* owner;      // null: not opened
+  uint64_t serial;  // 0: not opened
+};
+
+/// What scope_open and scope_close report.
+enum measure_rt_scope_status {
+  measure_rt_scope_ok = 1,             // opened / closed with its totals
+  measure_rt_scope_untraced = 0,       // nothing traced on this thread now
+  measure_rt_scope_too_deep = -1,      // opened beyond the nesting limit: not opened
+  measure_rt_scope_other_thread = -2,  // closed from a thread other than the opener's
+  measure_rt_scope_not_open = -3,      // not open (any more): closed already, or a fork reset it
+};
+
 struct measure_rt_interface {
   uint32_t version;  // 1
   uint32_t size;     // sizeof(measure_rt_interface) of the runtime that answers
@@ -76,6 +91,17 @@ struct measure_rt_interface {
   /// cut to it, and `out->depth` says how many were written; `out->frames` is `frames`). 1
   /// found, 0 unknown id. Appended: check `size` before calling.
   int (*stack_frames)(uint32_t id, uintptr_t* frames, uint32_t capacity, measure_rt_stack* out);
+
+  /// Opens a scope that only scope_close(out) closes, whatever else is open on the thread
+  /// (name may be empty). Returns a measure_rt_scope_status: ok, untraced or too_deep; `out`
+  /// names no scope unless ok. Appended: check `size` before calling.
+  int (*scope_open)(const char* name, size_t name_size, measure_rt_scope* out);
+  /// Closes `scope` on the thread that opened it: ok with its totals and (when `sites` is not
+  /// null) a copy of its call sites, released with release_sites. From another thread it
+  /// returns other_thread, zeros and no sites: the opener closes it at its next scope call.
+  /// Appended: check `size` before calling.
+  int (*scope_close)(const measure_rt_scope* scope, measure_scope_totals_t* totals, measure_rt_site** sites,
+                     uint32_t* site_count);
 };
 
 /// The runtime that owns this process's hooks (never null).

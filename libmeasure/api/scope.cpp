@@ -1,5 +1,6 @@
 // Scopes and the testing helpers built on them.
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 
 #include <fmt/format.h>
@@ -20,18 +21,60 @@ struct ScopeStats::Sites {
   Sites& operator=(const Sites&) = delete;
 };
 
+namespace {
+
+// The runtime answering may predate scopes that end themselves (a preloaded runtime of an
+// older build): its scopes then pair by nesting, as the C API's do.
+bool has_scope_identity() noexcept {
+  return rt().size >= offsetof(measure_rt_interface, scope_close) + sizeof(rt().scope_close);
+}
+
+ScopeStatus status_of(int code) noexcept {
+  switch (code) {
+    case measure_rt_scope_ok:
+      return ScopeStatus::measured;
+    case measure_rt_scope_too_deep:
+      return ScopeStatus::too_deep;
+    case measure_rt_scope_other_thread:
+      return ScopeStatus::other_thread;
+    default:
+      return ScopeStatus::not_tracing;
+  }
+}
+
+}  // namespace
+
+const char* to_string(ScopeStatus status) noexcept {
+  switch (status) {
+    case ScopeStatus::measured:
+      return "measured";
+    case ScopeStatus::not_tracing:
+      return "allocations are not traced (MEASURE_MODE=off, or the program does not link measure)";
+    case ScopeStatus::too_deep:
+      return "nothing was measured: 32 scopes were already open on the thread";
+    case ScopeStatus::other_thread:
+      return "nothing was measured: the scope ended on a thread other than the one that opened it";
+  }
+  return "nothing was measured";
+}
+
 Scope::Scope(std::string_view name) noexcept : m_name(name) {
-  // A scope that could not be opened pushes a placeholder in the runtime, so end() is
-  // always paired with this call.
-  m_active = rt().scope_begin(name.empty() ? "" : name.data(), name.size()) != 0;
+  const char* text = name.empty() ? "" : name.data();
+  if (has_scope_identity()) {
+    measure_rt_scope handle{};
+    m_opened = status_of(rt().scope_open(text, name.size(), &handle));
+    m_owner = handle.owner;
+    m_serial = handle.serial;
+  } else {
+    // A scope that could not be opened pushes a placeholder in the runtime, so end() is
+    // always paired with this call.
+    m_opened = rt().scope_begin(text, name.size()) != 0 ? ScopeStatus::measured : ScopeStatus::not_tracing;
+  }
   m_open = true;
 }
 
 Scope::~Scope() {
-  if (m_open) {
-    measure_scope_totals_t ignored;
-    rt().scope_end(&ignored, nullptr, nullptr);
-  }
+  end();
 }
 
 const ScopeStats& Scope::end() {
@@ -42,13 +85,23 @@ const ScopeStats& Scope::end() {
   measure_scope_totals_t t{};
   measure_rt_site* sites = nullptr;
   std::uint32_t count = 0;
-  rt().scope_end(&t, &sites, &count);
+  ScopeStatus status = m_opened;
+  if (!has_scope_identity()) {
+    rt().scope_end(&t, &sites, &count);
+  } else if (m_opened == ScopeStatus::measured) {
+    measure_rt_scope handle{m_owner, m_serial};
+    status = status_of(rt().scope_close(&handle, &t, &sites, &count));
+  }
+  m_stats.status = status;
+  if (status != ScopeStatus::measured) {
+    return m_stats;
+  }
   m_stats.alloc_count = t.alloc_count;
   m_stats.alloc_bytes = t.alloc_bytes;
   m_stats.free_count = t.free_count;
   m_stats.freed_bytes = t.freed_bytes;
-  m_stats.net_bytes = t.net_bytes;
-  m_stats.net_count = t.net_count;
+  m_stats.live_count = t.live_count;
+  m_stats.live_bytes = t.live_bytes;
   m_stats.peak_bytes = t.peak_bytes;
   if (sites != nullptr) {
     m_stats.m_sites =
@@ -132,11 +185,14 @@ std::vector<ScopeSite> ScopeStats::sites_at_peak() const {
 }
 
 std::string ScopeStats::describe(std::size_t max_sites) const {
+  if (!measured()) {
+    return to_string(status);
+  }
   std::string out = fmt::format(
       "{} allocation{} ({}), {} free{} ({}), net {}{}, peak {}", grouped(alloc_count), alloc_count == 1 ? "" : "s",
       human_bytes(alloc_bytes), grouped(free_count), free_count == 1 ? "" : "s", human_bytes(freed_bytes),
 
-      net_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(net_bytes))),
+      live_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(live_bytes))),
       human_bytes(peak_bytes));
   std::vector<ScopeSite> all = sites();
   std::size_t shown = 0;
@@ -167,9 +223,16 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
   return out;
 }
 
-std::string describe_excess(const Counts& counts, std::uint64_t limit) {
-  return fmt::format("expected at most {} allocation{}, got {}: {}", limit, limit == 1 ? "" : "s", counts.allocations,
-                     counts.stats.describe());
+std::string describe_excess(const Counts& counts, std::uint64_t limit, std::string_view statement) {
+  std::string out = statement.empty() ? std::string() : fmt::format("{}: ", statement);
+  if (!counts.measured()) {
+    out +=
+        fmt::format("expected at most {} allocation{}, but {}", limit, limit == 1 ? "" : "s", to_string(counts.status));
+    return out;
+  }
+  out += fmt::format("expected at most {} allocation{}, got {}: {}", limit, limit == 1 ? "" : "s", counts.alloc_count,
+                     counts.describe());
+  return out;
 }
 
 }  // namespace measure

@@ -79,8 +79,10 @@ void ScopeSiteTable::for_each(void (*visit)(const ScopeSite&, void*), void* cont
 
 // ---- OpenScope --------------------------------------------------------------------------
 
-void OpenScope::start(std::uint32_t name_id) noexcept {
+void OpenScope::start(std::uint32_t name_id, std::uint64_t serial_number, bool by_end) noexcept {
   name = name_id;
+  innermost_ended = by_end;
+  serial = serial_number;
   totals = ScopeTotals{};
   mark = 0;
   lost_sites = 0;
@@ -180,13 +182,61 @@ const char* ScopeNames::name(std::uint32_t id, std::size_t* size) const noexcept
 // ---- ThreadScopes -----------------------------------------------------------------------
 
 bool ThreadScopes::begin(std::uint32_t name_id) noexcept {
+  serve_requests();
   if (m_depth == max_depth || m_placeholders != 0) {
     ++m_placeholders;
     return false;
   }
-  m_scopes[m_depth].start(name_id);
+  m_scopes[m_depth].start(name_id, m_next_serial++, true);
   ++m_depth;
   return true;
+}
+
+std::uint64_t ThreadScopes::open(std::uint32_t name_id) noexcept {
+  serve_requests();
+  if (m_depth == max_depth) {
+    return 0;
+  }
+  std::uint64_t serial = m_next_serial++;
+  m_scopes[m_depth].start(name_id, serial, false);
+  ++m_depth;
+  return serial;
+}
+
+bool ThreadScopes::request_close(std::uint64_t serial) noexcept {
+  // Counted before it is placed: the count is never below the requests in place, so the
+  // owner never misses one (at worst it looks and finds none yet).
+  m_request_count.fetch_add(1, std::memory_order_acq_rel);
+  for (std::atomic<std::uint64_t>& slot : m_requests) {
+    std::uint64_t expected = 0;
+    if (slot.compare_exchange_strong(expected, serial, std::memory_order_acq_rel)) {
+      return true;
+    }
+  }
+  m_request_count.fetch_sub(1, std::memory_order_acq_rel);
+  return false;
+}
+
+void ThreadScopes::serve_requests_slow() noexcept {
+  for (std::atomic<std::uint64_t>& slot : m_requests) {
+    std::uint64_t serial = slot.load(std::memory_order_acquire);
+    if (serial == 0) {
+      continue;
+    }
+    slot.store(0, std::memory_order_release);
+    m_request_count.fetch_sub(1, std::memory_order_acq_rel);
+    ScopeTotals ignored{};
+    close(serial, &ignored, nullptr, nullptr);
+  }
+}
+
+void ThreadScopes::reset_open() noexcept {
+  m_depth = 0;
+  m_placeholders = 0;
+  for (std::atomic<std::uint64_t>& slot : m_requests) {
+    slot.store(0, std::memory_order_relaxed);
+  }
+  m_request_count.store(0, std::memory_order_release);
 }
 
 void ThreadScopes::reset_aggregates() noexcept {
@@ -250,6 +300,7 @@ void merge_site(const ScopeSite& site, void* context) noexcept {
 }  // namespace
 
 bool ThreadScopes::end(ScopeTotals* out, ScopeSite** sites, std::uint32_t* site_count) noexcept {
+  serve_requests();
   if (sites != nullptr) {
     *sites = nullptr;
     *site_count = 0;
@@ -259,10 +310,33 @@ bool ThreadScopes::end(ScopeTotals* out, ScopeSite** sites, std::uint32_t* site_
     *out = ScopeTotals{};
     return true;
   }
-  if (m_depth == 0) {
-    return false;
+  for (std::uint32_t i = m_depth; i-- > 0;) {
+    if (m_scopes[i].innermost_ended) {
+      close_at(i, out, sites, site_count);
+      return true;
+    }
   }
-  OpenScope& scope = m_scopes[m_depth - 1];
+  return false;
+}
+
+bool ThreadScopes::close(std::uint64_t serial, ScopeTotals* out, ScopeSite** sites,
+                         std::uint32_t* site_count) noexcept {
+  if (sites != nullptr) {
+    *sites = nullptr;
+    *site_count = 0;
+  }
+  for (std::uint32_t i = m_depth; i-- > 0;) {
+    if (m_scopes[i].serial == serial && !m_scopes[i].innermost_ended) {
+      close_at(i, out, sites, site_count);
+      return true;
+    }
+  }
+  return false;
+}
+
+void ThreadScopes::close_at(std::uint32_t index, ScopeTotals* out, ScopeSite** sites,
+                            std::uint32_t* site_count) noexcept {
+  OpenScope& scope = m_scopes[index];
   MergeContext ctx{nullptr, nullptr, 0};
   if (scope.name != 0) {
     ctx.aggregate = aggregate_for(scope.name);
@@ -297,8 +371,14 @@ bool ThreadScopes::end(ScopeTotals* out, ScopeSite** sites, std::uint32_t* site_
     *sites = ctx.copy;
     *site_count = ctx.copy != nullptr ? ctx.copied : 0;
   }
+  // The closed scope moves past the end of the list, keeping its site table for the next
+  // scope opened there; the scopes inside it move out by one and stay open.
+  OpenScope closed = scope;
+  for (std::uint32_t i = index + 1; i < m_depth; ++i) {
+    m_scopes[i - 1] = m_scopes[i];
+  }
+  m_scopes[m_depth - 1] = closed;
   --m_depth;
-  return true;
 }
 
 }  // namespace measure::detail

@@ -4,6 +4,8 @@
 #include <barrier>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,8 +127,8 @@ TEST_CASE("a scope counts allocations, frees, net change, its peak and the sites
   CHECK(stats.alloc_bytes == 150);
   CHECK(stats.free_count == 1);
   CHECK(stats.freed_bytes == 100);
-  CHECK(stats.net_bytes == 50);
-  CHECK(stats.net_count == 1);
+  CHECK(stats.live_bytes == 50);
+  CHECK(stats.live_count == 1);
   CHECK(stats.peak_bytes == 150);
   std::vector<measure::ScopeSite> at_peak = stats.sites_at_peak();
   REQUIRE(at_peak.size() == 2);
@@ -138,8 +140,8 @@ TEST_CASE("a scope counts allocations, frees, net change, its peak and the sites
   REQUIRE(sites.size() == 2);
   CHECK(sites[0].alloc_bytes == 100);
   CHECK(sites[0].freed_bytes == 100);
-  CHECK(sites[0].net_bytes == 0);
-  CHECK(sites[1].net_bytes == 50);
+  CHECK(sites[0].live_bytes == 0);
+  CHECK(sites[1].live_bytes == 50);
   CHECK(scope.end().alloc_count == 2);  // idempotent
 }
 
@@ -161,10 +163,10 @@ TEST_CASE("nested scopes: the outer peak can happen inside the inner scope" * do
   std::free(tail);
   CHECK(inner_stats.alloc_count == 1);
   CHECK(inner_stats.peak_bytes == 1000);
-  CHECK(inner_stats.net_bytes == 0);
+  CHECK(inner_stats.live_bytes == 0);
   CHECK(outer_stats.alloc_count == 3);
   CHECK(outer_stats.alloc_bytes == 1030);
-  CHECK(outer_stats.net_bytes == 30);
+  CHECK(outer_stats.live_bytes == 30);
   CHECK(outer_stats.peak_bytes == 1010);  // reached inside the inner scope
   std::vector<measure::ScopeSite> at_peak = outer_stats.sites_at_peak();
   REQUIRE(at_peak.size() == 2);
@@ -172,6 +174,118 @@ TEST_CASE("nested scopes: the outer peak can happen inside the inner scope" * do
   CHECK(at_peak[0].peak_bytes == 1000);
   CHECK(at_peak[1].stack.at(0).line == static_cast<std::uint32_t>(line_keep));
   CHECK(at_peak[1].peak_bytes == 10);
+}
+
+namespace {
+
+// `n` allocations of `size` bytes, kept until free_all().
+struct Blocks {
+  void* blocks[16] = {};
+  int count = 0;
+  void allocate(int n, std::size_t size) {
+    for (int i = 0; i < n; ++i) {
+      blocks[count++] = std::malloc(size);
+    }
+  }
+  void free_all() {
+    for (int i = 0; i < count; ++i) {
+      std::free(blocks[i]);
+    }
+    count = 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("scopes ended out of order each report their own counts" * doctest::skip(!g_tracing)) {
+  Blocks blocks;
+  std::optional<measure::Scope> a(std::in_place, "api-a");
+  blocks.allocate(4, 16);  // a only
+  std::optional<measure::Scope> b(std::in_place, "api-b");
+  blocks.allocate(5, 16);  // a and b
+  measure::ScopeStats a_stats = a->end();
+  blocks.allocate(3, 16);  // b only
+  measure::ScopeStats b_stats = b->end();
+  blocks.free_all();
+  CHECK(a_stats.measured());
+  CHECK(a_stats.alloc_count == 9);
+  CHECK(a_stats.alloc_bytes == 144);
+  CHECK(b_stats.measured());
+  CHECK(b_stats.alloc_count == 8);
+  CHECK(b_stats.alloc_bytes == 128);
+}
+
+TEST_CASE("a C scope left open inside a C++ scope keeps its own counts, and the C++ scope its own" *
+          doctest::skip(!g_tracing)) {
+  Blocks blocks;
+  measure::ScopeStats outer;
+  measure_scope_totals_t c_totals{};
+  {
+    measure::Scope scope{"api-cxx"};
+    blocks.allocate(2, 8);  // the C++ scope only
+    REQUIRE(measure_scope_begin("api-c") == 1);
+    blocks.allocate(3, 8);  // both
+    outer = scope.end();    // the C scope stays open
+    blocks.allocate(1, 8);  // the C scope only
+  }
+  REQUIRE(measure_scope_end(&c_totals) == 1);
+  // A C scope opened outside a C++ scope: the C end closes the C scope, not the C++ one.
+  REQUIRE(measure_scope_begin("api-c2") == 1);
+  measure::Scope inner{"api-cxx2"};
+  blocks.allocate(2, 8);
+  measure_scope_totals_t c2_totals{};
+  REQUIRE(measure_scope_end(&c2_totals) == 1);
+  blocks.allocate(1, 8);
+  measure::ScopeStats inner_stats = inner.end();
+  blocks.free_all();
+  CHECK(outer.alloc_count == 5);
+  CHECK(c_totals.alloc_count == 4);
+  CHECK(c2_totals.alloc_count == 2);
+  CHECK(inner_stats.alloc_count == 3);
+}
+
+TEST_CASE("a scope ended on another thread says so, and never stops its own thread's scopes" *
+          doctest::skip(!g_tracing)) {
+  // More than the nesting limit: scopes left open by ends on other threads would otherwise
+  // use up the opening thread's scopes.
+  for (int i = 0; i < 40; ++i) {
+    auto scope = std::make_unique<measure::Scope>("api-moved");
+    measure::ScopeStats moved;
+    std::thread([&] { moved = scope->end(); }).join();
+    REQUIRE(moved.status == measure::ScopeStatus::other_thread);
+    CHECK(moved.alloc_count == 0);
+    CHECK(moved.describe() == "nothing was measured: the scope ended on a thread other than the one that opened it");
+    scope.reset();  // ended already: its destructor does nothing more
+  }
+  measure::Counts c = measure::count_allocations([] { g_sink = std::malloc(24); });
+  std::free(g_sink);
+  CHECK(c.measured());
+  CHECK(c.alloc_count == 1);
+  CHECK(c.alloc_bytes == 24);
+}
+
+TEST_CASE("beyond 32 nested scopes a scope says it is too deep; the others still measure" * doctest::skip(!g_tracing)) {
+  std::optional<measure::Scope> scopes[33];
+  for (auto& scope : scopes) {
+    scope.emplace();
+  }
+  CHECK(scopes[31]->active());
+  CHECK_FALSE(scopes[32]->active());
+  measure::Counts nested = measure::count_allocations([] { std::free(std::malloc(8)); });
+  g_sink = std::malloc(8);
+  std::free(g_sink);
+  measure::ScopeStats too_deep = scopes[32]->end();
+  CHECK(too_deep.status == measure::ScopeStatus::too_deep);
+  CHECK(too_deep.alloc_count == 0);
+  measure::ScopeStats last = scopes[31]->end();
+  CHECK(last.measured());
+  CHECK(last.alloc_count == 2);
+  for (auto& scope : scopes) {
+    scope.reset();
+  }
+  CHECK(nested.status == measure::ScopeStatus::too_deep);
+  CHECK(nested.describe() == "nothing was measured: 32 scopes were already open on the thread");
+  CHECK(measure::count_allocations([] { std::free(std::malloc(8)); }).alloc_count == 1);
 }
 
 TEST_CASE("nested scopes on two threads at once stay per thread" * doctest::skip(!g_tracing)) {
@@ -215,7 +329,7 @@ TEST_CASE("nested scopes on two threads at once stay per thread" * doctest::skip
     CHECK(results[i].inner.peak_bytes == size);
     CHECK(results[i].outer.alloc_count == 203);
     CHECK(results[i].outer.free_count == 200);
-    CHECK(results[i].outer.net_bytes == static_cast<std::int64_t>(3 * size));
+    CHECK(results[i].outer.live_bytes == static_cast<std::int64_t>(3 * size));
     CHECK(results[i].outer.peak_bytes == 4 * size);  // reached inside the inner scope
   }
 }
@@ -229,10 +343,10 @@ TEST_CASE("count_allocations and min_allocations count the calling thread only" 
     std::free(q);
   });
   std::free(g_sink);
-  CHECK(c.allocations == 3);
-  CHECK(c.bytes == 60);
-  CHECK(c.frees == 2);
-  CHECK(c.net_bytes == 30);
+  CHECK(c.alloc_count == 3);
+  CHECK(c.alloc_bytes == 60);
+  CHECK(c.free_count == 2);
+  CHECK(c.live_bytes == 30);
   CHECK(c.peak_bytes == 50);
 
   int runs = 0;
@@ -247,8 +361,8 @@ TEST_CASE("count_allocations and min_allocations count the calling thread only" 
       },
       4);
   CHECK(runs == 4);
-  CHECK(best.allocations == 1);
-  CHECK(best.bytes == 8);
+  CHECK(best.alloc_count == 1);
+  CHECK(best.alloc_bytes == 8);
 
   std::thread noise;
   measure::Counts quiet = measure::count_allocations([&] {
@@ -260,7 +374,7 @@ TEST_CASE("count_allocations and min_allocations count the calling thread only" 
   });
   noise.join();
   // Creating the thread allocates on this thread (its state); the thread's own 1,000 do not count.
-  CHECK(quiet.allocations < 10);
+  CHECK(quiet.alloc_count < 10);
 }
 
 TEST_CASE("assertion helpers pass on allocation-free code and name the sites otherwise" * doctest::skip(!g_tracing)) {
@@ -451,8 +565,16 @@ TEST_CASE("off mode: every call works and reports that nothing is traced" *
   std::free(p);
   CHECK_FALSE(s.active());
   CHECK(s.end().alloc_count == 0);
-  CHECK(measure::count_allocations([] { std::free(std::malloc(1)); }).allocations == 0);
-  MEASURE_CHECK_NO_ALLOCATIONS(std::free(std::malloc(1)));
+  CHECK(s.end().status == measure::ScopeStatus::not_tracing);
+  measure::Counts c = measure::count_allocations([] { std::free(std::malloc(1)); });
+  CHECK_FALSE(c.measured());
+  CHECK(c.alloc_count == 0);
+  CHECK(c.describe().find("allocations are not traced") == 0);
+  CHECK_FALSE(measure::min_allocations([] { std::free(std::malloc(1)); }).measured());
+  // The assertions fail rather than pass by counting nothing.
+  CHECK(measure::describe_excess(c, 0) ==
+        "expected at most 0 allocations, but allocations are not traced (MEASURE_MODE=off, or the program does not "
+        "link measure)");
   measure::Snapshot snap = measure::take_snapshot();
   CHECK(snap.empty());
   CHECK(snap.statistics(measure::By::line).empty());

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   EXPECT(measure_scope_end(&totals) == 1);
   EXPECT(totals.alloc_count == 2 && totals.alloc_bytes == 200);
   EXPECT(totals.free_count == 1 && totals.freed_bytes == 100);
-  EXPECT(totals.net_bytes == 100 && totals.net_count == 1 && totals.peak_bytes == 200);
+  EXPECT(totals.live_bytes == 100 && totals.live_count == 1 && totals.peak_bytes == 200);
   EXPECT(measure_scope_end(&totals) == 0); /* nothing open */
 
   measure_traced_memory_t mid = measure_get_traced_memory();

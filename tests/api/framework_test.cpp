@@ -121,3 +121,22 @@ TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
   CHECK(out.find("3 × 120 B at") != std::string::npos);
   CHECK(out.find("gtest_failure.cpp:" + std::to_string(line)) != std::string::npos);
 }
+
+TEST_CASE("with tracing off, the assertion macros fail and say nothing was measured, never pass") {
+  const std::string why = "allocations are not traced (MEASURE_MODE=off, or the program does not link measure)";
+  auto doctest_run = run_process({fixture_path("doctest_failure")}, {{"MEASURE_MODE", "off"}});
+  std::string doctest_out = doctest_run.out + doctest_run.err;
+  CAPTURE(doctest_out);
+  CHECK(doctest_run.status() != 0);
+  CHECK(doctest_out.find("make_and_drop(); make_and_drop(): expected at most 0 allocations, but " + why) !=
+        std::string::npos);
+
+  auto gtest_run = run_process({fixture_path("gtest_failure")}, {{"MEASURE_MODE", "off"}});
+  std::string gtest_out = gtest_run.out + gtest_run.err;
+  CAPTURE(gtest_out);
+  CHECK(gtest_run.status() != 0);
+  // The expectation that passes when traced fails untraced, rather than passing by counting nothing.
+  CHECK(gtest_out.find("[  FAILED  ] Allocations.NoneWhenNoneAreMade") != std::string::npos);
+  CHECK(gtest_out.find("x += 2: expected at most 0 allocations, but " + why) != std::string::npos);
+  CHECK(gtest_out.find("[  FAILED  ] Allocations.TooMany") != std::string::npos);
+}

@@ -19,7 +19,7 @@ int main() {
     std::free(a);
     std::free(b);
   });
-  std::printf("tracing %llu %llu\n", static_cast<unsigned long long>(c.allocations),
-              static_cast<unsigned long long>(c.bytes));
-  return c.allocations == 2 && c.bytes == 128 ? 0 : 1;
+  std::printf("tracing %llu %llu\n", static_cast<unsigned long long>(c.alloc_count),
+              static_cast<unsigned long long>(c.alloc_bytes));
+  return c.alloc_count == 2 && c.alloc_bytes == 128 ? 0 : 1;
 }

@@ -73,12 +73,12 @@ class BenchmarkMemoryManager : public ::benchmark::MemoryManager {
       return;
     }
     const ScopeStats& stats = m_scope->end();
-    if (!m_scope->active()) {
-      warn_not_tracing();
+    if (!stats.measured()) {
+      warn_not_measured(stats.status);
     }
     std::int64_t allocations = static_cast<std::int64_t>(stats.alloc_count);
     std::int64_t bytes = static_cast<std::int64_t>(stats.alloc_bytes);
-    std::int64_t net = stats.net_bytes;
+    std::int64_t net = stats.live_bytes;
     std::int64_t peak = static_cast<std::int64_t>(stats.peak_bytes);
     // The harness's blocks live through the whole run (allocated before the first iteration,
     // freed after the last), so the run's peak is the benchmark's peak plus what they held.
@@ -87,7 +87,7 @@ class BenchmarkMemoryManager : public ::benchmark::MemoryManager {
         if (detail::is_benchmark_harness(site.stack)) {
           allocations -= static_cast<std::int64_t>(site.alloc_count);
           bytes -= static_cast<std::int64_t>(site.alloc_bytes);
-          net -= site.net_bytes;
+          net -= site.live_bytes;
           peak -= site.peak_bytes;
         }
       }
@@ -106,14 +106,11 @@ class BenchmarkMemoryManager : public ::benchmark::MemoryManager {
   BENCHMARK_RESTORE_DEPRECATED_WARNING
 
  private:
-  static void warn_not_tracing() {
+  static void warn_not_measured(ScopeStatus status) {
     static bool warned = false;
     if (!warned) {
       warned = true;
-      std::fputs(
-          "measure: allocations are not traced (MEASURE_MODE=off, or the program does not link measure); "
-          "the benchmarks' memory figures are 0\n",
-          stderr);
+      std::fprintf(stderr, "measure: %s; the benchmarks' memory figures are 0\n", to_string(status));
     }
   }
 

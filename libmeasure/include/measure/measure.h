@@ -50,9 +50,9 @@ typedef struct measure_scope_totals {
   uint64_t alloc_bytes;
   uint64_t free_count; /* frees made by the thread while the scope was open (any block) */
   uint64_t freed_bytes;
-  int64_t net_bytes;   /* alloc_bytes - freed_bytes */
-  int64_t net_count;   /* alloc_count - free_count */
-  uint64_t peak_bytes; /* the scope's own high-water mark of net_bytes (0 if never above 0) */
+  int64_t live_bytes;  /* change of live bytes: alloc_bytes - freed_bytes */
+  int64_t live_count;  /* change of live blocks: alloc_count - free_count */
+  uint64_t peak_bytes; /* the scope's own high-water mark of live_bytes (0 if never above 0) */
 } measure_scope_totals_t;
 
 /* Opens a scope on the calling thread. Scopes nest (up to 32 deep) and count only the calling

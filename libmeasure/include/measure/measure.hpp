@@ -5,7 +5,8 @@
 // Linking the library traces the program from its start (MEASURE_MODE=off turns tracing
 // off); under `measure run` the preloaded runtime answers instead, and nothing is counted
 // twice. Every function works whether or not allocations are traced: when they are not,
-// queries report zeros, snapshots are empty and scopes count nothing. The API's own memory
+// queries report zeros, snapshots are empty and scopes count nothing (and say so: see
+// ScopeStatus). The API's own memory
 // is never counted. docs/api.md has an example for each function.
 #pragma once
 
@@ -193,26 +194,40 @@ struct ScopeSite {
   std::uint64_t alloc_bytes = 0;
   std::uint64_t free_count = 0;
   std::uint64_t freed_bytes = 0;
-  std::int64_t net_bytes = 0;   // at the scope's end
-  std::int64_t peak_bytes = 0;  // what it held when the scope's net was highest
+  std::int64_t live_bytes = 0;  // its change of live bytes over the scope (negative: it freed more)
+  std::int64_t peak_bytes = 0;  // what it held when the scope's live change was highest
 };
 
-/// What a scope measured, on the thread that opened it.
+/// Whether a scope measured anything, and if not, why.
+enum class ScopeStatus {
+  measured,      // the scope counted its thread's allocations while it was open
+  not_tracing,   // allocations are not traced (MEASURE_MODE=off, or another allocator owns malloc)
+  too_deep,      // 32 scopes were already open on the thread
+  other_thread,  // ended on a thread other than the one that opened it: its counts are lost
+};
+/// "measured", "allocations are not traced", and so on: for messages.
+MEASURE_API const char* to_string(ScopeStatus status) noexcept;
+
+/// What a scope measured, on the thread that opened it, in the metric names reports use.
+/// Every count is 0 unless measured(): a caller that asserts on counts checks that first.
 class MEASURE_API ScopeStats {
  public:
   std::uint64_t alloc_count = 0;
   std::uint64_t alloc_bytes = 0;
   std::uint64_t free_count = 0;
   std::uint64_t freed_bytes = 0;
-  std::int64_t net_bytes = 0;  // live change: alloc_bytes - freed_bytes
-  std::int64_t net_count = 0;
-  std::uint64_t peak_bytes = 0;  // the scope's own high-water mark of net_bytes
+  std::int64_t live_count = 0;   // change of live blocks: alloc_count - free_count
+  std::int64_t live_bytes = 0;   // change of live bytes: alloc_bytes - freed_bytes
+  std::uint64_t peak_bytes = 0;  // the scope's own high-water mark of live_bytes
+  ScopeStatus status = ScopeStatus::not_tracing;
 
+  bool measured() const noexcept { return status == ScopeStatus::measured; }
   /// Every call site that allocated or freed inside the scope, most bytes allocated first.
   std::vector<ScopeSite> sites() const;
   /// The call sites holding memory at the scope's peak, largest first: what made the peak.
   std::vector<ScopeSite> sites_at_peak() const;
-  /// Human-readable lines, at most `max_sites` sites, for messages and logs.
+  /// Human-readable lines, at most `max_sites` sites, for messages and logs; says why
+  /// nothing was measured when nothing was.
   std::string describe(std::size_t max_sites = 10) const;
 
  private:
@@ -223,10 +238,12 @@ class MEASURE_API ScopeStats {
 
 /// An RAII region of code on the calling thread: `measure::Scope parse{"parse"};`. Scopes
 /// nest; each counts only its own thread's allocations and frees, so other threads never
-/// disturb it. A named scope also adds its costs to the capture under its name (entries,
-/// totals, per-site deltas: `measure report --by scope`). Costs tens of nanoseconds when no
-/// allocation happens inside, and next to nothing when not tracing. Not copyable or
-/// movable: a scope belongs to the stack frame and thread that opened it.
+/// disturb it. Each scope ends itself: scopes may end in any order, and a scope ended on
+/// another thread (a coroutine resumed elsewhere) reports ScopeStatus::other_thread instead
+/// of another scope's counts. A named scope also adds its costs to the capture under its
+/// name (entries, totals, per-site deltas: `measure report --by scope`). Costs tens of
+/// nanoseconds when no allocation happens inside, and next to nothing when not tracing. Not
+/// copyable or movable.
 class MEASURE_API Scope {
  public:
   /// `name` must outlive the scope (a string literal is typical); empty for an unnamed scope.
@@ -238,54 +255,53 @@ class MEASURE_API Scope {
   /// Ends the scope now (idempotent) and returns what it measured.
   const ScopeStats& end();
   std::string_view name() const noexcept { return m_name; }
-  /// False when tracing is off (the scope counts nothing).
-  bool active() const noexcept { return m_active; }
+  /// False when the scope counts nothing (end() then says why).
+  bool active() const noexcept { return m_opened == ScopeStatus::measured; }
 
  private:
   std::string_view m_name;
-  bool m_active = false;
+  void* m_owner = nullptr;  // the runtime's state of the opening thread
+  std::uint64_t m_serial = 0;
+  ScopeStatus m_opened = ScopeStatus::not_tracing;
   bool m_open = false;
   ScopeStats m_stats;
 };
 
 // ---- testing helpers --------------------------------------------------------------------
 
-/// The calling thread's allocations while `f` ran (other threads are never counted).
-struct Counts {
-  std::uint64_t allocations = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t frees = 0;
-  std::uint64_t freed_bytes = 0;
-  std::int64_t net_bytes = 0;
-  std::uint64_t peak_bytes = 0;
-  ScopeStats stats;  // the call sites, for messages
-};
+/// What one statement allocated on the calling thread (other threads are never counted).
+using Counts = ScopeStats;
 
 template <class F>
 Counts count_allocations(F&& f) {
   Scope scope;
   std::forward<F>(f)();
-  const ScopeStats& s = scope.end();
-  return Counts{s.alloc_count, s.alloc_bytes, s.free_count, s.freed_bytes, s.net_bytes, s.peak_bytes, s};
+  return scope.end();
 }
 
 /// Runs `f` `repetitions` times and keeps the run with the fewest allocations (then the
 /// fewest bytes): warm-up effects (first-use caches, lazy initialization) and rare
-/// background work then do not make a test flaky.
+/// background work then do not make a test flaky. A run that measured nothing is kept only
+/// when no run measured anything.
 template <class F>
 Counts min_allocations(F&& f, int repetitions = 5) {
   Counts best = count_allocations(f);
   for (int i = 1; i < repetitions; ++i) {
     Counts c = count_allocations(f);
-    if (c.allocations < best.allocations || (c.allocations == best.allocations && c.bytes < best.bytes)) {
+    if (!c.measured()) {
+      continue;
+    }
+    if (!best.measured() || c.alloc_count < best.alloc_count ||
+        (c.alloc_count == best.alloc_count && c.alloc_bytes < best.alloc_bytes)) {
       best = std::move(c);
     }
   }
   return best;
 }
 
-/// "expected at most N allocations, got M:" followed by the offending call sites.
-MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limit);
+/// "STATEMENT: expected at most N allocations, got M:" followed by the offending call sites,
+/// or by why nothing was measured. `statement`: the code measured, as written (may be empty).
+MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limit, std::string_view statement = {});
 
 // ---- blocks -----------------------------------------------------------------------------
 
