@@ -63,7 +63,7 @@ struct ToolkitAllocator {
 
 /// Gives the implementation access to Key's private fields.
 struct detail_access {
-  static Key make_key(const RowKey& key, std::vector<StackFrame> stack, std::string identity);
+  static Key make_key(const RowKey& key, By by, std::vector<StackFrame> stack, std::string identity);
   static const std::string& identity(const Key& key) noexcept { return key.m_identity; }
 };
 

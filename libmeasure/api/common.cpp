@@ -41,8 +41,10 @@ GroupBy group_by(By by) noexcept {
   return GroupBy::line;
 }
 
-Key detail_access::make_key(const RowKey& k, std::vector<StackFrame> stack, std::string identity) {
+Key detail_access::make_key(const RowKey& k, By by, std::vector<StackFrame> stack, std::string identity) {
   Key key;
+  key.m_by = by;
+  key.m_offset = k.offset.value_or(0);
   key.m_function = k.function.value_or("");
   key.m_file = k.file.value_or("");
   key.m_line = k.line.value_or(0);
@@ -77,7 +79,18 @@ std::string Key::to_string() const {
   if (!m_module.empty()) {
     k.module = m_module;
   }
-  return describe_key(k, GroupBy::line, true);
+  if (m_offset != 0) {
+    k.offset = m_offset;
+  }
+  return describe_key(k, group_by(m_by), true);
+}
+
+bool operator==(const Key& a, const Key& b) noexcept {
+  return a.m_by == b.m_by && a.m_identity == b.m_identity;
+}
+
+std::size_t Key::hash() const noexcept {
+  return std::hash<std::string>()(m_identity) ^ static_cast<std::size_t>(m_by);
 }
 
 bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames) {

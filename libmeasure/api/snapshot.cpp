@@ -228,8 +228,8 @@ std::unique_ptr<std::vector<Group>> sorted_groups(const Capture& capture, By by,
   return groups;
 }
 
-Key public_key(const Group& g) {
-  return detail_access::make_key(g.key, public_frames(g.stack), g.identity);
+Key public_key(const Group& g, By by) {
+  return detail_access::make_key(g.key, by, public_frames(g.stack), g.identity);
 }
 
 struct Change {
@@ -252,7 +252,7 @@ std::vector<Statistic> Snapshot::statistics(By by, bool cumulative) const {
   std::vector<Statistic> out;
   out.reserve(groups->size());
   for (const Group& g : *groups) {
-    out.push_back(Statistic{public_key(g), g.metrics.live_bytes, g.metrics.live_count, g.metrics.alloc_bytes,
+    out.push_back(Statistic{public_key(g, by), g.metrics.live_bytes, g.metrics.live_count, g.metrics.alloc_bytes,
                             g.metrics.alloc_count});
   }
   untraced.resume();
@@ -321,8 +321,9 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
   out.reserve(changes->size());
   for (const Change& c : *changes) {
     Metrics now = c.newer != nullptr ? c.newer->metrics : Metrics{};
-    out.push_back(StatisticDiff{public_key(c.any()), now.live_bytes, now.live_count, now.alloc_bytes, now.alloc_count,
-                                c.live_bytes_diff, c.live_count_diff, c.alloc_bytes_diff, c.alloc_count_diff});
+    out.push_back(StatisticDiff{public_key(c.any(), by), now.live_bytes, now.live_count, now.alloc_bytes,
+                                now.alloc_count, c.live_bytes_diff, c.live_count_diff, c.alloc_bytes_diff,
+                                c.alloc_count_diff});
   }
   untraced.resume();
   changes.reset();

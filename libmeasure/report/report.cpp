@@ -179,6 +179,12 @@ bool is_system_frame(const Frame& f) noexcept {
     return true;
   }
   std::string_view module = f.module;
+  // measure's own API library, wherever it is installed: what it allocates for the program
+  // belongs to the program's call into it.
+  std::string_view name = module.substr(module.rfind('/') == std::string_view::npos ? 0 : module.rfind('/') + 1);
+  if (starts_with(name, "libmeasure.so")) {
+    return true;
+  }
   bool system_module = starts_with(module, "/lib/") || starts_with(module, "/lib64/") ||
                        starts_with(module, "/usr/lib/") || starts_with(module, "/usr/lib64/") ||
                        starts_with(module, "linux-vdso");

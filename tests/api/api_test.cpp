@@ -2,17 +2,21 @@
 // so it is traced from its start; CTest also runs it with MEASURE_MODE=off and under
 // `measure run` (the preloaded runtime must answer, counting nothing twice).
 #include <barrier>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <doctest/doctest.h>
 #include <measure/doctest.hpp>
 #include <measure/measure.hpp>
+
+extern "C" void* measure_test_nodebug_allocate(std::size_t n);
 
 namespace {
 
@@ -437,6 +441,74 @@ TEST_CASE("snapshots: statistics by line, comparison, and exact values" * doctes
   for (std::size_t i = 0; i < once.size(); ++i) {
     CHECK(once[i].key == twice[i].key);
   }
+}
+
+TEST_CASE("keys: named as reports name them, equal across snapshots, hashable" * doctest::skip(!g_tracing)) {
+  void* unnamed = measure_test_nodebug_allocate(77);
+  void* via_caller = caller_of_helper(100);
+  void* direct = helper_allocation(10);
+  measure::Snapshot first = measure::take_snapshot();
+  void* heavier = helper_allocation(1000);  // the helper's line now weighs most through another stack
+  measure::Snapshot second = measure::take_snapshot();
+  std::vector<measure::Statistic> a = first.statistics(measure::By::line);
+  std::vector<measure::Statistic> b = second.statistics(measure::By::line);
+  std::free(unnamed);
+  std::free(via_caller);
+  std::free(direct);
+  std::free(heavier);
+
+  const measure::Statistic* helper_a = find_line(a, g_line_helper);
+  const measure::Statistic* helper_b = find_line(b, g_line_helper);
+  REQUIRE(helper_a != nullptr);
+  REQUIRE(helper_b != nullptr);
+  CHECK(helper_a->key.stack() != helper_b->key.stack());
+  CHECK(helper_a->key == helper_b->key);
+  CHECK(helper_a->key.hash() == helper_b->key.hash());
+  std::unordered_map<measure::Key, std::uint64_t> by_key;
+  for (const measure::Statistic& s : a) {
+    by_key.emplace(s.key, s.live_bytes);
+  }
+  CHECK(by_key.at(helper_b->key) == 110);
+  CHECK(helper_a->key.to_string().find(":" + std::to_string(g_line_helper) + "  ") != std::string::npos);
+
+  const measure::Statistic* nodebug = nullptr;
+  for (const measure::Statistic& s : b) {
+    if (s.key.module().find("libapi_nodebug.so") != std::string::npos) {
+      nodebug = &s;
+    }
+  }
+  REQUIRE(nodebug != nullptr);
+  CHECK(nodebug->live_bytes == 77);
+  CHECK(nodebug->key.function().empty());
+  CHECK(nodebug->key.file().empty());
+  REQUIRE(nodebug->key.offset() != 0);
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "libapi_nodebug.so+%#llx",
+                static_cast<unsigned long long>(nodebug->key.offset()));
+  CHECK(nodebug->key.to_string() == expected);
+
+  // The same group under another grouping is another key.
+  std::vector<measure::Statistic> by_file = second.statistics(measure::By::file);
+  for (const measure::Statistic& s : by_file) {
+    CHECK_FALSE(s.key == helper_b->key);
+  }
+}
+
+TEST_CASE("what the API returns is the caller's memory, attributed to the call that asked for it" *
+          doctest::skip(!g_tracing)) {
+  measure::Snapshot first = measure::take_snapshot();
+  const int line_call = __LINE__ + 1;
+  std::vector<measure::Statistic> rows = first.statistics(measure::By::stack);
+  measure::Snapshot after = measure::take_snapshot();
+  std::vector<measure::Statistic> stats = after.statistics(measure::By::line);
+  const measure::Statistic* call = find_line(stats, line_call);
+  REQUIRE(call != nullptr);
+  CHECK(call->live_count > 0);
+  for (const measure::Statistic& s : stats) {
+    CAPTURE(s.key.to_string());
+    CHECK_FALSE(s.key.stack().empty());
+  }
+  CHECK_FALSE(rows.empty());
 }
 
 TEST_CASE("snapshots: by stack, cumulative with recursion, filters" * doctest::skip(!g_tracing)) {

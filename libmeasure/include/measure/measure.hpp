@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,26 +77,35 @@ enum class By { stack, function, line, file, module };
 
 /// What a statistic is grouped by. A stack is attributed to its innermost frame in the
 /// program's own code (frames in system headers and libraries are skipped); fields that do
-/// not apply to the grouping are empty.
+/// not apply to the grouping are empty. Two keys are equal when they name the same group
+/// under the same grouping, whichever snapshot (or process) they come from: so keys from
+/// two snapshots can be matched, and used as keys of hashed containers (std::hash<Key>).
 class MEASURE_API Key {
  public:
+  By by() const noexcept { return m_by; }
   const std::string& function() const noexcept { return m_function; }
   const std::string& file() const noexcept { return m_file; }
   std::uint32_t line() const noexcept { return m_line; }
   const std::string& module() const noexcept { return m_module; }
+  /// The address within module() where nothing else names the code (no symbols), else 0.
+  std::uint64_t offset() const noexcept { return m_offset; }
   /// By::stack: the whole call stack, innermost first. Other groupings: the stack that
-  /// weighs most in the group.
+  /// weighs most in the group (not part of the key's identity).
   const std::vector<StackFrame>& stack() const noexcept { return m_stack; }
-  /// "file:line  function" and the like, as reports print it.
+  /// The row's name as `measure report` prints it for the same grouping: "file:line
+  /// function", "function  (file)", "libfoo.so+0x1a2b" and the like.
   std::string to_string() const;
-  friend bool operator==(const Key&, const Key&) = default;
+  std::size_t hash() const noexcept;
+  friend MEASURE_API bool operator==(const Key& a, const Key& b) noexcept;
 
  private:
   friend struct detail_access;
+  By m_by = By::line;
   std::string m_function;
   std::string m_file;
   std::uint32_t m_line = 0;
   std::string m_module;
+  std::uint64_t m_offset = 0;
   std::vector<StackFrame> m_stack;
   std::string m_identity;  // stable across processes and builds; decides grouping and ties
 };
@@ -320,3 +330,8 @@ MEASURE_API std::optional<AllocationSite> allocation_site(const void* block);
 MEASURE_API bool write_capture(const std::string& path = {});
 
 }  // namespace measure
+
+template <>
+struct std::hash<measure::Key> {
+  std::size_t operator()(const measure::Key& key) const noexcept { return key.hash(); }
+};
