@@ -10,12 +10,15 @@
 #include <mimalloc.h>
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 
 #include "api/backend.h"
 #include "measure/measure.hpp"
 #include "report/report.h"
+#include "symbols/symbol_file.h"
 
 namespace measure {
 
@@ -63,13 +66,21 @@ struct ToolkitAllocator {
 
 /// Gives the implementation access to Key's private fields.
 struct detail_access {
-  static Key make_key(const RowKey& key, By by, std::vector<StackFrame> stack, std::string identity);
+  static Key make_key(const RowKey& key, By by, std::shared_ptr<const std::vector<StackFrame>> frame_table,
+                      std::vector<std::uint32_t> frames, std::string identity);
   static const std::string& identity(const Key& key) noexcept { return key.m_identity; }
 };
 
 StackFrame public_frame(const Frame& frame);
 std::vector<StackFrame> public_frames(const std::vector<Frame>& frames);
 GroupBy group_by(By by) noexcept;
+
+/// The module files the API reads symbols from, shared by every live snapshot (so a file is
+/// read once while any snapshot that needs it lives, and closed when the last one goes).
+/// pre: inside Untraced.
+std::shared_ptr<SymbolFiles> shared_symbol_files();
+/// Held while a symbolizer reads shared files: a file is read by one thread at a time.
+std::mutex& symbolization_mutex() noexcept;
 
 /// The frames of the runtime's stack `stack_id`, innermost first, into `frames`; false for an
 /// unknown id. pre: inside Untraced (the vector allocates).

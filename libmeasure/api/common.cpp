@@ -41,15 +41,17 @@ GroupBy group_by(By by) noexcept {
   return GroupBy::line;
 }
 
-Key detail_access::make_key(const RowKey& k, By by, std::vector<StackFrame> stack, std::string identity) {
+Key detail_access::make_key(const RowKey& k, By by, std::shared_ptr<const std::vector<StackFrame>> frame_table,
+                            std::vector<std::uint32_t> frames, std::string identity) {
   Key key;
+  key.m_frame_table = std::move(frame_table);
+  key.m_frames = std::move(frames);
   key.m_by = by;
   key.m_offset = k.offset.value_or(0);
   key.m_function = k.function.value_or("");
   key.m_file = k.file.value_or("");
   key.m_line = k.line.value_or(0);
   key.m_module = k.module.value_or("");
-  key.m_stack = std::move(stack);
   key.m_identity = std::move(identity);
   return key;
 }
@@ -89,6 +91,36 @@ bool operator==(const Key& a, const Key& b) noexcept {
   return a.m_by == b.m_by && a.m_identity == b.m_identity;
 }
 
+std::vector<StackFrame> Key::stack() const {
+  std::vector<StackFrame> out;
+  if (m_frame_table) {
+    out.reserve(m_frames.size());
+    for (std::uint32_t f : m_frames) {
+      out.push_back((*m_frame_table)[f]);
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<SymbolFiles> shared_symbol_files() {
+  static std::mutex mutex;
+  // Never destroyed: its control block was allocated untraced, and must not be freed traced
+  // at exit.
+  static auto* shared = new std::weak_ptr<SymbolFiles>();
+  std::lock_guard<std::mutex> lock(mutex);
+  std::shared_ptr<SymbolFiles> files = shared->lock();
+  if (!files) {
+    files = std::make_shared<SymbolFiles>();
+    *shared = files;
+  }
+  return files;
+}
+
+std::mutex& symbolization_mutex() noexcept {
+  static std::mutex mutex;
+  return mutex;
+}
+
 std::size_t Key::hash() const noexcept {
   return std::hash<std::string>()(m_identity) ^ static_cast<std::size_t>(m_by);
 }
@@ -118,7 +150,9 @@ std::vector<Frame> runtime_stack(std::uint32_t stack_id) {
   }
   Capture capture;
   capture.modules = loaded_modules();
-  Symbolizer symbolizer(capture);
+  std::shared_ptr<SymbolFiles> files = shared_symbol_files();
+  std::lock_guard<std::mutex> lock(symbolization_mutex());
+  Symbolizer symbolizer(capture, files.get());
   return symbolized_stack(stack, symbolizer);
 }
 

@@ -25,8 +25,8 @@ namespace {
 
 // The runtime answering may predate scopes that end themselves (a preloaded runtime of an
 // older build): its scopes then pair by nesting, as the C API's do.
-bool has_scope_identity() noexcept {
-  return rt().size >= offsetof(measure_rt_interface, scope_close) + sizeof(rt().scope_close);
+bool has_scope_identity(const measure_rt_interface& runtime) noexcept {
+  return runtime.size >= offsetof(measure_rt_interface, scope_close) + sizeof(runtime.scope_close);
 }
 
 ScopeStatus status_of(int code) noexcept {
@@ -59,22 +59,34 @@ const char* to_string(ScopeStatus status) noexcept {
 }
 
 Scope::Scope(std::string_view name) noexcept : m_name(name) {
+  const measure_rt_interface& runtime = rt();
   const char* text = name.empty() ? "" : name.data();
-  if (has_scope_identity()) {
+  if (has_scope_identity(runtime)) {
     measure_rt_scope handle{};
-    m_opened = status_of(rt().scope_open(text, name.size(), &handle));
+    m_opened = status_of(runtime.scope_open(text, name.size(), &handle));
     m_owner = handle.owner;
     m_serial = handle.serial;
   } else {
     // A scope that could not be opened pushes a placeholder in the runtime, so end() is
     // always paired with this call.
-    m_opened = rt().scope_begin(text, name.size()) != 0 ? ScopeStatus::measured : ScopeStatus::not_tracing;
+    m_opened = runtime.scope_begin(text, name.size()) != 0 ? ScopeStatus::measured : ScopeStatus::not_tracing;
   }
   m_open = true;
 }
 
 Scope::~Scope() {
-  end();
+  if (!m_open) {
+    return;
+  }
+  // Nobody reads the results: only the runtime's side is closed.
+  const measure_rt_interface& runtime = rt();
+  measure_scope_totals_t ignored;
+  if (!has_scope_identity(runtime)) {
+    runtime.scope_end(&ignored, nullptr, nullptr);
+  } else if (m_opened == ScopeStatus::measured) {
+    measure_rt_scope handle{m_owner, m_serial};
+    runtime.scope_close(&handle, &ignored, nullptr, nullptr);
+  }
 }
 
 const ScopeStats& Scope::end() {
@@ -82,15 +94,16 @@ const ScopeStats& Scope::end() {
     return m_stats;
   }
   m_open = false;
+  const measure_rt_interface& runtime = rt();
   measure_scope_totals_t t{};
   measure_rt_site* sites = nullptr;
   std::uint32_t count = 0;
   ScopeStatus status = m_opened;
-  if (!has_scope_identity()) {
-    rt().scope_end(&t, &sites, &count);
+  if (!has_scope_identity(runtime)) {
+    runtime.scope_end(&t, &sites, &count);
   } else if (m_opened == ScopeStatus::measured) {
     measure_rt_scope handle{m_owner, m_serial};
-    status = status_of(rt().scope_close(&handle, &t, &sites, &count));
+    status = status_of(runtime.scope_close(&handle, &t, &sites, &count));
   }
   m_stats.status = status;
   if (status != ScopeStatus::measured) {
@@ -129,7 +142,9 @@ std::vector<ScopeSite> symbolize(const measure_rt_site* sites, std::uint32_t cou
   {
     Capture capture;
     capture.modules = loaded_modules();
-    Symbolizer symbolizer(capture);
+    std::shared_ptr<SymbolFiles> files = shared_symbol_files();
+    std::lock_guard<std::mutex> lock(symbolization_mutex());
+    Symbolizer symbolizer(capture, files.get());
     for (std::uint32_t i = 0; i < count; ++i) {
       if (!keep(sites[i])) {
         continue;

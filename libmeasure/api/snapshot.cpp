@@ -10,8 +10,12 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "api/api_internal.h"
 #include "format/capture.h"
+#include "support/hash.h"
+#include "symbols/symbol_file.h"
 #include "symbols/symbolizer.h"
 
 namespace measure {
@@ -20,9 +24,24 @@ struct Snapshot::Impl {
   std::optional<Capture> capture;  // built and destroyed untraced
   std::mutex mutex;
   bool frames_pending = false;  // taken in this process with frames elided (take_snapshot)
+  // Made on first use and kept, so a second report of the snapshot resolves no address
+  // twice; the files it reads are shared with every other live snapshot (shared_symbol_files).
+  std::shared_ptr<SymbolFiles> files;
+  std::unique_ptr<Symbolizer> symbolizer;
   ~Impl() {
     Untraced untraced;
+    symbolizer.reset();
+    files.reset();
     capture.reset();
+  }
+  /// The snapshot's symbolizer. pre: `mutex` held, inside Untraced, complete() called; the
+  /// caller holds symbolization_mutex() while using it (the files are shared).
+  Symbolizer& symbols() {
+    if (!symbolizer) {
+      files = shared_symbol_files();
+      symbolizer = std::make_unique<Symbolizer>(*capture, files.get());
+    }
+    return *symbolizer;
   }
   /// The capture with every stack's frames, fetched from this process's stack table the
   /// first time they are needed. pre: `mutex` held, inside Untraced.
@@ -42,49 +61,74 @@ struct Snapshot::Impl {
 
 namespace {
 
-// Statistic rows computed untraced, kept only until they are copied for the caller.
+// Statistic rows computed untraced, kept only until they are copied for the caller. A row's
+// stack stays in the report it came from (its heaviest sample's frame indices).
 struct Group {
-  RowKey key;
-  std::vector<Frame> stack;
+  const Row* row;  // in the report the group came from
   std::string identity;
-  Metrics metrics;
+  const Metrics& metrics() const noexcept { return row->metrics; }
 };
 
-std::string stack_identity(const std::vector<Frame>& frames) {
-  std::string id;
-  for (const Frame& f : frames) {
-    id += f.function;
+struct Grouped {
+  Report report;
+  std::vector<Group> groups;
+};
+
+// A frame as a stack's identity sees it: what names the code, stable across builds (an
+// address only where nothing else names it).
+std::uint64_t frame_identity_hash(const Frame& f, std::uint64_t seed) {
+  std::string id = f.function;
+  id += '\x1f';
+  id += f.file;
+  id += '\x1f';
+  id += std::to_string(f.line);
+  if (f.function.empty() && f.file.empty()) {
     id += '\x1f';
-    id += f.file;
-    id += '\x1f';
-    id += std::to_string(f.line);
-    id += '\x1f';
-    if (f.function.empty() && f.file.empty()) {
-      id += f.module;
-      id += '+';
-      id += std::to_string(f.offset);
-    }
-    id += '\x1e';
+    id += f.module;
+    id += '+';
+    id += std::to_string(f.offset);
   }
-  return id;
+  return std::hash<std::string>()(id) ^ detail::mix64(seed);
 }
 
-std::vector<Group> group(const Capture& capture, By by, bool cumulative) {
+// The identity of a whole stack: two independent 64-bit hashes of its frames in order, as
+// hex (a row of a stack 40 frames deep would otherwise carry kilobytes of names).
+std::string stack_identity(const Sample& sample, const std::vector<std::uint64_t>& first,
+                           const std::vector<std::uint64_t>& second) {
+  std::uint64_t a = 0x243f6a8885a308d3ULL;
+  std::uint64_t b = 0x13198a2e03707344ULL;
+  for (std::uint32_t f : sample.frames) {
+    a = detail::mix64(a ^ first[f]);
+    b = detail::mix64(b + second[f]);
+  }
+  return fmt::format("{:016x}{:016x}", a, b);
+}
+
+std::unique_ptr<Grouped> group(const Capture& capture, Symbolizer& symbolizer, By by, bool cumulative) {
   ReportOptions options;
   options.by = group_by(by);
   options.top = 0;
   options.cumulative = cumulative && by != By::stack;
-  Report report = build_report(capture, options);
-  std::vector<Group> groups;
-  groups.reserve(report.rows.size());
-  for (const Row& row : report.rows) {
-    Group g{row.key, report.stack(row), row.key.identity(), row.metrics};
-    if (by == By::stack) {
-      g.identity += stack_identity(g.stack);
+  auto grouped = std::make_unique<Grouped>(Grouped{build_report(capture, options, symbolizer), {}});
+  const Report& report = grouped->report;
+  std::vector<std::uint64_t> first;
+  std::vector<std::uint64_t> second;
+  if (by == By::stack) {
+    first.reserve(report.frames.size());
+    second.reserve(report.frames.size());
+    for (const Frame& f : report.frames) {
+      first.push_back(frame_identity_hash(f, 1));
+      second.push_back(frame_identity_hash(f, 2));
     }
-    groups.push_back(std::move(g));
   }
-  return groups;
+  grouped->groups.reserve(report.rows.size());
+  for (const Row& row : report.rows) {
+    // A stack's row is named by its frames alone (its key is its innermost own frame's).
+    grouped->groups.push_back(Group{&row, by == By::stack && row.heaviest < report.samples.size()
+                                              ? stack_identity(report.samples[row.heaviest], first, second)
+                                              : row.key.identity()});
+  }
+  return grouped;
 }
 
 bool field_matches(const std::string& value, const std::string& pattern, bool path) {
@@ -210,11 +254,11 @@ Snapshot take_snapshot() {
 
 namespace {
 
-std::unique_ptr<std::vector<Group>> sorted_groups(const Capture& capture, By by, bool cumulative) {
-  auto groups = std::make_unique<std::vector<Group>>(group(capture, by, cumulative));
-  std::sort(groups->begin(), groups->end(), [](const Group& a, const Group& b) {
-    const Metrics& x = a.metrics;
-    const Metrics& y = b.metrics;
+std::unique_ptr<Grouped> sorted_groups(const Capture& capture, Symbolizer& symbolizer, By by, bool cumulative) {
+  std::unique_ptr<Grouped> grouped = group(capture, symbolizer, by, cumulative);
+  std::sort(grouped->groups.begin(), grouped->groups.end(), [](const Group& a, const Group& b) {
+    const Metrics& x = a.metrics();
+    const Metrics& y = b.metrics();
     if (x.live_bytes != y.live_bytes)
       return x.live_bytes > y.live_bytes;
     if (x.live_count != y.live_count)
@@ -225,11 +269,22 @@ std::unique_ptr<std::vector<Group>> sorted_groups(const Capture& capture, By by,
       return x.alloc_count > y.alloc_count;
     return a.identity < b.identity;
   });
-  return groups;
+  return grouped;
 }
 
-Key public_key(const Group& g, By by) {
-  return detail_access::make_key(g.key, by, public_frames(g.stack), g.identity);
+// The report's frames as the caller's StackFrames, shared by every key made from it.
+// pre: traced (the caller's memory).
+std::shared_ptr<const std::vector<StackFrame>> public_frame_table(const Report& report) {
+  return std::make_shared<const std::vector<StackFrame>>(public_frames(report.frames));
+}
+
+Key public_key(const Group& g, By by, const Report& report,
+               const std::shared_ptr<const std::vector<StackFrame>>& table) {
+  std::vector<std::uint32_t> frames;
+  if (g.row->heaviest < report.samples.size()) {
+    frames = report.samples[g.row->heaviest].frames;
+  }
+  return detail_access::make_key(g.row->key, by, table, std::move(frames), g.identity);
 }
 
 struct Change {
@@ -241,27 +296,35 @@ struct Change {
 
 }  // namespace
 
-std::vector<Statistic> Snapshot::statistics(By by, bool cumulative) const {
+std::vector<Statistic> Snapshot::statistics(By by, bool cumulative, Rows rows) const {
   if (!m_impl || !m_impl->capture) {
     return {};
   }
   std::lock_guard<std::mutex> lock(m_impl->mutex);
   Untraced untraced;
-  auto groups = sorted_groups(m_impl->complete(), by, cumulative);
+  std::unique_ptr<Grouped> grouped;
+  {
+    const Capture& capture = m_impl->complete();
+    std::lock_guard<std::mutex> symbols(symbolization_mutex());
+    grouped = sorted_groups(capture, m_impl->symbols(), by, cumulative);
+  }
   untraced.pause();
   std::vector<Statistic> out;
-  out.reserve(groups->size());
-  for (const Group& g : *groups) {
-    out.push_back(Statistic{public_key(g, by), g.metrics.live_bytes, g.metrics.live_count, g.metrics.alloc_bytes,
-                            g.metrics.alloc_count});
+  out.reserve(grouped->groups.size());
+  auto table = public_frame_table(grouped->report);
+  for (const Group& g : grouped->groups) {
+    if (rows == Rows::live && g.metrics().live_count == 0 && g.metrics().live_bytes == 0) {
+      continue;
+    }
+    out.push_back(Statistic{public_key(g, by, grouped->report, table), g.metrics().live_bytes, g.metrics().live_count,
+                            g.metrics().alloc_bytes, g.metrics().alloc_count});
   }
   untraced.resume();
-  groups.reset();
+  grouped.reset();
   return out;
 }
 
-std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bool cumulative) const {
-  Capture empty;
+std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bool cumulative, Rows rows) const {
   std::unique_lock<std::mutex> lock_new;
   std::unique_lock<std::mutex> lock_old;
   if (m_impl) {
@@ -271,12 +334,22 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
     lock_old = std::unique_lock<std::mutex>(older.m_impl->mutex);
   }
   Untraced untraced;
-  const Capture& newer_capture = m_impl && m_impl->capture ? m_impl->complete() : empty;
-  const Capture& older_capture = older.m_impl && older.m_impl->capture ? older.m_impl->complete() : empty;
-  auto newer_groups = sorted_groups(newer_capture, by, cumulative);
-  auto older_groups = sorted_groups(older_capture, by, cumulative);
+  auto empty = std::make_unique<Impl>();
+  empty->capture.emplace();
+  Impl& newer_impl = m_impl && m_impl->capture ? *m_impl : *empty;
+  Impl& older_impl = older.m_impl && older.m_impl->capture ? *older.m_impl : *empty;
+  std::unique_ptr<Grouped> newer_groups;
+  std::unique_ptr<Grouped> older_groups;
+  {
+    const Capture& newer_capture = newer_impl.complete();
+    const Capture& older_capture = older_impl.complete();
+    std::lock_guard<std::mutex> symbols(symbolization_mutex());
+    newer_groups = sorted_groups(newer_capture, newer_impl.symbols(), by, cumulative);
+    older_groups = &older_impl == &newer_impl ? sorted_groups(older_capture, newer_impl.symbols(), by, cumulative)
+                                              : sorted_groups(older_capture, older_impl.symbols(), by, cumulative);
+  }
   auto by_identity = std::make_unique<std::map<std::string, const Group*>>();
-  for (const Group& g : *older_groups) {
+  for (const Group& g : older_groups->groups) {
     by_identity->emplace(g.identity, &g);
   }
   auto changes = std::make_unique<std::vector<Change>>();
@@ -288,22 +361,29 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
                   signed_diff(n.alloc_bytes, o.alloc_bytes),
                   signed_diff(n.alloc_count, o.alloc_count)};
   };
-  for (const Group& g : *newer_groups) {
+  auto live = [&](const Group* g) {
+    return g != nullptr && (g->metrics().live_count != 0 || g->metrics().live_bytes != 0);
+  };
+  for (const Group& g : newer_groups->groups) {
     auto it = by_identity->find(g.identity);
     const Group* old = it != by_identity->end() ? it->second : nullptr;
-    changes->push_back(diff(g.metrics, old != nullptr ? old->metrics : Metrics{}, &g, old));
+    if (rows == Rows::all || live(&g) || live(old)) {
+      changes->push_back(diff(g.metrics(), old != nullptr ? old->metrics() : Metrics{}, &g, old));
+    }
     if (old != nullptr) {
       by_identity->erase(it);
     }
   }
   for (const auto& [identity, old] : *by_identity) {
-    changes->push_back(diff(Metrics{}, old->metrics, nullptr, old));
+    if (rows == Rows::all || live(old)) {
+      changes->push_back(diff(Metrics{}, old->metrics(), nullptr, old));
+    }
   }
   std::sort(changes->begin(), changes->end(), [](const Change& a, const Change& b) {
-    std::uint64_t live_a = a.newer != nullptr ? a.newer->metrics.live_bytes : 0;
-    std::uint64_t live_b = b.newer != nullptr ? b.newer->metrics.live_bytes : 0;
-    std::uint64_t count_a = a.newer != nullptr ? a.newer->metrics.live_count : 0;
-    std::uint64_t count_b = b.newer != nullptr ? b.newer->metrics.live_count : 0;
+    std::uint64_t live_a = a.newer != nullptr ? a.newer->metrics().live_bytes : 0;
+    std::uint64_t live_b = b.newer != nullptr ? b.newer->metrics().live_bytes : 0;
+    std::uint64_t count_a = a.newer != nullptr ? a.newer->metrics().live_count : 0;
+    std::uint64_t count_b = b.newer != nullptr ? b.newer->metrics().live_count : 0;
     if (magnitude(a.live_bytes_diff) != magnitude(b.live_bytes_diff)) {
       return magnitude(a.live_bytes_diff) > magnitude(b.live_bytes_diff);
     }
@@ -319,17 +399,21 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
   untraced.pause();
   std::vector<StatisticDiff> out;
   out.reserve(changes->size());
+  auto newer_table = public_frame_table(newer_groups->report);
+  auto older_table = public_frame_table(older_groups->report);
   for (const Change& c : *changes) {
-    Metrics now = c.newer != nullptr ? c.newer->metrics : Metrics{};
-    out.push_back(StatisticDiff{public_key(c.any(), by), now.live_bytes, now.live_count, now.alloc_bytes,
-                                now.alloc_count, c.live_bytes_diff, c.live_count_diff, c.alloc_bytes_diff,
-                                c.alloc_count_diff});
+    Metrics now = c.newer != nullptr ? c.newer->metrics() : Metrics{};
+    Key key = c.newer != nullptr ? public_key(*c.newer, by, newer_groups->report, newer_table)
+                                 : public_key(*c.older, by, older_groups->report, older_table);
+    out.push_back(StatisticDiff{std::move(key), now.live_bytes, now.live_count, now.alloc_bytes, now.alloc_count,
+                                c.live_bytes_diff, c.live_count_diff, c.alloc_bytes_diff, c.alloc_count_diff});
   }
   untraced.resume();
   changes.reset();
   by_identity.reset();
   older_groups.reset();
   newer_groups.reset();
+  empty.reset();
   return out;
 }
 
@@ -342,13 +426,16 @@ Snapshot Snapshot::filter(const std::vector<Filter>& filters) const {
   auto impl = std::allocate_shared<Impl>(ToolkitAllocator<Impl>());
   impl->capture = m_impl->complete();
   Capture& c = *impl->capture;
-  Symbolizer symbolizer(c);
   std::vector<Site> kept;
   Metrics totals;
-  for (const Site& site : c.sites) {
-    if (passes(filters, symbolized_stack(c.stacks[site.stack], symbolizer))) {
-      kept.push_back(site);
-      totals += site.metrics;
+  {
+    std::lock_guard<std::mutex> symbols(symbolization_mutex());
+    Symbolizer& symbolizer = m_impl->symbols();  // the same modules and stacks as the copy
+    for (const Site& site : c.sites) {
+      if (passes(filters, symbolized_stack(c.stacks[site.stack], symbolizer))) {
+        kept.push_back(site);
+        totals += site.metrics;
+      }
     }
   }
   totals.peak_bytes = c.totals.peak_bytes;

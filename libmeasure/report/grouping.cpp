@@ -33,20 +33,22 @@ class Grouper {
     sample.stack = site.stack;
     sample.metrics = site.metrics;
     sample.truncated = (stack.flags & stack_truncated) != 0;
-    sample.frames.reserve(stack.frames.size() * 2);
+    // Built in scratch space and copied at its exact size: a report keeps every sample, and
+    // inlined frames make the final count unknown until the end.
+    m_scratch.clear();
     for (std::uint64_t address : stack.frames) {
       auto [first, count] = expand(address, stack.generation);
       for (std::uint32_t f = first; f < first + count; ++f) {
-        sample.frames.push_back(f);
+        m_scratch.push_back(f);
       }
     }
     // The allocator's own frames go; if nothing else is left, keep its outermost frame.
-    auto keep = std::find_if_not(sample.frames.begin(), sample.frames.end(),
+    auto keep = std::find_if_not(m_scratch.begin(), m_scratch.end(),
                                  [&](std::uint32_t f) { return (m_class[f] & allocator_class) != 0; });
-    if (keep == sample.frames.end() && !sample.frames.empty()) {
+    if (keep == m_scratch.end() && !m_scratch.empty()) {
       --keep;
     }
-    sample.frames.erase(sample.frames.begin(), keep);
+    sample.frames.assign(keep, m_scratch.end());
     if (!selected(sample.frames)) {
       return;
     }
@@ -295,7 +297,8 @@ class Grouper {
   std::unordered_map<std::string, std::size_t> m_canonical_index;
   std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
   std::vector<std::size_t> m_seen;
-  std::vector<std::uint32_t> m_canon;  // scratch space of stack_group
+  std::vector<std::uint32_t> m_canon;    // scratch space of stack_group
+  std::vector<std::uint32_t> m_scratch;  // scratch space of add: one stack's frames
   std::string m_lookup;
 };
 
@@ -345,6 +348,10 @@ std::vector<Frame> Report::stack(const Row& row) const {
 
 Report build_report(const Capture& capture, const ReportOptions& options) {
   Symbolizer symbolizer(capture);
+  return build_report(capture, options, symbolizer);
+}
+
+Report build_report(const Capture& capture, const ReportOptions& options, Symbolizer& symbolizer) {
   FrameResolver resolve = [&](std::uint64_t address, std::uint32_t generation) -> const std::vector<Frame>& {
     return symbolizer.resolve(address, generation);
   };

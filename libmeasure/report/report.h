@@ -95,6 +95,9 @@ struct Report {
 /// Symbolizes and groups a capture. Throws UsageError for options it cannot honour, among
 /// them sorting by a metric the capture does not measure (Capture::unmeasured_in_sites).
 Report build_report(const Capture& capture, const ReportOptions& options);
+/// The same with `symbolizer` (made for `capture`), whose resolved addresses stay cached for
+/// the next report of the capture.
+Report build_report(const Capture& capture, const ReportOptions& options, Symbolizer& symbolizer);
 
 /// The frames of one return address of a given module generation, innermost first, never
 /// empty; the reference must stay valid until the report is built (Symbolizer::resolve).

@@ -371,13 +371,15 @@ void ThreadScopes::close_at(std::uint32_t index, ScopeTotals* out, ScopeSite** s
     *sites = ctx.copy;
     *site_count = ctx.copy != nullptr ? ctx.copied : 0;
   }
-  // The closed scope moves past the end of the list, keeping its site table for the next
-  // scope opened there; the scopes inside it move out by one and stay open.
-  OpenScope closed = scope;
-  for (std::uint32_t i = index + 1; i < m_depth; ++i) {
-    m_scopes[i - 1] = m_scopes[i];
+  // Closed out of order, the scope moves past the end of the list, keeping its site table
+  // for the next scope opened there; the scopes inside it move out by one and stay open.
+  if (index + 1 != m_depth) {
+    OpenScope closed = scope;
+    for (std::uint32_t i = index + 1; i < m_depth; ++i) {
+      m_scopes[i - 1] = m_scopes[i];
+    }
+    m_scopes[m_depth - 1] = closed;
   }
-  m_scopes[m_depth - 1] = closed;
   --m_depth;
 }
 

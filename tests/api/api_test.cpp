@@ -511,6 +511,47 @@ TEST_CASE("what the API returns is the caller's memory, attributed to the call t
   CHECK_FALSE(rows.empty());
 }
 
+TEST_CASE("statistics list live groups unless the history is asked for" * doctest::skip(!g_tracing)) {
+  const int line_freed = __LINE__ + 1;
+  void* freed = std::malloc(56);
+  std::free(freed);
+  const int line_kept = __LINE__ + 1;
+  void* kept = std::malloc(72);
+  measure::Snapshot first = measure::take_snapshot();
+  std::free(kept);
+  measure::Snapshot second = measure::take_snapshot();
+
+  std::vector<measure::Statistic> live = first.statistics(measure::By::line);
+  CHECK(find_line(live, line_freed) == nullptr);
+  REQUIRE(find_line(live, line_kept) != nullptr);
+  CHECK(find_line(live, line_kept)->live_bytes == 72);
+  for (const measure::Statistic& s : live) {
+    CHECK(s.live_count > 0);
+  }
+  std::vector<measure::Statistic> all = first.statistics(measure::By::line, false, measure::Rows::all);
+  const measure::Statistic* history = find_line(all, line_freed);
+  REQUIRE(history != nullptr);
+  CHECK(history->live_count == 0);
+  CHECK(history->alloc_count == 1);
+  CHECK(history->alloc_bytes == 56);
+
+  // A group live in the older snapshot only stays in the comparison; one live in neither goes.
+  std::vector<measure::StatisticDiff> diffs = second.compare_to(first, measure::By::line);
+  bool kept_gone = false;
+  for (const measure::StatisticDiff& d : diffs) {
+    CHECK(d.key.line() != static_cast<std::uint32_t>(line_freed));
+    if (d.key.line() == static_cast<std::uint32_t>(line_kept)) {
+      kept_gone = d.live_bytes == 0 && d.live_bytes_diff == -72 && d.alloc_bytes_diff == 0;
+    }
+  }
+  CHECK(kept_gone);
+  bool freed_listed = false;
+  for (const measure::StatisticDiff& d : second.compare_to(first, measure::By::line, false, measure::Rows::all)) {
+    freed_listed = freed_listed || d.key.line() == static_cast<std::uint32_t>(line_freed);
+  }
+  CHECK(freed_listed);
+}
+
 TEST_CASE("snapshots: by stack, cumulative with recursion, filters" * doctest::skip(!g_tracing)) {
   void* r = recurse(3);
   void* h = caller_of_helper(96);

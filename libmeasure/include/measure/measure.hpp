@@ -90,8 +90,9 @@ class MEASURE_API Key {
   /// The address within module() where nothing else names the code (no symbols), else 0.
   std::uint64_t offset() const noexcept { return m_offset; }
   /// By::stack: the whole call stack, innermost first. Other groupings: the stack that
-  /// weighs most in the group (not part of the key's identity).
-  const std::vector<StackFrame>& stack() const noexcept { return m_stack; }
+  /// weighs most in the group (not part of the key's identity). Built on each call from
+  /// frames the keys of one result share.
+  std::vector<StackFrame> stack() const;
   /// The row's name as `measure report` prints it for the same grouping: "file:line
   /// function", "function  (file)", "libfoo.so+0x1a2b" and the like.
   std::string to_string() const;
@@ -106,7 +107,8 @@ class MEASURE_API Key {
   std::uint32_t m_line = 0;
   std::string m_module;
   std::uint64_t m_offset = 0;
-  std::vector<StackFrame> m_stack;
+  std::shared_ptr<const std::vector<StackFrame>> m_frame_table;  // shared by one result's keys
+  std::vector<std::uint32_t> m_frames;                           // the stack: indices into it
   std::string m_identity;  // stable across processes and builds; decides grouping and ties
 };
 
@@ -149,6 +151,12 @@ struct Filter {
 
 // ---- snapshots --------------------------------------------------------------------------
 
+/// Which groups a snapshot's statistics list.
+enum class Rows {
+  live,  // groups with blocks live when the snapshot was taken
+  all,   // also groups whose blocks were all freed: every call site since the process started
+};
+
 /// The traced state of the process at one moment: a value, cheap to copy (copies share the
 /// data), comparable with another snapshot, storable in a file. Symbolization happens when
 /// statistics are asked for, not when the snapshot is taken.
@@ -163,12 +171,16 @@ class MEASURE_API Snapshot {
 
   /// Groups the snapshot's call sites, largest live bytes first (then live count, bytes
   /// and count allocated, then key). `cumulative` credits every frame of each stack
-  /// (a recursive frame once per stack); By::stack ignores it.
-  std::vector<Statistic> statistics(By by, bool cumulative = false) const;
+  /// (a recursive frame once per stack); By::stack ignores it. Rows::live (the default, as
+  /// tracemalloc's) leaves out groups with no block live; their allocations still count in
+  /// the alloc_* of the groups that remain.
+  std::vector<Statistic> statistics(By by, bool cumulative = false, Rows rows = Rows::live) const;
   /// Differences from `older`, largest absolute change of live bytes first (ties: live
   /// bytes, absolute change of live count, live count, then key). Groups present in only one
   /// snapshot appear with the other side's values as zeros; unchanged groups are kept.
-  std::vector<StatisticDiff> compare_to(const Snapshot& older, By by, bool cumulative = false) const;
+  /// Rows::live leaves out groups with no block live in either snapshot.
+  std::vector<StatisticDiff> compare_to(const Snapshot& older, By by, bool cumulative = false,
+                                        Rows rows = Rows::live) const;
   /// A new snapshot with the call sites that pass `filters`: a site is kept when it matches
   /// at least one inclusive filter (if any) and no exclusive one.
   Snapshot filter(const std::vector<Filter>& filters) const;
