@@ -295,6 +295,10 @@ int rt_report_alloc(const void* block, std::size_t size) {
     return 0;
   }
   BusyScope busy;
+  BlockInfo live;
+  if (find_live_block(runtime(), block_key(block, AllocFamily::reported), &live, false)) {
+    return -1;  // reported before and not freed since: counting it again would count it twice
+  }
   record_allocation(const_cast<void*>(block), size, AllocFamily::reported);
   return 1;
 }

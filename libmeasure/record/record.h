@@ -73,6 +73,13 @@ __attribute__((always_inline)) inline bool record_free(void* address, AllocFamil
   }
   return record_light_free(address, family);
 }
+/// The key of a block in the live-block tables. Blocks reported by custom pools live in
+/// their own key space: a pool's first block often shares its address with the malloc'ed
+/// chunk it was carved from.
+inline std::uintptr_t block_key(const void* address, AllocFamily family) noexcept {
+  auto key = reinterpret_cast<std::uintptr_t>(address);
+  return family == AllocFamily::reported ? key | (std::uintptr_t{1} << 63) : key;
+}
 /// realloc support: removes the old block's entry so its address can be reused safely.
 bool take_block(void* address, BlockInfo* info) noexcept;
 /// Finds a live block, and forgets it when `forget`: in the block shadow (its palette index

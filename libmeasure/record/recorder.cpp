@@ -150,13 +150,6 @@ void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, cons
   }
 }
 
-// Blocks reported by custom pools live in their own key space: a pool's first block often
-// shares its address with the malloc'ed chunk it was carved from.
-std::uintptr_t block_key(void* address, AllocFamily family) noexcept {
-  auto key = reinterpret_cast<std::uintptr_t>(address);
-  return family == AllocFamily::reported ? key | (std::uintptr_t{1} << 63) : key;
-}
-
 // ---- sampled and counters modes -----------------------------------------------------
 // Only sampled blocks carry a stack and enter the live-block table; the others, and every
 // block in counters mode, keep their size in the block shadow (record/block_shadow.h, the

@@ -651,12 +651,14 @@ TEST_CASE("custom pools report their blocks" * doctest::skip(!g_tracing)) {
   const int line = __LINE__ + 1;
   int first = measure_report_alloc(pool, 256);
   int second = measure_report_alloc(pool + 256, 256);
+  int again = measure_report_alloc(pool, 256);  // still live: not counted twice
   measure::Snapshot during = measure::take_snapshot();
   int freed_first = measure_report_free(pool);
   int freed_second = measure_report_free(pool + 256);
   int unknown = measure_report_free(pool + 512);  // never reported
   CHECK(first == 1);
   CHECK(second == 1);
+  CHECK(again == -1);
   CHECK(freed_first == 1);
   CHECK(freed_second == 1);
   CHECK(unknown == 0);
@@ -665,6 +667,9 @@ TEST_CASE("custom pools report their blocks" * doctest::skip(!g_tracing)) {
   REQUIRE(row != nullptr);
   CHECK(row->live_bytes == 256);
   CHECK(during.traced_memory().current - before.traced_memory().current == 512);
+  // Once freed, the address may be handed out again.
+  CHECK(measure_report_alloc(pool, 64) == 1);
+  CHECK(measure_report_free(pool) == 1);
 }
 
 TEST_CASE("off mode: every call works and reports that nothing is traced" *

@@ -73,7 +73,9 @@ MEASURE_API int measure_write_capture(const char* path);
  * attributed to the call stack that asked for it. Blocks are keyed by address apart from
  * malloc's, so a pool block may share its address with the chunk it was carved from. The
  * pool's own chunks stay counted too (as the allocations of the pool). Return 1 when
- * recorded, 0 when not tracing (or, for a free, when the block was never reported). */
+ * recorded, 0 when not tracing (or, for a free, when the block was never reported), and for
+ * an allocation -1 when the block was reported before and not freed since (nothing is
+ * recorded: report its free first). */
 MEASURE_API int measure_report_alloc(const void* block, size_t size);
 MEASURE_API int measure_report_free(const void* block);
 
