@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libdw-dev libfmt-dev libcli11-dev libmimalloc-dev zlib1g-dev
-  doctest-dev nlohmann-json3-dev libgtest-dev
+  doctest-dev nlohmann-json3-dev libgtest-dev catch2
   libxml2-utils protobuf-compiler groff-base
   # integrations: heaptrack recordings, Google Benchmark, the browser test
   libzstd-dev zstd heaptrack libbenchmark-dev chromium

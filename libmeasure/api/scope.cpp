@@ -209,6 +209,9 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
 
       live_bytes < 0 ? "-" : "+", human_bytes(static_cast<std::uint64_t>(std::llabs(live_bytes))),
       human_bytes(peak_bytes));
+  if (max_sites == 0) {
+    return out;
+  }
   std::vector<ScopeSite> all = sites();
   std::size_t shown = 0;
   for (const ScopeSite& site : all) {
@@ -235,18 +238,6 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
       out += fmt::format("\n      from {}", describe_frame(frames[i], true));
     }
   }
-  return out;
-}
-
-std::string describe_excess(const Counts& counts, std::uint64_t limit, std::string_view statement) {
-  std::string out = statement.empty() ? std::string() : fmt::format("{}: ", statement);
-  if (!counts.measured()) {
-    out +=
-        fmt::format("expected at most {} allocation{}, but {}", limit, limit == 1 ? "" : "s", to_string(counts.status));
-    return out;
-  }
-  out += fmt::format("expected at most {} allocation{}, got {}: {}", limit, limit == 1 ? "" : "s", counts.alloc_count,
-                     counts.describe());
   return out;
 }
 

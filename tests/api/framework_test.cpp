@@ -86,14 +86,37 @@ TEST_CASE("a linked program writes no capture at exit unless MEASURE_OUTPUT asks
   CHECK((at_exit.program.flags & 1) == 1);
 }
 
-TEST_CASE("doctest: a failing allocation check names the call site") {
+TEST_CASE("doctest: each failing limit names its value and the line behind it") {
   auto r = run_process({fixture_path("doctest_failure")});
   CHECK(r.status() != 0);
-  int line = marker_lines(source_path("tests/api/doctest_failure.cpp"))["doctest_excess"];
+  auto lines = marker_lines(source_path("tests/api/doctest_failure.cpp"));
   std::string out = r.out + r.err;
   CAPTURE(out);
-  CHECK(out.find("expected at most 0 allocations, got 2: ") != std::string::npos);
-  CHECK(out.find("doctest_failure.cpp:" + std::to_string(line)) != std::string::npos);
+  CHECK(out.find("make_and_drop(); make_and_drop(): expected at most 0 allocations, got 2: ") != std::string::npos);
+  CHECK(out.find("2 × 48 B at make_and_drop  doctest_failure.cpp:" + std::to_string(lines["doctest_excess"])) !=
+        std::string::npos);
+  CHECK(out.find("keep_two(): expected at most 0 blocks still live at its end, got 2: ") != std::string::npos);
+  CHECK(out.find("200 B in 2 blocks still live from keep_two  doctest_failure.cpp:" +
+                 std::to_string(lines["doctest_leak"])) != std::string::npos);
+  CHECK(out.find("burst(): expected a peak of at most 4.0 KiB, got 4.9 KiB: ") != std::string::npos);
+  CHECK(out.find("4.9 KiB at the peak from burst  doctest_failure.cpp:" + std::to_string(lines["doctest_peak"])) !=
+        std::string::npos);
+  CHECK(out.find("test cases: 4 | 1 passed | 3 failed") != std::string::npos);
+}
+
+TEST_CASE("Catch2: each failing limit names its value and the line behind it") {
+  auto r = run_process({fixture_path("catch2_failure")});
+  CHECK(r.status() != 0);
+  auto lines = marker_lines(source_path("tests/api/catch2_failure.cpp"));
+  std::string out = r.out + r.err;
+  CAPTURE(out);
+  CHECK(out.find("make_and_drop(): expected at most 0 allocations, got 1: ") != std::string::npos);
+  CHECK(out.find("1 × 32 B at make_and_drop  catch2_failure.cpp:" + std::to_string(lines["catch2_excess"])) !=
+        std::string::npos);
+  CHECK(out.find("keep_one(): expected at most 0 blocks still live at its end, got 1: ") != std::string::npos);
+  CHECK(out.find("64 B in 1 block still live from keep_one  catch2_failure.cpp:" +
+                 std::to_string(lines["catch2_leak"])) != std::string::npos);
+  CHECK(out.find("test cases: 3 | 1 passed | 2 failed") != std::string::npos);
 }
 
 TEST_CASE("docs/api.md's worked example passes, and fails naming the regression's line") {
@@ -109,7 +132,7 @@ TEST_CASE("docs/api.md's worked example passes, and fails naming the regression'
         std::string::npos);
 }
 
-TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
+TEST_CASE("GoogleTest: a passing expectation, and failing ones naming their value and line") {
   auto r = run_process({fixture_path("gtest_failure")});
   CHECK(r.status() != 0);
   int line = marker_lines(source_path("tests/api/gtest_failure.cpp"))["gtest_excess"];
@@ -118,8 +141,12 @@ TEST_CASE("GoogleTest: a passing and a failing allocation expectation") {
   CHECK(out.find("[       OK ] Allocations.NoneWhenNoneAreMade") != std::string::npos);
   CHECK(out.find("[  FAILED  ] Allocations.TooMany") != std::string::npos);
   CHECK(out.find("expected at most 1 allocation, got 3: ") != std::string::npos);
-  CHECK(out.find("3 × 120 B at") != std::string::npos);
-  CHECK(out.find("gtest_failure.cpp:" + std::to_string(line)) != std::string::npos);
+  CHECK(out.find("3 × 120 B at make_and_drop  gtest_failure.cpp:" + std::to_string(line)) != std::string::npos);
+  CHECK(out.find("[  FAILED  ] Allocations.Leaks") != std::string::npos);
+  CHECK(out.find("keep_one(): expected at most 0 blocks still live at its end, got 1: ") != std::string::npos);
+  CHECK(out.find("72 B in 1 block still live from keep_one  gtest_failure.cpp:" +
+                 std::to_string(marker_lines(source_path("tests/api/gtest_failure.cpp"))["gtest_leak"])) !=
+        std::string::npos);
 }
 
 TEST_CASE("with tracing off, the assertion macros fail and say nothing was measured, never pass") {
@@ -139,4 +166,13 @@ TEST_CASE("with tracing off, the assertion macros fail and say nothing was measu
   CHECK(gtest_out.find("[  FAILED  ] Allocations.NoneWhenNoneAreMade") != std::string::npos);
   CHECK(gtest_out.find("x += 2: expected at most 0 allocations, but " + why) != std::string::npos);
   CHECK(gtest_out.find("[  FAILED  ] Allocations.TooMany") != std::string::npos);
+
+  auto catch2_run = run_process({fixture_path("catch2_failure")}, {{"MEASURE_MODE", "off"}});
+  std::string catch2_out = catch2_run.out + catch2_run.err;
+  CAPTURE(catch2_out);
+  CHECK(catch2_run.status() != 0);
+  CHECK(catch2_out.find("test cases: 3 | 3 failed") != std::string::npos);
+  // Catch2 wraps messages at 80 columns.
+  CHECK(catch2_out.find("make_and_drop(): expected at most 1 allocation, but allocations are not\n  traced") !=
+        std::string::npos);
 }

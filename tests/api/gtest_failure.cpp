@@ -1,5 +1,5 @@
-// A GoogleTest program: one allocation assertion passes, one fails on purpose; the test suite
-// checks the failure message names the offending call site.
+// A GoogleTest program: one allocation assertion passes, two fail on purpose; the test suite
+// checks that each failure names the limit, the value and the offending line.
 #include <cstdlib>
 
 #include <measure/gtest.hpp>
@@ -15,6 +15,16 @@ TEST(Allocations, NoneWhenNoneAreMade) {
   int x = 0;
   MEASURE_EXPECT_NO_ALLOCATIONS(x += 2);
   EXPECT_EQ(x, 2);
+}
+
+void* kept;
+
+static void keep_one() {
+  kept = std::malloc(72);  // @gtest_leak
+}
+
+TEST(Allocations, Leaks) {
+  MEASURE_EXPECT_NO_LEAKS(keep_one());
 }
 
 TEST(Allocations, TooMany) {

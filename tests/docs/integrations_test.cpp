@@ -10,7 +10,7 @@ using measure::test::source_path;
 TEST_CASE("every C++ example in docs/integrations.md is part of a tested example file") {
   std::string examples;
   for (const char* file : {"tests/integrations/benchmark_example.cpp", "tests/integrations/doctest_example.cpp",
-                           "tests/integrations/gtest_example.cpp"}) {
+                           "tests/integrations/gtest_example.cpp", "tests/integrations/catch2_example.cpp"}) {
     examples += read_text(source_path(file));
   }
   std::string doc = read_text(source_path("docs/integrations.md"));
@@ -25,5 +25,5 @@ TEST_CASE("every C++ example in docs/integrations.md is part of a tested example
     CHECK(examples.find(block) != std::string::npos);
     ++blocks;
   }
-  CHECK(blocks == 5);
+  CHECK(blocks == 6);
 }

@@ -1,12 +1,18 @@
 // Allocation assertions for doctest. Each counts only the calling thread's allocations in
 // the statement (so doctest's own and other threads' work never make a test flaky) and, on
-// failure, prints the offending call sites:
+// failure, prints the statement, the limit, the value measured and the lines behind it:
 //
 //   MEASURE_CHECK_NO_ALLOCATIONS(sum = accumulate(values));
 //   MEASURE_CHECK_ALLOCATIONS_AT_MOST(2, parser.parse(line));
+//   MEASURE_CHECK_BYTES_AT_MOST(4096, parser.parse(line));          // bytes allocated
+//   MEASURE_CHECK_PEAK_BYTES_AT_MOST(64 * 1024, sort(records));      // most bytes live at once
+//   MEASURE_CHECK_NO_LEAKS(cache.refresh());                         // no block left live
+//   MEASURE_CHECK_LEAKED_BYTES_AT_MOST(1024, cache.refresh());
+//   MEASURE_CHECK_LIMIT(measure::Limit::live_count, 1, pool.grow()); // any limit
 //   MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(12, 5, build_index(data));   // best of 5 runs
 //
-// An assertion that could measure nothing (tracing is off, 32 scopes are already open on the
+// Every MEASURE_CHECK_ form has a MEASURE_REQUIRE_ form that stops the test case. An
+// assertion that could measure nothing (tracing is off, 32 scopes are already open on the
 // thread) fails and says why: it never passes by counting nothing. Where running without
 // tracing is expected, guard the assertions with measure::is_tracing().
 #pragma once
@@ -14,27 +20,39 @@
 #include <doctest/doctest.h>
 #include <measure/measure.hpp>
 
-#define MEASURE_DOCTEST_ASSERT_(check, limit, statement, counts_expr)                                            \
-  do {                                                                                                           \
-    const ::measure::Counts measure_counts_ = counts_expr;                                                       \
-    const auto measure_limit_ = static_cast<std::uint64_t>(limit);                                               \
-    if (!measure_counts_.measured()) {                                                                           \
-      check(measure_counts_.measured(), ::measure::describe_excess(measure_counts_, measure_limit_, statement)); \
-    } else {                                                                                                     \
-      check(measure_counts_.alloc_count <= measure_limit_,                                                       \
-            ::measure::describe_excess(measure_counts_, measure_limit_, statement));                             \
-    }                                                                                                            \
+#define MEASURE_DOCTEST_LIMIT_(check, limit, max, statement, counts_expr)                       \
+  do {                                                                                          \
+    const ::std::optional<::std::string> measure_failure_ =                                     \
+        ::measure::check_limit(counts_expr, limit, static_cast<std::uint64_t>(max), statement); \
+    check(!measure_failure_, measure_failure_.value_or(::std::string()));                       \
   } while (false)
 
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST(limit, ...) \
-  MEASURE_DOCTEST_ASSERT_(CHECK_MESSAGE, limit, #__VA_ARGS__, ::measure::count_allocations([&] { __VA_ARGS__; }))
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(limit, ...) \
-  MEASURE_DOCTEST_ASSERT_(REQUIRE_MESSAGE, limit, #__VA_ARGS__, ::measure::count_allocations([&] { __VA_ARGS__; }))
+#define MEASURE_DOCTEST_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
+
+#define MEASURE_CHECK_LIMIT(limit, max, ...) \
+  MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
+#define MEASURE_REQUIRE_LIMIT(limit, max, ...) \
+  MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
+
+#define MEASURE_CHECK_ALLOCATIONS_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
+#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(max, ...) \
+  MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
 #define MEASURE_CHECK_NO_ALLOCATIONS(...) MEASURE_CHECK_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
 #define MEASURE_REQUIRE_NO_ALLOCATIONS(...) MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST_MIN(limit, repetitions, ...) \
-  MEASURE_DOCTEST_ASSERT_(CHECK_MESSAGE, limit, #__VA_ARGS__,          \
-                          ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(limit, repetitions, ...) \
-  MEASURE_DOCTEST_ASSERT_(REQUIRE_MESSAGE, limit, #__VA_ARGS__,          \
-                          ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
+#define MEASURE_CHECK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
+#define MEASURE_REQUIRE_BYTES_AT_MOST(max, ...) MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
+#define MEASURE_CHECK_PEAK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
+#define MEASURE_REQUIRE_PEAK_BYTES_AT_MOST(max, ...) \
+  MEASURE_REQUIRE_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
+#define MEASURE_CHECK_LEAKED_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
+#define MEASURE_REQUIRE_LEAKED_BYTES_AT_MOST(max, ...) \
+  MEASURE_REQUIRE_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
+#define MEASURE_CHECK_NO_LEAKS(...) MEASURE_CHECK_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
+#define MEASURE_REQUIRE_NO_LEAKS(...) MEASURE_REQUIRE_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
+
+#define MEASURE_CHECK_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)                      \
+  MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
+                         ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
+#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)                      \
+  MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
+                         ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))

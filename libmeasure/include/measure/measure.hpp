@@ -248,8 +248,8 @@ class MEASURE_API ScopeStats {
   std::vector<ScopeSite> sites() const;
   /// The call sites holding memory at the scope's peak, largest first: what made the peak.
   std::vector<ScopeSite> sites_at_peak() const;
-  /// Human-readable lines, at most `max_sites` sites, for messages and logs; says why
-  /// nothing was measured when nothing was.
+  /// Human-readable lines, at most `max_sites` sites (0: the summary line alone), for
+  /// messages and logs; says why nothing was measured when nothing was.
   std::string describe(std::size_t max_sites = 10) const;
 
  private:
@@ -321,8 +321,28 @@ Counts min_allocations(F&& f, int repetitions = 5) {
   return best;
 }
 
-/// "STATEMENT: expected at most N allocations, got M:" followed by the offending call sites,
-/// or by why nothing was measured. `statement`: the code measured, as written (may be empty).
+/// What an allocation limit bounds, in the metric names reports use.
+enum class Limit {
+  alloc_count,  // allocations the statement made
+  alloc_bytes,  // bytes it allocated
+  peak_bytes,   // the most bytes it held live at once (its own high-water mark)
+  live_bytes,   // bytes it left live when it ended: what it leaked (0 if it freed more)
+  live_count,   // blocks it left live when it ended
+};
+
+/// The value `limit` bounds, as measured in `counts` (0 when nothing was measured).
+MEASURE_API std::uint64_t measured_value(const Counts& counts, Limit limit) noexcept;
+
+/// Nothing when `counts` was measured and its value of `limit` is at most `max`. Otherwise
+/// the failure message: "STATEMENT: expected at most MAX allocations, got VALUE: ..." (or
+/// bytes allocated, peak bytes, bytes or blocks still live), a summary of the counts, then
+/// the call sites behind the broken limit grouped by line, largest first (the allocating
+/// lines, the lines holding memory at the peak, or the lines whose blocks are still live),
+/// or why nothing was measured. `statement`: the code measured, as written (may be empty).
+MEASURE_API std::optional<std::string> check_limit(const Counts& counts, Limit limit, std::uint64_t max,
+                                                   std::string_view statement = {});
+
+/// check_limit's message for Limit::alloc_count (whether or not the limit holds).
 MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limit, std::string_view statement = {});
 
 // ---- blocks -----------------------------------------------------------------------------
