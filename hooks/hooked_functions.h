@@ -15,6 +15,7 @@
 //   hook sees, so each entry point is here. None is required.
 #pragma once
 
+#include <pthread.h>
 #include <spawn.h>
 
 #include <cstddef>
@@ -37,7 +38,8 @@
   X(malloc_usable_size, std::size_t, (void*), false)                \
   X(_exit, void, (int), false)                                      \
   X(_Exit, void, (int), false)                                      \
-  X(dlclose, int, (void*), false)
+  X(dlclose, int, (void*), false)                                   \
+  X(pthread_create, int, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*), false)
 
 #define MEASURE_HOOKED_CXX_FUNCTIONS(X)                                                                  \
   X(new_scalar, "_Znwm", void*, (std::size_t))                                                           \

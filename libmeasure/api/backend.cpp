@@ -166,7 +166,7 @@ int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::u
 }
 
 int rt_scope_open(const char* name, std::size_t name_size, measure_rt_scope* out) {
-  *out = measure_rt_scope{nullptr, 0};
+  *out = measure_rt_scope{nullptr, 0, 0};
   if (runtime().current() != RuntimeState::recording) {
     return measure_rt_scope_untraced;
   }
@@ -180,7 +180,33 @@ int rt_scope_open(const char* name, std::size_t name_size, measure_rt_scope* out
     runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
     return measure_rt_scope_too_deep;
   }
-  *out = measure_rt_scope{thread, serial};
+  *out = measure_rt_scope{thread, serial, 0};
+  return measure_rt_scope_ok;
+}
+
+int rt_scope_open_threads(const char* name, std::size_t name_size, measure_rt_scope* out) {
+  *out = measure_rt_scope{nullptr, 0, 1};
+  if (runtime().current() != RuntimeState::recording) {
+    return measure_rt_scope_untraced;
+  }
+  BusyScope busy;
+  ThreadState* thread = current_thread();
+  if (thread == nullptr) {
+    return measure_rt_scope_untraced;
+  }
+  if (thread->group != nullptr && thread->group->serial.load(std::memory_order_acquire) == thread->group_serial) {
+    runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
+    return measure_rt_scope_too_deep;  // one such scope at a time per thread
+  }
+  std::uint64_t serial = 0;
+  ScopeGroup* group = runtime().scope_groups.open(scope_name_id(*thread, name, name_size), &serial);
+  if (group == nullptr) {
+    runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
+    return measure_rt_scope_too_deep;
+  }
+  thread->group = group;
+  thread->group_serial = serial;
+  *out = measure_rt_scope{group, serial, 1};
   return measure_rt_scope_ok;
 }
 
@@ -192,6 +218,20 @@ int rt_scope_close(const measure_rt_scope* scope, measure_scope_totals_t* totals
   if (scope->owner == nullptr || scope->serial == 0) {
     return measure_rt_scope_not_open;
   }
+  ScopeTotals t{};
+  ScopeSite* copied = nullptr;
+  std::uint32_t count = 0;
+  if (scope->group != 0) {
+    auto* group = static_cast<ScopeGroup*>(scope->owner);
+    if (!runtime().scope_groups.close(group, scope->serial, &t, sites != nullptr ? &copied : nullptr, &count)) {
+      return measure_rt_scope_not_open;
+    }
+    if (thread != nullptr && thread->group == group) {
+      thread->group = nullptr;
+    }
+    publish_scope(t, copied, count, totals, sites, site_count);
+    return measure_rt_scope_ok;
+  }
   auto* owner = static_cast<ThreadState*>(scope->owner);
   if (thread != owner) {
     // Thread states are never freed, so the owner's may be written to; a stale serial
@@ -199,9 +239,6 @@ int rt_scope_close(const measure_rt_scope* scope, measure_scope_totals_t* totals
     owner->scopes.request_close(scope->serial);
     return measure_rt_scope_other_thread;
   }
-  ScopeTotals t{};
-  ScopeSite* copied = nullptr;
-  std::uint32_t count = 0;
   if (!thread->scopes.close(scope->serial, &t, sites != nullptr ? &copied : nullptr, &count)) {
     return measure_rt_scope_not_open;
   }
@@ -334,6 +371,7 @@ constexpr measure_rt_interface g_interface = {
     rt_stack_frames,
     rt_scope_open,
     rt_scope_close,
+    rt_scope_open_threads,
 };
 
 }  // namespace

@@ -34,10 +34,12 @@ struct measure_rt_stack {
   const uintptr_t* frames;  // `stack`: always null (read them with stack_frames)
 };
 
-/// A scope opened by scope_open: its owner's thread state (opaque) and its serial there.
+/// A scope opened by scope_open (its owner's thread state) or scope_open_threads (its group),
+/// both opaque, and its serial there.
 struct measure_rt_scope {
   void* owner;      // null: not opened
   uint64_t serial;  // 0: not opened
+  uint32_t group;   // 1: opened by scope_open_threads
 };
 
 /// What scope_open and scope_close report.
@@ -102,6 +104,11 @@ struct measure_rt_interface {
   /// Appended: check `size` before calling.
   int (*scope_close)(const measure_rt_scope* scope, measure_scope_totals_t* totals, measure_rt_site** sites,
                      uint32_t* site_count);
+  /// Opens a scope that counts the calling thread and every thread it (or such a thread)
+  /// creates while the scope is open; closed by scope_close, from any thread. ok, untraced,
+  /// or too_deep (the thread is in such a scope already, or too many are open). Appended:
+  /// check `size` before calling.
+  int (*scope_open_threads)(const char* name, size_t name_size, measure_rt_scope* out);
 };
 
 /// The runtime that owns this process's hooks (never null).

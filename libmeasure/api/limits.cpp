@@ -46,15 +46,15 @@ struct LineGroup {
   std::uint64_t heaviest = 0;  // bytes of the heaviest stack, whose callers are shown
 };
 
-// The frame's two callers outside measure's own header (the lambda count_allocations calls and
-// count_allocations itself are in every stack), up to main.
+// The frame's two callers in the program's own code, outside measure's header (the lambda
+// count_allocations calls and count_allocations itself are in every stack), up to main.
 std::string callers_of(const std::vector<Frame>& frames, const Frame* key) {
   std::string out;
   int shown = 0;
   for (const Frame* f = key; f + 1 < frames.data() + frames.size() && shown < 2 && f->function != "main"; ++f) {
     const Frame& caller = f[1];
     std::string_view file = caller.file;
-    if (file.ends_with("measure/measure.hpp")) {
+    if (file.ends_with("measure/measure.hpp") || is_system_frame(caller)) {
       continue;
     }
     out += fmt::format("\n      from {}", describe_frame(caller, true));

@@ -29,6 +29,10 @@ bool has_scope_identity(const measure_rt_interface& runtime) noexcept {
   return runtime.size >= offsetof(measure_rt_interface, scope_close) + sizeof(runtime.scope_close);
 }
 
+bool has_thread_groups(const measure_rt_interface& runtime) noexcept {
+  return runtime.size >= offsetof(measure_rt_interface, scope_open_threads) + sizeof(runtime.scope_open_threads);
+}
+
 ScopeStatus status_of(int code) noexcept {
   switch (code) {
     case measure_rt_scope_ok:
@@ -58,14 +62,18 @@ const char* to_string(ScopeStatus status) noexcept {
   return "nothing was measured";
 }
 
-Scope::Scope(std::string_view name) noexcept : m_name(name) {
+Scope::Scope(std::string_view name, Threads threads) noexcept : m_name(name) {
   const measure_rt_interface& runtime = rt();
   const char* text = name.empty() ? "" : name.data();
-  if (has_scope_identity(runtime)) {
+  if (threads == Threads::started && !has_thread_groups(runtime)) {
+    m_opened = ScopeStatus::not_tracing;  // the runtime answering cannot count started threads
+  } else if (has_scope_identity(runtime)) {
     measure_rt_scope handle{};
-    m_opened = status_of(runtime.scope_open(text, name.size(), &handle));
+    m_opened = status_of(threads == Threads::started ? runtime.scope_open_threads(text, name.size(), &handle)
+                                                     : runtime.scope_open(text, name.size(), &handle));
     m_owner = handle.owner;
     m_serial = handle.serial;
+    m_threads = handle.group != 0;
   } else {
     // A scope that could not be opened pushes a placeholder in the runtime, so end() is
     // always paired with this call.
@@ -84,7 +92,7 @@ Scope::~Scope() {
   if (!has_scope_identity(runtime)) {
     runtime.scope_end(&ignored, nullptr, nullptr);
   } else if (m_opened == ScopeStatus::measured) {
-    measure_rt_scope handle{m_owner, m_serial};
+    measure_rt_scope handle{m_owner, m_serial, m_threads ? 1U : 0U};
     runtime.scope_close(&handle, &ignored, nullptr, nullptr);
   }
 }
@@ -102,7 +110,7 @@ const ScopeStats& Scope::end() {
   if (!has_scope_identity(runtime)) {
     runtime.scope_end(&t, &sites, &count);
   } else if (m_opened == ScopeStatus::measured) {
-    measure_rt_scope handle{m_owner, m_serial};
+    measure_rt_scope handle{m_owner, m_serial, m_threads ? 1U : 0U};
     status = status_of(runtime.scope_close(&handle, &t, &sites, &count));
   }
   m_stats.status = status;

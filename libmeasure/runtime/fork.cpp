@@ -108,6 +108,7 @@ void on_fork_child() noexcept {
   rt.stacks.reset_locks_after_fork();
   rt.modules.reset_lock_after_fork();
   rt.writer_lock.reset_after_fork();
+  rt.scope_groups.reset_after_fork();
   shells_after_fork();
   rt.execs_starting.store(0, std::memory_order_relaxed);  // the threads calling exec stayed behind
   keep_only_current_thread();

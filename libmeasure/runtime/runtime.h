@@ -24,6 +24,7 @@
 #include "stacks/module_map.h"
 #include "stacks/stack_table.h"
 #include "stacks/unwind.h"
+#include "threads/scope_groups.h"
 #include "threads/thread_state.h"
 
 namespace measure::detail {
@@ -77,6 +78,7 @@ class Runtime {
   Unwinder unwinder;
   Diagnostics diagnostics;
   ScopeNames scope_names;
+  ScopeGroups scope_groups;
   Timeline timeline;
   InjectedEnvironment environment;  // what `measure run` added to the program's environment
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};

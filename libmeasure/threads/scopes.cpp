@@ -299,6 +299,41 @@ void merge_site(const ScopeSite& site, void* context) noexcept {
 
 }  // namespace
 
+void OpenScope::finish(ScopeAggregate* aggregate, ScopeTotals* out, ScopeSite** copy,
+                       std::uint32_t* site_count) noexcept {
+  MergeContext ctx{aggregate, nullptr, 0};
+  std::uint32_t count = sites.size();
+  if (copy != nullptr && count != 0) {
+    ctx.copy = static_cast<ScopeSite*>(internal_alloc(sizeof(ScopeSite) * count));
+  }
+  if (ctx.aggregate != nullptr || ctx.copy != nullptr) {
+    sites.for_each(&merge_site, &ctx);
+  }
+  // Entries not touched since the last peak held their net value at it.
+  for (std::uint32_t i = 0; ctx.copy != nullptr && i < ctx.copied; ++i) {
+    ScopeSite& s = ctx.copy[i];
+    if (s.mark != mark) {
+      s.peak_bytes = s.net_bytes;
+      s.peak_count = s.net_count;
+    }
+  }
+  if (ScopeAggregate* a = ctx.aggregate) {
+    ++a->entries;
+    a->alloc_count += totals.alloc_count;
+    a->alloc_bytes += totals.alloc_bytes;
+    a->free_count += totals.free_count;
+    a->freed_bytes += totals.freed_bytes;
+    a->net_bytes += totals.net_bytes;
+    a->peak_sum += totals.peak_bytes;
+    a->peak_max = totals.peak_bytes > a->peak_max ? totals.peak_bytes : a->peak_max;
+  }
+  *out = totals;
+  if (copy != nullptr) {
+    *copy = ctx.copy;
+    *site_count = ctx.copy != nullptr ? ctx.copied : 0;
+  }
+}
+
 bool ThreadScopes::end(ScopeTotals* out, ScopeSite** sites, std::uint32_t* site_count) noexcept {
   serve_requests();
   if (sites != nullptr) {
@@ -337,40 +372,7 @@ bool ThreadScopes::close(std::uint64_t serial, ScopeTotals* out, ScopeSite** sit
 void ThreadScopes::close_at(std::uint32_t index, ScopeTotals* out, ScopeSite** sites,
                             std::uint32_t* site_count) noexcept {
   OpenScope& scope = m_scopes[index];
-  MergeContext ctx{nullptr, nullptr, 0};
-  if (scope.name != 0) {
-    ctx.aggregate = aggregate_for(scope.name);
-  }
-  std::uint32_t count = scope.sites.size();
-  if (sites != nullptr && count != 0) {
-    ctx.copy = static_cast<ScopeSite*>(internal_alloc(sizeof(ScopeSite) * count));
-  }
-  if (ctx.aggregate != nullptr || ctx.copy != nullptr) {
-    scope.sites.for_each(&merge_site, &ctx);
-  }
-  // Entries not touched since the last peak held their net value at it.
-  for (std::uint32_t i = 0; ctx.copy != nullptr && i < ctx.copied; ++i) {
-    ScopeSite& s = ctx.copy[i];
-    if (s.mark != scope.mark) {
-      s.peak_bytes = s.net_bytes;
-      s.peak_count = s.net_count;
-    }
-  }
-  if (ScopeAggregate* a = ctx.aggregate) {
-    ++a->entries;
-    a->alloc_count += scope.totals.alloc_count;
-    a->alloc_bytes += scope.totals.alloc_bytes;
-    a->free_count += scope.totals.free_count;
-    a->freed_bytes += scope.totals.freed_bytes;
-    a->net_bytes += scope.totals.net_bytes;
-    a->peak_sum += scope.totals.peak_bytes;
-    a->peak_max = scope.totals.peak_bytes > a->peak_max ? scope.totals.peak_bytes : a->peak_max;
-  }
-  *out = scope.totals;
-  if (sites != nullptr) {
-    *sites = ctx.copy;
-    *site_count = ctx.copy != nullptr ? ctx.copied : 0;
-  }
+  scope.finish(scope.name != 0 ? aggregate_for(scope.name) : nullptr, out, sites, site_count);
   // Closed out of order, the scope moves past the end of the list, keeping its site table
   // for the next scope opened there; the scopes inside it move out by one and stay open.
   if (index + 1 != m_depth) {

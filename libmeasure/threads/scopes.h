@@ -69,6 +69,11 @@ struct OpenScope {
 
   void start(std::uint32_t name_id, std::uint64_t serial_number, bool by_end) noexcept;
   void on_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept;
+  /// The scope's results: `out` its totals, `sites`/`site_count` (when not null) a copy of its
+  /// sites in toolkit memory (release with internal_free(sites, site_count * sizeof(ScopeSite))),
+  /// and its costs added to `aggregate` (when not null).
+  void finish(struct ScopeAggregate* aggregate, ScopeTotals* out, ScopeSite** sites,
+              std::uint32_t* site_count) noexcept;
 };
 
 /// The per-name sums of the capture's scopes section.

@@ -56,8 +56,15 @@ SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
   return chunk;
 }
 
+void ThreadState::on_group_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+  if (!ScopeGroups::on_event(*group, group_serial, stack, allocation, bytes)) {
+    group = nullptr;  // closed since this thread joined
+  }
+}
+
 void ThreadState::adopt() noexcept {
   last_allocation = 0;
+  group = nullptr;
   store_relaxed(net_bytes, 0);
   store_relaxed(peak_net_bytes, 0);
   scopes.reset_open();

@@ -13,6 +13,7 @@
 #include "record/sampler.h"
 #include "runtime/config.h"
 #include "stacks/stack_cache.h"
+#include "threads/scope_groups.h"
 #include "threads/scopes.h"
 
 namespace measure::detail {
@@ -110,7 +111,12 @@ class ThreadState {
     if (scopes.depth() != 0) {
       scopes.on_event(stack, allocation, bytes);
     }
+    if (__builtin_expect(group != nullptr, 0)) {
+      on_group_event(stack, allocation, bytes);
+    }
   }
+  /// The owner's event counted in its group: out of line, rare.
+  void on_group_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept;
   /// The owner's own event in sampled or counters mode: its exact totals as well (exact mode
   /// counts them from its sites instead).
   void on_light_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
@@ -137,6 +143,10 @@ class ThreadState {
   std::int64_t net_bytes = 0;       // this thread's allocations minus its frees, in bytes
   std::int64_t peak_net_bytes = 0;  // the highest net_bytes since the owner started or reset
   ThreadScopes scopes;
+  // The group of scopes counting threads started (threads/scope_groups.h) this thread
+  // belongs to, and the serial it joined with; nullptr when none. Owner thread only.
+  ScopeGroup* group = nullptr;
+  std::uint64_t group_serial = 0;
   void* side_stack = nullptr;  // the top of the side stack (platform::map_stack), or nullptr
   StackCache stacks;           // recent walks of this thread, validated on use
   Sampler sampler;             // sampled mode: which of this thread's allocations get a stack

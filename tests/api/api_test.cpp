@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -266,6 +267,77 @@ TEST_CASE("a scope ended on another thread says so, and never stops its own thre
   CHECK(c.measured());
   CHECK(c.alloc_count == 1);
   CHECK(c.alloc_bytes == 24);
+}
+
+namespace {
+
+int g_line_async_work = 0;
+int g_line_nested_work = 0;
+
+// Five blocks of 64 bytes allocated and freed on a thread std::async starts, and three of 32
+// on a thread that thread starts in turn.
+void async_work() {
+  std::async(std::launch::async, [] {
+    for (int i = 0; i < 5; ++i) {
+      g_line_async_work = __LINE__ + 1;
+      g_sink = std::malloc(64);
+      std::free(g_sink);
+    }
+    std::thread([] {
+      for (int i = 0; i < 3; ++i) {
+        g_line_nested_work = __LINE__ + 1;
+        g_sink = std::malloc(32);
+        std::free(g_sink);
+      }
+    }).join();
+  }).get();
+}
+
+const measure::ScopeSite* site_at_line(const std::vector<measure::ScopeSite>& sites, int line) {
+  for (const measure::ScopeSite& s : sites) {
+    for (const measure::StackFrame& f : s.stack) {
+      if (f.line == static_cast<std::uint32_t>(line) && same_file(f.file, this_file())) {
+        return &s;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a scope counts the threads its statement starts when asked to" * doctest::skip(!g_tracing)) {
+  async_work();  // the lines are known after one run
+  measure::Counts calling = measure::count_allocations(async_work);
+  measure::Counts started = measure::count_allocations(async_work, measure::Threads::started);
+  REQUIRE(calling.measured());
+  REQUIRE(started.measured());
+  std::vector<measure::ScopeSite> calling_sites = calling.sites();
+  std::vector<measure::ScopeSite> started_sites = started.sites();
+  CHECK(site_at_line(calling_sites, g_line_async_work) == nullptr);
+  const measure::ScopeSite* work = site_at_line(started_sites, g_line_async_work);
+  REQUIRE(work != nullptr);
+  CHECK(work->alloc_count == 5);
+  CHECK(work->alloc_bytes == 320);
+  CHECK(work->free_count == 5);
+  const measure::ScopeSite* nested = site_at_line(started_sites, g_line_nested_work);
+  REQUIRE(nested != nullptr);
+  CHECK(nested->alloc_count == 3);
+  CHECK(nested->alloc_bytes == 96);
+  CHECK(started.alloc_count >= calling.alloc_count + 8);
+  std::optional<std::string> failure = measure::check_limit(started, measure::Limit::alloc_bytes, 100, "async_work()");
+  REQUIRE(failure.has_value());
+  CHECK(failure->find("5 × 320 B at") != std::string::npos);
+
+  // One such scope at a time per thread; a thread started after the scope ended is not counted.
+  measure::Scope outer{"", measure::Threads::started};
+  measure::Scope inner{"", measure::Threads::started};
+  CHECK(outer.active());
+  CHECK_FALSE(inner.active());
+  CHECK(inner.end().status == measure::ScopeStatus::too_deep);
+  outer.end();
+  measure::Counts after = measure::count_allocations([] { std::thread([] { std::free(std::malloc(16)); }).join(); });
+  CHECK(site_at_line(after.sites(), g_line_async_work) == nullptr);
 }
 
 TEST_CASE("beyond 32 nested scopes a scope says it is too deep; the others still measure" * doctest::skip(!g_tracing)) {

@@ -2,6 +2,7 @@
 // test suite checks that each failure names the limit, the value and the offending line.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <cstdlib>
+#include <thread>
 
 #include <measure/doctest.hpp>
 
@@ -21,6 +22,17 @@ static void burst() {
   void* big = std::malloc(5000);  // @doctest_peak
   sink = big;
   std::free(big);
+}
+
+static void leak_on_a_thread() {
+  std::thread([] {
+    kept[0] = std::malloc(128);  // @doctest_thread_leak
+  }).join();
+}
+
+TEST_CASE("a thread it starts leaks") {
+  std::thread([] {}).join();  // the C library keeps a thread's stack and TLS for the next one
+  MEASURE_CHECK_LIMIT_WITH_THREADS(measure::Limit::live_bytes, 0, leak_on_a_thread());
 }
 
 TEST_CASE("allocates where none were allowed") {

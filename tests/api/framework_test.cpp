@@ -101,7 +101,10 @@ TEST_CASE("doctest: each failing limit names its value and the line behind it") 
   CHECK(out.find("burst(): expected a peak of at most 4.0 KiB, got 4.9 KiB: ") != std::string::npos);
   CHECK(out.find("4.9 KiB at the peak from burst  doctest_failure.cpp:" + std::to_string(lines["doctest_peak"])) !=
         std::string::npos);
-  CHECK(out.find("test cases: 4 | 1 passed | 3 failed") != std::string::npos);
+  CHECK(out.find("leak_on_a_thread(): expected at most 0 B still live at its end, got 128 B: ") != std::string::npos);
+  CHECK(out.find("128 B in 1 block still live from leak_on_a_thread::{lambda}::operator()  doctest_failure.cpp:" +
+                 std::to_string(lines["doctest_thread_leak"])) != std::string::npos);
+  CHECK(out.find("test cases: 5 | 1 passed | 4 failed") != std::string::npos);
 }
 
 TEST_CASE("Catch2: each failing limit names its value and the line behind it") {

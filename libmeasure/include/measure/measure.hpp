@@ -258,6 +258,14 @@ class MEASURE_API ScopeStats {
   std::shared_ptr<const Sites> m_sites;  // toolkit memory; null when the scope had no sites
 };
 
+/// Which threads a scope counts.
+enum class Threads {
+  calling,  // the thread that opened it
+  started,  // that thread, and every thread it (or such a thread) creates while the scope is
+            // open: std::thread, std::async, pthread_create; from their first instruction
+            // until the scope ends
+};
+
 /// An RAII region of code on the calling thread: `measure::Scope parse{"parse"};`. Scopes
 /// nest; each counts only its own thread's allocations and frees, so other threads never
 /// disturb it. Each scope ends itself: scopes may end in any order, and a scope ended on
@@ -269,7 +277,10 @@ class MEASURE_API ScopeStats {
 class MEASURE_API Scope {
  public:
   /// `name` must outlive the scope (a string literal is typical); empty for an unnamed scope.
-  explicit Scope(std::string_view name = {}) noexcept;
+  /// Threads::started also counts the threads started while it is open (a thread can be in
+  /// one such scope at a time; a second reports too_deep); its events are counted under a
+  /// lock, and it adds nothing to the capture's per-name scopes.
+  explicit Scope(std::string_view name = {}, Threads threads = Threads::calling) noexcept;
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
@@ -284,6 +295,7 @@ class MEASURE_API Scope {
   std::string_view m_name;
   void* m_owner = nullptr;  // the runtime's state of the opening thread
   std::uint64_t m_serial = 0;
+  bool m_threads = false;  // opened with Threads::started
   ScopeStatus m_opened = ScopeStatus::not_tracing;
   bool m_open = false;
   ScopeStats m_stats;
@@ -291,12 +303,13 @@ class MEASURE_API Scope {
 
 // ---- testing helpers --------------------------------------------------------------------
 
-/// What one statement allocated on the calling thread (other threads are never counted).
+/// What one statement allocated: on the calling thread (other threads are never counted),
+/// or with Threads::started also on the threads the statement starts.
 using Counts = ScopeStats;
 
 template <class F>
-Counts count_allocations(F&& f) {
-  Scope scope;
+Counts count_allocations(F&& f, Threads threads = Threads::calling) {
+  Scope scope({}, threads);
   std::forward<F>(f)();
   return scope.end();
 }
@@ -306,10 +319,10 @@ Counts count_allocations(F&& f) {
 /// background work then do not make a test flaky. A run that measured nothing is kept only
 /// when no run measured anything.
 template <class F>
-Counts min_allocations(F&& f, int repetitions = 5) {
-  Counts best = count_allocations(f);
+Counts min_allocations(F&& f, int repetitions = 5, Threads threads = Threads::calling) {
+  Counts best = count_allocations(f, threads);
   for (int i = 1; i < repetitions; ++i) {
-    Counts c = count_allocations(f);
+    Counts c = count_allocations(f, threads);
     if (!c.measured()) {
       continue;
     }
