@@ -33,6 +33,27 @@ mkdir -p "$work/pc" && cp "$source/tests/install/consumer.cpp" "$work/pc/app.cpp
 cp "$work/pc/pc-consumer" "$work/pc-consumer"
 expect "tracing 2 128" env -u LD_LIBRARY_PATH "$work/pc-consumer"
 
+# docs/api.md's examples: each is in examples/api_tour.cpp, examples/api_tour.c or the tokenizer
+# test (tests/docs/api_examples_test.cpp checks that), built with the page's lines word for word
+# and run; every line the page says the C++ examples print, they print.
+mkdir -p "$work/tour" && cp "$source/examples/api_tour.cpp" "$source/examples/api_tour.c" "$work/tour/"
+shown_c=$(grep -m1 '^cc .*pkg-config --cflags --libs measure' "$source/docs/api.md") ||
+  fail "docs/api.md shows no pkg-config build line for C"
+shown_c=${shown_c%%#*}
+(cd "$work/tour" && PKG_CONFIG_PATH="$libdir/pkgconfig" bash -c "${shown/app.cpp/api_tour.cpp} -o tour") ||
+  fail "docs/api.md's build line failed on examples/api_tour.cpp"
+(cd "$work/tour" && PKG_CONFIG_PATH="$libdir/pkgconfig" bash -c "${shown_c/app.c/api_tour.c} -o tour-c") ||
+  fail "docs/api.md's C build line failed on examples/api_tour.c"
+tour_out=$(cd "$work/tour" && env -u LD_LIBRARY_PATH ./tour) || fail "examples/api_tour.cpp failed: $tour_out"
+(cd "$work/tour" && env -u LD_LIBRARY_PATH ./tour-c >/dev/null) || fail "examples/api_tour.c failed"
+printed=0
+while IFS= read -r line; do
+  grep -qxF -- "$line" <<<"$tour_out" || fail "docs/api.md says an example prints '$line'; the tour printed: $tour_out"
+  printed=$((printed + 1))
+done < <(awk '/^prints$/ { getline; if ($0 == "```") { inside = 1; next } } inside && /^```$/ { inside = 0 } inside' \
+           "$source/docs/api.md")
+[ "$printed" -ge 9 ] || fail "found only $printed printed lines in docs/api.md"
+
 # Under the installed `measure run`: one runtime answers; the capture has the consumer's sites.
 expect "tracing 2 128" "$prefix/bin/measure" run -q -o "$work/consumer.msr" -- "$work/pc-consumer"
 report=$("$prefix/bin/measure" report "$work/consumer.msr" --by line --format json --top 0)
