@@ -348,6 +348,22 @@ int rt_report_free(const void* block) {
   return record_free(const_cast<void*>(block), AllocFamily::reported) ? 1 : 0;
 }
 
+measure_settings_t rt_settings() {
+  if (!tracing_now()) {
+    return measure_settings_t{"off", 0, 0};
+  }
+  const Options& o = runtime().options;
+  switch (o.mode) {
+    case Mode::exact:
+      return measure_settings_t{"exact", o.depth, 0};
+    case Mode::sampled:
+      return measure_settings_t{"sampled", o.depth, o.sample_interval};
+    case Mode::counters:
+      return measure_settings_t{"counters", 0, 0};
+  }
+  return measure_settings_t{"off", 0, 0};
+}
+
 constexpr measure_rt_interface g_interface = {
     1,
     sizeof(measure_rt_interface),
@@ -372,6 +388,7 @@ constexpr measure_rt_interface g_interface = {
     rt_scope_open,
     rt_scope_close,
     rt_scope_open_threads,
+    rt_settings,
 };
 
 }  // namespace
@@ -385,6 +402,13 @@ MEASURE_API const measure_rt_interface* measure_rt_get(void) {
 
 // The public C API calls through measure_rt_get() (through the PLT), so the runtime that owns
 // the hooks answers even when this copy of the library is the dormant one.
+MEASURE_API measure_settings_t measure_get_settings(void) {
+  const measure_rt_interface* rt = measure_rt_get();
+  if (rt->size < offsetof(measure_rt_interface, settings) + sizeof(rt->settings)) {
+    return measure_settings_t{rt->is_tracing() != 0 ? "exact" : "off", 0, 0};  // a runtime that cannot say more
+  }
+  return rt->settings();
+}
 MEASURE_API int measure_is_tracing(void) {
   return measure_rt_get()->is_tracing();
 }

@@ -109,6 +109,8 @@ struct measure_rt_interface {
   /// or too_deep (the thread is in such a scope already, or too many are open). Appended:
   /// check `size` before calling.
   int (*scope_open_threads)(const char* name, size_t name_size, measure_rt_scope* out);
+  /// The settings in effect. Appended: check `size` before calling.
+  measure_settings_t (*settings)(void);
 };
 
 /// The runtime that owns this process's hooks (never null).

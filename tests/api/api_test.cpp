@@ -693,6 +693,15 @@ TEST_CASE("snapshots: dump and load keep every statistic" * doctest::skip(!g_tra
   std::filesystem::remove(path);
 }
 
+TEST_CASE("settings say the mode and depth in effect" * doctest::skip(!g_tracing)) {
+  const char* env = std::getenv("MEASURE_MODE");
+  std::string_view expected = env != nullptr ? env : "exact";
+  measure::Settings s = measure::settings();
+  CHECK(s.mode == expected);
+  CHECK(s.depth == (expected == "counters" ? 0U : 64U));
+  CHECK(s.sample_interval == (expected == "sampled" ? 512U * 1024 : 0U));
+}
+
 TEST_CASE("allocation_site names the stack of a live block" * doctest::skip(!g_tracing)) {
   // Counters mode records no stack, sampled mode only for sampled blocks: the site then has
   // the block's size and an empty stack (api_test_light runs this case in counters mode).
@@ -747,6 +756,7 @@ TEST_CASE("custom pools report their blocks" * doctest::skip(!g_tracing)) {
 TEST_CASE("off mode: every call works and reports that nothing is traced" *
           doctest::skip(g_tracing || std::getenv("MEASURE_MODE") == nullptr)) {
   CHECK_FALSE(measure::is_tracing());
+  CHECK(measure::settings().mode == "off");
   CHECK(measure::traced_memory().current == 0);
   CHECK(measure::thread_traced_memory().peak == 0);
   measure::reset_peak();

@@ -24,6 +24,17 @@ extern "C" {
 /* 1 when this process's allocations are being traced, else 0. */
 MEASURE_API int measure_is_tracing(void);
 
+/* What is recorded, as configured for this process (MEASURE_MODE, MEASURE_DEPTH,
+ * MEASURE_SAMPLE_INTERVAL or `measure run`'s options). */
+typedef struct measure_settings {
+  const char* mode;         /* "exact", "sampled", "counters", or "off" when not tracing */
+  uint32_t depth;           /* most frames recorded per stack */
+  uint64_t sample_interval; /* sampled mode: mean bytes between samples; else 0 */
+} measure_settings_t;
+
+/* The settings in effect. Safe at any time; mode "off" when not tracing. */
+MEASURE_API measure_settings_t measure_get_settings(void);
+
 typedef struct measure_traced_memory {
   uint64_t current; /* bytes live now */
   uint64_t peak;    /* the most bytes live at once since start or the last reset */

@@ -31,6 +31,19 @@ inline bool is_tracing() noexcept {
   return measure_is_tracing() != 0;
 }
 
+/// What is recorded in this process: mode "exact", "sampled", "counters" or "off" (not
+/// tracing); the most frames per stack (0 in counters mode, which records none); sampled
+/// mode's mean bytes between samples (else 0).
+struct Settings {
+  std::string_view mode;
+  std::uint32_t depth;
+  std::uint64_t sample_interval;
+};
+inline Settings settings() noexcept {
+  measure_settings_t s = measure_get_settings();
+  return {s.mode, s.depth, s.sample_interval};
+}
+
 struct TracedMemory {
   std::uint64_t current;  // bytes live now
   std::uint64_t peak;     // most bytes live at once since start or reset_peak()
