@@ -693,6 +693,74 @@ TEST_CASE("snapshots: dump and load keep every statistic" * doctest::skip(!g_tra
   std::filesystem::remove(path);
 }
 
+namespace {
+
+__attribute__((noinline)) void baseline_work(int blocks) {
+  for (int i = 0; i < blocks; ++i) {
+    g_sink = std::malloc(40);
+    std::free(g_sink);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  std::string text;
+  for (int c; f != nullptr && (c = std::fgetc(f)) != EOF;) {
+    text += static_cast<char>(c);
+  }
+  if (f != nullptr) {
+    std::fclose(f);
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("baselines: written on the first run, compared after, rewritten on request" * doctest::skip(!g_tracing)) {
+  const std::string path = std::string(MEASURE_TEST_TMP) + "/api.baseline";
+  std::remove(path.c_str());
+  measure::Counts three = measure::count_allocations([] { baseline_work(3); });
+  measure::Counts five = measure::count_allocations([] { baseline_work(5); });
+  measure::Counts two = measure::count_allocations([] { baseline_work(2); });
+
+  REQUIRE_FALSE(measure::check_baseline(three, path).has_value());  // no file: written
+  CHECK(read_file(path) ==
+        "# measure baseline: one statement's allocations per function (count, bytes, function).\n"
+        "# Compared by the test that wrote it; rewritten when MEASURE_UPDATE_BASELINES=1.\n"
+        "3\t120\t(anonymous namespace)::baseline_work  (api_test.cpp)\n"
+        "3\t120\ttotal\n");
+  CHECK_FALSE(measure::check_baseline(three, path).has_value());
+  CHECK_FALSE(measure::check_baseline(two, path).has_value());  // fewer allocations pass
+
+  std::optional<std::string> failure = measure::check_baseline(five, path, 0.1, "baseline_work(5)");
+  REQUIRE(failure.has_value());
+  CHECK(*failure == "baseline_work(5): allocations above the baseline " + path +
+                        " (tolerance 10%):\n"
+                        "  (anonymous namespace)::baseline_work  (api_test.cpp): 5 allocations (200 B), baseline 3 "
+                        "allocations (120 B)\n"
+                        "  total: 5 allocations (200 B), baseline 3 allocations (120 B)\n"
+                        "  (when the change is intended, run again with MEASURE_UPDATE_BASELINES=1 to rewrite it)");
+  CHECK_FALSE(measure::check_baseline(five, path, 1.0).has_value());  // within 100%
+
+  ::setenv("MEASURE_UPDATE_BASELINES", "1", 1);
+  CHECK_FALSE(measure::check_baseline(five, path).has_value());
+  ::unsetenv("MEASURE_UPDATE_BASELINES");
+  CHECK(read_file(path).find("5\t200\ttotal\n") != std::string::npos);
+  CHECK_FALSE(measure::check_baseline(five, path).has_value());
+
+  // Nothing measured never writes or passes; a file that is not a baseline is said to be one.
+  std::optional<std::string> unmeasured = measure::check_baseline(measure::Counts{}, path);
+  REQUIRE(unmeasured.has_value());
+  CHECK(unmeasured->find("cannot compare with the baseline") != std::string::npos);
+  CHECK(read_file(path).find("5\t200\ttotal\n") != std::string::npos);
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("not a baseline\n", f);
+  std::fclose(f);
+  std::optional<std::string> garbage = measure::check_baseline(three, path);
+  REQUIRE(garbage.has_value());
+  CHECK(*garbage == path + ":1: not a baseline line (count, bytes, function, separated by tabs)");
+}
+
 TEST_CASE("settings say the mode and depth in effect" * doctest::skip(!g_tracing)) {
   const char* env = std::getenv("MEASURE_MODE");
   std::string_view expected = env != nullptr ? env : "exact";

@@ -28,4 +28,5 @@ TEST_CASE("leaks a block") {
 TEST_CASE("stays within its limits") {
   MEASURE_CHECK_ALLOCATIONS_AT_MOST(1, make_and_drop());
   MEASURE_CHECK_NO_LEAKS(make_and_drop());
+  MEASURE_CHECK_BASELINE("catch2_failure.baseline", 0.0, make_and_drop());
 }

@@ -49,6 +49,7 @@ TEST_CASE("peaks above its limit") {
 
 TEST_CASE("stays within its limits") {
   MEASURE_CHECK_NO_LEAKS(make_and_drop());
+  MEASURE_CHECK_BASELINE("doctest_failure.baseline", 0.0, make_and_drop());
   MEASURE_CHECK_PEAK_BYTES_AT_MOST(24, make_and_drop(); make_and_drop());
   MEASURE_CHECK_BYTES_AT_MOST(48, make_and_drop(); make_and_drop());
   MEASURE_CHECK_LIMIT(measure::Limit::live_bytes, 200, keep_two());

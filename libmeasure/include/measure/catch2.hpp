@@ -11,6 +11,7 @@
 //   MEASURE_CHECK_LEAKED_BYTES_AT_MOST(1024, cache.refresh());
 //   MEASURE_CHECK_LIMIT(measure::Limit::live_count, 1, pool.grow()); // any limit
 //   MEASURE_CHECK_LIMIT_WITH_THREADS(measure::Limit::alloc_bytes, 1 << 20, run_jobs()); // and the threads it starts
+//   MEASURE_CHECK_BASELINE("allocs/parse.baseline", 0.1, parse(input));  // per function, vs a file
 //   MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(12, 5, build_index(data));   // best of 5 runs
 //
 // Every MEASURE_CHECK_ form has a MEASURE_REQUIRE_ form that stops the test case. An
@@ -33,6 +34,17 @@
     }                                                                                           \
   } while (false)
 
+#define MEASURE_CATCH2_BASELINE_(fail, path, tolerance, statement, counts_expr) \
+  do {                                                                          \
+    const ::std::optional<::std::string> measure_failure_ =                     \
+        ::measure::check_baseline(counts_expr, path, tolerance, statement);     \
+    if (measure_failure_) {                                                     \
+      fail(*measure_failure_);                                                  \
+    } else {                                                                    \
+      SUCCEED(statement);                                                       \
+    }                                                                           \
+  } while (false)
+
 #define MEASURE_CATCH2_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
 #define MEASURE_CATCH2_COUNT_THREADS_(...) \
   ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
@@ -46,6 +58,11 @@
   MEASURE_CATCH2_LIMIT_(FAIL_CHECK, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_THREADS_(__VA_ARGS__))
 #define MEASURE_REQUIRE_LIMIT_WITH_THREADS(limit, max, ...) \
   MEASURE_CATCH2_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_THREADS_(__VA_ARGS__))
+
+#define MEASURE_CHECK_BASELINE(path, tolerance, ...) \
+  MEASURE_CATCH2_BASELINE_(FAIL_CHECK, path, tolerance, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
+#define MEASURE_REQUIRE_BASELINE(path, tolerance, ...) \
+  MEASURE_CATCH2_BASELINE_(FAIL, path, tolerance, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
 
 #define MEASURE_CHECK_ALLOCATIONS_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
 #define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(max, ...) \

@@ -10,6 +10,7 @@
 //   MEASURE_CHECK_LEAKED_BYTES_AT_MOST(1024, cache.refresh());
 //   MEASURE_CHECK_LIMIT(measure::Limit::live_count, 1, pool.grow()); // any limit
 //   MEASURE_CHECK_LIMIT_WITH_THREADS(measure::Limit::alloc_bytes, 1 << 20, run_jobs()); // and the threads it starts
+//   MEASURE_CHECK_BASELINE("allocs/parse.baseline", 0.1, parse(input));  // per function, vs a file
 //   MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(12, 5, build_index(data));   // best of 5 runs
 //
 // Every MEASURE_CHECK_ form has a MEASURE_REQUIRE_ form that stops the test case. An
@@ -28,6 +29,13 @@
     check(!measure_failure_, measure_failure_.value_or(::std::string()));                       \
   } while (false)
 
+#define MEASURE_DOCTEST_BASELINE_(check, path, tolerance, statement, counts_expr) \
+  do {                                                                            \
+    const ::std::optional<::std::string> measure_failure_ =                       \
+        ::measure::check_baseline(counts_expr, path, tolerance, statement);       \
+    check(!measure_failure_, measure_failure_.value_or(::std::string()));         \
+  } while (false)
+
 #define MEASURE_DOCTEST_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
 #define MEASURE_DOCTEST_COUNT_THREADS_(...) \
   ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
@@ -41,6 +49,11 @@
   MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_THREADS_(__VA_ARGS__))
 #define MEASURE_REQUIRE_LIMIT_WITH_THREADS(limit, max, ...) \
   MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_THREADS_(__VA_ARGS__))
+
+#define MEASURE_CHECK_BASELINE(path, tolerance, ...) \
+  MEASURE_DOCTEST_BASELINE_(CHECK_MESSAGE, path, tolerance, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
+#define MEASURE_REQUIRE_BASELINE(path, tolerance, ...) \
+  MEASURE_DOCTEST_BASELINE_(REQUIRE_MESSAGE, path, tolerance, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
 
 #define MEASURE_CHECK_ALLOCATIONS_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
 #define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(max, ...) \

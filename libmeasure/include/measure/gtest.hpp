@@ -11,6 +11,7 @@
 //   MEASURE_EXPECT_LEAKED_BYTES_AT_MOST(1024, cache.refresh());
 //   MEASURE_EXPECT_LIMIT(measure::Limit::live_count, 1, pool.grow());  // any limit
 //   MEASURE_EXPECT_LIMIT_WITH_THREADS(measure::Limit::alloc_bytes, 1 << 20, run_jobs()); // and the threads it starts
+//   MEASURE_EXPECT_BASELINE("allocs/parse.baseline", 0.1, parse(input));  // per function, vs a file
 //   MEASURE_ASSERT_ALLOCATIONS_AT_MOST_MIN(12, 5, build_index(data));  // best of 5 runs
 //
 // Every MEASURE_EXPECT_ form has a MEASURE_ASSERT_ form that stops the test. An assertion
@@ -31,6 +32,15 @@
     }                                                                                           \
   } while (false)
 
+#define MEASURE_GTEST_BASELINE_(fail, path, tolerance, statement, counts_expr) \
+  do {                                                                         \
+    const ::std::optional<::std::string> measure_failure_ =                    \
+        ::measure::check_baseline(counts_expr, path, tolerance, statement);    \
+    if (measure_failure_) {                                                    \
+      fail() << *measure_failure_;                                             \
+    }                                                                          \
+  } while (false)
+
 #define MEASURE_GTEST_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
 #define MEASURE_GTEST_COUNT_THREADS_(...) \
   ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
@@ -44,6 +54,11 @@
   MEASURE_GTEST_LIMIT_(ADD_FAILURE, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_THREADS_(__VA_ARGS__))
 #define MEASURE_ASSERT_LIMIT_WITH_THREADS(limit, max, ...) \
   MEASURE_GTEST_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_THREADS_(__VA_ARGS__))
+
+#define MEASURE_EXPECT_BASELINE(path, tolerance, ...) \
+  MEASURE_GTEST_BASELINE_(ADD_FAILURE, path, tolerance, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
+#define MEASURE_ASSERT_BASELINE(path, tolerance, ...) \
+  MEASURE_GTEST_BASELINE_(FAIL, path, tolerance, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
 
 #define MEASURE_EXPECT_ALLOCATIONS_AT_MOST(max, ...) \
   MEASURE_EXPECT_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)

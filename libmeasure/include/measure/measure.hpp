@@ -368,6 +368,17 @@ MEASURE_API std::uint64_t measured_value(const Counts& counts, Limit limit) noex
 MEASURE_API std::optional<std::string> check_limit(const Counts& counts, Limit limit, std::uint64_t max,
                                                    std::string_view statement = {});
 
+/// Snapshot testing for allocations: compares the statement's allocations per function
+/// (count and bytes, and their total) with the baseline file at `path`. When the file does not
+/// exist, or MEASURE_UPDATE_BASELINES is set (and not "0"), writes it and passes. Otherwise
+/// returns the failure message when a function (or the total) allocates more than its
+/// baseline by more than `tolerance` (0.1: 10%), or a function not in the baseline
+/// allocates, listing each such function with its baseline; fewer allocations pass. Fails
+/// when nothing was measured (a baseline is never written from nothing) or the file is not
+/// a baseline. Functions, not lines, key the file: it survives edits that move lines.
+MEASURE_API std::optional<std::string> check_baseline(const Counts& counts, const std::string& path,
+                                                      double tolerance = 0.0, std::string_view statement = {});
+
 /// check_limit's message for Limit::alloc_count (whether or not the limit holds).
 MEASURE_API std::string describe_excess(const Counts& counts, std::uint64_t limit, std::string_view statement = {});
 
