@@ -165,13 +165,15 @@ int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::u
   return 1;
 }
 
+// The calling thread's state while recording, else nullptr. pre: inside BusyScope.
+ThreadState* recording_thread() {
+  return runtime().current() == RuntimeState::recording ? current_thread() : nullptr;
+}
+
 int rt_scope_open(const char* name, std::size_t name_size, measure_rt_scope* out) {
   *out = measure_rt_scope{nullptr, 0, 0};
-  if (runtime().current() != RuntimeState::recording) {
-    return measure_rt_scope_untraced;
-  }
   BusyScope busy;
-  ThreadState* thread = current_thread();
+  ThreadState* thread = recording_thread();
   if (thread == nullptr) {
     return measure_rt_scope_untraced;
   }
@@ -186,11 +188,8 @@ int rt_scope_open(const char* name, std::size_t name_size, measure_rt_scope* out
 
 int rt_scope_open_threads(const char* name, std::size_t name_size, measure_rt_scope* out) {
   *out = measure_rt_scope{nullptr, 0, 1};
-  if (runtime().current() != RuntimeState::recording) {
-    return measure_rt_scope_untraced;
-  }
   BusyScope busy;
-  ThreadState* thread = current_thread();
+  ThreadState* thread = recording_thread();
   if (thread == nullptr) {
     return measure_rt_scope_untraced;
   }
@@ -231,6 +230,9 @@ int rt_scope_close(const measure_rt_scope* scope, measure_scope_totals_t* totals
     }
     publish_scope(t, copied, count, totals, sites, site_count);
     return measure_rt_scope_ok;
+  }
+  if (thread == nullptr) {
+    return measure_rt_scope_untraced;  // not recording, or no state for this thread
   }
   auto* owner = static_cast<ThreadState*>(scope->owner);
   if (thread != owner) {
