@@ -23,66 +23,16 @@
 #include <catch2/catch.hpp>
 #include <measure/measure.hpp>
 
-#define MEASURE_CATCH2_LIMIT_(fail, limit, max, statement, counts_expr)                         \
-  do {                                                                                          \
-    const ::std::optional<::std::string> measure_failure_ =                                     \
-        ::measure::check_limit(counts_expr, limit, static_cast<std::uint64_t>(max), statement); \
-    if (measure_failure_) {                                                                     \
-      fail(*measure_failure_);                                                                  \
-    } else {                                                                                    \
-      SUCCEED(statement);                                                                       \
-    }                                                                                           \
+#define MEASURE_CATCH2_REPORT_(fail, failure)                        \
+  do {                                                               \
+    const ::std::optional<::std::string> measure_failure_ = failure; \
+    if (measure_failure_) {                                          \
+      fail(*measure_failure_);                                       \
+    } else {                                                         \
+      SUCCEED("within the limit");                                   \
+    }                                                                \
   } while (false)
+#define MEASURE_CHECK_FAILURE_(failure) MEASURE_CATCH2_REPORT_(FAIL_CHECK, failure)
+#define MEASURE_REQUIRE_FAILURE_(failure) MEASURE_CATCH2_REPORT_(FAIL, failure)
 
-#define MEASURE_CATCH2_BASELINE_(fail, path, tolerance, statement, counts_expr) \
-  do {                                                                          \
-    const ::std::optional<::std::string> measure_failure_ =                     \
-        ::measure::check_baseline(counts_expr, path, tolerance, statement);     \
-    if (measure_failure_) {                                                     \
-      fail(*measure_failure_);                                                  \
-    } else {                                                                    \
-      SUCCEED(statement);                                                       \
-    }                                                                           \
-  } while (false)
-
-#define MEASURE_CATCH2_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
-#define MEASURE_CATCH2_COUNT_THREADS_(...) \
-  ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
-
-#define MEASURE_CHECK_LIMIT(limit, max, ...) \
-  MEASURE_CATCH2_LIMIT_(FAIL_CHECK, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
-#define MEASURE_REQUIRE_LIMIT(limit, max, ...) \
-  MEASURE_CATCH2_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
-
-#define MEASURE_CHECK_LIMIT_WITH_THREADS(limit, max, ...) \
-  MEASURE_CATCH2_LIMIT_(FAIL_CHECK, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_THREADS_(__VA_ARGS__))
-#define MEASURE_REQUIRE_LIMIT_WITH_THREADS(limit, max, ...) \
-  MEASURE_CATCH2_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_CATCH2_COUNT_THREADS_(__VA_ARGS__))
-
-#define MEASURE_CHECK_BASELINE(path, tolerance, ...) \
-  MEASURE_CATCH2_BASELINE_(FAIL_CHECK, path, tolerance, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
-#define MEASURE_REQUIRE_BASELINE(path, tolerance, ...) \
-  MEASURE_CATCH2_BASELINE_(FAIL, path, tolerance, #__VA_ARGS__, MEASURE_CATCH2_COUNT_(__VA_ARGS__))
-
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
-#define MEASURE_CHECK_NO_ALLOCATIONS(...) MEASURE_CHECK_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
-#define MEASURE_REQUIRE_NO_ALLOCATIONS(...) MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
-#define MEASURE_CHECK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_BYTES_AT_MOST(max, ...) MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_PEAK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_PEAK_BYTES_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_LEAKED_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_LEAKED_BYTES_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_NO_LEAKS(...) MEASURE_CHECK_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
-#define MEASURE_REQUIRE_NO_LEAKS(...) MEASURE_REQUIRE_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
-
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)                  \
-  MEASURE_CATCH2_LIMIT_(FAIL_CHECK, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
-                        ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)          \
-  MEASURE_CATCH2_LIMIT_(FAIL, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
-                        ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
+#include <measure/detail/check_require.hpp>

@@ -22,58 +22,12 @@
 #include <doctest/doctest.h>
 #include <measure/measure.hpp>
 
-#define MEASURE_DOCTEST_LIMIT_(check, limit, max, statement, counts_expr)                       \
-  do {                                                                                          \
-    const ::std::optional<::std::string> measure_failure_ =                                     \
-        ::measure::check_limit(counts_expr, limit, static_cast<std::uint64_t>(max), statement); \
-    check(!measure_failure_, measure_failure_.value_or(::std::string()));                       \
+#define MEASURE_DOCTEST_REPORT_(check, failure)                           \
+  do {                                                                    \
+    const ::std::optional<::std::string> measure_failure_ = failure;      \
+    check(!measure_failure_, measure_failure_.value_or(::std::string())); \
   } while (false)
+#define MEASURE_CHECK_FAILURE_(failure) MEASURE_DOCTEST_REPORT_(CHECK_MESSAGE, failure)
+#define MEASURE_REQUIRE_FAILURE_(failure) MEASURE_DOCTEST_REPORT_(REQUIRE_MESSAGE, failure)
 
-#define MEASURE_DOCTEST_BASELINE_(check, path, tolerance, statement, counts_expr) \
-  do {                                                                            \
-    const ::std::optional<::std::string> measure_failure_ =                       \
-        ::measure::check_baseline(counts_expr, path, tolerance, statement);       \
-    check(!measure_failure_, measure_failure_.value_or(::std::string()));         \
-  } while (false)
-
-#define MEASURE_DOCTEST_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
-#define MEASURE_DOCTEST_COUNT_THREADS_(...) \
-  ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
-
-#define MEASURE_CHECK_LIMIT(limit, max, ...) \
-  MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
-#define MEASURE_REQUIRE_LIMIT(limit, max, ...) \
-  MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
-
-#define MEASURE_CHECK_LIMIT_WITH_THREADS(limit, max, ...) \
-  MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_THREADS_(__VA_ARGS__))
-#define MEASURE_REQUIRE_LIMIT_WITH_THREADS(limit, max, ...) \
-  MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, limit, max, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_THREADS_(__VA_ARGS__))
-
-#define MEASURE_CHECK_BASELINE(path, tolerance, ...) \
-  MEASURE_DOCTEST_BASELINE_(CHECK_MESSAGE, path, tolerance, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
-#define MEASURE_REQUIRE_BASELINE(path, tolerance, ...) \
-  MEASURE_DOCTEST_BASELINE_(REQUIRE_MESSAGE, path, tolerance, #__VA_ARGS__, MEASURE_DOCTEST_COUNT_(__VA_ARGS__))
-
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
-#define MEASURE_CHECK_NO_ALLOCATIONS(...) MEASURE_CHECK_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
-#define MEASURE_REQUIRE_NO_ALLOCATIONS(...) MEASURE_REQUIRE_ALLOCATIONS_AT_MOST(0, __VA_ARGS__)
-#define MEASURE_CHECK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_BYTES_AT_MOST(max, ...) MEASURE_REQUIRE_LIMIT(::measure::Limit::alloc_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_PEAK_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_PEAK_BYTES_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::peak_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_LEAKED_BYTES_AT_MOST(max, ...) MEASURE_CHECK_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
-#define MEASURE_REQUIRE_LEAKED_BYTES_AT_MOST(max, ...) \
-  MEASURE_REQUIRE_LIMIT(::measure::Limit::live_bytes, max, __VA_ARGS__)
-#define MEASURE_CHECK_NO_LEAKS(...) MEASURE_CHECK_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
-#define MEASURE_REQUIRE_NO_LEAKS(...) MEASURE_REQUIRE_LIMIT(::measure::Limit::live_count, 0, __VA_ARGS__)
-
-#define MEASURE_CHECK_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)                      \
-  MEASURE_DOCTEST_LIMIT_(CHECK_MESSAGE, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
-                         ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
-#define MEASURE_REQUIRE_ALLOCATIONS_AT_MOST_MIN(max, repetitions, ...)                      \
-  MEASURE_DOCTEST_LIMIT_(REQUIRE_MESSAGE, ::measure::Limit::alloc_count, max, #__VA_ARGS__, \
-                         ::measure::min_allocations([&] { __VA_ARGS__; }, repetitions))
+#include <measure/detail/check_require.hpp>

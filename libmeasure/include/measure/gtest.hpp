@@ -23,42 +23,33 @@
 #include <gtest/gtest.h>
 #include <measure/measure.hpp>
 
-#define MEASURE_GTEST_LIMIT_(fail, limit, max, statement, counts_expr)                          \
-  do {                                                                                          \
-    const ::std::optional<::std::string> measure_failure_ =                                     \
-        ::measure::check_limit(counts_expr, limit, static_cast<std::uint64_t>(max), statement); \
-    if (measure_failure_) {                                                                     \
-      fail() << *measure_failure_;                                                              \
-    }                                                                                           \
+#define MEASURE_GTEST_REPORT_(fail, failure)                         \
+  do {                                                               \
+    const ::std::optional<::std::string> measure_failure_ = failure; \
+    if (measure_failure_) {                                          \
+      fail() << *measure_failure_;                                   \
+    }                                                                \
   } while (false)
-
-#define MEASURE_GTEST_BASELINE_(fail, path, tolerance, statement, counts_expr) \
-  do {                                                                         \
-    const ::std::optional<::std::string> measure_failure_ =                    \
-        ::measure::check_baseline(counts_expr, path, tolerance, statement);    \
-    if (measure_failure_) {                                                    \
-      fail() << *measure_failure_;                                             \
-    }                                                                          \
-  } while (false)
-
 #define MEASURE_GTEST_COUNT_(...) ::measure::count_allocations([&] { __VA_ARGS__; })
 #define MEASURE_GTEST_COUNT_THREADS_(...) \
   ::measure::count_allocations([&] { __VA_ARGS__; }, ::measure::Threads::started)
+#define MEASURE_GTEST_LIMIT_(fail, limit, max, statement, counts) \
+  MEASURE_GTEST_REPORT_(fail, ::measure::check_limit(counts, limit, static_cast<std::uint64_t>(max), statement))
 
 #define MEASURE_EXPECT_LIMIT(limit, max, ...) \
   MEASURE_GTEST_LIMIT_(ADD_FAILURE, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
 #define MEASURE_ASSERT_LIMIT(limit, max, ...) \
   MEASURE_GTEST_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
-
 #define MEASURE_EXPECT_LIMIT_WITH_THREADS(limit, max, ...) \
   MEASURE_GTEST_LIMIT_(ADD_FAILURE, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_THREADS_(__VA_ARGS__))
 #define MEASURE_ASSERT_LIMIT_WITH_THREADS(limit, max, ...) \
   MEASURE_GTEST_LIMIT_(FAIL, limit, max, #__VA_ARGS__, MEASURE_GTEST_COUNT_THREADS_(__VA_ARGS__))
-
 #define MEASURE_EXPECT_BASELINE(path, tolerance, ...) \
-  MEASURE_GTEST_BASELINE_(ADD_FAILURE, path, tolerance, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
+  MEASURE_GTEST_REPORT_(ADD_FAILURE,                  \
+                        ::measure::check_baseline(MEASURE_GTEST_COUNT_(__VA_ARGS__), path, tolerance, #__VA_ARGS__))
 #define MEASURE_ASSERT_BASELINE(path, tolerance, ...) \
-  MEASURE_GTEST_BASELINE_(FAIL, path, tolerance, #__VA_ARGS__, MEASURE_GTEST_COUNT_(__VA_ARGS__))
+  MEASURE_GTEST_REPORT_(FAIL,                         \
+                        ::measure::check_baseline(MEASURE_GTEST_COUNT_(__VA_ARGS__), path, tolerance, #__VA_ARGS__))
 
 #define MEASURE_EXPECT_ALLOCATIONS_AT_MOST(max, ...) \
   MEASURE_EXPECT_LIMIT(::measure::Limit::alloc_count, max, __VA_ARGS__)
