@@ -124,6 +124,10 @@ const ScopeStats& Scope::end() {
   m_stats.live_count = t.live_count;
   m_stats.live_bytes = t.live_bytes;
   m_stats.peak_bytes = t.peak_bytes;
+  m_stats.peak_count = 0;
+  for (std::uint32_t i = 0; sites != nullptr && i < count; ++i) {
+    m_stats.peak_count += sites[i].peak_count;  // what each site held when the scope's bytes peaked
+  }
   if (sites != nullptr) {
     m_stats.m_sites =
         std::allocate_shared<const ScopeStats::Sites>(ToolkitAllocator<ScopeStats::Sites>(), sites, count);

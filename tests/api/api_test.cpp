@@ -168,11 +168,13 @@ TEST_CASE("nested scopes: the outer peak can happen inside the inner scope" * do
   std::free(tail);
   CHECK(inner_stats.alloc_count == 1);
   CHECK(inner_stats.peak_bytes == 1000);
+  CHECK(inner_stats.peak_count == 1);
   CHECK(inner_stats.live_bytes == 0);
   CHECK(outer_stats.alloc_count == 3);
   CHECK(outer_stats.alloc_bytes == 1030);
   CHECK(outer_stats.live_bytes == 30);
   CHECK(outer_stats.peak_bytes == 1010);  // reached inside the inner scope
+  CHECK(outer_stats.peak_count == 2);     // the kept block and the burst
   std::vector<measure::ScopeSite> at_peak = outer_stats.sites_at_peak();
   REQUIRE(at_peak.size() == 2);
   CHECK(at_peak[0].stack.at(0).line == static_cast<std::uint32_t>(line_burst));

@@ -254,6 +254,7 @@ class MEASURE_API ScopeStats {
   std::int64_t live_count = 0;   // change of live blocks: alloc_count - free_count
   std::int64_t live_bytes = 0;   // change of live bytes: alloc_bytes - freed_bytes
   std::uint64_t peak_bytes = 0;  // the scope's own high-water mark of live_bytes
+  std::int64_t peak_count = 0;   // the change of live blocks at that mark
   ScopeStatus status = ScopeStatus::not_tracing;
 
   bool measured() const noexcept { return status == ScopeStatus::measured; }
