@@ -362,6 +362,8 @@ measure_settings_t rt_settings() {
       return measure_settings_t{"sampled", o.depth, o.sample_interval};
     case Mode::counters:
       return measure_settings_t{"counters", 0, 0};
+    case Mode::off:
+      break;
   }
   return measure_settings_t{"off", 0, 0};
 }

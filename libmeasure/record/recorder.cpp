@@ -21,6 +21,7 @@ std::uint32_t walk_and_intern_here(Runtime& rt, ThreadState& thread, const Calle
                                    std::uint32_t generation) noexcept {
   WalkBuffers buffers = thread.walk_buffers();
   rt.unwinder.rules().track_generation(generation);
+  buffers.rules->track_generation(generation);
   WalkResult walk = start != nullptr ? rt.unwinder.walk(*start, rt.options.depth, buffers)
                                      : rt.unwinder.walk_foreign(from, rt.options.depth, buffers);
   std::uint64_t hash = hash_frames(buffers.frames, walk.depth, generation);

@@ -55,6 +55,45 @@ class FrameRules {
   std::atomic<std::uint64_t> m_memory{0};
 };
 
+/// One thread's small cache in front of FrameRules: the rules of the return addresses it met
+/// last, direct-mapped, read and written by its owner only (no atomic, no hashing beyond a
+/// shift). A deep stack visits the same few dozen return addresses walk after walk, and the
+/// process-wide table's hashing and publication checks were a fifth of a walk. Emptied when
+/// the module generation changes, as the shared table is.
+class ThreadFrameRules {
+ public:
+  static constexpr std::uint32_t entries = 256;
+
+  /// Forgets every rule when `generation` is not the one the cache was filled under.
+  void track_generation(std::uint32_t generation) noexcept {
+    if (__builtin_expect(m_generation != generation, 0)) {
+      for (Entry& e : m_entries) {
+        e.ip = 0;
+      }
+      m_generation = generation;
+    }
+  }
+  /// The rule of `ip`, from this cache or else from `shared` (and then kept here).
+  FrameRule lookup(std::uintptr_t ip, FrameRules& shared) noexcept {
+    Entry& e = m_entries[(ip ^ (ip >> 8)) & (entries - 1)];
+    if (__builtin_expect(e.ip == ip, 1)) {
+      return e.rule;
+    }
+    FrameRule rule = shared.lookup(ip);
+    e.ip = ip;
+    e.rule = rule;
+    return rule;
+  }
+
+ private:
+  struct Entry {
+    std::uintptr_t ip;
+    FrameRule rule;
+  };
+  Entry m_entries[entries] = {};
+  std::uint32_t m_generation = 0;
+};
+
 /// The rule at return address `ip`, straight from the tables (no cache).
 FrameRule compute_frame_rule(std::uintptr_t ip) noexcept;
 

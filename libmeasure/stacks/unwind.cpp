@@ -104,7 +104,7 @@ WalkResult Unwinder::walk(const CallerFrame& start, std::uint32_t max, const Wal
   std::uintptr_t fp = start.fp;
   b.frames[result.depth++] = ip;
   for (;;) {
-    FrameRule rule = m_rules.lookup(ip);
+    FrameRule rule = b.rules != nullptr ? b.rules->lookup(ip, m_rules) : m_rules.lookup(ip);
     std::uintptr_t cfa = 0;
     std::uintptr_t next_ip = 0;
     std::uintptr_t next_fp = fp;

@@ -47,6 +47,7 @@ struct WalkBuffers {
   std::uintptr_t* frames;  // capacity: the walk's `max` + 1
   StackCheck* checks;      // capacity: check_capacity
   std::uint32_t check_capacity;
+  ThreadFrameRules* rules;  // the thread's own cache of rules; may be null
 };
 
 struct WalkResult {

@@ -69,7 +69,9 @@ class ThreadState {
   std::uint32_t chunk_limit() const noexcept { return m_chunk_limit.load(std::memory_order_acquire); }
 
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.
-  WalkBuffers walk_buffers() noexcept { return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks}; }
+  WalkBuffers walk_buffers() noexcept {
+    return WalkBuffers{stack_low, stack_high, m_frames, m_checks, max_checks, &m_rules};
+  }
 
   /// The size of a thread's side stack (see run_with_room).
   static constexpr std::size_t side_stack_bytes = 256 * 1024;
@@ -171,6 +173,7 @@ class ThreadState {
   std::uint64_t m_memory = 0;
   std::uintptr_t m_frames[max_depth + 1] = {};
   StackCheck m_checks[max_checks] = {};
+  ThreadFrameRules m_rules;
   NameSlot m_names[name_slots] = {};
 
   friend class ThreadRegistry;

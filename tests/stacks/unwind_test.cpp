@@ -76,7 +76,7 @@ extern "C" __attribute__((noinline)) void probe() {
   auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
   std::uintptr_t frames[max_frames + 1];
   StackCheck checks[max_checks];
-  WalkBuffers buffers{p.stack_low, p.stack_high, frames, checks, max_checks};
+  WalkBuffers buffers{p.stack_low, p.stack_high, frames, checks, max_checks, nullptr};
   Sample s;
   s.found_caller = p.unwinder.caller(here, p.stack_low, p.stack_high, &s.start);
   if (s.found_caller) {
