@@ -73,6 +73,9 @@ struct detail_access {
 
 StackFrame public_frame(const Frame& frame);
 std::vector<StackFrame> public_frames(const std::vector<Frame>& frames);
+/// The reverse: public frames as the report model's, for its key and frame functions.
+Frame internal_frame(const StackFrame& frame);
+std::vector<Frame> internal_frames(const std::vector<StackFrame>& frames);
 GroupBy group_by(By by) noexcept;
 
 /// The module files the API reads symbols from, shared by every live snapshot (so a file is

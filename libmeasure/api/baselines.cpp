@@ -28,11 +28,7 @@ std::map<std::string, BaselineRow> rows_of(const Counts& counts) {
     if (site.alloc_count == 0) {
       continue;
     }
-    std::vector<Frame> frames;
-    frames.reserve(site.stack.size());
-    for (const StackFrame& f : site.stack) {
-      frames.push_back(Frame{f.function, f.file, f.line, f.module, f.offset, 0, f.inlined});
-    }
+    std::vector<Frame> frames = internal_frames(site.stack);
     std::string key = describe_key(key_for(key_frame(frames), GroupBy::function), GroupBy::function, true);
     BaselineRow& row = rows[key];
     row.count += site.alloc_count;

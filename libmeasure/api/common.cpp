@@ -25,6 +25,19 @@ std::vector<StackFrame> public_frames(const std::vector<Frame>& frames) {
   return out;
 }
 
+Frame internal_frame(const StackFrame& f) {
+  return Frame{f.function, f.file, f.line, f.module, f.offset, 0, f.inlined};
+}
+
+std::vector<Frame> internal_frames(const std::vector<StackFrame>& frames) {
+  std::vector<Frame> out;
+  out.reserve(frames.size());
+  for (const StackFrame& f : frames) {
+    out.push_back(internal_frame(f));
+  }
+  return out;
+}
+
 GroupBy group_by(By by) noexcept {
   switch (by) {
     case By::stack:
@@ -57,14 +70,7 @@ Key detail_access::make_key(const RowKey& k, By by, std::shared_ptr<const std::v
 }
 
 std::string StackFrame::to_string() const {
-  Frame f;
-  f.function = function;
-  f.file = file;
-  f.line = line;
-  f.module = module;
-  f.offset = offset;
-  f.inlined = inlined;
-  return describe_frame(f, false);
+  return describe_frame(internal_frame(*this), false);
 }
 
 std::string Key::to_string() const {

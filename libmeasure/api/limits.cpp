@@ -86,11 +86,7 @@ std::vector<LineGroup> by_line(const std::vector<ScopeSite>& sites, Limit limit)
     if (bytes == 0 && count == 0) {
       continue;
     }
-    std::vector<Frame> frames;
-    frames.reserve(site.stack.size());
-    for (const StackFrame& f : site.stack) {
-      frames.push_back(Frame{f.function, f.file, f.line, f.module, f.offset, 0, f.inlined});
-    }
+    std::vector<Frame> frames = internal_frames(site.stack);
     const Frame* key = key_frame(frames);
     std::string line = key != nullptr ? describe_frame(*key, true) : std::string("(unknown stack)");
     LineGroup& g = groups[line];
@@ -99,7 +95,6 @@ std::vector<LineGroup> by_line(const std::vector<ScopeSite>& sites, Limit limit)
     g.count += count;
     if (key != nullptr && bytes >= g.heaviest) {
       g.heaviest = bytes;
-      g.callers.clear();
       g.callers = callers_of(frames, key);
     }
   }

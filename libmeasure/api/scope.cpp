@@ -235,10 +235,7 @@ std::string ScopeStats::describe(std::size_t max_sites) const {
       break;
     }
     out += fmt::format("\n  {} × {} ", grouped(site.alloc_count), human_bytes(site.alloc_bytes));
-    std::vector<Frame> frames;
-    for (const StackFrame& f : site.stack) {
-      frames.push_back(Frame{f.function, f.file, f.line, f.module, f.offset, 0, f.inlined});
-    }
+    std::vector<Frame> frames = internal_frames(site.stack);
     const Frame* key = key_frame(frames);
     if (key == nullptr) {
       out += "(unknown stack)";
