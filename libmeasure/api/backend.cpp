@@ -112,8 +112,7 @@ int rt_scope_begin(const char* name, std::size_t name_size) {
 
 // Starts a scope call: zeros `totals`, no sites. The thread's state when its scopes can be
 // used now (while recording or after the final capture), else nullptr.
-ThreadState* scope_thread(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count,
-                          RuntimeState* state) {
+ThreadState* scope_thread(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
   if (totals != nullptr) {
     *totals = measure_scope_totals_t{};
   }
@@ -121,8 +120,8 @@ ThreadState* scope_thread(measure_scope_totals_t* totals, measure_rt_site** site
     *sites = nullptr;
     *site_count = 0;
   }
-  *state = runtime().current();
-  if (*state != RuntimeState::recording && *state != RuntimeState::finished) {
+  RuntimeState state = runtime().current();
+  if (state != RuntimeState::recording && state != RuntimeState::finished) {
     return nullptr;
   }
   return current_thread();
@@ -149,9 +148,8 @@ void publish_scope(const ScopeTotals& t, ScopeSite* copied, std::uint32_t count,
 }
 
 int rt_scope_end(measure_scope_totals_t* totals, measure_rt_site** sites, std::uint32_t* site_count) {
-  RuntimeState state{};
   BusyScope busy;
-  ThreadState* thread = scope_thread(totals, sites, site_count, &state);
+  ThreadState* thread = scope_thread(totals, sites, site_count);
   if (thread == nullptr) {
     return 0;
   }
@@ -193,7 +191,7 @@ int rt_scope_open_threads(const char* name, std::size_t name_size, measure_rt_sc
   if (thread == nullptr) {
     return measure_rt_scope_untraced;
   }
-  if (thread->group != nullptr && thread->group->serial.load(std::memory_order_acquire) == thread->group_serial) {
+  if (thread->in_open_group()) {
     runtime().diagnostics.scopes_too_deep.fetch_add(1, std::memory_order_relaxed);
     return measure_rt_scope_too_deep;  // one such scope at a time per thread
   }
@@ -211,9 +209,8 @@ int rt_scope_open_threads(const char* name, std::size_t name_size, measure_rt_sc
 
 int rt_scope_close(const measure_rt_scope* scope, measure_scope_totals_t* totals, measure_rt_site** sites,
                    std::uint32_t* site_count) {
-  RuntimeState state{};
   BusyScope busy;
-  ThreadState* thread = scope_thread(totals, sites, site_count, &state);
+  ThreadState* thread = scope_thread(totals, sites, site_count);
   if (scope->owner == nullptr || scope->serial == 0) {
     return measure_rt_scope_not_open;
   }

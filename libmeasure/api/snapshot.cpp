@@ -69,6 +69,11 @@ struct Group {
   const Metrics& metrics() const noexcept { return row->metrics; }
 };
 
+// Whether the group holds blocks live in its snapshot (what Rows::live keeps).
+bool has_live(const Group& g) noexcept {
+  return g.metrics().live_count != 0 || g.metrics().live_bytes != 0;
+}
+
 struct Grouped {
   Report report;
   std::vector<Group> groups;
@@ -313,7 +318,7 @@ std::vector<Statistic> Snapshot::statistics(By by, bool cumulative, Rows rows) c
   out.reserve(grouped->groups.size());
   auto table = public_frame_table(grouped->report);
   for (const Group& g : grouped->groups) {
-    if (rows == Rows::live && g.metrics().live_count == 0 && g.metrics().live_bytes == 0) {
+    if (rows == Rows::live && !has_live(g)) {
       continue;
     }
     out.push_back(Statistic{public_key(g, by, grouped->report, table), g.metrics().live_bytes, g.metrics().live_count,
@@ -345,8 +350,7 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
     const Capture& older_capture = older_impl.complete();
     std::lock_guard<std::mutex> symbols(symbolization_mutex());
     newer_groups = sorted_groups(newer_capture, newer_impl.symbols(), by, cumulative);
-    older_groups = &older_impl == &newer_impl ? sorted_groups(older_capture, newer_impl.symbols(), by, cumulative)
-                                              : sorted_groups(older_capture, older_impl.symbols(), by, cumulative);
+    older_groups = sorted_groups(older_capture, older_impl.symbols(), by, cumulative);
   }
   auto by_identity = std::make_unique<std::map<std::string, const Group*>>();
   for (const Group& g : older_groups->groups) {
@@ -361,9 +365,7 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
                   signed_diff(n.alloc_bytes, o.alloc_bytes),
                   signed_diff(n.alloc_count, o.alloc_count)};
   };
-  auto live = [&](const Group* g) {
-    return g != nullptr && (g->metrics().live_count != 0 || g->metrics().live_bytes != 0);
-  };
+  auto live = [](const Group* g) { return g != nullptr && has_live(*g); };
   for (const Group& g : newer_groups->groups) {
     auto it = by_identity->find(g.identity);
     const Group* old = it != by_identity->end() ? it->second : nullptr;

@@ -62,8 +62,7 @@ bool group_of_caller(ScopeGroup** group, std::uint64_t* serial) noexcept {
     return false;
   }
   ThreadState* thread = t_state;  // a thread without a state has joined no group
-  if (thread == nullptr || thread->group == nullptr ||
-      thread->group->serial.load(std::memory_order_acquire) != thread->group_serial) {
+  if (thread == nullptr || !thread->in_open_group()) {
     return false;
   }
   *group = thread->group;

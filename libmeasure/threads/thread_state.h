@@ -117,6 +117,10 @@ class ThreadState {
       on_group_event(stack, allocation, bytes);
     }
   }
+  /// Whether the thread belongs to a group that is still open (not closed since it joined).
+  bool in_open_group() const noexcept {
+    return group != nullptr && group->serial.load(std::memory_order_acquire) == group_serial;
+  }
   /// The owner's event counted in its group: out of line, rare.
   void on_group_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept;
   /// The owner's own event in sampled or counters mode: its exact totals as well (exact mode
