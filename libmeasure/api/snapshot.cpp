@@ -292,9 +292,21 @@ Key public_key(const Group& g, By by, const Report& report,
   return detail_access::make_key(g.row->key, by, table, std::move(frames), g.identity);
 }
 
+// Frees what public_key() copied from `g`'s row, once the copy is made, so the copies reuse
+// the report's memory instead of adding to it. `samples_shared`: a sample may be the heaviest
+// of several rows (a cumulative report), so its frames stay. pre: untraced (the report's memory).
+void release_copied(Grouped& grouped, Group& g, bool samples_shared) {
+  Row& row = grouped.report.rows[static_cast<std::size_t>(g.row - grouped.report.rows.data())];
+  row.key = RowKey{};
+  if (!samples_shared && row.heaviest < grouped.report.samples.size()) {
+    std::vector<std::uint32_t>().swap(grouped.report.samples[row.heaviest].frames);
+  }
+  std::string().swap(g.identity);
+}
+
 struct Change {
-  const Group* newer;  // null: gone
-  const Group* older;  // null: new
+  Group* newer;  // null: gone
+  Group* older;  // null: new
   std::int64_t live_bytes_diff, live_count_diff, alloc_bytes_diff, alloc_count_diff;
   const Group& any() const { return newer != nullptr ? *newer : *older; }
 };
@@ -315,14 +327,18 @@ std::vector<Statistic> Snapshot::statistics(By by, bool cumulative, Rows rows) c
   }
   untraced.pause();
   std::vector<Statistic> out;
-  out.reserve(grouped->groups.size());
+  auto wanted = [&](const Group& g) { return rows == Rows::all || has_live(g); };
+  out.reserve(static_cast<std::size_t>(std::count_if(grouped->groups.begin(), grouped->groups.end(), wanted)));
   auto table = public_frame_table(grouped->report);
-  for (const Group& g : grouped->groups) {
-    if (rows == Rows::live && !has_live(g)) {
+  for (Group& g : grouped->groups) {
+    if (!wanted(g)) {
       continue;
     }
     out.push_back(Statistic{public_key(g, by, grouped->report, table), g.metrics().live_bytes, g.metrics().live_count,
                             g.metrics().alloc_bytes, g.metrics().alloc_count});
+    untraced.resume();
+    release_copied(*grouped, g, cumulative && by != By::stack);
+    untraced.pause();
   }
   untraced.resume();
   grouped.reset();
@@ -352,12 +368,12 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
     newer_groups = sorted_groups(newer_capture, newer_impl.symbols(), by, cumulative);
     older_groups = sorted_groups(older_capture, older_impl.symbols(), by, cumulative);
   }
-  auto by_identity = std::make_unique<std::map<std::string, const Group*>>();
-  for (const Group& g : older_groups->groups) {
+  auto by_identity = std::make_unique<std::map<std::string, Group*>>();
+  for (Group& g : older_groups->groups) {
     by_identity->emplace(g.identity, &g);
   }
   auto changes = std::make_unique<std::vector<Change>>();
-  auto diff = [](const Metrics& n, const Metrics& o, const Group* newer, const Group* old) {
+  auto diff = [](const Metrics& n, const Metrics& o, Group* newer, Group* old) {
     return Change{newer,
                   old,
                   signed_diff(n.live_bytes, o.live_bytes),
@@ -366,9 +382,9 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
                   signed_diff(n.alloc_count, o.alloc_count)};
   };
   auto live = [](const Group* g) { return g != nullptr && has_live(*g); };
-  for (const Group& g : newer_groups->groups) {
+  for (Group& g : newer_groups->groups) {
     auto it = by_identity->find(g.identity);
-    const Group* old = it != by_identity->end() ? it->second : nullptr;
+    Group* old = it != by_identity->end() ? it->second : nullptr;
     if (rows == Rows::all || live(&g) || live(old)) {
       changes->push_back(diff(g.metrics(), old != nullptr ? old->metrics() : Metrics{}, &g, old));
     }
@@ -409,6 +425,10 @@ std::vector<StatisticDiff> Snapshot::compare_to(const Snapshot& older, By by, bo
                                  : public_key(*c.older, by, older_groups->report, older_table);
     out.push_back(StatisticDiff{std::move(key), now.live_bytes, now.live_count, now.alloc_bytes, now.alloc_count,
                                 c.live_bytes_diff, c.live_count_diff, c.alloc_bytes_diff, c.alloc_count_diff});
+    untraced.resume();
+    release_copied(c.newer != nullptr ? *newer_groups : *older_groups, c.newer != nullptr ? *c.newer : *c.older,
+                   cumulative && by != By::stack);
+    untraced.pause();
   }
   untraced.resume();
   changes.reset();

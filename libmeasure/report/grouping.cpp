@@ -25,6 +25,11 @@ class Grouper {
       : m_capture(capture), m_options(options), m_report(report), m_resolve(resolve) {
     m_include.resize(options.include.size());
     m_exclude.resize(options.exclude.size());
+    if (options.by == GroupBy::stack && !options.cumulative) {
+      // Nearly a row per site: grown by doubling, the rows would peak at three times their size.
+      m_groups.reserve(capture.sites.size());
+      m_report.rows.reserve(capture.sites.size());
+    }
   }
 
   void add(const Site& site) {
@@ -73,7 +78,7 @@ class Grouper {
         credit(unknown_group(), sample, index);
       }
     } else if (m_options.by == GroupBy::stack) {
-      credit(stack_group(sample.frames), sample, index);
+      credit(stack_group(sample.frames, index), sample, index);
     } else {
       const std::uint32_t* key = key_frame_of(sample.frames);
       credit(key == nullptr ? unknown_group() : frame_group(*key), sample, index);
@@ -81,35 +86,52 @@ class Grouper {
     m_report.samples.push_back(std::move(sample));
   }
 
-  // Moves the groups into the report's rows, sorted.
+  // Sorts the report's rows. They are sorted where they are (a permutation applied in
+  // place), as a second array of 100,000 rows would double the report's peak.
   void finish() {
-    std::vector<std::size_t> order(m_groups.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
+    std::size_t n = m_groups.size();
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) {
       order[i] = i;
     }
     std::vector<std::uint32_t> rank = canonical_ranks();
     SortBy sort = m_options.sort;
+    const std::vector<Row>& rows = m_report.rows;
     std::sort(order.begin(), order.end(), [&](std::size_t ia, std::size_t ib) {
-      const Group& a = m_groups[ia];
-      const Group& b = m_groups[ib];
-      std::uint64_t va = sort_value(a.row.metrics, sort);
-      std::uint64_t vb = sort_value(b.row.metrics, sort);
+      const Metrics& a = rows[ia].metrics;
+      const Metrics& b = rows[ib].metrics;
+      std::uint64_t va = sort_value(a, sort);
+      std::uint64_t vb = sort_value(b, sort);
       if (va != vb) {
         return va > vb;
       }
-      if (a.row.metrics.alloc_bytes != b.row.metrics.alloc_bytes) {
-        return a.row.metrics.alloc_bytes > b.row.metrics.alloc_bytes;
+      if (a.alloc_bytes != b.alloc_bytes) {
+        return a.alloc_bytes > b.alloc_bytes;
       }
-      if (a.identity != b.identity) {
-        return a.identity < b.identity;
+      if (m_groups[ia].identity != m_groups[ib].identity) {
+        return m_groups[ia].identity < m_groups[ib].identity;
       }
-      return std::lexicographical_compare(a.canonical.begin(), a.canonical.end(), b.canonical.begin(),
-                                          b.canonical.end(),
-                                          [&](std::uint32_t x, std::uint32_t y) { return rank[x] < rank[y]; });
+      const std::vector<std::uint32_t>& fa = stack_frames(m_groups[ia]);
+      const std::vector<std::uint32_t>& fb = stack_frames(m_groups[ib]);
+      return std::lexicographical_compare(
+          fa.begin(), fa.end(), fb.begin(), fb.end(),
+          [&](std::uint32_t x, std::uint32_t y) { return rank[m_canonical_of[x]] < rank[m_canonical_of[y]]; });
     });
-    m_report.rows.reserve(order.size());
-    for (std::size_t i : order) {
-      m_report.rows.push_back(std::move(m_groups[i].row));
+    // Row i of the result is row order[i]: follow each cycle of the permutation once.
+    std::vector<bool> placed(n);
+    for (std::size_t start = 0; start < n; ++start) {
+      if (placed[start]) {
+        continue;
+      }
+      Row held = std::move(m_report.rows[start]);
+      std::size_t at = start;
+      while (order[at] != start) {
+        m_report.rows[at] = std::move(m_report.rows[order[at]]);
+        placed[at] = true;
+        at = order[at];
+      }
+      m_report.rows[at] = std::move(held);
+      placed[at] = true;
     }
   }
 
@@ -119,10 +141,10 @@ class Grouper {
   static constexpr std::uint8_t entry_class = 4;
   static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
+  // What grouping needs of a row beyond the row itself (Report::rows, at the same index).
   struct Group {
-    Row row;
-    std::string identity;                  // of the key (empty for stack rows: see stack_group)
-    std::vector<std::uint32_t> canonical;  // --by stack: the canonical frames of the stack
+    std::string identity;             // of the key (empty for stack rows: see stack_group)
+    std::size_t first_sample = none;  // --by stack: its first sample, whose frames name the row
     std::uint64_t heaviest = 0;
   };
 
@@ -189,9 +211,8 @@ class Grouper {
   std::size_t group_for(RowKey key, std::string identity) {
     auto [it, inserted] = m_index.try_emplace(std::move(identity), m_groups.size());
     if (inserted) {
-      Group& g = m_groups.emplace_back();
-      g.identity = it->first;
-      g.row.key = std::move(key);
+      m_groups.emplace_back().identity = it->first;
+      m_report.rows.emplace_back().key = std::move(key);
     }
     return it->second;
   }
@@ -228,23 +249,38 @@ class Grouper {
   }
 
   // The canonical frames identify a stack row (its key frame is one of them), so they alone
-  // are the lookup key, and rows are told apart by them when sorting too.
-  std::size_t stack_group(const std::vector<std::uint32_t>& frames) {
-    m_canon.clear();
+  // decide which row a stack joins, and rows are told apart by them when sorting too. The
+  // index holds a hash of them; a group's own frames are its first sample's, so a report of
+  // 100,000 stack rows keeps no second copy of its stacks.
+  std::size_t stack_group(const std::vector<std::uint32_t>& frames, std::size_t sample) {
+    std::uint64_t hash = 0x9e3779b97f4a7c15ULL;
     for (std::uint32_t f : frames) {
-      m_canon.push_back(canonical(f));
+      hash = (hash ^ canonical(f)) * 0xff51afd7ed558ccdULL;
+      hash ^= hash >> 29;
     }
-    m_lookup.clear();
-    m_lookup.push_back('\x1e');  // apart from the identities of other groupings' keys
-    m_lookup.append(reinterpret_cast<const char*>(m_canon.data()), m_canon.size() * sizeof(std::uint32_t));
-    auto [it, inserted] = m_index.try_emplace(m_lookup, m_groups.size());
-    if (inserted) {
-      const std::uint32_t* key = key_frame_of(frames);
-      Group& g = m_groups.emplace_back();
-      g.canonical = m_canon;
-      g.row.key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
+    auto [begin, end] = m_stack_index.equal_range(hash);
+    for (auto it = begin; it != end; ++it) {
+      if (same_canonical(stack_frames(m_groups[it->second]), frames)) {
+        return it->second;
+      }
     }
-    return it->second;
+    std::size_t g = m_groups.size();
+    m_stack_index.emplace(hash, g);
+    const std::uint32_t* key = key_frame_of(frames);
+    m_groups.emplace_back().first_sample = sample;
+    m_report.rows.emplace_back().key = key_for(key == nullptr ? nullptr : &m_report.frames[*key], GroupBy::stack);
+    return g;
+  }
+
+  bool same_canonical(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) const noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [&](std::uint32_t x, std::uint32_t y) { return m_canonical_of[x] == m_canonical_of[y]; });
+  }
+
+  // The frames of a stack row (empty for every other row). A group is made for a sample that
+  // add() then stores, before the next lookup or sort.
+  const std::vector<std::uint32_t>& stack_frames(const Group& g) const noexcept {
+    return g.first_sample == none ? m_no_frames : m_report.samples[g.first_sample].frames;
   }
 
   // The rank of each canonical frame in the order of its identity, for tie-breaking.
@@ -271,14 +307,15 @@ class Grouper {
 
   void credit(std::size_t group, const Sample& sample, std::size_t index) {
     Group& g = m_groups[group];
-    g.row.metrics += sample.metrics;
-    ++g.row.stack_count;
+    Row& row = m_report.rows[group];
+    row.metrics += sample.metrics;
+    ++row.stack_count;
     std::uint64_t weight = sort_value(sample.metrics, m_options.sort);
     // Sites come in stack id order, so on equal weight the lowest stack id stays.
-    if (g.row.stack_count == 1 || weight > g.heaviest) {
+    if (row.stack_count == 1 || weight > g.heaviest) {
       g.heaviest = weight;
-      g.row.heaviest = index;
-      g.row.stack_truncated = sample.truncated;
+      row.heaviest = index;
+      row.stack_truncated = sample.truncated;
     }
   }
 
@@ -297,9 +334,9 @@ class Grouper {
   std::unordered_map<std::string, std::size_t> m_canonical_index;
   std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
   std::vector<std::size_t> m_seen;
-  std::vector<std::uint32_t> m_canon;    // scratch space of stack_group
+  std::unordered_multimap<std::uint64_t, std::size_t> m_stack_index;  // --by stack: hash of canonical frames -> group
+  const std::vector<std::uint32_t> m_no_frames;
   std::vector<std::uint32_t> m_scratch;  // scratch space of add: one stack's frames
-  std::string m_lookup;
 };
 
 // What the rows and totals cannot know, and an error for a sort by one of those: rows sorted
