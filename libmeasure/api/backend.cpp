@@ -365,6 +365,60 @@ measure_settings_t rt_settings() {
   return measure_settings_t{"off", 0, 0};
 }
 
+// Adds what `thread`'s call sites counted (every owner's): in exact mode the process's totals
+// are their sum, as a capture's are, temporary blocks included.
+void add_site_totals(const ThreadState& thread, std::uint32_t stack_count, measure_totals_t* out) noexcept {
+  for (std::uint32_t id = 0; id < stack_count; ++id) {
+    const SiteCounters* c = thread.find_site(id);
+    if (c == nullptr) {
+      id |= (1U << ThreadState::site_chunk_bits) - 1;  // skip the rest of an absent chunk
+      continue;
+    }
+    out->alloc_count += load_relaxed(c->alloc_count);
+    out->alloc_bytes += load_relaxed(c->alloc_bytes);
+    out->free_count += load_relaxed(c->free_count);
+    out->freed_bytes += load_relaxed(c->freed_bytes);
+    out->temporary_count += load_relaxed(c->temporary_count);
+  }
+}
+
+void add_event_totals(const EventTotals& t, measure_totals_t* out) noexcept {
+  out->alloc_count += t.alloc_count;
+  out->alloc_bytes += t.alloc_bytes;
+  out->free_count += t.free_count;
+  out->freed_bytes += t.freed_bytes;
+}
+
+int rt_totals(int thread_only, measure_totals_t* out) {
+  *out = measure_totals_t{};
+  if (!tracing_now()) {
+    return 0;
+  }
+  BusyScope busy;
+  Runtime& rt = runtime();
+  if (thread_only != 0) {
+    ThreadState* thread = current_thread();
+    if (thread == nullptr) {
+      return 1;  // no state yet: the thread has not allocated
+    }
+    add_event_totals(thread->own_totals(), out);
+    out->peak_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(load_relaxed(thread->peak_net_bytes), 0));
+  } else {
+    if (rt.options.mode == Mode::exact) {
+      std::uint32_t stack_count = rt.stacks.count();
+      for (const ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+        add_site_totals(*t, stack_count, out);
+      }
+    } else {
+      add_event_totals(light_totals(rt), out);
+    }
+    out->peak_bytes = process_memory(rt).peak;
+  }
+  out->live_count = static_cast<std::int64_t>(out->alloc_count - out->free_count);
+  out->live_bytes = static_cast<std::int64_t>(out->alloc_bytes - out->freed_bytes);
+  return 1;
+}
+
 constexpr measure_rt_interface g_interface = {
     1,
     sizeof(measure_rt_interface),
@@ -390,7 +444,18 @@ constexpr measure_rt_interface g_interface = {
     rt_scope_close,
     rt_scope_open_threads,
     rt_settings,
+    rt_totals,
 };
+
+// Zeros from a runtime without totals (an older preload owning the hooks).
+measure_totals_t runtime_totals(int thread_only) {
+  const measure_rt_interface* rt = measure_rt_get();
+  measure_totals_t out{};
+  if (rt->size >= offsetof(measure_rt_interface, totals) + sizeof(rt->totals)) {
+    rt->totals(thread_only, &out);
+  }
+  return out;
+}
 
 }  // namespace
 }  // namespace measure::detail
@@ -409,6 +474,12 @@ MEASURE_API measure_settings_t measure_get_settings(void) {
     return measure_settings_t{rt->is_tracing() != 0 ? "exact" : "off", 0, 0};  // a runtime that cannot say more
   }
   return rt->settings();
+}
+MEASURE_API measure_totals_t measure_get_totals(void) {
+  return measure::detail::runtime_totals(0);
+}
+MEASURE_API measure_totals_t measure_get_thread_totals(void) {
+  return measure::detail::runtime_totals(1);
 }
 MEASURE_API int measure_is_tracing(void) {
   return measure_rt_get()->is_tracing();

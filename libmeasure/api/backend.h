@@ -111,6 +111,9 @@ struct measure_rt_interface {
   int (*scope_open_threads)(const char* name, size_t name_size, measure_rt_scope* out);
   /// The settings in effect. Appended: check `size` before calling.
   measure_settings_t (*settings)(void);
+  /// The process's totals (`thread_only` 0) or the calling thread's own (1); false and zeros
+  /// when not tracing. Appended: check `size` before calling.
+  int (*totals)(int thread_only, measure_totals_t* out);
 };
 
 /// The runtime that owns this process's hooks (never null).

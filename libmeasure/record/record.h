@@ -46,7 +46,7 @@ __attribute__((always_inline)) inline void record_allocation(void* address, std:
     sampling = rt.options.mode == Mode::sampled && thread->sampler.take(size) ? Sampling::taken : Sampling::not_taken;
     if (sampling == Sampling::not_taken &&
         __builtin_expect(rt.shadow.enter_light(reinterpret_cast<std::uintptr_t>(address), size, family), 1)) {
-      thread->on_light_event(StackTable::unknown_id, true, size);
+      thread->on_own_event(StackTable::unknown_id, true, size);
       return;
     }
   }
@@ -68,7 +68,7 @@ __attribute__((always_inline)) inline bool record_free(void* address, AllocFamil
     if (__builtin_expect(!same_family(info.family, family), 0)) {
       rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);
     }
-    thread->on_light_event(StackTable::unknown_id, false, info.size);
+    thread->on_own_event(StackTable::unknown_id, false, info.size);
     return true;
   }
   return record_light_free(address, family);

@@ -177,7 +177,7 @@ __attribute__((noinline)) void sampled_event(Runtime& rt, ThreadState& thread, c
 // One event of sampled or counters mode. Inline: every event of these modes comes here.
 __attribute__((always_inline)) inline void light_event(Runtime& rt, ThreadState& thread, const BlockInfo& info,
                                                        bool allocation) noexcept {
-  thread.on_light_event(info.stack, allocation, info.size);
+  thread.on_own_event(info.stack, allocation, info.size);
   if (__builtin_expect(info.stack != StackTable::unknown_id, 0)) {
     sampled_event(rt, thread, info, allocation);  // reads the totals: after them
   }

@@ -63,6 +63,7 @@ void ThreadState::on_group_event(std::uint32_t stack, bool allocation, std::uint
 }
 
 void ThreadState::adopt() noexcept {
+  totals_at_adopt = totals;
   last_allocation = 0;
   group = nullptr;
   store_relaxed(net_bytes, 0);
@@ -84,6 +85,7 @@ void ThreadState::reset_counters() noexcept {
   net_bytes = 0;
   peak_net_bytes = 0;
   totals = EventTotals{};
+  totals_at_adopt = EventTotals{};
   last_allocation = 0;
   scopes.reset_aggregates();
 }
@@ -123,6 +125,13 @@ void ThreadRegistry::release(ThreadState* state) noexcept {
     state->last_allocation = 0;
     state->in_use.store(false, std::memory_order_release);
   }
+}
+
+EventTotals ThreadState::own_totals() const noexcept {
+  return EventTotals{load_relaxed(totals.alloc_count) - totals_at_adopt.alloc_count,
+                     load_relaxed(totals.alloc_bytes) - totals_at_adopt.alloc_bytes,
+                     load_relaxed(totals.free_count) - totals_at_adopt.free_count,
+                     load_relaxed(totals.freed_bytes) - totals_at_adopt.freed_bytes};
 }
 
 EventTotals ThreadRegistry::totals() const noexcept {

@@ -103,8 +103,9 @@ class ThreadState {
   /// Forked child starting its own capture: every counter back to zero.
   void reset_counters() noexcept;
 
-  /// The owner's own event on `stack`: its traced memory and its open scopes.
+  /// The owner's own event on `stack`: its counts, its traced memory and its open scopes.
   void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+    totals.on_event(allocation, bytes);
     std::int64_t net = net_bytes + (allocation ? static_cast<std::int64_t>(bytes) : -static_cast<std::int64_t>(bytes));
     store_relaxed(net_bytes, net);
     if (net > peak_net_bytes) {
@@ -123,12 +124,9 @@ class ThreadState {
   }
   /// The owner's event counted in its group: out of line, rare.
   void on_group_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept;
-  /// The owner's own event in sampled or counters mode: its exact totals as well (exact mode
-  /// counts them from its sites instead).
-  void on_light_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
-    totals.on_event(allocation, bytes);
-    on_own_event(stack, allocation, bytes);
-  }
+  /// The owner's counts since it started (or adopted this state): `totals` less what earlier
+  /// owners counted.
+  EventTotals own_totals() const noexcept;
 
   /// A scope-name cache in front of the process-wide registry (names are usually literals).
   struct NameSlot {
@@ -156,7 +154,10 @@ class ThreadState {
   void* side_stack = nullptr;  // the top of the side stack (platform::map_stack), or nullptr
   StackCache stacks;           // recent walks of this thread, validated on use
   Sampler sampler;             // sampled mode: which of this thread's allocations get a stack
-  EventTotals totals = {};     // sampled and counters modes: this thread's exact counts
+  // Every owner's exact counts, kept when a new owner adopts the state (a process's totals
+  // include exited threads'); `totals_at_adopt` is where the current owner's began.
+  EventTotals totals = {};
+  EventTotals totals_at_adopt = {};
 
   ThreadState* next_in_registry = nullptr;
   std::atomic<bool> in_use{false};

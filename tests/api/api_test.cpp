@@ -1,6 +1,8 @@
 // The in-process API against exactly known allocations. This executable links libmeasure,
 // so it is traced from its start; CTest also runs it with MEASURE_MODE=off and under
 // `measure run` (the preloaded runtime must answer, counting nothing twice).
+#include <unistd.h>
+
 #include <barrier>
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +118,62 @@ TEST_CASE("per-thread traced memory counts only the calling thread" * doctest::s
   // The other thread's 1,000 bytes are not this thread's; only starting it was.
   CHECK(measure::thread_traced_memory().current == here_before.current + start_cost.alloc_bytes);
   CHECK(start_cost.alloc_count >= 1);
+}
+
+// The totals a thread sees change between two points, field by field.
+measure::Totals totals_change(const measure::Totals& from, const measure::Totals& to) {
+  measure::Totals d;
+  d.alloc_count = to.alloc_count - from.alloc_count;
+  d.alloc_bytes = to.alloc_bytes - from.alloc_bytes;
+  d.free_count = to.free_count - from.free_count;
+  d.freed_bytes = to.freed_bytes - from.freed_bytes;
+  d.live_count = to.live_count - from.live_count;
+  d.live_bytes = to.live_bytes - from.live_bytes;
+  d.temporary_count = to.temporary_count - from.temporary_count;
+  return d;
+}
+
+TEST_CASE("process and thread totals count every event in the report's metric names" * doctest::skip(!g_tracing)) {
+  bool exact = measure::settings().mode == "exact";
+  measure::Totals thread_change;
+  measure::Totals process_change;
+  measure::Totals thread_now;
+  measure::Totals process_now;
+  std::uint64_t thread_peak_after_reset = 0;
+  // On a thread of its own, while the main thread waits in join(): the process's change is
+  // this thread's.
+  std::thread t([&] {
+    measure::Totals thread_start = measure::thread_totals();
+    measure::Totals process_start = measure::totals();
+    void* a = std::malloc(100);
+    void* b = std::malloc(200);
+    std::free(a);
+    void* scratch = std::malloc(30);  // freed before the thread's next allocation: temporary
+    std::free(scratch);
+    thread_now = measure::thread_totals();
+    process_now = measure::totals();
+    measure::reset_thread_peak();
+    thread_peak_after_reset = measure::thread_totals().peak_bytes;
+    std::free(b);
+    thread_change = totals_change(thread_start, thread_now);
+    process_change = totals_change(process_start, process_now);
+  });
+  t.join();
+  for (const measure::Totals* change : {&thread_change, &process_change}) {
+    CHECK(change->alloc_count == 3);
+    CHECK(change->alloc_bytes == 330);
+    CHECK(change->free_count == 2);
+    CHECK(change->freed_bytes == 130);
+    CHECK(change->live_count == 1);
+    CHECK(change->live_bytes == 200);
+  }
+  CHECK(process_change.temporary_count == (exact ? 1U : 0U));
+  CHECK(thread_now.temporary_count == 0);  // the process's only
+  CHECK(thread_now.live_bytes == static_cast<std::int64_t>(thread_now.alloc_bytes - thread_now.freed_bytes));
+  CHECK(thread_now.peak_bytes >= static_cast<std::uint64_t>(thread_now.live_bytes) + 30);
+  CHECK(thread_peak_after_reset == static_cast<std::uint64_t>(thread_now.live_bytes));
+  CHECK(process_now.peak_bytes >= static_cast<std::uint64_t>(process_now.live_bytes));
+  CHECK(thread_now.peak_count == 0);  // scopes only
 }
 
 TEST_CASE("a scope counts allocations, frees, net change, its peak and the sites at the peak" *
@@ -679,7 +737,7 @@ TEST_CASE("snapshots: dump and load keep every statistic" * doctest::skip(!g_tra
   void* p = std::malloc(333);
   measure::Snapshot snap = measure::take_snapshot();
   std::free(p);
-  std::string path = std::string(MEASURE_TEST_TMP) + "/api-snapshot.msr";
+  std::string path = std::string(MEASURE_TEST_TMP) + "/api-snapshot." + std::to_string(::getpid()) + ".msr";
   std::filesystem::create_directories(MEASURE_TEST_TMP);
   snap.dump(path);
   measure::Snapshot loaded = measure::Snapshot::load(path);
@@ -719,7 +777,9 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 TEST_CASE("baselines: written on the first run, compared after, rewritten on request" * doctest::skip(!g_tracing)) {
-  const std::string path = std::string(MEASURE_TEST_TMP) + "/api.baseline";
+  // Named by process: this test also runs under `measure run`, at the same time.
+  const std::string path = std::string(MEASURE_TEST_TMP) + "/api." + std::to_string(::getpid()) + ".baseline";
+  std::filesystem::create_directories(MEASURE_TEST_TMP);
   std::remove(path.c_str());
   measure::Counts three = measure::count_allocations([] { baseline_work(3); });
   measure::Counts five = measure::count_allocations([] { baseline_work(5); });
@@ -761,6 +821,7 @@ TEST_CASE("baselines: written on the first run, compared after, rewritten on req
   std::optional<std::string> garbage = measure::check_baseline(three, path);
   REQUIRE(garbage.has_value());
   CHECK(*garbage == path + ":1: not a baseline line (count, bytes, function, separated by tabs)");
+  std::remove(path.c_str());
 }
 
 TEST_CASE("settings say the mode and depth in effect" * doctest::skip(!g_tracing)) {
@@ -829,6 +890,8 @@ TEST_CASE("off mode: every call works and reports that nothing is traced" *
   CHECK(measure::settings().mode == "off");
   CHECK(measure::traced_memory().current == 0);
   CHECK(measure::thread_traced_memory().peak == 0);
+  CHECK(measure::totals().alloc_count == 0);
+  CHECK(measure::thread_totals().alloc_bytes == 0);
   measure::reset_peak();
   measure::Scope s{"off"};
   void* p = std::malloc(10);
@@ -850,7 +913,7 @@ TEST_CASE("off mode: every call works and reports that nothing is traced" *
   CHECK(snap.statistics(measure::By::line).empty());
   CHECK(snap.compare_to(snap, measure::By::line).empty());
   CHECK_FALSE(measure::allocation_site(p).has_value());
-  CHECK_FALSE(measure::write_capture(std::string(MEASURE_TEST_TMP) + "/off.msr"));
+  CHECK_FALSE(measure::write_capture(std::string(MEASURE_TEST_TMP) + "/off." + std::to_string(::getpid()) + ".msr"));
   CHECK(measure_report_alloc(&p, 8) == 0);
   CHECK(measure_scope_begin("c") == 0);
   CHECK(measure_scope_end(nullptr) == 0);

@@ -62,5 +62,24 @@ int main(int argc, char** argv) {
   free(chunk);
   measure_reset_peak();
   EXPECT(measure_get_traced_memory().peak == measure_get_traced_memory().current);
+
+  /* Totals in the report's metric names; this program has one thread. */
+  measure_totals_t process_before = measure_get_totals();
+  measure_totals_t thread_before = measure_get_thread_totals();
+  void* kept = malloc(64);
+  void* scratch = malloc(16);
+  free(scratch);
+  measure_totals_t process_after = measure_get_totals();
+  measure_totals_t thread_after = measure_get_thread_totals();
+  free(kept);
+  EXPECT(process_after.alloc_count - process_before.alloc_count == 2);
+  EXPECT(process_after.alloc_bytes - process_before.alloc_bytes == 80);
+  EXPECT(process_after.free_count - process_before.free_count == 1);
+  EXPECT(process_after.live_bytes - process_before.live_bytes == 64);
+  EXPECT(process_after.temporary_count - process_before.temporary_count == 1);
+  EXPECT(thread_after.alloc_bytes - thread_before.alloc_bytes == 80);
+  EXPECT(thread_after.freed_bytes - thread_before.freed_bytes == 16);
+  EXPECT(thread_after.live_count - thread_before.live_count == 1);
+  EXPECT(process_after.peak_bytes >= (uint64_t)process_after.live_bytes);
   return failures == 0 ? 0 : 1;
 }
