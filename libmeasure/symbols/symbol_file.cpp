@@ -290,13 +290,19 @@ std::vector<Frame> SymbolFile::frames(std::uint64_t offset, const Frame& base) {
   Dwarf_Addr pc = offset - 1;
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(d.module, pc, &bias);
+  // libdwfl answers with the unit whose ranges start last at or below pc, even when pc lies
+  // past their end (as _start does, between the ranges of a program's units), and then with
+  // that unit's last line row. Only a unit that covers pc names it.
+  if (cu != nullptr && dwarf_haspc(cu, pc - bias) != 1) {
+    cu = nullptr;
+  }
   std::vector<Dwarf_Die> scopes;
   if (cu != nullptr) {
     scopes = function_scopes(d.unit(cu), pc - bias);
   }
   std::string file;
   std::uint32_t line = 0;
-  if (Dwfl_Line* l = dwfl_module_getsrc(d.module, pc)) {
+  if (Dwfl_Line* l = cu != nullptr ? dwfl_module_getsrc(d.module, pc) : nullptr) {
     int lineno = 0;
     const char* src = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr);
     file = src != nullptr ? src : "";

@@ -7,8 +7,11 @@
 #include <filesystem>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "platform/platform.h"
+#include "support/skip.h"
+#include "support/subprocess.h"
 #include "symbols/symbol_file.h"
 
 using namespace measure;
@@ -182,4 +185,38 @@ TEST_CASE("demangling keeps names it cannot demangle") {
   CHECK(demangle("_ZN3foo3barEv") == "foo::bar()");
   CHECK(demangle("main") == "main");
   CHECK(demangle("_Zgarbage") == "_Zgarbage");
+}
+
+TEST_CASE("symbolizer: code outside every unit's ranges gets no source line" * doctest::test_suite("gcc")) {
+  // libdw hands out the unit whose ranges start last below an address, even past their end,
+  // and that unit's last line row then named _start (here unit_gap_tail.c:795).
+  std::string program = test::fixture_path("unit_gap");
+  if (!std::filesystem::exists(program)) {
+    test::skip_test_case("the fixture's layout is GCC's: built with GCC only");
+    return;
+  }
+  test::TempDir dir;
+  std::string capture = dir.file("gap.msr");
+  test::ProcessResult run = test::run_process({test::tool_path(), "run", "-q", "-o", capture, "--", program});
+  REQUIRE(run.status() == 0);
+  test::ProcessResult report =
+      test::run_process({test::tool_path(), "report", capture, "--by", "stack", "--top", "0", "--format", "json"});
+  REQUIRE(report.status() == 0);
+  nlohmann::json j = nlohmann::json::parse(report.out);
+  int starts = 0;
+  int allocating_mains = 0;
+  for (const nlohmann::json& row : j["rows"]) {
+    for (const nlohmann::json& frame : row["stack"]) {
+      if (frame["function"] == "_start") {
+        ++starts;
+        CHECK(frame["file"].is_null());
+        CHECK(frame["line"].is_null());
+      } else if (frame["function"] == "main") {
+        CHECK(std::filesystem::path(frame["file"].get<std::string>()).filename() == "unit_gap.c");
+        allocating_mains += frame["line"] == 18 ? 1 : 0;  // p = unit_gap_allocate(100 + i);
+      }
+    }
+  }
+  CHECK(starts >= 1);
+  CHECK(allocating_mains == 1);
 }
