@@ -368,18 +368,13 @@ measure_settings_t rt_settings() {
 // Adds what `thread`'s call sites counted (every owner's): in exact mode the process's totals
 // are their sum, as a capture's are, temporary blocks included.
 void add_site_totals(const ThreadState& thread, std::uint32_t stack_count, measure_totals_t* out) noexcept {
-  for (std::uint32_t id = 0; id < stack_count; ++id) {
-    const SiteCounters* c = thread.find_site(id);
-    if (c == nullptr) {
-      id |= (1U << ThreadState::site_chunk_bits) - 1;  // skip the rest of an absent chunk
-      continue;
-    }
-    out->alloc_count += load_relaxed(c->alloc_count);
-    out->alloc_bytes += load_relaxed(c->alloc_bytes);
-    out->free_count += load_relaxed(c->free_count);
-    out->freed_bytes += load_relaxed(c->freed_bytes);
-    out->temporary_count += load_relaxed(c->temporary_count);
-  }
+  thread.for_each_site(stack_count, [out](std::uint32_t, const SiteCounters& c) {
+    out->alloc_count += load_relaxed(c.alloc_count);
+    out->alloc_bytes += load_relaxed(c.alloc_bytes);
+    out->free_count += load_relaxed(c.free_count);
+    out->freed_bytes += load_relaxed(c.freed_bytes);
+    out->temporary_count += load_relaxed(c.temporary_count);
+  });
 }
 
 void add_event_totals(const EventTotals& t, measure_totals_t* out) noexcept {

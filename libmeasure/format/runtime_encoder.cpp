@@ -44,20 +44,15 @@ format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_
   }
   std::uint64_t mark = rt.account.mark();
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
-    for (std::uint32_t id = 0; id < count; ++id) {
-      const SiteCounters* c = t->find_site(id);
-      if (c == nullptr) {
-        id |= (1U << ThreadState::site_chunk_bits) - 1;  // skip the rest of an absent chunk
-        continue;
-      }
+    t->for_each_site(count, [&](std::uint32_t id, const SiteCounters& c) {
       format::SiteFields& s = sites[id];
-      s.alloc_count += load_relaxed(c->alloc_count);
-      s.alloc_bytes += load_relaxed(c->alloc_bytes);
-      s.free_count += load_relaxed(c->free_count);
-      s.freed_bytes += load_relaxed(c->freed_bytes);
-      s.temporary_count += load_relaxed(c->temporary_count);
-      peaks[id] += c->contribution_at(mark);
-    }
+      s.alloc_count += load_relaxed(c.alloc_count);
+      s.alloc_bytes += load_relaxed(c.alloc_bytes);
+      s.free_count += load_relaxed(c.free_count);
+      s.freed_bytes += load_relaxed(c.freed_bytes);
+      s.temporary_count += load_relaxed(c.temporary_count);
+      peaks[id] += c.contribution_at(mark);
+    });
   }
   for (std::uint32_t id = 0; id < count; ++id) {
     if (peaks[id] < 0) {

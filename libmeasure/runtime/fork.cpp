@@ -66,12 +66,10 @@ void start_child_capture(Runtime& rt) noexcept {
   }
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
     if (!light) {
-      for (std::uint32_t id = 0; id < t->chunk_limit() << ThreadState::site_chunk_bits; ++id) {
-        if (const SiteCounters* s = t->find_site(id)) {
-          count += load_relaxed(s->alloc_count) - load_relaxed(s->free_count);
-          bytes += load_relaxed(s->alloc_bytes) - load_relaxed(s->freed_bytes);
-        }
-      }
+      t->for_each_site(UINT32_MAX, [&](std::uint32_t, const SiteCounters& s) {
+        count += load_relaxed(s.alloc_count) - load_relaxed(s.free_count);
+        bytes += load_relaxed(s.alloc_bytes) - load_relaxed(s.freed_bytes);
+      });
     }
     t->reset_counters();
   }

@@ -1,9 +1,12 @@
 #include "threads/thread_state.h"
 
+#include <cstdint>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+using measure::detail::SiteCounters;
 using measure::detail::ThreadRegistry;
 using measure::detail::ThreadState;
 
@@ -41,6 +44,37 @@ TEST_CASE("thread state: sites are found by readers, absent chunks are null") {
   CHECK(s->find_site(1001) != nullptr);  // same chunk
   CHECK(s->find_site(100000) == nullptr);
   CHECK(s->chunk_limit() == 1000 / 256 + 1);
+}
+
+TEST_CASE("thread state: for_each_site visits the touched chunks below the limit, in id order") {
+  ThreadRegistry registry;
+  ThreadState* s = registry.acquire();
+  REQUIRE(s != nullptr);
+  SiteCounters* low = s->site(3);
+  SiteCounters* high = s->site(1000);  // chunk 3; chunks 1 and 2 are never touched
+  REQUIRE(low != nullptr);
+  REQUIRE(high != nullptr);
+  low->alloc_bytes = 7;
+  high->alloc_bytes = 42;
+  std::vector<std::uint32_t> ids;
+  std::uint64_t bytes = 0;
+  s->for_each_site(UINT32_MAX, [&](std::uint32_t id, const SiteCounters& c) {
+    ids.push_back(id);
+    bytes += c.alloc_bytes;
+  });
+  REQUIRE(ids.size() == 2 * 256);
+  CHECK(ids.front() == 0);
+  CHECK(ids[255] == 255);
+  CHECK(ids[256] == 768);
+  CHECK(ids.back() == 1023);
+  CHECK(bytes == 49);
+  std::vector<std::uint32_t> below;
+  s->for_each_site(1000, [&](std::uint32_t id, const SiteCounters&) { below.push_back(id); });
+  REQUIRE(below.size() == 256 + 1000 - 768);
+  CHECK(below.back() == 999);
+  std::size_t none = 0;
+  s->for_each_site(0, [&](std::uint32_t, const SiteCounters&) { ++none; });
+  CHECK(none == 0);
 }
 
 TEST_CASE("thread registry: concurrent acquire gives distinct states") {
