@@ -24,15 +24,13 @@ bool ByteBuffer::reserve(std::size_t extra) noexcept {
   while (capacity < m_size + extra) {
     capacity *= 2;
   }
-  auto* grown = static_cast<unsigned char*>(detail::platform::map_pages(capacity));
+  // Remapped, not copied: a capture of many stacks is tens of megabytes, and a copy at each
+  // doubling touched about twice that in fresh pages, the most expensive part of writing it.
+  auto* grown = static_cast<unsigned char*>(detail::platform::grow_pages(m_data, m_capacity, capacity));
   if (grown == nullptr) {
     m_failed = true;
     return false;
   }
-  if (m_size != 0) {
-    std::memcpy(grown, m_data, m_size);
-  }
-  detail::platform::unmap_pages(m_data, m_capacity);
   m_data = grown;
   m_capacity = capacity;
   return true;

@@ -37,11 +37,15 @@ format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_
   if (sites == nullptr) {
     return nullptr;
   }
-  auto* peaks = static_cast<std::int64_t*>(platform::map_pages(sizeof(std::int64_t) * (count == 0 ? 1 : count)));
+  std::size_t peaks_bytes = sizeof(std::int64_t) * (count == 0 ? 1 : count);
+  auto* peaks = static_cast<std::int64_t*>(platform::map_pages(peaks_bytes));
   if (peaks == nullptr) {
     platform::unmap_pages(sites, *bytes);
     return nullptr;
   }
+  // Both are read before written, and every page of them is written below.
+  platform::populate_pages(sites, *bytes);
+  platform::populate_pages(peaks, peaks_bytes);
   std::uint64_t mark = rt.account.mark();
   for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
     t->for_each_site(count, [&](std::uint32_t id, const SiteCounters& c) {
@@ -61,7 +65,7 @@ format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_
     }
     sites[id].peak_bytes = static_cast<std::uint64_t>(peaks[id]);
   }
-  platform::unmap_pages(peaks, sizeof(std::int64_t) * (count == 0 ? 1 : count));
+  platform::unmap_pages(peaks, peaks_bytes);
   return sites;
 }
 

@@ -16,6 +16,17 @@ namespace measure::detail::platform {
 void* map_pages(std::size_t bytes) noexcept;
 /// Unmaps memory obtained from map_pages. pre: `p`/`bytes` are exactly what map_pages saw.
 void unmap_pages(void* p, std::size_t bytes) noexcept;
+/// Grows memory from map_pages (`p`/`old_bytes` exactly what map_pages or an earlier call
+/// returned and saw) to `new_bytes`, keeping its contents, and moving it if it must: the
+/// pages already touched move with it, neither copied nor touched again. Returns the new
+/// address, or nullptr on failure (the old mapping is then unchanged). `p` may be nullptr
+/// (then it maps, as map_pages).
+void* grow_pages(void* p, std::size_t old_bytes, std::size_t new_bytes) noexcept;
+/// Commits the pages of [p, p + bytes) (memory from map_pages) for writing now, in one call:
+/// for memory the caller is about to fill. A page first read and then written otherwise
+/// faults twice (the kernel's zero page, then a copy), and each fault is a trap. Best effort:
+/// does nothing where the kernel cannot (before Linux 5.14) or memory is short.
+void populate_pages(void* p, std::size_t bytes) noexcept;
 std::size_t page_size() noexcept;
 /// How many of the `count` pages from `first_page` (page-aligned) the process can read, counted
 /// from the first up to the first that it cannot: asked of the kernel, which copies one byte of

@@ -45,6 +45,20 @@ void unmap_pages(void* p, std::size_t bytes) noexcept {
   }
 }
 
+void populate_pages(void* p, std::size_t bytes) noexcept {
+  if (p != nullptr && bytes != 0) {
+    ::madvise(p, bytes, MADV_POPULATE_WRITE);  // an error leaves the pages to fault in as usual
+  }
+}
+
+void* grow_pages(void* p, std::size_t old_bytes, std::size_t new_bytes) noexcept {
+  if (p == nullptr) {
+    return map_pages(new_bytes);
+  }
+  void* moved = ::mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
+  return moved == MAP_FAILED ? nullptr : moved;
+}
+
 std::size_t page_size() noexcept {
   // The runtime is built without thread-safe statics (no guard calls on the hot path), so the
   // cache is a relaxed atomic: racing first callers both ask sysconf and store the same value.

@@ -1,5 +1,6 @@
 #include "record/pointer_table.h"
 
+#include "platform/platform.h"
 #include "support/hash.h"
 #include "support/internal_alloc.h"
 
@@ -55,6 +56,7 @@ bool PointerTable::grow(Shard& shard) noexcept {
   if (slots == nullptr) {
     return false;
   }
+  platform::populate_pages(slots, sizeof(Slot) * capacity);  // the rehash below reads every page
   std::uint32_t mask = capacity - 1;
   for (std::uint32_t i = 0; i < shard.capacity; ++i) {
     const Slot& old = shard.slots[i];

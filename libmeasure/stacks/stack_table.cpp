@@ -95,6 +95,7 @@ StackRecord* StackTable::allocate_record(std::size_t bytes) noexcept {
     if (block == nullptr) {
       return nullptr;
     }
+    platform::populate_pages(block, size);  // records fill it from the start, one after another
     m_memory.fetch_add(size, std::memory_order_relaxed);
     m_block = block;
     m_block_size = size;
@@ -141,6 +142,7 @@ bool StackTable::grow(Shard& shard) noexcept {
   if (slots == nullptr) {
     return false;
   }
+  platform::populate_pages(slots, sizeof(IndexSlot) * capacity);  // the rehash below reads every page
   std::uint32_t mask = capacity - 1;
   for (std::uint32_t i = 0; i < shard.capacity; ++i) {
     if (shard.slots[i].id == unknown_id) {

@@ -47,6 +47,8 @@ SiteCounters* ThreadState::add_chunk(std::uint32_t chunk_index) noexcept {
   if (chunk == nullptr) {
     return nullptr;
   }
+  // A site's first access reads it: one fault for the zero page, another to write.
+  platform::populate_pages(chunk, bytes);
   m_memory += bytes;
   m_sites.load(std::memory_order_relaxed)[chunk_index].store(chunk, std::memory_order_release);
   std::uint32_t limit = m_chunk_limit.load(std::memory_order_relaxed);

@@ -34,7 +34,8 @@ struct EventTotals {
 
 class ThreadState {
  public:
-  static constexpr std::uint32_t site_chunk_bits = 8;  // 256 sites (16 KiB) per chunk
+  // 64 sites, one page, per chunk: a thread commits what it touches.
+  static constexpr std::uint32_t site_chunk_bits = 6;
   static constexpr std::uint32_t name_slots = 16;
   /// Two words per frame (return address and saved frame pointer) and the truncation probe.
   static constexpr std::uint32_t max_checks = 2 * (max_depth + 1);

@@ -43,15 +43,17 @@ TEST_CASE("thread state: sites are found by readers, absent chunks are null") {
   CHECK(s->find_site(1000)->alloc_bytes == 42);
   CHECK(s->find_site(1001) != nullptr);  // same chunk
   CHECK(s->find_site(100000) == nullptr);
-  CHECK(s->chunk_limit() == 1000 / 256 + 1);
+  CHECK(s->chunk_limit() == (1000U >> ThreadState::site_chunk_bits) + 1);
 }
 
 TEST_CASE("thread state: for_each_site visits the touched chunks below the limit, in id order") {
+  constexpr std::uint32_t chunk = 1U << ThreadState::site_chunk_bits;
   ThreadRegistry registry;
   ThreadState* s = registry.acquire();
   REQUIRE(s != nullptr);
+  const std::uint32_t high_id = 3 * chunk + chunk / 2;  // chunk 3; chunks 1 and 2 are never touched
   SiteCounters* low = s->site(3);
-  SiteCounters* high = s->site(1000);  // chunk 3; chunks 1 and 2 are never touched
+  SiteCounters* high = s->site(high_id);
   REQUIRE(low != nullptr);
   REQUIRE(high != nullptr);
   low->alloc_bytes = 7;
@@ -62,16 +64,16 @@ TEST_CASE("thread state: for_each_site visits the touched chunks below the limit
     ids.push_back(id);
     bytes += c.alloc_bytes;
   });
-  REQUIRE(ids.size() == 2 * 256);
+  REQUIRE(ids.size() == 2 * chunk);
   CHECK(ids.front() == 0);
-  CHECK(ids[255] == 255);
-  CHECK(ids[256] == 768);
-  CHECK(ids.back() == 1023);
+  CHECK(ids[chunk - 1] == chunk - 1);
+  CHECK(ids[chunk] == 3 * chunk);
+  CHECK(ids.back() == 4 * chunk - 1);
   CHECK(bytes == 49);
   std::vector<std::uint32_t> below;
-  s->for_each_site(1000, [&](std::uint32_t id, const SiteCounters&) { below.push_back(id); });
-  REQUIRE(below.size() == 256 + 1000 - 768);
-  CHECK(below.back() == 999);
+  s->for_each_site(high_id, [&](std::uint32_t id, const SiteCounters&) { below.push_back(id); });
+  REQUIRE(below.size() == chunk + high_id - 3 * chunk);
+  CHECK(below.back() == high_id - 1);
   std::size_t none = 0;
   s->for_each_site(0, [&](std::uint32_t, const SiteCounters&) { ++none; });
   CHECK(none == 0);
