@@ -30,43 +30,121 @@ struct ModuleWriter {
   }
 };
 
-// Sums every thread's counters per stack. Returns mapped memory of `count` entries.
-format::SiteFields* aggregate_sites(Runtime& rt, std::uint32_t count, std::size_t* bytes) noexcept {
-  *bytes = sizeof(format::SiteFields) * (count == 0 ? 1 : count);
-  auto* sites = static_cast<format::SiteFields*>(platform::map_pages(*bytes));
-  if (sites == nullptr) {
-    return nullptr;
+// Every thread's counters summed per stack, a window of stack ids at a time: scratch memory
+// stops growing at `largest_window` stacks (a table of them all was 56 bytes per stack, fresh
+// pages at exit), and stays small for a program with few (a capture written under an
+// address-space limit that the program used up).
+class SiteWindows {
+ public:
+  static constexpr std::uint32_t largest_window = 16384;
+
+  /// For a process with `stack_count` stacks.
+  explicit SiteWindows(std::uint32_t stack_count) noexcept
+      : m_window(stack_count == 0               ? 1
+                 : stack_count < largest_window ? stack_count
+                                                : largest_window) {}
+  /// False when out of memory.
+  bool init() noexcept {
+    m_sites = static_cast<format::SiteFields*>(platform::map_pages(sites_bytes()));
+    m_peaks = static_cast<std::int64_t*>(platform::map_pages(peaks_bytes()));
+    // Both are read before written: committed at once rather than faulted in twice a page.
+    platform::populate_pages(m_sites, sites_bytes());
+    platform::populate_pages(m_peaks, peaks_bytes());
+    return m_sites != nullptr && m_peaks != nullptr;
   }
-  std::size_t peaks_bytes = sizeof(std::int64_t) * (count == 0 ? 1 : count);
-  auto* peaks = static_cast<std::int64_t*>(platform::map_pages(peaks_bytes));
-  if (peaks == nullptr) {
-    platform::unmap_pages(sites, *bytes);
-    return nullptr;
+  ~SiteWindows() {
+    platform::unmap_pages(m_sites, sites_bytes());
+    platform::unmap_pages(m_peaks, peaks_bytes());
   }
-  // Both are read before written, and every page of them is written below.
-  platform::populate_pages(sites, *bytes);
-  platform::populate_pages(peaks, peaks_bytes);
-  std::uint64_t mark = rt.account.mark();
-  for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
-    t->for_each_site(count, [&](std::uint32_t id, const SiteCounters& c) {
-      format::SiteFields& s = sites[id];
-      s.alloc_count += load_relaxed(c.alloc_count);
-      s.alloc_bytes += load_relaxed(c.alloc_bytes);
-      s.free_count += load_relaxed(c.free_count);
-      s.freed_bytes += load_relaxed(c.freed_bytes);
-      s.temporary_count += load_relaxed(c.temporary_count);
-      peaks[id] += c.contribution_at(mark);
-    });
-  }
-  for (std::uint32_t id = 0; id < count; ++id) {
-    if (peaks[id] < 0) {
-      rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
-      peaks[id] = 0;
+  SiteWindows(const SiteWindows&) = delete;
+  SiteWindows& operator=(const SiteWindows&) = delete;
+
+  std::uint32_t window() const noexcept { return m_window; }
+  /// Sums the counters of stacks [begin, end) (end - begin <= window()), with each thread's part
+  /// of the peak whose mark is `mark`; `count_negative` counts sites whose parts sum below
+  /// zero in the diagnostics. The result for stack `begin + i` is at(i).
+  void sum(Runtime& rt, std::uint32_t begin, std::uint32_t end, std::uint64_t mark, bool count_negative) noexcept {
+    std::memset(static_cast<void*>(m_sites), 0, sizeof(format::SiteFields) * (end - begin));
+    std::memset(m_peaks, 0, sizeof(std::int64_t) * (end - begin));
+    for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
+      t->for_each_site(begin, end, [&](std::uint32_t id, const SiteCounters& c) {
+        format::SiteFields& s = m_sites[id - begin];
+        s.alloc_count += load_relaxed(c.alloc_count);
+        s.alloc_bytes += load_relaxed(c.alloc_bytes);
+        s.free_count += load_relaxed(c.free_count);
+        s.freed_bytes += load_relaxed(c.freed_bytes);
+        s.temporary_count += load_relaxed(c.temporary_count);
+        m_peaks[id - begin] += c.contribution_at(mark);
+      });
     }
-    sites[id].peak_bytes = static_cast<std::uint64_t>(peaks[id]);
+    for (std::uint32_t i = 0; i < end - begin; ++i) {
+      if (m_peaks[i] < 0) {
+        if (count_negative) {
+          rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
+        }
+        m_peaks[i] = 0;
+      }
+      m_sites[i].peak_bytes = static_cast<std::uint64_t>(m_peaks[i]);
+    }
   }
-  platform::unmap_pages(peaks, peaks_bytes);
-  return sites;
+  const format::SiteFields& at(std::uint32_t i) const noexcept { return m_sites[i]; }
+
+ private:
+  std::size_t sites_bytes() const noexcept { return sizeof(format::SiteFields) * m_window; }
+  std::size_t peaks_bytes() const noexcept { return sizeof(std::int64_t) * m_window; }
+  std::uint32_t m_window;
+  format::SiteFields* m_sites = nullptr;
+  std::int64_t* m_peaks = nullptr;
+};
+
+bool site_used(const format::SiteFields& s) noexcept {
+  return s.alloc_count != 0 || s.free_count != 0;
+}
+
+// The sites section: every stack with events, and their sums into `totals`. Threads may still
+// record meanwhile, so the stacks counted as used in the first pass are remembered: the second
+// encodes exactly those, with what their counters hold by then. False when out of memory
+// (the section is then empty).
+bool encode_sites(format::ByteBuffer& out, Runtime& rt, std::uint32_t count, format::SiteFields* totals) noexcept {
+  SiteWindows windows(count);
+  std::size_t used_bytes = (static_cast<std::size_t>(count) + 7) / 8;
+  auto* used = static_cast<std::uint8_t*>(platform::map_pages(used_bytes == 0 ? 1 : used_bytes));
+  bool ready = used != nullptr && windows.init();
+  std::uint64_t mark = rt.account.mark();
+  std::uint32_t used_count = 0;
+  for (std::uint32_t begin = 0; ready && begin < count; begin += windows.window()) {
+    std::uint32_t end = count - begin < windows.window() ? count : begin + windows.window();
+    windows.sum(rt, begin, end, mark, false);
+    for (std::uint32_t id = begin; id < end; ++id) {
+      if (site_used(windows.at(id - begin))) {
+        used[id / 8] = static_cast<std::uint8_t>(used[id / 8] | (1U << (id % 8)));
+        ++used_count;
+      }
+    }
+  }
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
+  out.put_varint(ready ? used_count : 0);
+  std::uint32_t previous = 0;
+  for (std::uint32_t begin = 0; ready && begin < count; begin += windows.window()) {
+    std::uint32_t end = count - begin < windows.window() ? count : begin + windows.window();
+    windows.sum(rt, begin, end, mark, true);
+    for (std::uint32_t id = begin; id < end; ++id) {
+      if ((used[id / 8] & (1U << (id % 8))) == 0) {
+        continue;
+      }
+      const format::SiteFields& s = windows.at(id - begin);
+      format::encode_site(out, id - previous, s);
+      previous = id;
+      totals->alloc_count += s.alloc_count;
+      totals->alloc_bytes += s.alloc_bytes;
+      totals->free_count += s.free_count;
+      totals->freed_bytes += s.freed_bytes;
+      totals->temporary_count += s.temporary_count;
+    }
+  }
+  out.end_section();
+  platform::unmap_pages(used, used_bytes == 0 ? 1 : used_bytes);
+  return ready;
 }
 
 // The timeline; a final capture adds a last point, taken now (a checkpoint's writer, the
@@ -285,33 +363,8 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
 
   out.end_section();
 
-  std::size_t sites_bytes = 0;
-  format::SiteFields* sites = aggregate_sites(rt, count, &sites_bytes);
   format::TotalsFields totals{};
-  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
-  std::uint32_t used = 0;
-  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
-    used += sites[id].alloc_count != 0 || sites[id].free_count != 0 ? 1 : 0;
-  }
-  out.put_varint(used);
-  std::uint32_t previous = 0;
-  for (std::uint32_t id = 0; sites != nullptr && id < count; ++id) {
-    const format::SiteFields& s = sites[id];
-    if (s.alloc_count == 0 && s.free_count == 0) {
-      continue;
-    }
-    format::encode_site(out, id - previous, s);
-    previous = id;
-    totals.counters.alloc_count += s.alloc_count;
-    totals.counters.alloc_bytes += s.alloc_bytes;
-    totals.counters.free_count += s.free_count;
-    totals.counters.freed_bytes += s.freed_bytes;
-    totals.counters.temporary_count += s.temporary_count;
-  }
-  out.end_section();
-  if (sites != nullptr) {
-    platform::unmap_pages(sites, sites_bytes);
-  } else {
+  if (!encode_sites(out, rt, count, &totals.counters)) {
     LogLine().text("out of memory while aggregating call sites; the capture has no sites").emit();
   }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "platform/platform.h"
 #include "record/peak.h"
@@ -68,24 +69,31 @@ class ThreadState {
   }
   /// One past the highest chunk index in use (for readers that walk every site).
   std::uint32_t chunk_limit() const noexcept { return m_chunk_limit.load(std::memory_order_acquire); }
-  /// Reader side (any thread): calls `f(stack, counters)` for every stack id below `limit` in
-  /// a chunk this thread has touched, in id order; chunks it never touched are skipped whole.
+  /// Reader side (any thread): calls `f(stack, counters)` for every stack id in [begin, end)
+  /// in a chunk this thread has touched, in id order; chunks it never touched are skipped whole.
   template <class F>
-  void for_each_site(std::uint32_t limit, F&& f) const {
+  void for_each_site(std::uint32_t begin, std::uint32_t end, F&& f) const {
     std::uint32_t chunks = chunk_limit();
     // The directory published with the chunk limit read above, or a later, larger one.
     const std::atomic<SiteCounters*>* directory = m_sites.load(std::memory_order_acquire);
-    for (std::uint32_t c = 0; c < chunks && (c << site_chunk_bits) < limit; ++c) {
+    constexpr std::uint32_t per_chunk = 1U << site_chunk_bits;
+    for (std::uint32_t c = begin >> site_chunk_bits; c < chunks && (c << site_chunk_bits) < end; ++c) {
       const SiteCounters* chunk = directory[c].load(std::memory_order_acquire);
       if (chunk == nullptr) {
         continue;
       }
       std::uint32_t first = c << site_chunk_bits;
-      std::uint32_t end = limit - first < (1U << site_chunk_bits) ? limit - first : (1U << site_chunk_bits);
-      for (std::uint32_t i = 0; i < end; ++i) {
+      std::uint32_t from = begin > first ? begin - first : 0;
+      std::uint32_t to = end - first < per_chunk ? end - first : per_chunk;
+      for (std::uint32_t i = from; i < to; ++i) {
         f(first + i, chunk[i]);
       }
     }
+  }
+  /// Every stack id below `limit` (see above).
+  template <class F>
+  void for_each_site(std::uint32_t limit, F&& f) const {
+    for_each_site(0, limit, std::forward<F>(f));
   }
 
   /// Scratch space for one stack walk (stacks/unwind.h) on this thread's stack bounds.

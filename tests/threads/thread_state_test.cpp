@@ -77,6 +77,16 @@ TEST_CASE("thread state: for_each_site visits the touched chunks below the limit
   std::size_t none = 0;
   s->for_each_site(0, [&](std::uint32_t, const SiteCounters&) { ++none; });
   CHECK(none == 0);
+  // A range that starts inside one chunk, skips the untouched ones and ends inside another.
+  std::vector<std::uint32_t> range;
+  s->for_each_site(chunk - 2, high_id + 1, [&](std::uint32_t id, const SiteCounters&) { range.push_back(id); });
+  REQUIRE(range.size() == 2 + high_id + 1 - 3 * chunk);
+  CHECK(range.front() == chunk - 2);
+  CHECK(range[2] == 3 * chunk);
+  CHECK(range.back() == high_id);
+  std::vector<std::uint32_t> inside;
+  s->for_each_site(3 * chunk + 1, 3 * chunk + 3, [&](std::uint32_t id, const SiteCounters&) { inside.push_back(id); });
+  CHECK(inside == std::vector<std::uint32_t>{3 * chunk + 1, 3 * chunk + 2});
 }
 
 TEST_CASE("thread registry: concurrent acquire gives distinct states") {
