@@ -20,6 +20,10 @@ bool ByteBuffer::reserve(std::size_t extra) noexcept {
   if (m_size + extra <= m_capacity) {
     return true;
   }
+  // Streaming, the buffer grows to the threshold and then hands its bytes on when full.
+  if (m_sink != nullptr && m_capacity >= m_threshold && m_size != 0 && (!flush() || extra <= m_capacity)) {
+    return !m_failed;
+  }
   std::size_t capacity = m_capacity == 0 ? 64 * 1024 : m_capacity;
   while (capacity < m_size + extra) {
     capacity *= 2;
@@ -70,27 +74,88 @@ void ByteBuffer::put_header() noexcept {
   put_u32le(0);
 }
 
+namespace {
+
+std::uint32_t crc_update(std::uint32_t crc, const unsigned char* data, std::uint64_t size) noexcept {
+  for (std::uint64_t done = 0; done < size;) {
+    std::uint64_t piece = size - done > (1U << 30) ? (1U << 30) : size - done;
+    crc = static_cast<std::uint32_t>(::crc32(crc, data + done, static_cast<uInt>(piece)));
+    done += piece;
+  }
+  return crc;
+}
+
+void put_le(unsigned char* out, std::uint64_t value, int bytes) noexcept {
+  for (int i = 0; i < bytes; ++i) {
+    out[i] = static_cast<unsigned char>(value >> (8 * i));
+  }
+}
+
+}  // namespace
+
 void ByteBuffer::begin_section(std::uint32_t kind) noexcept {
-  m_section_start = m_size;
-  put_u32le(kind);
-  put_u32le(0);  // crc32, patched by end_section
-  put_u64le(0);  // length, patched by end_section
+  // Reserved first, so that the header is never split between the sink and this buffer.
+  if (!reserve(section_header_size)) {
+    return;
+  }
+  m_section_start = m_base + m_size;
+  m_section_kind = kind;
+  m_in_section = true;
+  m_handed_crc = 0;
+  m_handed_end = m_section_start + section_header_size;
+  unsigned char* header = m_data + m_size;
+  put_le(header, kind, 4);
+  put_le(header + 4, 0, 12);  // crc32 and length, filled in by end_section
+  m_size += section_header_size;
 }
 
 void ByteBuffer::end_section() noexcept {
+  m_in_section = false;
   if (m_failed) {
     return;
   }
-  std::size_t payload = m_section_start + section_header_size;
-  std::uint64_t length = m_size - payload;
-  for (int i = 0; i < 8; ++i) {
-    m_data[m_section_start + 8 + i] = static_cast<unsigned char>(length >> (8 * i));
-  }
-  std::uint32_t crc = section_crc(m_data + m_section_start, m_data + payload, length);
-  for (int i = 0; i < 4; ++i) {
-    m_data[m_section_start + 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
+  std::uint64_t payload = m_section_start + section_header_size;
+  std::uint64_t length = m_base + m_size - payload;
+  if (m_section_start >= m_base) {
+    unsigned char* header = m_data + (m_section_start - m_base);
+    put_le(header + 8, length, 8);
+    put_le(header + 4, section_crc(header, header + section_header_size, length), 4);
+  } else {
+    // The header and the payload's start went to the sink (flush() kept their crc32): the
+    // crc32 is that of the header's kind and length followed by the payload, joined from its
+    // parts, and the header is filled in where it went.
+    std::uint32_t payload_crc =
+        crc_update(m_handed_crc, m_data + (m_handed_end - m_base), m_base + m_size - m_handed_end);
+    unsigned char kind[4];
+    unsigned char patch[12];  // the header after its kind: crc32, length
+    put_le(kind, m_section_kind, 4);
+    put_le(patch + 4, length, 8);
+    std::uint32_t header_crc = crc_update(crc_update(0, kind, 4), patch + 4, 8);
+    put_le(patch, ::crc32_combine64(header_crc, payload_crc, static_cast<z_off64_t>(length)), 4);
+    if (!m_sink->overwrite(m_section_start + 4, patch, sizeof patch)) {
+      m_failed = true;
+      return;
+    }
   }
   ++m_sections;
+}
+
+bool ByteBuffer::flush() noexcept {
+  if (m_sink == nullptr || m_failed || m_size == 0) {
+    return !m_failed;
+  }
+  if (m_in_section) {
+    std::uint64_t end = m_base + m_size;
+    m_handed_crc = crc_update(m_handed_crc, m_data + (m_handed_end - m_base), end - m_handed_end);
+    m_handed_end = end;
+  }
+  if (!m_sink->append(m_data, m_size)) {
+    m_failed = true;
+    return false;
+  }
+  m_base += m_size;
+  m_size = 0;
+  return true;
 }
 
 std::uint32_t section_crc(const unsigned char* header, const unsigned char* payload, std::uint64_t length) noexcept {

@@ -1,12 +1,29 @@
 // A growable byte buffer for encoding captures. Memory comes from mapped pages, so the
 // runtime can encode at exit or in a checkpoint without touching any heap. A failed growth
 // sets failed() and drops further writes; the caller then reports the loss.
+//
+// Given a sink, the buffer hands its bytes on when it needs room and holds at least `threshold`,
+// so a capture of any size is written with about that much memory; a section's header,
+// written before its payload is known, is filled in where it went.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 namespace measure::format {
+
+/// Where a streaming ByteBuffer's bytes go, in order: a file.
+class ByteSink {
+ public:
+  /// Appends `size` bytes after those written so far. False on failure (the sink keeps why).
+  virtual bool append(const unsigned char* data, std::size_t size) noexcept = 0;
+  /// Overwrites `size` bytes written before, from `offset` (counted from the first byte). False
+  /// on failure.
+  virtual bool overwrite(std::uint64_t offset, const unsigned char* data, std::size_t size) noexcept = 0;
+
+ protected:
+  ~ByteSink() = default;
+};
 
 class ByteBuffer {
  public:
@@ -49,6 +66,15 @@ class ByteBuffer {
   /// Writes the end section (after all others).
   void put_end() noexcept;
 
+  /// From now on, hands the bytes held to `sink` when it needs room and holds `threshold` or
+  /// more (and on flush()). data() and size() then describe only what is still held.
+  void stream_to(ByteSink* sink, std::size_t threshold) noexcept {
+    m_sink = sink;
+    m_threshold = threshold;
+  }
+  /// Hands every byte held to the sink. False, and failed() true, when the sink failed.
+  bool flush() noexcept;
+
   const unsigned char* data() const noexcept { return m_data; }
   std::size_t size() const noexcept { return m_size; }
   bool failed() const noexcept { return m_failed; }
@@ -59,9 +85,18 @@ class ByteBuffer {
   unsigned char* m_data = nullptr;
   std::size_t m_size = 0;
   std::size_t m_capacity = 0;
-  std::size_t m_section_start = 0;
+  // Positions count from the first byte ever put; m_data holds those from m_base on.
+  std::uint64_t m_base = 0;
+  std::uint64_t m_section_start = 0;
+  // The open section's payload handed to the sink so far: its crc32 and where it ends.
+  bool m_in_section = false;
+  std::uint32_t m_section_kind = 0;
+  std::uint32_t m_handed_crc = 0;
+  std::uint64_t m_handed_end = 0;
   std::uint32_t m_sections = 0;
   bool m_failed = false;
+  ByteSink* m_sink = nullptr;
+  std::size_t m_threshold = 0;
 };
 
 /// The checksum of a section: zlib's crc32 over its kind, its length and its payload.

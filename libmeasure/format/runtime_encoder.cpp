@@ -148,14 +148,14 @@ bool encode_sites(format::ByteBuffer& out, Runtime& rt, std::uint32_t count, for
 }
 
 // The timeline; a final capture adds a last point, taken now (a checkpoint's writer, the
-// background thread, has just sampled), unless `sampled` says it was taken already.
-void encode_timeline(format::ByteBuffer& out, Runtime& rt, bool final) noexcept {
+// background thread, has just sampled).
+void encode_timeline(format::ByteBuffer& out, Runtime& rt, const CaptureRequest& request) noexcept {
   if (!rt.options.timeline) {
     return;
   }
-  if (final) {
+  if (request.final) {
     ProcessMemory memory = process_memory(rt);
-    rt.timeline.sample({platform::monotonic_ns() - rt.start_monotonic_ns, memory.live, platform::resident_bytes()},
+    rt.timeline.sample({platform::monotonic_ns() - rt.start_monotonic_ns, memory.live, request.resident_bytes},
                        memory.peak);
   }
   std::size_t bytes = sizeof(TimelinePoint) * Timeline::capacity;
@@ -328,7 +328,8 @@ void encode_scopes(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_cou
 }  // namespace
 
 CaptureRequest CaptureRequest::now(bool final, bool frames) noexcept {
-  return CaptureRequest{final, frames, platform::process_id(), platform::parent_process_id()};
+  return CaptureRequest{final, frames, platform::process_id(), platform::parent_process_id(),
+                        platform::resident_bytes()};
 }
 
 void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames) noexcept {
@@ -384,13 +385,13 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
   std::uint64_t shadow_bytes = rt.shadow.memory_bytes();
   totals.toolkit_bytes = internal_bytes() + shadow_bytes;
   totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes;
-  totals.resident_bytes = platform::resident_bytes();
+  totals.resident_bytes = request.resident_bytes;
   totals.threads = rt.threads.count();
   format::encode_totals(out, totals);
   encode_diagnostics(out, rt, shadow_bytes);
   encode_scopes(out, rt, count);
   if (frames) {
-    encode_timeline(out, rt, request.final);  // in files, not in-process snapshots
+    encode_timeline(out, rt, request);  // in files, not in-process snapshots
   }
   out.put_end();
 }

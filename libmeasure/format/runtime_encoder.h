@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace measure::detail {
 
@@ -20,6 +21,9 @@ struct CaptureRequest {
   bool frames = true;  // stacks carry their frames (an in-process snapshot leaves them out)
   int pid = 0;         // the process the capture describes
   int parent_pid = 0;
+  // The process's resident memory, read before encoding (a capture streamed to its file may
+  // hold the last descriptor the process can have by the end).
+  std::uint64_t resident_bytes = 0;
 
   /// For the calling process, as it is now.
   static CaptureRequest now(bool final, bool frames = true) noexcept;

@@ -98,26 +98,107 @@ int publish(Runtime& rt, const char* temporary, const char* path, bool claim) no
   return -EEXIST;
 }
 
-// One attempt to write an encoded capture, shared with the helper process that retries it
-// (which must not encode again: what it reads of the process, /proc/self/statm, would take
-// the one descriptor it freed).
+// Writes into `out` the name of a temporary file next to `path`: random, and created new, as
+// a name a user could predict (PATH.tmp.PID) would let them prepare a symbolic link there and
+// have a program run by root write through it.
+void temporary_name(const char* path, char* out) noexcept {
+  std::size_t n = std::strlen(path);
+  std::memcpy(out, path, n);
+  std::memcpy(out + n, ".tmp.", 5);  // NOLINT(bugprone-not-null-terminated-result): random_name ends it
+  platform::random_name(out + n + 5);
+}
+
+constexpr std::size_t max_path = 4096;
+constexpr std::size_t max_temporary = max_path + 32;
+
+// Captures are handed to their file in pieces of about this size as they are encoded: writing
+// one takes that much memory however many stacks it holds (it took the whole file's size).
+constexpr std::size_t stream_threshold = std::size_t{4} << 20;
+
+// The temporary file a capture streams into, created when the first bytes arrive: the encoder
+// reads the process's /proc files before that, with a descriptor this file may need. Removed
+// unless kept (published).
+class TemporaryFile final : public format::ByteSink {
+ public:
+  explicit TemporaryFile(const char* path) noexcept { temporary_name(path, m_name); }
+  ~TemporaryFile() {
+    if (m_fd >= 0) {
+      platform::close_file(m_fd);
+    }
+    if (m_created && !m_kept) {
+      platform::remove_file(m_name);
+    }
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+
+  bool append(const unsigned char* data, std::size_t size) noexcept override {
+    if (m_fd < 0 && !create()) {
+      return false;
+    }
+    if (size > m_limit || m_written > m_limit - size) {
+      return fail(EFBIG);  // writing past RLIMIT_FSIZE would kill the program
+    }
+    int rc = platform::write_all(m_fd, data, size);
+    m_written += size;
+    return rc == 0 || fail(-rc);
+  }
+  bool overwrite(std::uint64_t offset, const unsigned char* data, std::size_t size) noexcept override {
+    int rc = m_fd < 0 ? -EBADF : platform::write_all_at(m_fd, offset, data, size);
+    return rc == 0 || fail(-rc);
+  }
+  /// Closes the file: 0 or an errno value.
+  int close() noexcept {
+    int rc = platform::close_file(m_fd);
+    m_fd = -1;
+    return -rc;
+  }
+  void keep() noexcept { m_kept = true; }
+  const char* name() const noexcept { return m_name; }
+  int error() const noexcept { return m_error; }
+  bool created() const noexcept { return m_created; }
+
+ private:
+  bool create() noexcept {
+    int fd = platform::create_new_file(m_name, capture_mode);
+    if (fd < 0) {
+      return fail(-fd);
+    }
+    m_fd = fd;
+    m_created = true;
+    return true;
+  }
+  bool fail(int error) noexcept {
+    if (m_error == 0) {
+      m_error = error;
+    }
+    return false;
+  }
+
+  char m_name[max_temporary];
+  int m_fd = -1;
+  int m_error = 0;
+  bool m_created = false;
+  bool m_kept = false;
+  std::uint64_t m_written = 0;
+  std::uint64_t m_limit = platform::file_size_limit();
+};
+
+// One attempt to write a capture encoded in memory, made by a helper process with a spare
+// descriptor (which must not encode again: what it reads of the process, /proc/self/statm,
+// would take the one descriptor it freed).
 struct Attempt {
   Runtime* rt;
   const unsigned char* data;
   std::size_t size;
-  char path[4096];
+  const char* path;
   bool claim;
 };
 
 // Writes and publishes; returns 0 or an errno value, and warns about nothing.
 int write_once(Attempt& a) noexcept {
-  // A random name, created new: a name a user could predict (PATH.tmp.PID) would let them
-  // prepare a symbolic link there and have a program run by root write through it.
-  char temporary[sizeof a.path + 32];
-  std::size_t n = std::strlen(a.path);
-  std::memcpy(temporary, a.path, n);
-  std::memcpy(temporary + n, ".tmp.", 5);  // NOLINT(bugprone-not-null-terminated-result): random_name ends it
-  platform::random_name(temporary + n + 5);
+  char temporary[max_temporary];
+  temporary_name(a.path, temporary);
   int fd = platform::create_new_file(temporary, capture_mode);
   if (fd < 0) {
     return -fd;
@@ -191,36 +272,53 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
     return 0;  // a thread calls exec: the capture it wrote just before is the final one
   }
   CaptureRequest request = CaptureRequest::now(final);
-  Attempt attempt{&rt, nullptr, 0, {}, false};
+  char path[max_path];
+  bool claim = false;
   if (path_template == nullptr && rt.path_chosen) {
-    std::memcpy(attempt.path, rt.chosen_path, std::strlen(rt.chosen_path) + 1);
+    std::memcpy(path, rt.chosen_path, std::strlen(rt.chosen_path) + 1);
   } else {
     const char* templ = path_template != nullptr ? path_template : rt.output_path;
-    if (!expand_output_path(templ, attempt.path, sizeof attempt.path, request.pid)) {
+    if (!expand_output_path(templ, path, sizeof path, request.pid)) {
       return write_failed(rt, templ, request.pid, ENAMETOOLONG);
     }
-    attempt.claim = path_template == nullptr;
+    claim = path_template == nullptr;
   }
-  format::ByteBuffer out;
-  encode_capture_state(rt, out, request);
   int rc = 0;
-  if (out.failed()) {
-    rc = ENOMEM;
-  } else if (out.size() > platform::file_size_limit()) {
-    rc = EFBIG;  // writing past RLIMIT_FSIZE would kill the program
-  } else {
-    attempt.data = out.data();
-    attempt.size = out.size();
-    rc = write_once(attempt);
+  {
+    TemporaryFile file(path);
+    format::ByteBuffer out;
+    out.stream_to(&file, stream_threshold);
+    encode_capture_state(rt, out, request);
+    if (out.flush()) {
+      rc = file.close();
+      if (rc == 0) {
+        rc = -publish(rt, file.name(), path, claim);
+      }
+      if (rc == 0) {
+        file.keep();
+      }
+    } else {
+      rc = file.error() != 0 ? file.error() : ENOMEM;
+    }
   }
   if (rc == EMFILE) {
     // The program uses every descriptor it may have. A helper with a copy of the descriptor
-    // table has room in its copy; the program's own table is left exactly as it is.
-    int helper = platform::run_with_spare_descriptor(&write_in_helper, &attempt);
-    rc = helper < 0 ? EMFILE : helper;
+    // table has room in its copy; the program's own table is left exactly as it is. It writes
+    // an encoding held here in memory.
+    format::ByteBuffer held;
+    encode_capture_state(rt, held, request);
+    Attempt attempt{&rt, held.data(), held.size(), path, claim};
+    if (held.failed()) {
+      rc = ENOMEM;
+    } else if (held.size() > platform::file_size_limit()) {
+      rc = EFBIG;
+    } else {
+      int helper = platform::run_with_spare_descriptor(&write_in_helper, &attempt);
+      rc = helper < 0 ? EMFILE : helper;
+    }
   }
   if (rc != 0) {
-    return write_failed(rt, attempt.path, request.pid, rc);
+    return write_failed(rt, path, request.pid, rc);
   }
   return 0;
 }

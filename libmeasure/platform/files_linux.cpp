@@ -76,6 +76,23 @@ int write_all(int fd, const void* data, std::size_t size) noexcept {
   return 0;
 }
 
+int write_all_at(int fd, std::uint64_t offset, const void* data, std::size_t size) noexcept {
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = retry([&] { return ::pwrite(fd, p, size, static_cast<off_t>(offset)); });
+    if (n < 0) {
+      return -errno;
+    }
+    if (n == 0) {
+      return -EIO;
+    }
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
 int close_file(int fd) noexcept {
   return ::close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }

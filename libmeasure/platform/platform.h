@@ -85,6 +85,9 @@ std::size_t random_name(char* out) noexcept;
 int change_mode(int fd, unsigned mode) noexcept;
 /// Writes all of `size` bytes, retrying short writes. Returns 0 or -errno.
 int write_all(int fd, const void* data, std::size_t size) noexcept;
+/// Writes all of `size` bytes at `offset` of the file, leaving the file offset as it is.
+/// Returns 0 or -errno.
+int write_all_at(int fd, std::uint64_t offset, const void* data, std::size_t size) noexcept;
 /// fsync-free close; returns 0 or -errno.
 int close_file(int fd) noexcept;
 /// Atomically replaces `to` with `from`. Returns 0 or -errno.

@@ -63,6 +63,24 @@ TEST_CASE("hostile limits: when the capture cannot be written, measure run says 
   CHECK(r.err.substr(r.err.find(' ', at + 40)) == " (it could not be written: File too large)\n");
 }
 
+TEST_CASE("hostile limits: a file-size limit reached halfway through a capture leaves no part of it") {
+  // The capture (about 6 MB) goes to its file in pieces as it is encoded: the first fits under
+  // the limit of 5,000 KiB, the next does not. Writing past the limit would kill the program
+  // (SIGXFSZ); the runtime stops before it, removes what it wrote and says why.
+  TempDir dir;
+  ProcessResult r = run_process(
+      {"bash", "-c",
+       "ulimit -f 5000; exec " + tool_path() + " run -o " + dir.file("f.msr") + " -- " + fixture_path("many_stacks")});
+  CHECK(r.status() == 0);  // the program's own
+  CHECK(r.err.find(": File too large\n") != std::string::npos);
+  CHECK(r.err.find("measure: no capture was written for pid ") != std::string::npos);
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    left.push_back(entry.path().filename().string());
+  }
+  CHECK(left.empty());
+}
+
 TEST_CASE("hostile limits: an output path too long is refused, and the runtime's warning keeps its reason") {
   TempDir dir;
   std::string long_name = dir.file(std::string(300, 'n') + ".msr");
