@@ -103,7 +103,7 @@ int publish(Runtime& rt, const char* temporary, const char* path, bool claim) no
 // have a program run by root write through it.
 void temporary_name(const char* path, char* out) noexcept {
   std::size_t n = std::strlen(path);
-  std::memcpy(out, path, n);
+  std::memcpy(out, path, n + 1);
   std::memcpy(out + n, ".tmp.", 5);  // NOLINT(bugprone-not-null-terminated-result): random_name ends it
   platform::random_name(out + n + 5);
 }
