@@ -110,7 +110,9 @@ struct Label {
 // The flame graph's nodes: samples sorted by their label sequence (outermost first) merge
 // along common prefixes, so each node opens once and its x offset is the running sum.
 std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
-  detail::StackPaths p = detail::stack_paths(r, frame_label);
+  // Stacks of no width are kept: their frames are not drawn, but the frames they share with
+  // others (and "all") count their metrics, so that "all" agrees with the header.
+  detail::StackPaths p = detail::stack_paths(r, frame_label, true);
   for (std::size_t i = 0; i < p.labels.size(); ++i) {
     const Frame* frame = p.label_frames[i] < r.frames.size() ? &r.frames[p.label_frames[i]] : nullptr;
     int kind = frame == nullptr || frame->function.empty() ? 2 : is_system_frame(*frame) ? 1 : 0;
@@ -127,7 +129,7 @@ std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
   // its subtree (the nodes after it, in this depth-first order) go, so memory follows what
   // is drawn, not every frame of every stack.
   auto visible = [&](const Node& n) {
-    return static_cast<double>(n.value) * image_width >= min_width * static_cast<double>(total);
+    return n.value != 0 && static_cast<double>(n.value) * image_width >= min_width * static_cast<double>(total);
   };
   auto close_to = [&](std::vector<std::size_t>& open, std::size_t depth, std::vector<Node>& nodes) {
     while (open.size() > depth) {

@@ -85,7 +85,7 @@ std::string frame_label(const Frame& frame) {
 
 namespace detail {
 
-StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&)) {
+StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&), bool with_zero) {
   StackPaths p;
   std::vector<std::uint32_t> label_of(r.frames.size() + 1);
   {
@@ -106,7 +106,7 @@ StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&)) {
     }
   }
   for (const Sample& s : r.samples) {
-    if (sort_value(s.metrics, r.options.sort) == 0) {
+    if (!with_zero && sort_value(s.metrics, r.options.sort) == 0) {
       continue;
     }
     std::vector<std::uint32_t>& path = p.paths.emplace_back();

@@ -96,8 +96,9 @@ std::string describe_frame(const Frame& frame, bool shorten);
 std::string describe_key(const RowKey& key, GroupBy by, bool shorten);
 
 namespace detail {
-/// The selected stacks whose --sort metric is not 0, as sequences of frame labels from the
-/// outermost frame in, for the flame-graph formats (folded, svg).
+/// The selected stacks as sequences of frame labels from the outermost frame in, for the
+/// flame-graph formats (folded, svg): those whose --sort metric is not 0, or every one when
+/// `with_zero` (the svg's tooltips count the allocations of 0 bytes that a frame led to).
 struct StackPaths {
   std::vector<std::string> labels;                // distinct labels, sorted
   std::vector<std::uint32_t> label_frames;        // per label: a frame with it (frames.size(): none)
@@ -105,7 +106,7 @@ struct StackPaths {
   std::vector<const Sample*> samples;             // per stack: its sample
   std::vector<std::size_t> order;                 // stacks in the lexicographic order of their paths
 };
-StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&));
+StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&), bool with_zero = false);
 
 /// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
 /// JSON object, with the glossary's names; those in `unknown` (what the capture or the view

@@ -2,6 +2,7 @@
 // must be well-formed XML (xmllint) and the pprof output must decode with an independent
 // protobuf reader (protoc) into the expected sample types, functions and values.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "report/formats.h"
 #include "support/error.h"
@@ -130,6 +131,35 @@ TEST_CASE("report formats: the flame graph is well-formed XML with every frame a
   test::write_text(dir.file("odd.svg"), render_svg(build_report(c, {}, resolve)));
   auto odd_lint = run_process({"xmllint", "--noout", dir.file("odd.svg")});
   CHECK_MESSAGE(odd_lint.status() == 0, odd_lint.err);
+}
+
+TEST_CASE("report formats: the flame graph's \"all\" counts what the header counts, allocations of 0 bytes too") {
+  // Seven allocations of 0 bytes from the stack of a 5,000-byte site: in a graph of bytes they
+  // have no width, yet "all" and the frames they passed through count them.
+  Capture c = test::synthetic_capture();
+  c.stacks.push_back(Stack{0, 0, c.stacks[3].frames});
+  Metrics zero;
+  zero.alloc_count = 7;
+  zero.free_count = 7;
+  zero.temporary_count = 7;
+  c.sites.push_back(Site{static_cast<std::uint32_t>(c.stacks.size() - 1), zero});
+  c.totals.alloc_count += 7;
+  c.totals.free_count += 7;
+  c.totals.temporary_count += 7;
+  Report r = build_report(c, {}, test::synthetic_symbols());
+  REQUIRE(r.selected.alloc_count == r.totals.alloc_count);
+  std::string svg = render_svg(r);
+  auto title = [&](const std::string& start) {
+    auto at = svg.find("<title>" + start + "&#10;");
+    REQUIRE(at != std::string::npos);
+    return svg.substr(at, svg.find("</title>", at) - at);
+  };
+  std::string all = title("all");
+  CHECK(all.find(fmt::format("alloc_count {}&#10;", r.totals.alloc_count)) != std::string::npos);
+  CHECK(all.find(fmt::format("free_count {}&#10;", r.totals.free_count)) != std::string::npos);
+  CHECK(all.find(fmt::format("temporary_count {}", r.totals.temporary_count)) != std::string::npos);
+  // The site's own frames count its 5 allocations and the 7 of 0 bytes.
+  CHECK(svg.find("alloc_count 12&#10;") != std::string::npos);
 }
 
 // Needs node (on the CI machines): a CTest entry of its own, report_formats_test_node, reported
