@@ -1,8 +1,10 @@
 // `--format timeline-svg`: live bytes and resident memory over the run as a self-contained
 // SVG chart (no script, no network), with the peak marked and every sample's values in a
-// tooltip.
+// tooltip. It takes the window's width (the drawing scales with it).
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -60,15 +62,72 @@ struct Scale {
   }
 };
 
-// A step path through the samples of one series: a value holds until the next sample.
-std::string step_path(const CaptureTimeline& t, const Scale& s, std::uint64_t TimelineSample::*value,
-                      std::uint64_t end) {
-  std::string d = fmt::format("M{:.1f},{:.1f}", s.x(t.samples.front().time_ns), s.y(t.samples.front().*value));
-  for (std::size_t i = 1; i < t.samples.size(); ++i) {
-    d += fmt::format(" H{:.1f} V{:.1f}", s.x(t.samples[i].time_ns), s.y(t.samples[i].*value));
+// A point of a series: from `time_ns` on, the series is at `bytes`.
+struct Step {
+  std::uint64_t time_ns;
+  std::uint64_t bytes;
+};
+
+// A step path: a value holds until the next step.
+std::string step_path(const std::vector<Step>& steps, const Scale& s, std::uint64_t end) {
+  std::string d = fmt::format("M{:.1f},{:.1f}", s.x(steps.front().time_ns), s.y(steps.front().bytes));
+  for (std::size_t i = 1; i < steps.size(); ++i) {
+    d += fmt::format(" H{:.1f} V{:.1f}", s.x(steps[i].time_ns), s.y(steps[i].bytes));
   }
   d += fmt::format(" H{:.1f}", s.x(end));
   return d;
+}
+
+// The live bytes as drawn. Recording starts with none live, so the line starts at 0 at time
+// 0, however late the first sample came (the background thread's first tick, milliseconds in).
+// The samples hold the highest value sampled in each interval, which can miss the exact peak
+// between two ticks: the peak is drawn as a step of its own, in the middle of the interval in
+// which it was reached, so that the line goes through its mark.
+std::vector<Step> live_steps(const CaptureTimeline& t) {
+  std::vector<Step> steps;
+  if (t.samples.front().time_ns != 0) {
+    steps.push_back({0, 0});
+  }
+  std::uint64_t peak_time = t.peak_after_ns + (t.peak_before_ns - t.peak_after_ns) / 2;
+  bool peak_drawn = t.peak_bytes == 0;
+  for (const TimelineSample& sample : t.samples) {
+    if (!peak_drawn && sample.time_ns > peak_time) {
+      steps.push_back({peak_time, t.peak_bytes});
+      peak_drawn = true;
+    }
+    steps.push_back({sample.time_ns, sample.live_bytes});
+    peak_drawn = peak_drawn || sample.live_bytes >= t.peak_bytes;
+  }
+  if (!peak_drawn) {
+    steps.push_back({peak_time, t.peak_bytes});
+  }
+  return steps;
+}
+
+std::vector<Step> resident_steps(const CaptureTimeline& t) {
+  std::vector<Step> steps;
+  steps.reserve(t.samples.size());
+  for (const TimelineSample& sample : t.samples) {
+    steps.push_back({sample.time_ns, sample.resident_bytes});
+  }
+  return steps;
+}
+
+// The command line shortened in its middle to `most` characters (UTF-8 sequences kept whole),
+// so that the title fits the chart: the program's name and its last arguments stay readable.
+std::string fit(const std::string& text, std::size_t most) {
+  if (text.size() <= most) {
+    return text;
+  }
+  std::size_t head = most / 2 - 1;
+  std::size_t tail = text.size() - (most - head - 1);
+  while (head > 0 && (static_cast<unsigned char>(text[head]) & 0xc0) == 0x80) {
+    --head;
+  }
+  while (tail < text.size() && (static_cast<unsigned char>(text[tail]) & 0xc0) == 0x80) {
+    ++tail;
+  }
+  return text.substr(0, head) + "…" + text.substr(tail);
 }
 
 }  // namespace
@@ -97,18 +156,21 @@ std::string render_timeline_svg(const Report& report) {
   Scale s{static_cast<double>(end), static_cast<double>(live_axis.max)};
   Scale rs{static_cast<double>(end), static_cast<double>(resident_axis.max)};
 
+  std::string command = command_line(c.program);
+  // Verdana at 16 px takes about 10 px a character: the title fits between the margins.
+  constexpr std::size_t title_room = static_cast<std::size_t>((image_width - left - 20) / 10) - 31;
   std::string out = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
       "<title>measure timeline: {2}</title>\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
-      "<text x=\"{3}\" y=\"22\" font-size=\"16\">Live bytes and resident memory: {2}</text>\n"
+      "<text x=\"{3}\" y=\"22\" font-size=\"16\">Live bytes and resident memory: {7}</text>\n"
       "<text x=\"{3}\" y=\"42\" fill=\"#555555\">{4}; {6} points, each the highest values sampled in {5}</text>\n",
-      image_width, image_height, detail::xml_text(command_line(c.program)), left,
+      image_width, image_height, detail::xml_text(command), left,
       detail::xml_text(fmt::format("peak {} live between {} and {}", human_bytes(t.peak_bytes),
                                    human_duration(t.peak_after_ns), human_duration(t.peak_before_ns))),
-      human_duration(t.interval_ns), grouped(t.samples.size()));
+      human_duration(t.interval_ns), grouped(t.samples.size()), detail::xml_text(fit(command, title_room)));
 
   // Grid and axes.
   out += "<g stroke=\"#e4e4e4\" fill=\"#444444\">\n";
@@ -138,13 +200,14 @@ std::string render_timeline_svg(const Report& report) {
       "<title>the peak was reached in this interval</title></rect>\n",
       peak_left, top, peak_right - peak_left, plot_height);
 
-  std::string live = step_path(t, s, &TimelineSample::live_bytes, end);
+  std::vector<Step> live_line = live_steps(t);
+  std::string live = step_path(live_line, s, end);
   out += fmt::format("<path d=\"{} V{:.1f} H{:.1f} Z\" fill=\"#1f77b4\" fill-opacity=\"0.25\" stroke=\"none\"/>\n",
-                     live, s.y(0), s.x(t.samples.front().time_ns));
+                     live, s.y(0), s.x(live_line.front().time_ns));
   out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/>\n", live);
   out +=
       fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>\n",
-                  step_path(t, rs, &TimelineSample::resident_bytes, end));
+                  step_path(resident_steps(t), rs, end));
 
   double peak_x = (peak_left + peak_right) / 2;
   double peak_y = s.y(t.peak_bytes);
@@ -176,9 +239,9 @@ std::string render_timeline_svg(const Report& report) {
       "<text x=\"{2:.1f}\" y=\"{3:.1f}\">live bytes (the program's blocks{9})</text>"
       "<line x1=\"{4:.1f}\" y1=\"{5:.1f}\" x2=\"{6:.1f}\" y2=\"{5:.1f}\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" "
       "stroke-dasharray=\"5,3\"/>"
-      "<text x=\"{7:.1f}\" y=\"{3:.1f}\">resident memory (RSS of the process{8})</text></g>\n",
+      "<text x=\"{7:.1f}\" y=\"{3:.1f}\">resident memory (RSS, the toolkit's {10} included{8})</text></g>\n",
       left, legend_y - 8, left + 20, legend_y, left + 330, legend_y - 4, left + 350, left + 358,
-      shared_axis ? "" : "; right axis", shared_axis ? "" : "; left axis");
+      shared_axis ? "" : "; right axis", shared_axis ? "" : "; left axis", human_bytes(c.toolkit_bytes));
   out += fmt::format(
       "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#555555\">time since the start of recording; hover for each sample's "
       "values</text>\n",

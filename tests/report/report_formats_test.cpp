@@ -109,6 +109,53 @@ TEST_CASE("report formats: the timeline chart, in text and as a well-formed SVG 
   CHECK(render_text(without).find("Live bytes over") == std::string::npos);
 }
 
+TEST_CASE("report formats: the timeline SVG starts at 0, goes through its peak mark and keeps its title in view") {
+  // A short run: the first sample came 6.3 ms in, and a long command line.
+  Capture c = test::synthetic_capture();
+  c.program.arguments = {"/usr/local/bin/a-program-with-a-long-name", "--input", std::string(120, 'x') + "/largest.e"};
+  constexpr std::uint64_t ms = 1000000;
+  for (TimelineSample& sample : c.timeline.samples) {
+    sample.time_ns = sample.time_ns / 100 + 63 * ms / 10;
+  }
+  c.timeline.peak_after_ns = c.timeline.samples[4].time_ns;
+  c.timeline.peak_before_ns = c.timeline.samples[5].time_ns;
+  Report r = build_report(c, {}, test::synthetic_symbols());
+  std::string svg = render_report(r, ReportFormat::timeline_svg);
+  TempDir dir;
+  test::write_text(dir.file("timeline.svg"), svg);
+  auto lint = run_process({"xmllint", "--noout", dir.file("timeline.svg")});
+  CHECK_MESSAGE(lint.status() == 0, lint.err);
+
+  // The live bytes' line and area start at time 0 with nothing live (x 90, y 364: the plot's
+  // bottom left corner), and pass through the peak's mark.
+  auto live_at = svg.find("<path d=\"M90.0,364.0 H");
+  REQUIRE(live_at != std::string::npos);
+  std::string live = svg.substr(live_at, svg.find('"', live_at + 9) - live_at);
+  auto circle = svg.find("<circle cx=\"");
+  REQUIRE(circle != std::string::npos);
+  std::string cx = svg.substr(circle + 12, svg.find('"', circle + 12) - circle - 12);
+  auto cy_at = svg.find("cy=\"", circle) + 4;
+  std::string cy = svg.substr(cy_at, svg.find('"', cy_at) - cy_at);
+  CHECK(live.find("H" + cx + " V" + cy + " ") != std::string::npos);
+
+  // The title shows the program and the end of its arguments, shortened in the middle to fit
+  // the chart; the document's own title keeps the whole command.
+  auto title_at = svg.find("font-size=\"16\">");
+  REQUIRE(title_at != std::string::npos);
+  std::string title = svg.substr(title_at + 15, svg.find("</text>", title_at) - title_at - 15);
+  CHECK(title.rfind("Live bytes and resident memory: /usr/local/bin/a-program", 0) == 0);
+  CHECK(title.size() <= 90);
+  CHECK(title.find("…") != std::string::npos);
+  CHECK(title.substr(title.size() - 10) == "/largest.e");
+  CHECK(svg.find("<title>measure timeline: /usr/local/bin/a-program-with-a-long-name --input xxx") !=
+        std::string::npos);
+  // The resident memory says that it includes the toolkit's.
+  CHECK(svg.find("resident memory (RSS, the toolkit's ") != std::string::npos);
+  // The chart takes the window's width.
+  CHECK(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" viewBox=\"0 0 960 420\"") !=
+        std::string::npos);
+}
+
 TEST_CASE("report formats: the flame graph is well-formed XML with every frame and metric") {
   Report r = synthetic_report();
   std::string svg = render_svg(r);
