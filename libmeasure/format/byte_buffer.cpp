@@ -85,6 +85,7 @@ std::uint32_t crc_update(std::uint32_t crc, const unsigned char* data, std::uint
   return crc;
 }
 
+// pre: bytes <= 8.
 void put_le(unsigned char* out, std::uint64_t value, int bytes) noexcept {
   for (int i = 0; i < bytes; ++i) {
     out[i] = static_cast<unsigned char>(value >> (8 * i));
@@ -105,7 +106,7 @@ void ByteBuffer::begin_section(std::uint32_t kind) noexcept {
   m_handed_end = m_section_start + section_header_size;
   unsigned char* header = m_data + m_size;
   put_le(header, kind, 4);
-  put_le(header + 4, 0, 12);  // crc32 and length, filled in by end_section
+  std::memset(header + 4, 0, 12);  // crc32 and length, filled in by end_section
   m_size += section_header_size;
 }
 
