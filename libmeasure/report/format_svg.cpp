@@ -1,8 +1,10 @@
 // The svg format: an interactive flame graph in one self-contained file. Every stack is drawn
 // from the outermost frame (bottom) to the allocating one (top), each frame as wide as its
-// share of the --sort metric. An inline script (no network) zooms on click, searches, and
-// shows details on hover; every frame also carries a <title> tooltip with all eight metrics,
-// which works even where scripts are off.
+// share of the --sort metric; a graph too deep for a window is drawn top-down instead (an
+// icicle), so that its roots and widest frames are in view and its deep towers below them.
+// An inline script (no network) zooms on click, searches, and shows details on hover; every
+// frame also carries a <title> tooltip with all eight metrics, which works even where
+// scripts are off.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -69,6 +71,9 @@ constexpr double top = 60;          // title, buttons
 constexpr double bottom = 34;       // the details line
 constexpr double min_width = 0.1;   // narrower frames are not drawn (pixels)
 constexpr double char_width = 7.3;  // of the 12px monospace labels, with some room
+// Deeper graphs are drawn top-down: upright, their roots would lie below the fold of a window
+// about 900 pixels high, under towers of narrow frames.
+constexpr std::uint32_t upright_levels = 44;
 
 std::uint32_t fnv1a(std::string_view s) noexcept {
   std::uint32_t h = 2166136261U;
@@ -282,7 +287,11 @@ std::string render_svg(const Report& r) {
   for (const Node& n : nodes) {
     depth = std::max(depth, n.depth);
   }
-  double height = top + (depth + 1) * frame_height + bottom;
+  bool icicle = depth + 1 > upright_levels;
+  // An icicle's details line goes under the buttons, in view with the roots.
+  double first_row = icicle ? top + 20 : top;
+  double height = first_row + (depth + 1) * frame_height + (icicle ? 10 : bottom);
+  double details_y = icicle ? top + 4 : height - 12;
   double width = image_width + 2 * side;
   const Program& p = r.capture->program;
   std::string command = command_line(p);
@@ -304,17 +313,17 @@ std::string render_svg(const Report& r) {
                      xml_text(fmt::format("{} by {}{}", command, metric_heading(r.options.sort),
                                           r.options.cumulative ? " (cumulative)" : "")));
   out += fmt::format(
-      "<text x=\"{}\" y=\"42\">{}: {} in {} stacks; click a frame to zoom, Ctrl-F or Search to find</text>\n", side,
-      metric_heading(r.options.sort), metric_text(total, r.options.sort), grouped(r.samples.size()));
+      "<text x=\"{}\" y=\"42\">{}: {} in {} stacks{}; click a frame to zoom, Ctrl-F or Search to find</text>\n", side,
+      metric_heading(r.options.sort), metric_text(total, r.options.sort), grouped(r.samples.size()),
+      icicle ? fmt::format(", {} levels deep, drawn top-down", depth + 1) : std::string());
   out += fmt::format(
       "<text id=\"reset\" class=\"button\" x=\"{}\" y=\"42\" text-anchor=\"end\" "
       "style=\"opacity:0.3\">Reset zoom</text>\n",
       width - side - 80);
   out += fmt::format("<text id=\"search\" class=\"button\" x=\"{}\" y=\"42\" text-anchor=\"end\">Search</text>\n",
                      width - side);
-  out +=
-      fmt::format("<text id=\"matched\" x=\"{}\" y=\"{}\" text-anchor=\"end\"> </text>\n", width - side, height - 12);
-  out += fmt::format("<text id=\"details\" x=\"{}\" y=\"{}\"> </text>\n", side, height - 12);
+  out += fmt::format("<text id=\"matched\" x=\"{}\" y=\"{}\" text-anchor=\"end\"> </text>\n", width - side, details_y);
+  out += fmt::format("<text id=\"details\" x=\"{}\" y=\"{}\"> </text>\n", side, details_y);
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     double w = total == 0 ? 0 : static_cast<double>(n.value) / static_cast<double>(total) * image_width;
@@ -322,7 +331,7 @@ std::string render_svg(const Report& r) {
       continue;
     }
     double x = total == 0 ? 0 : static_cast<double>(n.start) / static_cast<double>(total) * image_width;
-    double y = top + (depth - n.depth) * frame_height;
+    double y = first_row + (icicle ? n.depth : depth - n.depth) * frame_height;
     std::string label = i == 0 ? std::string("all") : labels[n.label].text;
     std::string fill = i == 0 ? "rgb(200,200,200)" : colour(label, labels[n.label].kind);
     std::string name = shorten_templates(label);

@@ -1,6 +1,10 @@
 // Golden tests: every report format of the synthetic capture, pinned byte for byte. The SVG
 // must be well-formed XML (xmllint) and the pprof output must decode with an independent
 // protobuf reader (protoc) into the expected sample types, functions and values.
+#include <map>
+#include <string>
+#include <vector>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -154,6 +158,51 @@ TEST_CASE("report formats: the timeline SVG starts at 0, goes through its peak m
   // The chart takes the window's width.
   CHECK(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" viewBox=\"0 0 960 420\"") !=
         std::string::npos);
+}
+
+TEST_CASE("report formats: a flame graph too deep for a window is drawn top-down, its roots in view") {
+  // One stack of 70 distinct frames beside a shallow one: upright, the roots would lie about
+  // 1,200 pixels down, under the tower.
+  Capture c = test::synthetic_capture();
+  std::map<std::uint64_t, std::vector<Frame>> symbols;
+  std::vector<std::uint64_t> deep;
+  for (std::uint64_t i = 0; i < 70; ++i) {
+    std::uint64_t address = 0x7000000 + 16 * i;
+    deep.push_back(address);
+    symbols[address] = {Frame{"level_" + std::to_string(69 - i) + "()", "deep.cpp", 10, "/deep", 16 * i, address}};
+  }
+  c.stacks = {Stack{}, Stack{0, 0, deep}, Stack{0, 0, {deep.back() - 16, deep.back()}}};
+  Metrics m;
+  m.alloc_count = 3;
+  m.alloc_bytes = 300;
+  c.sites = {Site{1, m}, Site{2, m}};
+  c.totals = m;
+  c.totals += m;
+  FrameResolver resolve = [&](std::uint64_t address, std::uint32_t) -> const std::vector<Frame>& {
+    return symbols.at(address);
+  };
+  std::string svg = render_svg(build_report(c, {}, resolve));
+  TempDir dir;
+  test::write_text(dir.file("deep.svg"), svg);
+  auto lint = run_process({"xmllint", "--noout", dir.file("deep.svg")});
+  CHECK_MESSAGE(lint.status() == 0, lint.err);
+  CHECK(svg.find("in 2 stacks, 71 levels deep, drawn top-down;") != std::string::npos);
+  auto y_of = [&](const std::string& name) {
+    auto at = svg.find("<title>" + name + "&#10;");
+    REQUIRE(at != std::string::npos);
+    auto y = svg.find(" y=\"", svg.find("<rect", at)) + 4;
+    return std::stod(svg.substr(y, svg.find('"', y) - y));
+  };
+  // "all" on the first row under the title and the details line, the allocating frame on the
+  // last, 70 rows of 16 pixels further down.
+  CHECK(y_of("all") == 80);
+  CHECK(y_of("level_0()") == 80 + 16);
+  CHECK(y_of("level_69()") == 80 + 70 * 16);
+  CHECK(svg.find("<text id=\"details\" x=\"10\" y=\"64\">") != std::string::npos);
+
+  // A shallow graph stays upright: "all" at the bottom.
+  std::string upright = render_svg(synthetic_report());
+  CHECK(upright.find("levels deep") == std::string::npos);
 }
 
 TEST_CASE("report formats: the flame graph is well-formed XML with every frame and metric") {
