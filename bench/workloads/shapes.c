@@ -1,7 +1,7 @@
 /* Allocation shapes that the churn workload does not have, for the overhead benchmark
  * (bench/overhead.cpp). Each is a way real programs defeat shortcuts a recorder may take:
  *
- *   shapes --shape recursion|rising|sizes|stacks [--threads N] [--ops N]
+ *   shapes --shape recursion|rising|sizes|stacks [--threads N] [--ops N] [--stacks N]
  *
  *   recursion  the same allocating functions reached through a recursion 1 to 48 levels deep,
  *              a different depth each time, so whole stacks rarely repeat while their outer
@@ -13,6 +13,10 @@
  *              blocks and a temporary per round, written like a scratch buffer
  *   stacks     200,000 distinct call stacks: a path 18 calls deep through two functions,
  *              chosen by the bits of the operation's stack number, allocates at its end
+ *
+ *   --stacks   the stacks shape's distinct stacks (default 200,000); beyond 2^18 the paths
+ *              grow as deep as the number's bits (2^20 stacks: 20 calls). With as many
+ *              operations as stacks (a power of two), each stack allocates exactly once
  *
  *   --ops      operations per thread (default 1,000,000); an operation is one allocation and
  *              (except in rising) one free, plus the temporaries
@@ -35,7 +39,10 @@ static int g_threads = 1;
 static long g_ops = 1000000;
 static void* volatile g_sink;
 
-enum { ring_size = 4096, distinct_stacks = 200000, path_bits = 18 };
+enum { ring_size = 4096 };
+
+static uint32_t g_distinct_stacks = 200000;
+static int g_path_bits = 18;
 
 static NOINLINE void* allocate_small(uint64_t r) {
   void* p = malloc(16 + (size_t)(r % 256));
@@ -68,7 +75,7 @@ static NOINLINE void* descend(int depth, uint64_t r) {
   return p;
 }
 
-/* ---- stacks: 2^18 paths through two functions, 200,000 of them used ----------------------- */
+/* ---- stacks: 2^18 (or more) paths through two functions, g_distinct_stacks of them used ----- */
 
 static NOINLINE void* path_step(int level, uint32_t bits, uint64_t r);
 static volatile int g_left_steps;
@@ -90,7 +97,7 @@ static NOINLINE void* go_right(int level, uint32_t bits, uint64_t r) {
 
 static NOINLINE void* path_step(int level, uint32_t bits, uint64_t r) {
   void* p;
-  if (level == path_bits) {
+  if (level == g_path_bits) {
     p = allocate_small(r);
   } else if ((bits >> level) & 1) {
     p = go_right(level, bits, r);
@@ -128,7 +135,7 @@ static NOINLINE void* one_block(uint64_t r, uint64_t op) {
     case recursion:
       return descend(1 + (int)((r >> 32) % 48), r);
     case stacks:
-      return path_step(0, (uint32_t)((op * 2654435761u) % distinct_stacks), r);
+      return path_step(0, (uint32_t)((op * 2654435761u) % g_distinct_stacks), r);
     case sizes:
       use_scratch(r);
       return allocate_sized(r);
@@ -192,13 +199,23 @@ int main(int argc, char** argv) {
       g_threads = (int)workload_number("shapes", argv[i + 1]);
     } else if (strcmp(argv[i], "--ops") == 0) {
       g_ops = workload_number("shapes", argv[i + 1]);
+    } else if (strcmp(argv[i], "--stacks") == 0) {
+      long stacks = workload_number("shapes", argv[i + 1]);
+      if (stacks < 1 || stacks > (1L << 30)) {
+        fprintf(stderr, "shapes: --stacks must be between 1 and 2^30\n");
+        return 2;
+      }
+      g_distinct_stacks = (uint32_t)stacks;
+      while ((1L << g_path_bits) < stacks) {
+        ++g_path_bits;
+      }
     } else {
       fprintf(stderr, "shapes: unknown option '%s'\n", argv[i]);
       return 2;
     }
   }
   if (!shape_given || g_threads < 1) {
-    fprintf(stderr, "usage: shapes --shape recursion|rising|sizes|stacks [--threads N] [--ops N]\n");
+    fprintf(stderr, "usage: shapes --shape recursion|rising|sizes|stacks [--threads N] [--ops N] [--stacks N]\n");
     return 2;
   }
   run_workers(g_threads, worker);
