@@ -85,6 +85,13 @@ std::uint32_t crc_update(std::uint32_t crc, const unsigned char* data, std::uint
   return crc;
 }
 
+// The crc32 of a section's header less the crc itself: its kind (4 bytes) and its length (8).
+// The kind and the length are covered too: a damaged header must not pass as another
+// (perhaps skippable) section.
+std::uint32_t header_crc(const unsigned char* kind, const unsigned char* length) noexcept {
+  return crc_update(crc_update(0, kind, 4), length, 8);
+}
+
 // pre: bytes <= 8.
 void put_le(unsigned char* out, std::uint64_t value, int bytes) noexcept {
   for (int i = 0; i < bytes; ++i) {
@@ -131,8 +138,7 @@ void ByteBuffer::end_section() noexcept {
     unsigned char patch[12];  // the header after its kind: crc32, length
     put_le(kind, m_section_kind, 4);
     put_le(patch + 4, length, 8);
-    std::uint32_t header_crc = crc_update(crc_update(0, kind, 4), patch + 4, 8);
-    put_le(patch, ::crc32_combine64(header_crc, payload_crc, static_cast<z_off64_t>(length)), 4);
+    put_le(patch, ::crc32_combine64(header_crc(kind, patch + 4), payload_crc, static_cast<z_off64_t>(length)), 4);
     if (!m_sink->overwrite(m_section_start + 4, patch, sizeof patch)) {
       m_failed = true;
       return;
@@ -160,16 +166,7 @@ bool ByteBuffer::flush() noexcept {
 }
 
 std::uint32_t section_crc(const unsigned char* header, const unsigned char* payload, std::uint64_t length) noexcept {
-  // The kind and the length are covered too: a damaged header must not pass as another
-  // (perhaps skippable) section.
-  auto crc = static_cast<std::uint32_t>(::crc32(0L, header, 4));
-  crc = static_cast<std::uint32_t>(::crc32(crc, header + 8, 8));
-  for (std::uint64_t done = 0; done < length;) {
-    std::uint64_t piece = length - done > (1U << 30) ? (1U << 30) : length - done;
-    crc = static_cast<std::uint32_t>(::crc32(crc, payload + done, static_cast<uInt>(piece)));
-    done += piece;
-  }
-  return crc;
+  return crc_update(header_crc(header, header + 8), payload, length);
 }
 
 void ByteBuffer::put_end() noexcept {

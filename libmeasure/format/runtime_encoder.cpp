@@ -61,9 +61,9 @@ class SiteWindows {
 
   std::uint32_t window() const noexcept { return m_window; }
   /// Sums the counters of stacks [begin, end) (end - begin <= window()), with each thread's part
-  /// of the peak whose mark is `mark`; `count_negative` counts sites whose parts sum below
-  /// zero in the diagnostics. The result for stack `begin + i` is at(i).
-  void sum(Runtime& rt, std::uint32_t begin, std::uint32_t end, std::uint64_t mark, bool count_negative) noexcept {
+  /// of the peak whose mark is `mark`; sites whose parts sum below zero are counted in the
+  /// diagnostics. The result for stack `begin + i` is at(i).
+  void sum(Runtime& rt, std::uint32_t begin, std::uint32_t end, std::uint64_t mark) noexcept {
     std::memset(static_cast<void*>(m_sites), 0, sizeof(format::SiteFields) * (end - begin));
     std::memset(m_peaks, 0, sizeof(std::int64_t) * (end - begin));
     for (ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
@@ -79,9 +79,7 @@ class SiteWindows {
     }
     for (std::uint32_t i = 0; i < end - begin; ++i) {
       if (m_peaks[i] < 0) {
-        if (count_negative) {
-          rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
-        }
+        rt.diagnostics.negative_contributions.fetch_add(1, std::memory_order_relaxed);
         m_peaks[i] = 0;
       }
       m_sites[i].peak_bytes = static_cast<std::uint64_t>(m_peaks[i]);
@@ -97,14 +95,10 @@ class SiteWindows {
   std::int64_t* m_peaks = nullptr;
 };
 
-bool site_used(const format::SiteFields& s) noexcept {
-  return s.alloc_count != 0 || s.free_count != 0;
-}
-
 // The sites section: every stack with events, and their sums into `totals`. Threads may still
-// record meanwhile, so the stacks counted as used in the first pass are remembered: the second
-// encodes exactly those, with what their counters hold by then. False when out of memory
-// (the section is then empty).
+// record meanwhile, so the section's count comes from a bitmap of the stacks some thread had
+// counted events for, made first, and exactly those are encoded, with what their counters
+// hold by then. False when out of memory (the section is then empty).
 bool encode_sites(format::ByteBuffer& out, Runtime& rt, std::uint32_t count, format::SiteFields* totals) noexcept {
   SiteWindows windows(count);
   std::size_t used_bytes = (static_cast<std::size_t>(count) + 7) / 8;
@@ -112,22 +106,21 @@ bool encode_sites(format::ByteBuffer& out, Runtime& rt, std::uint32_t count, for
   bool ready = used != nullptr && windows.init();
   std::uint64_t mark = rt.account.mark();
   std::uint32_t used_count = 0;
-  for (std::uint32_t begin = 0; ready && begin < count; begin += windows.window()) {
-    std::uint32_t end = count - begin < windows.window() ? count : begin + windows.window();
-    windows.sum(rt, begin, end, mark, false);
-    for (std::uint32_t id = begin; id < end; ++id) {
-      if (site_used(windows.at(id - begin))) {
-        used[id / 8] = static_cast<std::uint8_t>(used[id / 8] | (1U << (id % 8)));
+  for (ThreadState* t = rt.threads.first(); ready && t != nullptr; t = t->next_in_registry) {
+    t->for_each_site(count, [&](std::uint32_t id, const SiteCounters& c) {
+      auto bit = static_cast<std::uint8_t>(1U << (id % 8));
+      if ((used[id / 8] & bit) == 0 && (load_relaxed(c.alloc_count) != 0 || load_relaxed(c.free_count) != 0)) {
+        used[id / 8] = static_cast<std::uint8_t>(used[id / 8] | bit);
         ++used_count;
       }
-    }
+    });
   }
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::sites));
   out.put_varint(ready ? used_count : 0);
   std::uint32_t previous = 0;
   for (std::uint32_t begin = 0; ready && begin < count; begin += windows.window()) {
     std::uint32_t end = count - begin < windows.window() ? count : begin + windows.window();
-    windows.sum(rt, begin, end, mark, true);
+    windows.sum(rt, begin, end, mark);
     for (std::uint32_t id = begin; id < end; ++id) {
       if ((used[id / 8] & (1U << (id % 8))) == 0) {
         continue;

@@ -115,9 +115,9 @@ constexpr std::size_t max_temporary = max_path + 32;
 // one takes that much memory however many stacks it holds (it took the whole file's size).
 constexpr std::size_t stream_threshold = std::size_t{4} << 20;
 
-// The temporary file a capture streams into, created when the first bytes arrive: the encoder
-// reads the process's /proc files before that, with a descriptor this file may need. Removed
-// unless kept (published).
+// The temporary file a capture is written to, created when the first bytes arrive (a streamed
+// capture's encoder reads the process's /proc files before that, with a descriptor this file
+// may need), and removed unless it was published.
 class TemporaryFile final : public format::ByteSink {
  public:
   explicit TemporaryFile(const char* path) noexcept { temporary_name(path, m_name); }
@@ -147,16 +147,19 @@ class TemporaryFile final : public format::ByteSink {
     int rc = m_fd < 0 ? -EBADF : platform::write_all_at(m_fd, offset, data, size);
     return rc == 0 || fail(-rc);
   }
-  /// Closes the file: 0 or an errno value.
-  int close() noexcept {
-    int rc = platform::close_file(m_fd);
+  /// Closes the file and gives it the capture's name `path` (see publish): 0 or an errno
+  /// value. pre: everything was appended.
+  int publish_as(Runtime& rt, const char* path, bool claim) noexcept {
+    int rc = -platform::close_file(m_fd);
     m_fd = -1;
-    return -rc;
+    if (rc == 0) {
+      rc = -publish(rt, m_name, path, claim);
+    }
+    m_kept = rc == 0;
+    return rc;
   }
-  void keep() noexcept { m_kept = true; }
-  const char* name() const noexcept { return m_name; }
+  /// Why append or overwrite failed: an errno value.
   int error() const noexcept { return m_error; }
-  bool created() const noexcept { return m_created; }
 
  private:
   bool create() noexcept {
@@ -197,25 +200,8 @@ struct Attempt {
 
 // Writes and publishes; returns 0 or an errno value, and warns about nothing.
 int write_once(Attempt& a) noexcept {
-  char temporary[max_temporary];
-  temporary_name(a.path, temporary);
-  int fd = platform::create_new_file(temporary, capture_mode);
-  if (fd < 0) {
-    return -fd;
-  }
-  int rc = platform::write_all(fd, a.data, a.size);
-  int close_rc = platform::close_file(fd);
-  if (rc == 0) {
-    rc = close_rc;
-  }
-  if (rc == 0) {
-    rc = publish(*a.rt, temporary, a.path, a.claim);
-  }
-  if (rc != 0) {
-    platform::remove_file(temporary);
-    return -rc;
-  }
-  return 0;
+  TemporaryFile file(a.path);
+  return file.append(a.data, a.size) ? file.publish_as(*a.rt, a.path, a.claim) : file.error();
 }
 
 int write_in_helper(void* attempt) noexcept {
@@ -290,15 +276,9 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
     out.stream_to(&file, stream_threshold);
     encode_capture_state(rt, out, request);
     if (out.flush()) {
-      rc = file.close();
-      if (rc == 0) {
-        rc = -publish(rt, file.name(), path, claim);
-      }
-      if (rc == 0) {
-        file.keep();
-      }
+      rc = file.publish_as(rt, path, claim);
     } else {
-      rc = file.error() != 0 ? file.error() : ENOMEM;
+      rc = file.error() != 0 ? file.error() : ENOMEM;  // the sink's reason, else the buffer's
     }
   }
   if (rc == EMFILE) {
@@ -310,8 +290,6 @@ int write_capture_file(Runtime& rt, bool final, const char* path_template) noexc
     Attempt attempt{&rt, held.data(), held.size(), path, claim};
     if (held.failed()) {
       rc = ENOMEM;
-    } else if (held.size() > platform::file_size_limit()) {
-      rc = EFBIG;
     } else {
       int helper = platform::run_with_spare_descriptor(&write_in_helper, &attempt);
       rc = helper < 0 ? EMFILE : helper;
