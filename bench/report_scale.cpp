@@ -117,13 +117,13 @@ Capture make_capture(std::vector<Module> modules, std::size_t stacks, std::uint6
     // A diff's second capture: 2% of the stacks are different ones, the rest the same.
     std::uint64_t id = variant_of != 0 && i % 50 == 0 ? i + variant_of : i;
     std::size_t depth = 20 + mix(id * 3 + 1) % 21;
-    measure::Stack s;
+    std::vector<std::uint64_t> frames;
     for (std::size_t level = 0; level < depth; ++level) {
       std::uint64_t group = level < 17 ? id >> (17 - level) : id;
-      s.frames.push_back(pool[mix(group * 64 + level) % pool.size()]);
+      frames.push_back(pool[mix(group * 64 + level) % pool.size()]);
     }
-    std::reverse(s.frames.begin(), s.frames.end());  // innermost first
-    c.stacks.push_back(std::move(s));
+    std::reverse(frames.begin(), frames.end());  // innermost first
+    c.stacks.push_back(measure::Stack{0, 0, frames});
   }
   for (std::uint32_t i = 1; i < c.stacks.size(); ++i) {
     std::uint64_t count = 1 + rng() % 1000;
@@ -195,7 +195,7 @@ void print_result(const std::vector<std::string>& command, const Result& r) {
 std::size_t distinct_stacks(const Capture& c) {
   std::set<std::vector<std::uint64_t>> seen;
   for (const measure::Stack& s : c.stacks) {
-    seen.insert(s.frames);
+    seen.insert(s.frames.to_vector());
   }
   return seen.size() - 1;  // without the empty stack
 }

@@ -87,7 +87,7 @@ std::mutex& symbolization_mutex() noexcept;
 
 /// The frames of the runtime's stack `stack_id`, innermost first, into `frames`; false for an
 /// unknown id. pre: inside Untraced (the vector allocates).
-bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames);
+bool runtime_frames(std::uint32_t stack_id, PackedList<std::uint64_t>* frames);
 /// Symbolizes a runtime stack (by id) against the modules loaded now. pre: inside Untraced.
 std::vector<Frame> runtime_stack(std::uint32_t stack_id);
 

@@ -131,7 +131,7 @@ std::size_t Key::hash() const noexcept {
   return std::hash<std::string>()(m_identity) ^ static_cast<std::size_t>(m_by);
 }
 
-bool runtime_frames(std::uint32_t stack_id, std::vector<std::uint64_t>* frames) {
+bool runtime_frames(std::uint32_t stack_id, PackedList<std::uint64_t>* frames) {
   measure_rt_stack s{};
   if (rt().size <= offsetof(measure_rt_interface, stack_frames)) {
     // A runtime from before stack_frames: its `stack` hands out the frames themselves.

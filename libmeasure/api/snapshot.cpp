@@ -287,7 +287,7 @@ Key public_key(const Group& g, By by, const Report& report,
                const std::shared_ptr<const std::vector<StackFrame>>& table) {
   std::vector<std::uint32_t> frames;
   if (g.row->heaviest < report.samples.size()) {
-    frames = report.samples[g.row->heaviest].frames;
+    report.samples[g.row->heaviest].frames.decode(frames);
   }
   return detail_access::make_key(g.row->key, by, table, std::move(frames), g.identity);
 }
@@ -299,7 +299,7 @@ void release_copied(Grouped& grouped, Group& g, bool samples_shared) {
   Row& row = grouped.report.rows[static_cast<std::size_t>(g.row - grouped.report.rows.data())];
   row.key = RowKey{};
   if (!samples_shared && row.heaviest < grouped.report.samples.size()) {
-    std::vector<std::uint32_t>().swap(grouped.report.samples[row.heaviest].frames);
+    grouped.report.samples[row.heaviest].frames.clear();
   }
   std::string().swap(g.identity);
 }

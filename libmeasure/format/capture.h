@@ -12,6 +12,7 @@
 
 #include "format/capture_format.h"
 #include "format/metrics.h"
+#include "support/packed_list.h"
 
 namespace measure {
 
@@ -120,7 +121,7 @@ enum StackFlag : std::uint32_t {
 struct Stack {
   std::uint32_t generation = 0;
   std::uint32_t flags = 0;
-  std::vector<std::uint64_t> frames;  // return addresses, innermost first
+  PackedList<std::uint64_t> frames;  // return addresses, innermost first
   friend bool operator==(const Stack&, const Stack&) = default;
 };
 

@@ -199,6 +199,7 @@ void read_stacks(Cursor& in, std::vector<Stack>& stacks) {
   std::size_t n = in.count(4, "stacks");
   stacks.resize(n);
   std::uint64_t id = 0;
+  std::vector<std::uint64_t> frames;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint64_t delta = in.varint();
     id = i == 0 ? delta : id + delta;
@@ -212,12 +213,13 @@ void read_stacks(Cursor& in, std::vector<Stack>& stacks) {
     if (depth > 1024) {
       in.corrupt("a stack deeper than 1024 frames");
     }
-    s.frames.resize(depth);
+    frames.resize(depth);
     std::uint64_t previous = 0;
-    for (std::uint64_t& frame : s.frames) {
+    for (std::uint64_t& frame : frames) {
       frame = previous + static_cast<std::uint64_t>(in.signed_varint());
       previous = frame;
     }
+    s.frames.assign(frames.begin(), frames.end());
   }
 }
 

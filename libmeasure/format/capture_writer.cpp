@@ -230,10 +230,12 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
 
   out.begin_section(static_cast<std::uint32_t>(format::SectionKind::stacks));
   out.put_varint(c.stacks.size());
+  std::vector<std::uint64_t> frames;
   for (std::size_t i = 0; i < c.stacks.size(); ++i) {
     const Stack& s = c.stacks[i];
-    format::encode_stack(out, i == 0 ? 0 : 1, s.generation, s.flags, s.frames.data(),
-                         static_cast<std::uint32_t>(s.frames.size()));
+    s.frames.decode(frames);
+    format::encode_stack(out, i == 0 ? 0 : 1, s.generation, s.flags, frames.data(),
+                         static_cast<std::uint32_t>(frames.size()));
   }
   out.end_section();
 

@@ -122,6 +122,7 @@ Capture merge_captures(std::span<const Capture> parts, std::span<const std::stri
       out.modules.push_back(std::move(moved));
     }
     std::vector<std::uint32_t> stack_of(c.stacks.size());
+    std::vector<std::uint64_t> addresses;
     for (std::size_t i = 0; i < c.stacks.size(); ++i) {
       const Stack& s = c.stacks[i];
       if (i == 0 && s.frames.empty() && s.flags == 0) {
@@ -131,9 +132,11 @@ Capture merge_captures(std::span<const Capture> parts, std::span<const std::stri
       Stack moved = s;
       if (!moved.frames.empty()) {
         moved.generation += generation_base;
-        for (std::uint64_t& address : moved.frames) {
+        moved.frames.decode(addresses);
+        for (std::uint64_t& address : addresses) {
           address += shift;
         }
+        moved.frames.assign(addresses.begin(), addresses.end());
       }
       stack_of[i] = static_cast<std::uint32_t>(out.stacks.size());
       out.stacks.push_back(std::move(moved));

@@ -91,17 +91,19 @@ class ProfileBuilder {
     ProtoWriter sample;
     std::vector<std::uint64_t> locations;
     std::vector<std::int64_t> values(4);
+    std::vector<std::uint32_t> frames;
     for (const Sample& s : m_report.samples) {
       locations.clear();
-      for (std::size_t i = 0; i < s.frames.size();) {
+      s.frames.decode(frames);
+      for (std::size_t i = 0; i < frames.size();) {
         // One location per return address: its inlined frames, then the function they
         // were inlined into (the allocator's frames at the start are already gone).
         std::size_t j = i;
-        while (j + 1 < s.frames.size() && m_report.frames[s.frames[j]].inlined &&
-               m_report.frames[s.frames[j + 1]].address == m_report.frames[s.frames[i]].address) {
+        while (j + 1 < frames.size() && m_report.frames[frames[j]].inlined &&
+               m_report.frames[frames[j + 1]].address == m_report.frames[frames[i]].address) {
           ++j;
         }
-        locations.push_back(location(s.frames[i], s.frames[j]));
+        locations.push_back(location(frames[i], frames[j]));
         i = j + 1;
       }
       const Metrics& m = s.metrics;

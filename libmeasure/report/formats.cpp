@@ -111,9 +111,10 @@ StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&), bool
     }
     std::vector<std::uint32_t>& path = p.paths.emplace_back();
     path.reserve(s.frames.size());
-    for (auto f = s.frames.rbegin(); f != s.frames.rend(); ++f) {
-      path.push_back(label_of[*f]);
+    for (std::uint32_t f : s.frames) {
+      path.push_back(label_of[f]);
     }
+    std::reverse(path.begin(), path.end());
     if (path.empty()) {
       path.push_back(label_of.back());
     }

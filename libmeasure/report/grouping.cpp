@@ -3,6 +3,7 @@
 // or of its whole stack). Everything that depends only on a frame is decided once per
 // distinct frame, so reports stay fast on captures of 100,000 stacks (docs/performance.md).
 #include <algorithm>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -53,15 +54,15 @@ class Grouper {
     if (keep == m_scratch.end() && !m_scratch.empty()) {
       --keep;
     }
-    sample.frames.assign(keep, m_scratch.end());
-    if (!selected(sample.frames)) {
+    std::span<const std::uint32_t> frames(keep, m_scratch.end());
+    if (!selected(frames)) {
       return;
     }
     m_report.selected += sample.metrics;
     std::size_t index = m_report.samples.size();
     if (m_options.cumulative) {
       m_seen.clear();  // a recursive frame counts once per stack
-      for (std::uint32_t f : sample.frames) {
+      for (std::uint32_t f : frames) {
         // What runs main and threads (_start, __libc_start_main, start_thread, clone3) is on
         // every stack: crediting it would only put it above the program's own code.
         if ((m_class[f] & entry_class) != 0) {
@@ -78,11 +79,12 @@ class Grouper {
         credit(unknown_group(), sample, index);
       }
     } else if (m_options.by == GroupBy::stack) {
-      credit(stack_group(sample.frames, index), sample, index);
+      credit(stack_group(frames, index), sample, index);
     } else {
-      const std::uint32_t* key = key_frame_of(sample.frames);
+      const std::uint32_t* key = key_frame_of(frames);
       credit(key == nullptr ? unknown_group() : frame_group(*key), sample, index);
     }
+    sample.frames.assign(frames.begin(), frames.end());
     m_report.samples.push_back(std::move(sample));
   }
 
@@ -111,8 +113,8 @@ class Grouper {
       if (m_groups[ia].identity != m_groups[ib].identity) {
         return m_groups[ia].identity < m_groups[ib].identity;
       }
-      const std::vector<std::uint32_t>& fa = stack_frames(m_groups[ia]);
-      const std::vector<std::uint32_t>& fb = stack_frames(m_groups[ib]);
+      const PackedList<std::uint32_t>& fa = stack_frames(m_groups[ia]);
+      const PackedList<std::uint32_t>& fb = stack_frames(m_groups[ib]);
       return std::lexicographical_compare(
           fa.begin(), fa.end(), fb.begin(), fb.end(),
           [&](std::uint32_t x, std::uint32_t y) { return rank[m_canonical_of[x]] < rank[m_canonical_of[y]]; });
@@ -181,7 +183,7 @@ class Grouper {
     return cached == 1;
   }
 
-  bool any_frame_matches(std::vector<std::vector<std::int8_t>>& caches, const std::vector<std::uint32_t>& frames) {
+  bool any_frame_matches(std::vector<std::vector<std::int8_t>>& caches, std::span<const std::uint32_t> frames) {
     for (std::size_t p = 0; p < caches.size(); ++p) {
       for (std::uint32_t f : frames) {
         if (matches(caches, p, f)) {
@@ -192,14 +194,14 @@ class Grouper {
     return false;
   }
 
-  bool selected(const std::vector<std::uint32_t>& frames) {
+  bool selected(std::span<const std::uint32_t> frames) {
     if (!m_include.empty() && !any_frame_matches(m_include, frames)) {
       return false;
     }
     return !any_frame_matches(m_exclude, frames);
   }
 
-  const std::uint32_t* key_frame_of(const std::vector<std::uint32_t>& frames) const noexcept {
+  const std::uint32_t* key_frame_of(std::span<const std::uint32_t> frames) const noexcept {
     for (const std::uint32_t& f : frames) {
       if ((m_class[f] & system_class) == 0) {
         return &f;
@@ -252,7 +254,7 @@ class Grouper {
   // decide which row a stack joins, and rows are told apart by them when sorting too. The
   // index holds a hash of them; a group's own frames are its first sample's, so a report of
   // 100,000 stack rows keeps no second copy of its stacks.
-  std::size_t stack_group(const std::vector<std::uint32_t>& frames, std::size_t sample) {
+  std::size_t stack_group(std::span<const std::uint32_t> frames, std::size_t sample) {
     std::uint64_t hash = 0x9e3779b97f4a7c15ULL;
     for (std::uint32_t f : frames) {
       hash = (hash ^ canonical(f)) * 0xff51afd7ed558ccdULL;
@@ -272,14 +274,14 @@ class Grouper {
     return g;
   }
 
-  bool same_canonical(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) const noexcept {
+  bool same_canonical(const PackedList<std::uint32_t>& a, std::span<const std::uint32_t> b) const noexcept {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                       [&](std::uint32_t x, std::uint32_t y) { return m_canonical_of[x] == m_canonical_of[y]; });
   }
 
   // The frames of a stack row (empty for every other row). A group is made for a sample that
   // add() then stores, before the next lookup or sort.
-  const std::vector<std::uint32_t>& stack_frames(const Group& g) const noexcept {
+  const PackedList<std::uint32_t>& stack_frames(const Group& g) const noexcept {
     return g.first_sample == none ? m_no_frames : m_report.samples[g.first_sample].frames;
   }
 
@@ -335,7 +337,7 @@ class Grouper {
   std::vector<const std::string*> m_canonical;  // canonical frame -> its identity
   std::vector<std::size_t> m_seen;
   std::unordered_multimap<std::uint64_t, std::size_t> m_stack_index;  // --by stack: hash of canonical frames -> group
-  const std::vector<std::uint32_t> m_no_frames;
+  const PackedList<std::uint32_t> m_no_frames;
   std::vector<std::uint32_t> m_scratch;  // scratch space of add: one stack's frames
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/capture.h"
+#include "support/packed_list.h"
 #include "symbols/symbolizer.h"
 
 namespace measure {
@@ -63,7 +64,7 @@ struct Row {
 /// (folded, svg, pprof). Frames are indices into Report::frames, innermost first, with the
 /// allocator's own frames removed.
 struct Sample {
-  std::vector<std::uint32_t> frames;
+  PackedList<std::uint32_t> frames;
   Metrics metrics;
   std::uint32_t stack = 0;  // index into Capture::stacks
   bool truncated = false;   // reached the depth limit

@@ -86,8 +86,8 @@ TEST_CASE("diff: a moved call site is matched by function, file and callers, nev
   // The old capture's parse_config call site, reached from main directly instead of from
   // load_settings: another calling chain, so not the same call site.
   Capture moved_caller = after();
-  moved_caller.stacks[1].frames = {moved_caller.stacks[1].frames[0], moved_caller.stacks[1].frames[1],
-                                   moved_caller.stacks[1].frames[3]};
+  std::vector<std::uint64_t> frames = moved_caller.stacks[1].frames.to_vector();
+  moved_caller.stacks[1].frames = {frames[0], frames[1], frames[3]};
   Diff d = diff_of(options, before(), moved_caller);
   CHECK(row_named(d, "parse_config(char const*)", 42).status == DiffStatus::removed);
   CHECK(row_named(d, "parse_config(char const*)", 44).status == DiffStatus::added);

@@ -155,10 +155,11 @@ Capture generate(std::uint64_t seed) {
   for (Stack& s : c.stacks) {
     s.generation = g.u32();
     s.flags = g.u32();
-    s.frames.resize(g.chance(3) ? 1024 : g.size(8));
-    for (std::uint64_t& f : s.frames) {
+    std::vector<std::uint64_t> frames(g.chance(3) ? 1024 : g.size(8));
+    for (std::uint64_t& f : frames) {
       f = g.u64();
     }
+    s.frames = frames;
   }
   for (std::uint64_t stack : g.increasing(g.size(6), c.stacks.size())) {
     c.sites.push_back(Site{static_cast<std::uint32_t>(stack), g.metrics()});

@@ -170,13 +170,13 @@ void fuzz_symbolizer(std::span<const std::uint8_t> data) {
   capture.modules = {module, Module{}};
   // Addresses all over the file and beyond, in two stacks; frame 0 of each is an allocation
   // site the reports group by.
-  Stack a;
-  Stack b;
+  std::vector<std::uint64_t> a;
+  std::vector<std::uint64_t> b;
   std::uint64_t size = std::max<std::uint64_t>(elf.size(), 1);
   for (std::uint64_t i = 0; i < 48; ++i) {
-    (i % 2 == 0 ? a : b).frames.push_back(module.load_bias + 1 + size * i / 48 + (i % 3) * 0x1000);
+    (i % 2 == 0 ? a : b).push_back(module.load_bias + 1 + size * i / 48 + (i % 3) * 0x1000);
   }
-  capture.stacks = {Stack{}, a, b};
+  capture.stacks = {Stack{}, Stack{0, 0, a}, Stack{0, 0, b}};
   Metrics m{3, 300, 1, 100, 2, 200, 200, 1};
   capture.sites = {Site{1, m}, Site{2, m}};
   capture.totals = m;
