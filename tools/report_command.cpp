@@ -108,9 +108,11 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
                      "Only what was allocated and freed inside this named scope (measure::Scope), over all its "
                      "entries");
   report
-      ->add_option("--format", o.format,
-                   "text, json, csv, markdown, folded (collapsed stacks), svg (interactive flame graph), pprof "
-                   "(gzip-compressed profile.proto) or timeline-svg (live bytes and RSS over time) (default text)")
+      ->add_option(
+          "--format", o.format,
+          "text, json, csv, markdown, folded (collapsed stacks), svg (interactive flame graph), pprof "
+          "(gzip-compressed profile.proto), timeline-svg (live bytes and RSS over time) or html (one interactive "
+          "page: flame graph, trees, callers, table) (default text)")
       ->check(CLI::IsMember(report_format_names()));
   report->add_option("-o,--output", o.output, "Write to this file instead of standard output");
   report->footer(
@@ -121,6 +123,7 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
       "  measure report app.msr --format json -o report.json\n"
       "  measure report app.msr --by scope              named scopes: entries and costs per entry\n"
       "  measure report app.msr --scope parse           the call sites inside the scope 'parse'\n"
+      "  measure report app.msr --format html -o app.html   open in any browser\n"
       "  measure report app.msr --format svg -o flame.svg   open in any browser\n"
       "  measure report app.msr --format timeline-svg -o timeline.svg   memory over time, peak marked\n"
       "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz\n"

@@ -13,8 +13,8 @@
 namespace measure {
 namespace {
 
-constexpr std::string_view format_names[] = {"text",   "json", "csv",   "markdown",
-                                             "folded", "svg",  "pprof", "timeline-svg"};
+constexpr std::string_view format_names[] = {"text", "json",  "csv",          "markdown", "folded",
+                                             "svg",  "pprof", "timeline-svg", "html"};
 
 // Folded stacks separate frames with ';' and end with " value": neither may appear inside a
 // frame, and a line break would end the line early.
@@ -41,7 +41,8 @@ std::vector<std::string> report_format_names() {
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
-  bool draws_stacks = format == ReportFormat::folded || format == ReportFormat::svg || format == ReportFormat::pprof;
+  bool draws_stacks = format == ReportFormat::folded || format == ReportFormat::svg || format == ReportFormat::pprof ||
+                      format == ReportFormat::html;
   if (draws_stacks && report.options.by == GroupBy::scope) {
     throw UsageError("--by scope has no call stacks to draw; use --scope NAME to see one scope's stacks");
   }
@@ -62,6 +63,8 @@ std::string render_report(const Report& report, ReportFormat format) {
       return render_pprof(report);
     case ReportFormat::timeline_svg:
       return render_timeline_svg(report);
+    case ReportFormat::html:
+      return render_html(report);
   }
   return render_text(report);
 }

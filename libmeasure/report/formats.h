@@ -13,7 +13,7 @@
 
 namespace measure {
 
-enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof, timeline_svg };
+enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof, timeline_svg, html };
 
 std::optional<ReportFormat> parse_report_format(std::string_view text) noexcept;
 /// Every format's name, in the order of the enum (for help texts and option checks).
@@ -34,6 +34,10 @@ std::string render_markdown(const Report& report);
 std::string render_folded(const Report& report);
 /// A self-contained interactive flame graph (SVG with inline script; no network).
 std::string render_svg(const Report& report);
+/// One self-contained interactive page (no network): flame graph and icicle, top-down and
+/// bottom-up trees, callers and callees, a sortable table; metric, search and hidden frames
+/// switch in place.
+std::string render_html(const Report& report);
 /// A gzip-compressed profile.proto (pprof, Grafana Pyroscope, Parca).
 std::string render_pprof(const Report& report);
 /// Live bytes and resident memory over the run as a self-contained SVG chart with the peak

@@ -79,10 +79,12 @@ class Grouper {
         credit(unknown_group(), sample, index);
       }
     } else if (m_options.by == GroupBy::stack) {
-      credit(stack_group(frames, index), sample, index);
+      sample.row = static_cast<std::uint32_t>(stack_group(frames, index));
+      credit(sample.row, sample, index);
     } else {
       const std::uint32_t* key = key_frame_of(frames);
-      credit(key == nullptr ? unknown_group() : frame_group(*key), sample, index);
+      sample.row = static_cast<std::uint32_t>(key == nullptr ? unknown_group() : frame_group(*key));
+      credit(sample.row, sample, index);
     }
     sample.frames.assign(frames.begin(), frames.end());
     m_report.samples.push_back(std::move(sample));
@@ -134,6 +136,16 @@ class Grouper {
       }
       m_report.rows[at] = std::move(held);
       placed[at] = true;
+    }
+    // Samples name their row by its group until now.
+    std::vector<std::uint32_t> position(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      position[order[i]] = static_cast<std::uint32_t>(i);
+    }
+    for (Sample& s : m_report.samples) {
+      if (s.row != Sample::no_row) {
+        s.row = position[s.row];
+      }
     }
   }
 

@@ -67,7 +67,11 @@ struct Sample {
   PackedList<std::uint32_t> frames;
   Metrics metrics;
   std::uint32_t stack = 0;  // index into Capture::stacks
-  bool truncated = false;   // reached the depth limit
+  /// The index into Report::rows of the one row the sample is credited to; no_row when it is
+  /// credited to several (--cumulative) or to none.
+  std::uint32_t row = no_row;
+  bool truncated = false;  // reached the depth limit
+  static constexpr std::uint32_t no_row = UINT32_MAX;
 };
 
 struct Report {

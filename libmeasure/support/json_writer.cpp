@@ -111,6 +111,12 @@ JsonWriter& JsonWriter::end_array() {
   return close(']');
 }
 
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  m_out += json;
+  return *this;
+}
+
 JsonWriter& JsonWriter::key(std::string_view name) {
   before_value();
   m_out += escape(name);

@@ -32,6 +32,8 @@ class JsonWriter {
   JsonWriter& value(double number);
   JsonWriter& value(bool flag);
   JsonWriter& null();
+  /// A value given as JSON text already (pre: valid JSON), for large arrays built apart.
+  JsonWriter& raw(std::string_view json);
   template <class T>
   JsonWriter& value(const std::optional<T>& v) {
     return v ? value(*v) : null();

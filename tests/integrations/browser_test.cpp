@@ -1,7 +1,11 @@
-// The svg flame graph in a real browser: headless Chromium (Debian's, driven over the
-// DevTools protocol by flame_browser.mjs) opens `measure report --format svg`, takes
-// screenshots (kept under the build tree), zooms on a clicked frame, and searches.
+// The svg flame graph and the html report in a real browser: headless Chromium (Debian's,
+// driven over the DevTools protocol by flame_browser.mjs and html_browser.mjs) opens them,
+// takes screenshots (kept under the build tree), and is worked with the mouse and keyboard.
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -101,6 +105,150 @@ TEST_CASE("the flame graph in headless Chromium: drawn to scale, zooms on a clic
   CHECK(page["matched"] == "Matched: 50.0%");
 
   for (const char* shot : {"flame-initial.png", "flame-zoomed.png", "flame-search.png"}) {
+    std::string png = read_text(artifacts + "/" + shot);
+    CHECK(png.size() > 4000);
+    CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
+  }
+}
+
+namespace {
+
+const char* const metric_names[] = {"alloc_count", "alloc_bytes", "free_count", "freed_bytes",
+                                    "live_count",  "live_bytes",  "peak_bytes", "temporary_count"};
+
+json report_json(const std::string& capture, std::initializer_list<std::string> options) {
+  std::vector<std::string> argv = {tool_path(), "report", capture, "--format", "json", "--top", "0"};
+  argv.insert(argv.end(), options);
+  ProcessResult r = run_process(argv);
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  return json::parse(r.out);
+}
+
+// A function's row of a cumulative report: everything allocated under it.
+const json& function_row(const json& report, const std::string& function) {
+  for (const json& row : report["rows"]) {
+    if (row["key"]["function"] == function) {
+      return row;
+    }
+  }
+  FAIL("no row for " << function);
+  return report;
+}
+
+// Every frame the page drew carries its function's share: each name's frames add up to what
+// the cumulative report gives the function (keep is drawn under three callers).
+void check_frames_against(const json& frames, const json& cumulative, const std::string& metric) {
+  std::map<std::string, double> drawn;
+  for (const json& f : frames) {
+    if (f["name"] != "all" && f["ancestor"] == false) {
+      drawn[f["name"].get<std::string>()] += f["value"].get<double>();
+    }
+  }
+  for (const char* function : {"main", "parse", "build_tree", "tokenize", "render", "keep"}) {
+    CAPTURE(function);
+    CHECK(drawn[function] == function_row(cumulative, function)[metric].get<double>());
+  }
+}
+
+const json& named(const json& frames, const std::string& name) {
+  for (const json& f : frames) {
+    if (f["name"] == name) {
+      return f;
+    }
+  }
+  FAIL("no frame named " << name);
+  return frames;
+}
+
+}  // namespace
+
+TEST_CASE("the html report in headless Chromium: every view shows the JSON report's numbers") {
+  REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
+  TempDir dir;
+  std::string capture = dir.file("flame.msr");
+  ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("flame_fixture")});
+  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  std::string artifacts = MEASURE_ARTIFACT_DIR;
+  std::filesystem::create_directories(artifacts);
+  std::string html = artifacts + "/report.html";
+  REQUIRE(run_process({tool_path(), "report", capture, "--format", "html", "-o", html}).status() == 0);
+  json by_line = report_json(capture, {});
+  json cumulative = report_json(capture, {"--by", "function", "--cumulative"});
+  const json& selected = by_line["selected"];
+
+  json page =
+      json::parse(run_node("tests/integrations/html_browser.mjs", {html, artifacts, "alloc_count", "parse", "tree"}));
+  CHECK(page["errors"] == json::array());
+
+  // Opened: bytes allocated, the report's sort, with "all" at the selected total.
+  CHECK(page["initial"]["metric"] == "alloc_bytes");
+  CHECK(page["initial"]["total"] == selected["alloc_bytes"]);
+  CHECK(named(page["initial"]["frames"], "all")["value"] == selected["alloc_bytes"]);
+  check_frames_against(page["initial"]["frames"], cumulative, "alloc_bytes");
+
+  // The allocations button: the same graph in counts, without a new report.
+  CHECK(page["switched"]["metric"] == "alloc_count");
+  CHECK(page["switched"]["total"] == selected["alloc_count"]);
+  check_frames_against(page["switched"]["frames"], cumulative, "alloc_count");
+
+  // A click on parse: it spans the canvas, its callees scale to it, its callers stay whole
+  // (dimmed), render is gone.
+  double width = page["canvas_width"].get<double>();
+  const json& zoomed = page["zoomed"]["frames"];
+  double parse_count = function_row(cumulative, "parse")["alloc_count"].get<double>();
+  CHECK(named(zoomed, "parse")["x"] == 0);
+  CHECK(named(zoomed, "parse")["w"].get<double>() == doctest::Approx(width));
+  CHECK(named(zoomed, "build_tree")["w"].get<double>() ==
+        doctest::Approx(width * function_row(cumulative, "build_tree")["alloc_count"].get<double>() / parse_count));
+  CHECK(named(zoomed, "main")["ancestor"] == true);
+  CHECK(named(zoomed, "main")["w"].get<double>() == doctest::Approx(width));
+  for (const json& f : zoomed) {
+    CHECK(f["name"] != "render");
+  }
+
+  // The zoomed function in the callers view: called from main only, calling build_tree and
+  // tokenize, each with what the cumulative report gives it.
+  CHECK(page["focus"]["value"].get<double>() == parse_count);
+  REQUIRE(page["callers"].size() == 1);
+  CHECK(page["callers"][0]["name"] == "main");
+  CHECK(page["callers"][0]["value"].get<double>() == parse_count);
+  REQUIRE(page["callees"].size() == 2);
+  for (const json& callee : page["callees"]) {
+    CHECK(callee["value"] == function_row(cumulative, callee["name"].get<std::string>())["alloc_count"]);
+  }
+
+  // Searching "tree": build_tree is highlighted, and its share of the allocations is matched.
+  CHECK(page["hits"] == json::array({"build_tree"}));
+  double share = 100.0 * function_row(cumulative, "build_tree")["alloc_count"].get<double>() /
+                 selected["alloc_count"].get<double>();
+  char matched[32];
+  std::snprintf(matched, sizeof matched, "Matched: %.1f%%", share);
+  CHECK(page["matched"] == matched);
+
+  // Bottom-up: every stack ends in keep; opened, keep's callers with their counts.
+  REQUIRE(page["bottom_up"].size() == 1);
+  CHECK(page["bottom_up"][0]["name"] == "keep");
+  CHECK(page["bottom_up"][0]["value"] == selected["alloc_count"]);
+  const json& open = page["bottom_up_open"];
+  REQUIRE(open.size() == 4);
+  for (std::size_t i = 1; i < open.size(); ++i) {
+    CHECK(open[i]["value"] == function_row(cumulative, open[i]["name"].get<std::string>())["alloc_count"]);
+    CHECK(open[i]["hit"] == (open[i]["name"] == "build_tree"));
+  }
+
+  // The table: every row of the report (by line), every metric as the JSON report has it.
+  const json& table = page["table"];
+  REQUIRE(table.size() == by_line["rows"].size());
+  for (const json& row : table) {
+    const json& expected = by_line["rows"][row["index"].get<std::size_t>()];
+    for (std::size_t m = 0; m < std::size(metric_names); ++m) {
+      CAPTURE(metric_names[m]);
+      CHECK(row["values"][m] == expected[metric_names[m]]);
+    }
+  }
+
+  for (const char* shot : {"html-1-initial.png", "html-2-metric.png", "html-3-zoomed.png", "html-4-callers.png",
+                           "html-5-search.png", "html-6-bottom-up.png", "html-7-table.png"}) {
     std::string png = read_text(artifacts + "/" + shot);
     CHECK(png.size() > 4000);
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);

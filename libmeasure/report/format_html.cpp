@@ -1,0 +1,213 @@
+// The html format's data. The page (format_html_page.cpp) gets one JSON document, compact
+// enough for 200,000 distinct stacks in under 15 MB:
+// - "labels": the distinct frame labels, sorted; "kinds": per label 0 the program's code,
+//   1 system code, 2 no name (for the colours);
+// - "nodes": the merged stack tree in depth-first order, children in label order: per node
+//   "u", how many levels it climbs from the node before it (0: it is that node's child), and
+//   "l", its label; the root ("all") is implicit;
+// - "samples": every selected call site in tree order: "n", its node as the difference from
+//   the previous sample's; "r", its report row (4294967295: several or none); "m", one array
+//   per metric; for a diff "s", its side (0 old, 1 new).
+// The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
+// searching and folding frames need no new report.
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "report/formats.h"
+#include "report/html_page.h"
+
+namespace measure {
+namespace detail {
+
+std::string json_number_array(const std::vector<std::uint64_t>& values) {
+  std::string out;
+  out.reserve(values.size() * 4 + 2);
+  out.push_back('[');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) {
+      out.push_back(',');
+    }
+    fmt::format_to(std::back_inserter(out), "{}", values[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+void HtmlStacks::add(const Report& report, std::uint8_t side) {
+  Side& s = m_sides.emplace_back();
+  s.report = &report;
+  s.side = side;
+  StackPaths p = stack_paths(report, frame_label, true);
+  for (std::uint32_t frame : p.label_frames) {
+    const Frame* f = frame < report.frames.size() ? &report.frames[frame] : nullptr;
+    s.kinds.push_back(f == nullptr || f->function.empty() ? 2 : is_system_frame(*f) ? 1 : 0);
+  }
+  s.labels = std::move(p.labels);
+  s.paths = std::move(p.paths);
+  s.samples = std::move(p.samples);
+}
+
+void HtmlStacks::write(JsonWriter& j, bool sides) const {
+  // One sorted list of labels over every side, and each side's labels in it.
+  std::vector<std::string> labels;
+  for (const Side& s : m_sides) {
+    labels.insert(labels.end(), s.labels.begin(), s.labels.end());
+  }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  std::vector<std::uint64_t> kinds(labels.size());
+  std::vector<std::vector<std::uint32_t>> label_of(m_sides.size());
+  for (std::size_t k = 0; k < m_sides.size(); ++k) {
+    for (std::size_t i = 0; i < m_sides[k].labels.size(); ++i) {
+      auto at = static_cast<std::uint32_t>(std::lower_bound(labels.begin(), labels.end(), m_sides[k].labels[i]) -
+                                           labels.begin());
+      label_of[k].push_back(at);
+      kinds[at] = static_cast<std::uint64_t>(m_sides[k].kinds[i]);
+    }
+  }
+  struct Entry {
+    std::vector<std::uint32_t> path;
+    const Sample* sample;
+    std::uint8_t side;
+  };
+  std::vector<Entry> entries;
+  for (std::size_t k = 0; k < m_sides.size(); ++k) {
+    const Side& s = m_sides[k];
+    for (std::size_t i = 0; i < s.paths.size(); ++i) {
+      Entry& e = entries.emplace_back();
+      e.path.reserve(s.paths[i].size());
+      for (std::uint32_t l : s.paths[i]) {
+        e.path.push_back(label_of[k][l]);
+      }
+      e.sample = s.samples[i];
+      e.side = s.side;
+    }
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.path < b.path; });
+
+  // Paths in lexicographic order share their common prefix with the one before; a path equal
+  // to the one before ends at the same node.
+  std::vector<std::uint64_t> climbs;
+  std::vector<std::uint64_t> node_labels;
+  std::vector<std::uint64_t> sample_nodes;
+  std::vector<std::uint64_t> sample_rows;
+  std::vector<std::uint64_t> sample_sides;
+  std::vector<std::vector<std::uint64_t>> columns(std::size(all_metrics));
+  std::uint64_t node_count = 1;  // the root
+  std::size_t last_depth = 0;
+  std::uint64_t last_sample_node = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::vector<std::uint32_t>& path = entries[i].path;
+    std::size_t common = 0;
+    if (i != 0) {
+      const std::vector<std::uint32_t>& previous = entries[i - 1].path;
+      while (common < path.size() && common < previous.size() && path[common] == previous[common]) {
+        ++common;
+      }
+    }
+    for (std::size_t d = common; d < path.size(); ++d) {
+      climbs.push_back(last_depth - d);  // the new node is at depth d + 1, the root at 0
+      node_labels.push_back(path[d]);
+      last_depth = d + 1;
+      ++node_count;
+    }
+    // Shorter paths sort first, so a path that adds no node equals the one before.
+    std::uint64_t node = i != 0 && common == path.size() ? last_sample_node : node_count - 1;
+    sample_nodes.push_back(node - last_sample_node);
+    last_sample_node = node;
+    const Sample& sample = *entries[i].sample;
+    sample_rows.push_back(sample.row);
+    sample_sides.push_back(entries[i].side);
+    for (std::size_t m = 0; m < std::size(all_metrics); ++m) {
+      columns[m].push_back(metric_member(sample.metrics, all_metrics[m]));
+    }
+  }
+
+  j.key("labels").begin_array();
+  for (const std::string& label : labels) {
+    j.value(label);
+  }
+  j.end_array();
+  j.key("kinds").raw(json_number_array(kinds));
+  j.key("nodes").begin_object();
+  j.key("u").raw(json_number_array(climbs));
+  j.key("l").raw(json_number_array(node_labels));
+  j.end_object();
+  j.key("samples").begin_object();
+  j.key("n").raw(json_number_array(sample_nodes));
+  j.key("r").raw(json_number_array(sample_rows));
+  if (sides) {
+    j.key("s").raw(json_number_array(sample_sides));
+  }
+  j.key("m").begin_array();
+  for (const std::vector<std::uint64_t>& column : columns) {
+    j.raw(json_number_array(column));
+  }
+  j.end_array();
+  j.end_object();
+}
+
+}  // namespace detail
+
+namespace {
+
+void write_metrics(JsonWriter& j, const Report& r) {
+  j.key("metrics").begin_array();
+  for (Metric m : all_metrics) {
+    j.begin_object();
+    j.key("name").value(metric_name(m));
+    j.key("bytes").value(is_byte_metric(m));
+    j.key("unknown").value(r.unknown_in_rows.contains(m));
+    j.key("total").value(metric_member(r.selected, m));
+    j.end_object();
+  }
+  j.end_array();
+}
+
+}  // namespace
+
+std::string render_html(const Report& r) {
+  const Capture& c = *r.capture;
+  std::string data;
+  JsonWriter j(data, false);
+  j.begin_object();
+  j.key("title").value(fmt::format("measure: {}", command_line(c.program)));
+  j.key("run").value(run_description(c));
+  j.key("totals").value(totals_description(r));
+  j.key("by").value(group_by_name(r.options.by));
+  j.key("rows_noun").value(rows_noun(r.options.by, 2));
+  j.key("sort").value(metric_name(sort_metric(r.options.sort)));
+  j.key("notes").begin_array();
+  for (const std::string& note : report_notes(r)) {
+    j.value(note);
+  }
+  j.end_array();
+  write_metrics(j, r);
+  detail::HtmlStacks stacks;
+  stacks.add(r, 0);
+  stacks.write(j, false);
+  if (r.options.cumulative) {
+    // A sample counts toward several rows: the rows' own sums, as the report made them.
+    j.key("row_metrics").begin_array();
+    for (Metric m : all_metrics) {
+      std::vector<std::uint64_t> column;
+      column.reserve(r.rows.size());
+      for (const Row& row : r.rows) {
+        column.push_back(metric_member(row.metrics, m));
+      }
+      j.raw(detail::json_number_array(column));
+    }
+    j.end_array();
+  }
+  j.key("rows").begin_array();
+  for (const Row& row : r.rows) {
+    j.value(describe_key(row.key, r.options.by, true));
+  }
+  j.end_array();
+  j.end_object();
+  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data);
+}
+
+}  // namespace measure

@@ -1,0 +1,518 @@
+// The html format's page: its style, markup and script, around the report's data
+// (format_html.cpp). Everything is inline and nothing is fetched, so the file opens from disk
+// anywhere. The script keeps the stack tree as typed arrays and sums it for the chosen metric
+// in one pass over its nodes, so a metric switch stays fast at a million nodes; the flame
+// graph is drawn on a canvas, only frames at least half a pixel wide. `window.measurePage`
+// exposes what is drawn and shown, for tests.
+#include <fmt/format.h>
+
+#include "report/formats.h"
+#include "report/html_page.h"
+
+namespace measure::detail {
+namespace {
+
+const std::string_view page_head = R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body { margin: 0; font: 13px/1.4 system-ui, sans-serif; color: #1d1d1f; background: #fafafa; }
+header { padding: 10px 14px 4px; }
+h1 { font-size: 16px; margin: 0 0 2px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+h2 { font-size: 14px; margin: 8px 0; }
+#run, #totals { color: #555; }
+nav { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; padding: 6px 14px;
+      border-bottom: 1px solid #ddd; position: sticky; top: 0; background: #fafafa; z-index: 1; }
+.group { display: inline-flex; }
+.group button { border-radius: 0; margin-left: -1px; }
+.group button:first-child { border-radius: 4px 0 0 4px; }
+.group button:last-child { border-radius: 0 4px 4px 0; }
+button { font: inherit; padding: 3px 9px; border: 1px solid #bbb; background: #fff; border-radius: 4px; cursor: pointer; }
+button.on { background: #2b5fab; color: #fff; border-color: #2b5fab; }
+button:disabled { color: #aaa; cursor: default; }
+input { font: inherit; padding: 3px 6px; border: 1px solid #bbb; border-radius: 4px; width: 15em; }
+#details { padding: 4px 14px; min-height: 1.4em; color: #333; font-family: ui-monospace, monospace; font-size: 12px;
+           white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+main { padding: 0 14px 14px; }
+canvas { display: block; width: 100%; cursor: pointer; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { padding: 2px 8px; text-align: right; white-space: nowrap; }
+th { position: sticky; top: 38px; background: #eee; cursor: pointer; user-select: none; }
+td.k, th.k { text-align: left; font-family: ui-monospace, monospace; max-width: 60vw; overflow: hidden;
+             text-overflow: ellipsis; }
+tbody tr:nth-child(even) { background: #f0f0f0; }
+tbody tr:hover { background: #e3ecf8; }
+tr.hit td.k { background: #f4c6f4; }
+.tw { cursor: pointer; display: inline-block; width: 1.2em; color: #666; }
+.two { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+#notes { padding: 0 14px 14px; color: #666; font-size: 12px; }
+.muted { color: #888; }
+</style>
+)html";
+
+const std::string_view page_body = R"html(</head>
+<body>
+<header><h1 id="title"></h1><div id="run"></div><div id="totals"></div></header>
+<nav>
+  <div class="group" id="views">
+    <button data-view="flame" class="on">Flame graph</button><button data-view="icicle">Icicle</button><button
+    data-view="top">Top-down</button><button data-view="bottom">Bottom-up</button><button
+    data-view="callers">Callers &amp; callees</button><button data-view="table">Table</button>
+  </div>
+  <div class="group" id="metrics"></div>
+  <span><input id="search" placeholder="Search frames (regex)" spellcheck="false"> <span id="matched"></span></span>
+  <span><input id="hide" placeholder="Hide frames, e.g. ^std::" spellcheck="false"> <button id="reset">Reset zoom</button></span>
+</nav>
+<div id="details">&nbsp;</div>
+<main>
+  <section id="flame-view"><canvas id="flame"></canvas></section>
+  <section id="tree-view" hidden><table><thead><tr><th class="k">Function</th><th>Total</th><th>%</th><th id="self-heading">Self</th></tr></thead>
+    <tbody id="tree-body"></tbody></table></section>
+  <section id="callers-view" hidden><h2 id="focus"></h2><div class="two">
+    <div><h2>Called from</h2><table><thead><tr><th class="k">Caller</th><th>Total</th><th>%</th></tr></thead><tbody id="callers"></tbody></table></div>
+    <div><h2>Calls</h2><table><thead><tr><th class="k">Callee</th><th>Total</th><th>%</th></tr></thead><tbody id="callees"></tbody></table></div>
+  </div></section>
+  <section id="table-view" hidden><table><thead><tr id="rows-head"></tr></thead><tbody id="rows-body"></tbody></table>
+    <p id="rows-more" class="muted"></p></section>
+</main>
+<footer id="notes"></footer>
+<script>
+'use strict';
+(function () {
+  const D = JSON.parse(document.getElementById('measure-data').textContent);
+  const $ = (id) => document.getElementById(id);
+  const HEADINGS = {
+    alloc_count: 'allocations', alloc_bytes: 'bytes allocated', free_count: 'frees', freed_bytes: 'bytes freed',
+    live_count: 'live blocks', live_bytes: 'live bytes', peak_bytes: 'bytes at peak', temporary_count: 'temporary',
+  };
+  const METRICS = D.metrics;
+  const LABELS = D.labels;
+  const ROW_HEIGHT = 18;
+
+  // ---- numbers --------------------------------------------------------------------------
+  function grouped(n) { return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+  function humanBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; ++u; }
+    return u === 0 ? `${n} B` : `${n.toFixed(1)} ${units[u]}`;
+  }
+  function show(v, m) { return METRICS[m].bytes ? humanBytes(v) : grouped(v); }
+  function pct(part, whole) { return whole > 0 ? `${(100 * part / whole).toFixed(1)}%` : '0%'; }
+  function escapeHtml(s) {
+    return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+  }
+
+  // ---- the data -------------------------------------------------------------------------
+  const sampleCount = D.samples.n.length;
+  const columns = D.samples.m.map((c) => Float64Array.from(c));
+  const sampleRow = Uint32Array.from(D.samples.r);
+
+  // A tree of frame labels: parent before child in index order, node 0 the root ("all").
+  function makeTree(parent, label, depth, sampleNode) {
+    const n = parent.length;
+    const count = new Uint32Array(n + 1);
+    for (let i = 1; i < n; ++i) { ++count[parent[i] + 1]; }
+    for (let i = 1; i <= n; ++i) { count[i] += count[i - 1]; }
+    const start = count.slice(0, n + 1);
+    const children = new Int32Array(Math.max(n - 1, 0));
+    const fill = start.slice(0, n);
+    for (let i = 1; i < n; ++i) { children[fill[parent[i]]++] = i; }
+    // Children in label order (labels are sorted by name): flame graphs draw them that way.
+    for (let i = 0; i < n; ++i) {
+      if (start[i + 1] - start[i] > 1) {
+        const sub = children.subarray(start[i], start[i + 1]);
+        sub.sort((a, b) => label[a] - label[b]);
+      }
+    }
+    let maxDepth = 0;
+    for (let i = 0; i < n; ++i) { if (depth[i] > maxDepth) { maxDepth = depth[i]; } }
+    return { n, parent, label, depth, start, children, sampleNode, maxDepth };
+  }
+
+  // The tree as written: depth-first, each node as the levels it climbs from the one before.
+  function baseTree() {
+    const n = D.nodes.u.length + 1;
+    const parent = new Int32Array(n); const label = new Int32Array(n); const depth = new Int32Array(n);
+    parent[0] = -1; label[0] = -1;
+    const chain = [0];
+    for (let i = 1; i < n; ++i) {
+      const d = depth[i - 1] + 1 - D.nodes.u[i - 1];
+      chain.length = d;
+      parent[i] = chain[d - 1]; depth[i] = d; label[i] = D.nodes.l[i - 1];
+      chain.push(i);
+    }
+    const sampleNode = new Int32Array(sampleCount);
+    let node = 0;
+    for (let s = 0; s < sampleCount; ++s) { node += D.samples.n[s]; sampleNode[s] = node; }
+    return makeTree(parent, label, depth, sampleNode);
+  }
+
+  // A new tree from every sample's path in `base`, leaving out hidden labels; `inverted`
+  // starts each path at its innermost frame (the bottom-up view).
+  function derivedTree(base, hidden, inverted) {
+    const parent = [-1]; const label = [-1]; const depth = [0];
+    const index = new Map();
+    const sampleNode = new Int32Array(sampleCount);
+    const path = [];
+    for (let s = 0; s < sampleCount; ++s) {
+      path.length = 0;
+      for (let v = base.sampleNode[s]; v > 0; v = base.parent[v]) {
+        if (!hidden || !hidden[base.label[v]]) { path.push(base.label[v]); }
+      }
+      if (!inverted) { path.reverse(); }
+      let at = 0;
+      for (const l of path) {
+        const key = at * LABELS.length + l;
+        let next = index.get(key);
+        if (next === undefined) {
+          next = parent.length;
+          index.set(key, next);
+          parent.push(at); label.push(l); depth.push(depth[at] + 1);
+        }
+        at = next;
+      }
+      sampleNode[s] = at;
+    }
+    return makeTree(Int32Array.from(parent), Int32Array.from(label), Int32Array.from(depth), sampleNode);
+  }
+
+  // Every node's total of metric `m` (itself and everything under it).
+  function totals(tree, m) {
+    const v = new Float64Array(tree.n);
+    const column = columns[m];
+    for (let s = 0; s < sampleCount; ++s) { v[tree.sampleNode[s]] += column[s]; }
+    for (let i = tree.n - 1; i > 0; --i) { v[tree.parent[i]] += v[i]; }
+    return v;
+  }
+
+  // ---- state ----------------------------------------------------------------------------
+  const state = {
+    view: 'flame', metric: Math.max(0, METRICS.findIndex((x) => x.name === D.sort)),
+    zoom: 0, search: null, hidden: null, focus: -1, sortColumn: -1, sortAscending: false, expanded: new Set(),
+  };
+  const base = baseTree();
+  let tree = base;        // the top-down tree, without hidden frames
+  let bottomUp = null;    // built when first shown
+  let values = null;      // totals(tree, state.metric)
+  let bottomValues = null;
+  let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w}
+
+  function recompute() {
+    values = totals(tree, state.metric);
+    bottomValues = bottomUp ? totals(bottomUp, state.metric) : null;
+  }
+
+  // ---- the flame graph ------------------------------------------------------------------
+  const canvas = $('flame');
+  const context = canvas.getContext('2d');
+  function hash(s) { let h = 2166136261; for (let i = 0; i < s.length; ++i) { h = Math.imul(h ^ s.charCodeAt(i), 16777619); } return h >>> 0; }
+  function colour(l) {
+    if (state.search && state.search.test(LABELS[l])) { return 'rgb(230,0,230)'; }
+    const h = hash(LABELS[l]); const a = h % 55; const b = (h >>> 8) % 80;
+    switch (D.kinds[l]) {
+      case 0: return `rgb(${200 + a},${90 + b},${40 + (a >> 1)})`;
+      case 1: return `rgb(${70 + a},${140 + (b >> 1)},${190 + a})`;
+      default: return `rgb(${160 + (a >> 1)},${160 + (a >> 1)},${160 + (a >> 1)})`;
+    }
+  }
+  function nodeName(t, v) { return v === 0 ? 'all' : LABELS[t.label[v]]; }
+
+  function drawFlame() {
+    const width = canvas.parentElement.clientWidth;
+    const upright = state.view === 'flame';
+    const levels = tree.maxDepth + 1;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(levels * ROW_HEIGHT * ratio);
+    canvas.style.height = `${levels * ROW_HEIGHT}px`;
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, levels * ROW_HEIGHT);
+    context.font = '12px ui-monospace, monospace';
+    context.textBaseline = 'middle';
+    drawn = [];
+    const y = (d) => (upright ? (levels - 1 - d) : d) * ROW_HEIGHT;
+    const box = (v, x, w, ancestor) => {
+      const top = y(tree.depth[v]);
+      context.fillStyle = v === 0 ? 'rgb(200,200,200)' : colour(tree.label[v]);
+      context.globalAlpha = ancestor ? 0.55 : 1;
+      context.fillRect(x, top + 1, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 2);
+      context.globalAlpha = 1;
+      if (w > 28) {
+        const name = nodeName(tree, v);
+        const fit = Math.floor((w - 6) / 7.3);
+        context.fillStyle = '#000';
+        context.fillText(name.length <= fit ? name : `${name.slice(0, Math.max(fit - 2, 1))}..`, x + 3, top + ROW_HEIGHT / 2);
+      }
+      drawn.push({ node: v, x, y: top, w, ancestor });
+    };
+    // The zoomed frame's callers span the width, dimmed; it and its callees scale to it.
+    for (let v = tree.parent[state.zoom]; v >= 0; v = tree.parent[v]) { box(v, 0, width, true); }
+    const whole = values[state.zoom];
+    const walk = (v, x, w) => {
+      box(v, x, w, false);
+      let at = x;
+      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) {
+        const c = tree.children[k];
+        const cw = whole > 0 ? values[c] / whole * width : 0;
+        if (cw >= 0.5) { walk(c, at, cw); }
+        at += cw;
+      }
+    };
+    walk(state.zoom, 0, width);
+    $('reset').disabled = state.zoom === 0;
+  }
+
+  function frameAt(event) {
+    const r = canvas.getBoundingClientRect();
+    const x = event.clientX - r.left; const y = event.clientY - r.top;
+    return drawn.find((f) => x >= f.x && x < f.x + f.w && y >= f.y && y < f.y + ROW_HEIGHT);
+  }
+  function describe(t, vals, v) {
+    const parts = [`${nodeName(t, v)}: ${show(vals[v], state.metric)} ${HEADINGS[METRICS[state.metric].name]}`,
+      pct(vals[v], vals[0])];
+    return parts.join(', ');
+  }
+  canvas.addEventListener('mousemove', (e) => {
+    const f = frameAt(e);
+    $('details').textContent = f ? describe(tree, values, f.node) : '\u00a0';
+  });
+  canvas.addEventListener('click', (e) => {
+    const f = frameAt(e);
+    if (f) {
+      state.zoom = f.node;
+      if (f.node !== 0) { state.focus = tree.label[f.node]; }
+      render();
+    }
+  });
+  $('reset').addEventListener('click', () => { state.zoom = 0; render(); });
+
+  // ---- the trees ------------------------------------------------------------------------
+  function treeRows(t, vals) {
+    const body = $('tree-body');
+    const html = [];
+    const whole = vals[0];
+    const sorted = (v) => Array.from(t.children.subarray(t.start[v], t.start[v + 1])).sort((a, b) => vals[b] - vals[a]);
+    const add = (v) => {
+      const kids = sorted(v);
+      let self = vals[v];
+      for (const c of kids) { self -= vals[c]; }
+      const open = state.expanded.has(`${state.view}:${v}`);
+      const hit = state.search && state.search.test(LABELS[t.label[v]]);
+      html.push(`<tr data-node="${v}" data-v="${vals[v]}"${hit ? ' class="hit"' : ''}><td class="k" style="padding-left:${t.depth[v] * 14}px">` +
+        `<span class="tw">${kids.length ? (open ? '\u25be' : '\u25b8') : ''}</span>${escapeHtml(LABELS[t.label[v]])}</td>` +
+        `<td>${show(vals[v], state.metric)}</td><td>${pct(vals[v], whole)}</td><td>${state.view === 'top' ? show(self, state.metric) : ''}</td></tr>`);
+      if (open) { for (const c of kids) { if (vals[c] > 0) { add(c); } } }
+    };
+    for (const c of sorted(0)) { if (vals[c] > 0 || whole === 0) { add(c); } }
+    body.innerHTML = html.join('');
+  }
+  $('tree-body').addEventListener('click', (e) => {
+    const tr = e.target.closest('tr');
+    if (!tr) { return; }
+    const v = +tr.dataset.node;
+    const key = `${state.view}:${v}`;
+    if (state.expanded.has(key)) { state.expanded.delete(key); } else { state.expanded.add(key); }
+    const t = state.view === 'top' ? tree : bottomUp;
+    state.focus = t.label[v];
+    render();
+  });
+
+  // Callers and callees of one function, a recursion counted once (at its outermost call).
+  function callersAndCallees(l) {
+    const callers = new Map(); const callees = new Map();
+    let total = 0;
+    for (let v = 1; v < tree.n; ++v) {
+      if (tree.label[v] !== l) { continue; }
+      let nested = false;
+      for (let a = tree.parent[v]; a > 0 && !nested; a = tree.parent[a]) { nested = tree.label[a] === l; }
+      if (nested) { continue; }
+      total += values[v];
+      const p = tree.parent[v];
+      callers.set(p, (callers.get(p) || 0) + values[v]);
+      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) {
+        const c = tree.children[k];
+        callees.set(tree.label[c], (callees.get(tree.label[c]) || 0) + values[c]);
+      }
+    }
+    const byLabel = new Map();
+    for (const [p, v] of callers) {
+      const name = p === 0 ? '(the root: a thread or the program start)' : LABELS[tree.label[p]];
+      byLabel.set(name, (byLabel.get(name) || 0) + v);
+    }
+    return { total, callers: byLabel, callees: new Map([...callees].map(([k, v]) => [LABELS[k], v])) };
+  }
+  function heaviestLabel() {
+    let best = -1; let bestValue = -1;
+    for (let v = 1; v < tree.n; ++v) {
+      let self = values[v];
+      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) { self -= values[tree.children[k]]; }
+      if (self > bestValue) { best = tree.label[v]; bestValue = self; }
+    }
+    return best;
+  }
+  function callersView() {
+    if (state.focus < 0) { state.focus = heaviestLabel(); }
+    const l = state.focus;
+    const fill = (id, map, whole) => {
+      $(id).innerHTML = [...map].sort((a, b) => b[1] - a[1]).map(([name, v]) =>
+        `<tr data-v="${v}"><td class="k">${escapeHtml(name)}</td><td>${show(v, state.metric)}</td><td>${pct(v, whole)}</td></tr>`).join('');
+    };
+    if (l < 0) { $('focus').textContent = 'No function to show'; return; }
+    const r = callersAndCallees(l);
+    $('focus').textContent = `${LABELS[l]}: ${show(r.total, state.metric)} ${HEADINGS[METRICS[state.metric].name]} (${pct(r.total, values[0])})`;
+    $('focus').dataset.v = r.total;
+    fill('callers', r.callers, r.total);
+    fill('callees', r.callees, r.total);
+  }
+
+  // ---- the table ------------------------------------------------------------------------
+  const rowCount = D.rows.length;
+  const rowColumns = METRICS.map((_, m) => {
+    if (D.row_metrics) { return Float64Array.from(D.row_metrics[m]); }
+    const c = new Float64Array(rowCount);
+    for (let s = 0; s < sampleCount; ++s) { if (sampleRow[s] < rowCount) { c[sampleRow[s]] += columns[m][s]; } }
+    return c;
+  });
+  const TABLE_LIMIT = 1000;
+  function tableView() {
+    const m = state.sortColumn < 0 ? state.metric : state.sortColumn;
+    $('rows-head').innerHTML = `<th class="k">${escapeHtml(D.by)}</th>` + METRICS.map((x, i) =>
+      `<th data-m="${i}">${HEADINGS[x.name]}${i === m ? (state.sortAscending ? ' \u25b4' : ' \u25be') : ''}</th>`).join('');
+    let order = [];
+    for (let i = 0; i < rowCount; ++i) { if (!state.search || state.search.test(D.rows[i])) { order.push(i); } }
+    const c = rowColumns[m];
+    // Ties keep the report's order (its own tie-breaks).
+    order.sort((a, b) => (state.sortAscending ? c[a] - c[b] : c[b] - c[a]) || a - b);
+    const shown = order.slice(0, TABLE_LIMIT);
+    $('rows-body').innerHTML = shown.map((i) => `<tr data-i="${i}"><td class="k" title="${escapeHtml(D.rows[i])}">${escapeHtml(D.rows[i])}</td>` +
+      METRICS.map((x, k) => `<td data-v="${rowColumns[k][i]}">${x.unknown ? '\u2014' : show(rowColumns[k][i], k)}</td>`).join('') + '</tr>').join('');
+    $('rows-more').textContent = order.length > shown.length ? `Showing ${shown.length} of ${order.length} ${D.rows_noun}; search to narrow.` : `${order.length} ${D.rows_noun}`;
+  }
+  $('rows-head').addEventListener('click', (e) => {
+    const th = e.target.closest('th');
+    if (!th || th.dataset.m === undefined) { return; }
+    const m = +th.dataset.m;
+    state.sortAscending = state.sortColumn === m ? !state.sortAscending : false;
+    state.sortColumn = m;
+    render();
+  });
+
+  // ---- controls -------------------------------------------------------------------------
+  $('metrics').innerHTML = METRICS.map((x, i) =>
+    `<button data-m="${i}" title="${x.name}"${x.unknown ? ' disabled' : ''}>${HEADINGS[x.name]}</button>`).join('');
+  $('metrics').addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (!b || b.disabled) { return; }
+    state.metric = +b.dataset.m;
+    state.sortColumn = -1;
+    recompute();
+    render();
+  });
+  $('views').addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (!b) { return; }
+    state.view = b.dataset.view;
+    if (state.view === 'bottom' && !bottomUp) { bottomUp = derivedTree(base, state.hidden, true); recompute(); }
+    render();
+  });
+  function pattern(text) {
+    if (!text) { return null; }
+    try { return new RegExp(text, 'i'); } catch (_) { return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i'); }
+  }
+  let searchTimer = 0;
+  $('search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.search = pattern($('search').value); render(); }, 120);
+  });
+  let hideTimer = 0;
+  $('hide').addEventListener('input', () => {
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(() => {
+      const p = pattern($('hide').value);
+      state.hidden = p ? LABELS.map((l) => p.test(l)) : null;
+      tree = state.hidden ? derivedTree(base, state.hidden, false) : base;
+      bottomUp = state.view === 'bottom' ? derivedTree(base, state.hidden, true) : null;
+      state.zoom = 0; state.expanded.clear();
+      recompute();
+      render();
+    }, 300);
+  });
+
+  // What the search matches: the frames it names, each stack counted once.
+  function matchedShare() {
+    if (!state.search) { return ''; }
+    let sum = 0;
+    const walk = (v) => {
+      if (v !== 0 && state.search.test(LABELS[tree.label[v]])) { sum += values[v]; return; }
+      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) { walk(tree.children[k]); }
+    };
+    walk(0);
+    return `Matched: ${pct(sum, values[0])}`;
+  }
+
+  function render() {
+    for (const b of $('views').children) { b.classList.toggle('on', b.dataset.view === state.view); }
+    for (const b of $('metrics').children) { b.classList.toggle('on', +b.dataset.m === state.metric); }
+    $('flame-view').hidden = state.view !== 'flame' && state.view !== 'icicle';
+    $('tree-view').hidden = state.view !== 'top' && state.view !== 'bottom';
+    $('callers-view').hidden = state.view !== 'callers';
+    $('table-view').hidden = state.view !== 'table';
+    $('matched').textContent = matchedShare();
+    $('details').textContent = '\u00a0';
+    $('self-heading').textContent = state.view === 'top' ? 'Self' : '';
+    if (state.view === 'flame' || state.view === 'icicle') { drawFlame(); }
+    if (state.view === 'top') { treeRows(tree, values); }
+    if (state.view === 'bottom') { treeRows(bottomUp, bottomValues); }
+    if (state.view === 'callers') { callersView(); }
+    if (state.view === 'table') { tableView(); }
+  }
+
+  $('title').textContent = D.title;
+  $('title').title = D.title;
+  $('run').textContent = D.run;
+  $('totals').textContent = D.totals;
+  $('notes').innerHTML = D.notes.map((n) => `<div>${escapeHtml(n)}.</div>`).join('');
+  recompute();
+  render();
+  window.addEventListener('resize', () => { if (state.view === 'flame' || state.view === 'icicle') { drawFlame(); } });
+
+  // For tests and scripts: the page's state and what it shows, in the data's units.
+  window.measurePage = {
+    metric: () => METRICS[state.metric].name,
+    total: () => values[0],
+    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: values[f.node], ancestor: f.ancestor })),
+    hits: () => drawn.filter((f) => f.node !== 0 && state.search && state.search.test(LABELS[tree.label[f.node]])).map((f) => nodeName(tree, f.node)),
+    canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
+  };
+})();
+</script>
+</body>
+</html>
+)html";
+
+}  // namespace
+
+std::string html_document(std::string_view title, const std::string& data) {
+  std::string out;
+  out.reserve(data.size() + page_head.size() + page_body.size() + 256);
+  out += page_head;
+  out += fmt::format("<title>{}</title>\n", xml_text(title));
+  out += "<script id=\"measure-data\" type=\"application/json\">";
+  // "</" inside the data would end the script element early.
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (data[i] == '<' && i + 1 < data.size() && data[i + 1] == '/') {
+      out += "<\\/";
+      ++i;
+    } else {
+      out.push_back(data[i]);
+    }
+  }
+  out += "</script>\n";
+  out += page_body;
+  return out;
+}
+
+}  // namespace measure::detail

@@ -1,0 +1,45 @@
+// The html pages' shared parts (report and diff): the stacks as the page's script reads them,
+// and the document around a page's data. docs/reports.md describes the pages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "report/report.h"
+#include "support/json_writer.h"
+
+namespace measure::detail {
+
+/// The selected stacks of one or two reports (a diff's sides), merged into one tree of frame
+/// labels. Written as the members "labels", "kinds", "nodes" and "samples" of the page's
+/// data (format_html.cpp describes the coding).
+class HtmlStacks {
+ public:
+  /// Adds every sample of `report` (those of no width too, so the tree's root agrees with the
+  /// report's header) as side `side`: 0, or 1 for a diff's new capture. `report` must outlive
+  /// this object.
+  void add(const Report& report, std::uint8_t side);
+  /// Writes the members; `sides`: also each sample's side ("s").
+  void write(JsonWriter& json, bool sides) const;
+
+ private:
+  struct Side {
+    const Report* report = nullptr;
+    std::uint8_t side = 0;
+    std::vector<std::string> labels;
+    std::vector<int> kinds;
+    std::vector<std::vector<std::uint32_t>> paths;  // outermost first, indices into labels
+    std::vector<const Sample*> samples;
+  };
+  std::vector<Side> m_sides;
+};
+
+/// "[1,2,3]" (JsonWriter's own arrays put every number on a line of its own).
+std::string json_number_array(const std::vector<std::uint64_t>& values);
+
+/// The whole page: style, markup and script around `data` (a JSON object), titled `title`.
+std::string html_document(std::string_view title, const std::string& data);
+
+}  // namespace measure::detail
