@@ -17,8 +17,10 @@ void add_diff_command(CLI::App& app, DiffOptions& o) {
   diff->add_option("old", o.old_capture, "The capture before the change")->required();
   diff->add_option("new", o.new_capture, "The capture after the change")->required();
   add_row_options(*diff, o);
-  diff->add_option("--format", o.format, "text, json or markdown (default text)")
-      ->check(CLI::IsMember({"text", "json", "markdown"}));
+  diff->add_option("--format", o.format,
+                   "text, json, markdown or html (an interactive page: differential flame graph, table, verdict) "
+                   "(default text)")
+      ->check(CLI::IsMember({"text", "json", "markdown", "html"}));
   diff->add_option("--fail-on", o.fail_on,
                    "Exit 1 when METRIC:LIMIT fails on the totals or on any row. METRIC: alloc_count, alloc_bytes, "
                    "free_count, freed_bytes, live_count, live_bytes, peak_bytes, temporary_count. LIMIT: N% (may "
@@ -35,7 +37,8 @@ void add_diff_command(CLI::App& app, DiffOptions& o) {
       "  measure diff before.msr after.msr                       top 10 changes per line\n"
       "  measure diff before.msr after.msr --fail-on peak_bytes:5% --fail-on live_bytes:0\n"
       "  measure diff before.msr after.msr --by function --fail-on alloc_count:+1000\n"
-      "  measure diff before.msr after.msr --format markdown -o comment.md");
+      "  measure diff before.msr after.msr --format markdown -o comment.md\n"
+      "  measure diff before.msr after.msr --format html -o diff.html");
 }
 
 int diff_command(const DiffOptions& o) {

@@ -415,6 +415,9 @@ std::optional<DiffFormat> parse_diff_format(std::string_view t) noexcept {
   if (t == "markdown") {
     return DiffFormat::markdown;
   }
+  if (t == "html") {
+    return DiffFormat::html;
+  }
   return std::nullopt;
 }
 
@@ -426,6 +429,8 @@ std::string render_diff(const Diff& diff, DiffFormat format) {
       return render_diff_json(diff);
     case DiffFormat::markdown:
       return render_diff_markdown(diff);
+    case DiffFormat::html:
+      return render_diff_html(diff);
   }
   return render_diff_text(diff);
 }

@@ -122,7 +122,7 @@ Diff build_diff(const Capture& old_capture, const Capture& new_capture, const Di
 Diff build_diff(const Capture& old_capture, const Capture& new_capture, const DiffOptions& options,
                 const FrameResolver& resolve_old, const FrameResolver& resolve_new);
 
-enum class DiffFormat { text, json, markdown };
+enum class DiffFormat { text, json, markdown, html };
 std::optional<DiffFormat> parse_diff_format(std::string_view text) noexcept;
 std::string render_diff(const Diff& diff, DiffFormat format);
 std::string render_diff_text(const Diff& diff);
@@ -130,5 +130,15 @@ std::string render_diff_text(const Diff& diff);
 std::string render_diff_json(const Diff& diff);
 /// A summary and table for a pull-request comment.
 std::string render_diff_markdown(const Diff& diff);
+/// One self-contained interactive page: a differential flame graph (widths of the new capture,
+/// growth red and shrinkage blue), the diff's table and its verdict.
+std::string render_diff_html(const Diff& diff);
+
+/// "passed: 1 gate held; bytes allocated grew by ..." (the text format's verdict line).
+std::string diff_verdict(const Diff& diff);
+/// "allocated 1.0 MiB in 10 blocks -> ..." (the text format's totals line).
+std::string diff_totals_line(const Diff& diff);
+/// What either capture could not see, one sentence each ("old capture: ...").
+std::vector<std::string> diff_notes(const Diff& diff);
 
 }  // namespace measure

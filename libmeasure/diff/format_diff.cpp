@@ -219,6 +219,18 @@ std::vector<std::string> row_cells(const Diff& d, std::size_t i) {
 
 }  // namespace
 
+std::string diff_verdict(const Diff& d) {
+  return verdict(d);
+}
+
+std::string diff_totals_line(const Diff& d) {
+  return totals_line(d);
+}
+
+std::vector<std::string> diff_notes(const Diff& d) {
+  return both_notes(d);
+}
+
 std::string render_diff_text(const Diff& d) {
   const DiffOptions& o = d.options;
   std::string out = fmt::format("measure diff: {} -> {}\n", command_line(d.old_capture->program),

@@ -23,6 +23,11 @@ header { padding: 10px 14px 4px; }
 h1 { font-size: 16px; margin: 0 0 2px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 h2 { font-size: 14px; margin: 8px 0; }
 #run, #totals { color: #555; }
+#verdict { font-weight: 600; }
+#verdict.failed { color: #b00020; }
+.diff-only { display: none; }
+body.diff .diff-only { display: inline; }
+body.diff .report-only { display: none; }
 nav { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; padding: 6px 14px;
       border-bottom: 1px solid #ddd; position: sticky; top: 0; background: #fafafa; z-index: 1; }
 .group { display: inline-flex; }
@@ -45,6 +50,7 @@ td.k, th.k { text-align: left; font-family: ui-monospace, monospace; max-width: 
 tbody tr:nth-child(even) { background: #f0f0f0; }
 tbody tr:hover { background: #e3ecf8; }
 tr.hit td.k { background: #f4c6f4; }
+tr.regressed td { color: #b00020; font-weight: 600; }
 .tw { cursor: pointer; display: inline-block; width: 1.2em; color: #666; }
 .two { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 #notes { padding: 0 14px 14px; color: #666; font-size: 12px; }
@@ -54,12 +60,14 @@ tr.hit td.k { background: #f4c6f4; }
 
 const std::string_view page_body = R"html(</head>
 <body>
-<header><h1 id="title"></h1><div id="run"></div><div id="totals"></div></header>
+<header><h1 id="title"></h1><div id="run"></div><div id="totals"></div><div id="verdict"></div>
+<div class="diff-only muted">Widths: the new capture. <span style="color:#d02020">Red</span>: grew,
+<span style="color:#2020d0">blue</span>: shrank, the deeper the more; pale: unchanged. Hover a frame for old, new and change.</div></header>
 <nav>
   <div class="group" id="views">
     <button data-view="flame" class="on">Flame graph</button><button data-view="icicle">Icicle</button><button
-    data-view="top">Top-down</button><button data-view="bottom">Bottom-up</button><button
-    data-view="callers">Callers &amp; callees</button><button data-view="table">Table</button>
+    data-view="top" class="report-only">Top-down</button><button data-view="bottom" class="report-only">Bottom-up</button><button
+    data-view="callers" class="report-only">Callers &amp; callees</button><button data-view="table">Table</button>
   </div>
   <div class="group" id="metrics"></div>
   <span><input id="search" placeholder="Search frames (regex)" spellcheck="false"> <span id="matched"></span></span>
@@ -109,6 +117,9 @@ const std::string_view page_body = R"html(</head>
   const sampleCount = D.samples.n.length;
   const columns = D.samples.m.map((c) => Float64Array.from(c));
   const sampleRow = Uint32Array.from(D.samples.r);
+  // A diff: each sample is the old capture's (0) or the new one's (1); widths follow the new.
+  const DIFF = Array.isArray(D.samples.s);
+  const sampleSide = DIFF ? Uint8Array.from(D.samples.s) : null;
 
   // A tree of frame labels: parent before child in index order, node 0 the root ("all").
   function makeTree(parent, label, depth, sampleNode) {
@@ -179,11 +190,14 @@ const std::string_view page_body = R"html(</head>
     return makeTree(Int32Array.from(parent), Int32Array.from(label), Int32Array.from(depth), sampleNode);
   }
 
-  // Every node's total of metric `m` (itself and everything under it).
-  function totals(tree, m) {
+  // Every node's total of metric `m` (itself and everything under it), of one side of a diff
+  // (`side`) or of every sample.
+  function totals(tree, m, side = -1) {
     const v = new Float64Array(tree.n);
     const column = columns[m];
-    for (let s = 0; s < sampleCount; ++s) { v[tree.sampleNode[s]] += column[s]; }
+    for (let s = 0; s < sampleCount; ++s) {
+      if (side < 0 || sampleSide[s] === side) { v[tree.sampleNode[s]] += column[s]; }
+    }
     for (let i = tree.n - 1; i > 0; --i) { v[tree.parent[i]] += v[i]; }
     return v;
   }
@@ -196,12 +210,14 @@ const std::string_view page_body = R"html(</head>
   const base = baseTree();
   let tree = base;        // the top-down tree, without hidden frames
   let bottomUp = null;    // built when first shown
-  let values = null;      // totals(tree, state.metric)
+  let values = null;      // totals(tree, state.metric): of the new capture in a diff
+  let oldValues = null;   // a diff: of the old capture
   let bottomValues = null;
   let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w}
 
   function recompute() {
-    values = totals(tree, state.metric);
+    values = totals(tree, state.metric, DIFF ? 1 : -1);
+    oldValues = DIFF ? totals(tree, state.metric, 0) : null;
     bottomValues = bottomUp ? totals(bottomUp, state.metric) : null;
   }
 
@@ -209,7 +225,17 @@ const std::string_view page_body = R"html(</head>
   const canvas = $('flame');
   const context = canvas.getContext('2d');
   function hash(s) { let h = 2166136261; for (let i = 0; i < s.length; ++i) { h = Math.imul(h ^ s.charCodeAt(i), 16777619); } return h >>> 0; }
-  function colour(l) {
+  // A diff's frames: red where the metric grew, blue where it shrank, the deeper the more it
+  // changed against the larger side; pale where it did not change.
+  function changeColour(v) {
+    const before = oldValues[v]; const after = values[v];
+    const r = before === after ? 0 : (after - before) / Math.max(before, after);
+    const shade = Math.round(210 - 150 * Math.min(Math.abs(r) * 2, 1));
+    return r > 0 ? `rgb(255,${shade},${shade})` : r < 0 ? `rgb(${shade},${shade},255)` : 'rgb(235,235,225)';
+  }
+  function colour(l, v) {
+    if (DIFF) { return l >= 0 && state.search && state.search.test(LABELS[l]) ? 'rgb(230,0,230)' : changeColour(v); }
+    if (l < 0) { return 'rgb(200,200,200)'; }  // the root
     if (state.search && state.search.test(LABELS[l])) { return 'rgb(230,0,230)'; }
     const h = hash(LABELS[l]); const a = h % 55; const b = (h >>> 8) % 80;
     switch (D.kinds[l]) {
@@ -236,7 +262,7 @@ const std::string_view page_body = R"html(</head>
     const y = (d) => (upright ? (levels - 1 - d) : d) * ROW_HEIGHT;
     const box = (v, x, w, ancestor) => {
       const top = y(tree.depth[v]);
-      context.fillStyle = v === 0 ? 'rgb(200,200,200)' : colour(tree.label[v]);
+      context.fillStyle = colour(tree.label[v], v);
       context.globalAlpha = ancestor ? 0.55 : 1;
       context.fillRect(x, top + 1, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 2);
       context.globalAlpha = 1;
@@ -270,7 +296,13 @@ const std::string_view page_body = R"html(</head>
     const x = event.clientX - r.left; const y = event.clientY - r.top;
     return drawn.find((f) => x >= f.x && x < f.x + f.w && y >= f.y && y < f.y + ROW_HEIGHT);
   }
+  function signed(d, m) { return d === 0 ? '0' : `${d > 0 ? '+' : '\u2212'}${show(Math.abs(d), m)}`; }
   function describe(t, vals, v) {
+    if (DIFF) {
+      const m = state.metric; const d = vals[v] - oldValues[v];
+      return `${nodeName(t, v)}: ${show(oldValues[v], m)} \u2192 ${show(vals[v], m)} ${HEADINGS[METRICS[m].name]} ` +
+        `(${signed(d, m)}${oldValues[v] > 0 ? `, ${d >= 0 ? '+' : ''}${(100 * d / oldValues[v]).toFixed(1)}%` : ''})`;
+    }
     const parts = [`${nodeName(t, v)}: ${show(vals[v], state.metric)} ${HEADINGS[METRICS[state.metric].name]}`,
       pct(vals[v], vals[0])];
     return parts.join(', ');
@@ -369,15 +401,39 @@ const std::string_view page_body = R"html(</head>
   }
 
   // ---- the table ------------------------------------------------------------------------
-  const rowCount = D.rows.length;
-  const rowColumns = METRICS.map((_, m) => {
+  const rowCount = DIFF ? D.diff_rows.k.length : D.rows.length;
+  const rowColumns = DIFF ? null : METRICS.map((_, m) => {
     if (D.row_metrics) { return Float64Array.from(D.row_metrics[m]); }
     const c = new Float64Array(rowCount);
     for (let s = 0; s < sampleCount; ++s) { if (sampleRow[s] < rowCount) { c[sampleRow[s]] += columns[m][s]; } }
     return c;
   });
   const TABLE_LIMIT = 1000;
+  // A diff's rows as the diff matched them: status, key, and the chosen metric before, after
+  // and its change; sorted by the size of the change (a header click sorts by its column).
+  function diffTableView() {
+    const R = D.diff_rows; const m = state.metric;
+    const old = R.o[m]; const now = R.n[m];
+    const column = state.sortColumn < 0 ? 2 : state.sortColumn;
+    const key = [(i) => old[i], (i) => now[i], (i) => Math.abs(now[i] - old[i]),
+      (i) => (old[i] > 0 ? Math.abs(now[i] - old[i]) / old[i] : Infinity)][column];
+    const heads = ['old', 'new', 'change', '%'];
+    $('rows-head').innerHTML = `<th class="k">status</th><th class="k">${escapeHtml(D.by)}</th>` + heads.map((h, i) =>
+      `<th data-m="${i}">${h}${i === column ? (state.sortAscending ? ' \u25b4' : ' \u25be') : ''}</th>`).join('');
+    const order = [];
+    for (let i = 0; i < rowCount; ++i) { if (!state.search || state.search.test(R.k[i])) { order.push(i); } }
+    order.sort((a, b) => (state.sortAscending ? key(a) - key(b) : key(b) - key(a)) || a - b);
+    const shown = order.slice(0, TABLE_LIMIT);
+    const unknown = METRICS[m].unknown;
+    $('rows-body').innerHTML = shown.map((i) => `<tr data-i="${i}" data-old="${old[i]}" data-new="${now[i]}"${R.g[i] ? ' class="regressed"' : ''}>` +
+      `<td class="k">${R.s[i]}</td><td class="k" title="${escapeHtml(R.k[i])}">${escapeHtml(R.k[i])}</td>` +
+      `<td>${unknown ? '\u2014' : show(old[i], m)}</td><td>${unknown ? '\u2014' : show(now[i], m)}</td>` +
+      `<td>${unknown ? '\u2014' : signed(now[i] - old[i], m)}</td>` +
+      `<td>${unknown || old[i] === 0 || now[i] === old[i] ? '' : `${now[i] > old[i] ? '+' : '\u2212'}${(100 * Math.abs(now[i] - old[i]) / old[i]).toFixed(1)}%`}</td></tr>`).join('');
+    $('rows-more').textContent = order.length > shown.length ? `Showing ${shown.length} of ${order.length} ${D.rows_noun}; search to narrow.` : `${order.length} ${D.rows_noun}`;
+  }
   function tableView() {
+    if (DIFF) { diffTableView(); return; }
     const m = state.sortColumn < 0 ? state.metric : state.sortColumn;
     $('rows-head').innerHTML = `<th class="k">${escapeHtml(D.by)}</th>` + METRICS.map((x, i) =>
       `<th data-m="${i}">${HEADINGS[x.name]}${i === m ? (state.sortAscending ? ' \u25b4' : ' \u25be') : ''}</th>`).join('');
@@ -470,6 +526,11 @@ const std::string_view page_body = R"html(</head>
     if (state.view === 'table') { tableView(); }
   }
 
+  if (DIFF) {
+    document.body.classList.add('diff');
+    $('verdict').textContent = `Verdict: ${D.verdict}.`;
+    $('verdict').classList.toggle('failed', D.regressed);
+  }
   $('title').textContent = D.title;
   $('title').title = D.title;
   $('run').textContent = D.run;
@@ -483,7 +544,8 @@ const std::string_view page_body = R"html(</head>
   window.measurePage = {
     metric: () => METRICS[state.metric].name,
     total: () => values[0],
-    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: values[f.node], ancestor: f.ancestor })),
+    oldTotal: () => (oldValues ? oldValues[0] : null),
+    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: values[f.node], old: oldValues ? oldValues[f.node] : null, fill: colour(tree.label[f.node], f.node), ancestor: f.ancestor })),
     hits: () => drawn.filter((f) => f.node !== 0 && state.search && state.search.test(LABELS[tree.label[f.node]])).map((f) => nodeName(tree, f.node)),
     canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
   };

@@ -254,3 +254,65 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
   }
 }
+
+TEST_CASE("the html diff in headless Chromium: a differential flame graph and the diff's rows") {
+  REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
+  TempDir dir;
+  std::string before = dir.file("before.msr");
+  std::string after = dir.file("after.msr");
+  for (const auto& [capture, count] : {std::pair{before, "10"}, std::pair{after, "30"}}) {
+    ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("grow_site"), count});
+    REQUIRE_MESSAGE(run.status() == 0, run.err);
+  }
+  std::string artifacts = MEASURE_ARTIFACT_DIR;
+  std::filesystem::create_directories(artifacts);
+  std::string html = artifacts + "/diff.html";
+  // The gate fails: the page is still written, and the exit status says so.
+  CHECK(
+      run_process({tool_path(), "diff", before, after, "--fail-on", "alloc_bytes:10%", "--format", "html", "-o", html})
+          .status() == 1);
+  ProcessResult diff_json = run_process(
+      {tool_path(), "diff", before, after, "--fail-on", "alloc_bytes:10%", "--format", "json", "--top", "0"});
+  REQUIRE(diff_json.status() == 1);
+  json expected = json::parse(diff_json.out);
+
+  json page = json::parse(run_node("tests/integrations/diff_browser.mjs", {html, artifacts, "alloc_count"}));
+  CHECK(page["errors"] == json::array());
+  CHECK(expected["regressed"] == true);
+  CHECK(page["verdict_failed"] == true);
+  CHECK(page["verdict"].get<std::string>().rfind("Verdict: REGRESSED: 1 of 1 gate failed (alloc_bytes:10%)", 0) == 0);
+
+  // The graph's root holds both totals; the growing call site is drawn red with its old and
+  // new values, the steady one in the neutral colour.
+  for (const auto& [step, metric] : {std::pair{"initial", "alloc_bytes"}, std::pair{"switched", "alloc_count"}}) {
+    CAPTURE(step);
+    const json& shown = page[step];
+    CHECK(shown["metric"] == metric);
+    CHECK(shown["old_total"] == expected["totals"]["old"][metric]);
+    CHECK(shown["total"] == expected["totals"]["new"][metric]);
+    for (const json& row : expected["rows"]) {
+      const json& frame = named(shown["frames"], row["key"]["function"].get<std::string>());
+      CHECK(frame["old"] == row["old"][metric]);
+      CHECK(frame["value"] == row["new"][metric]);
+      bool grew = row["new"][metric].get<double>() > row["old"][metric].get<double>();
+      CHECK((frame["fill"].get<std::string>().rfind("rgb(255,", 0) == 0) == grew);
+      CHECK((frame["fill"] == "rgb(235,235,225)") == !grew);
+    }
+  }
+
+  // The table: the diff's rows, with the chosen metric's old and new values and the gate.
+  const json& table = page["table"];
+  REQUIRE(table.size() == expected["rows"].size());
+  for (const json& row : table) {
+    const json& e = expected["rows"][row["index"].get<std::size_t>()];
+    CHECK(row["status"] == e["status"]);
+    CHECK(row["old"] == e["old"]["alloc_count"]);
+    CHECK(row["new"] == e["new"]["alloc_count"]);
+    CHECK(row["regressed"] == e["regressed"]);
+  }
+  for (const char* shot : {"diff-1-flame.png", "diff-2-metric.png", "diff-3-table.png"}) {
+    std::string png = read_text(artifacts + "/" + shot);
+    CHECK(png.size() > 4000);
+    CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
+  }
+}
