@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -200,6 +201,51 @@ std::size_t distinct_stacks(const Capture& c) {
   return seen.size() - 1;  // without the empty stack
 }
 
+// The html pages in headless Chromium (bench/html/page_timing.mjs, with Node and Debian's
+// chromium): file size, the first paint after navigation, and a metric switch, medians.
+void time_pages(const Options& o, const std::string& name, const std::string& old_path, const std::string& new_path) {
+  if (!std::filesystem::exists("/usr/bin/chromium") || std::system("command -v node >/dev/null 2>&1") != 0) {
+    fmt::print("  (html pages not timed: node or /usr/bin/chromium is missing)\n");
+    return;
+  }
+  for (bool diff : {false, true}) {
+    std::string page = fmt::format("{}/{}-{}.html", o.dir, name, diff ? "diff" : "report");
+    std::vector<std::string> command = diff ? std::vector<std::string>{"diff", old_path, new_path, "-o", page}
+                                            : std::vector<std::string>{"report", old_path, "-o", page};
+    command.insert(command.end(), {"--format", "html"});
+    measure_command(tool_argv(o, command), 1);
+    std::vector<double> paint;
+    std::vector<double> change;
+    for (int i = 0; i < o.runs; ++i) {
+      std::string script = std::string(MEASURE_BENCH_SOURCE_DIR) + "/html/page_timing.mjs";
+      std::FILE* out = popen(fmt::format("node '{}' '{}'", script, page).c_str(), "r");
+      if (out == nullptr) {
+        return;
+      }
+      char line[4096] = {};
+      std::size_t n = std::fread(line, 1, sizeof line - 1, out);
+      line[n] = '\0';
+      pclose(out);
+      double first = 0;
+      double metric = 0;
+      if (const char* p = std::strstr(line, "\"first_paint_ms\":")) {
+        first = std::strtod(p + 17, nullptr);
+      }
+      if (const char* p = std::strstr(line, "\"switch_ms\":")) {
+        metric = std::strtod(p + 12, nullptr);
+      }
+      paint.push_back(first);
+      change.push_back(metric);
+    }
+    std::sort(paint.begin(), paint.end());
+    std::sort(change.begin(), change.end());
+    fmt::print("  {:<58} {:.1f} MiB, first paint {:.2f} s, metric switch {:.0f} ms\n",
+               diff ? "html diff page" : "html report page",
+               static_cast<double>(std::filesystem::file_size(page)) / (1 << 20), paint[paint.size() / 2] / 1000,
+               change[change.size() / 2]);
+  }
+}
+
 void run_variant(const Options& o, const std::string& name, const std::vector<Module>& modules) {
   Capture before = make_capture(modules, o.stacks, 1, 0);
   Capture after = make_capture(modules, o.stacks, 2, o.stacks * 7);
@@ -225,12 +271,15 @@ void run_variant(const Options& o, const std::string& name, const std::vector<Mo
       {"report", old_path, "--format", "folded"},
       {"report", old_path, "--format", "svg"},
       {"report", old_path, "--format", "pprof"},
+      {"report", old_path, "--format", "html"},
       {"diff", old_path, new_path},
       {"diff", old_path, new_path, "--by", "function", "--format", "json", "--top", "0"},
+      {"diff", old_path, new_path, "--format", "html"},
   };
   for (const auto& command : commands) {
     print_result(command, measure_command(tool_argv(o, command), o.runs));
   }
+  time_pages(o, name, old_path, new_path);
   if (name != "debug-info") {
     return;
   }

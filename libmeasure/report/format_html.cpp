@@ -2,12 +2,13 @@
 // enough for 200,000 distinct stacks in under 15 MB:
 // - "labels": the distinct frame labels, sorted; "kinds": per label 0 the program's code,
 //   1 system code, 2 no name (for the colours);
-// - "nodes": the merged stack tree in depth-first order, children in label order: per node
-//   "u", how many levels it climbs from the node before it (0: it is that node's child), and
-//   "l", its label; the root ("all") is implicit;
+// - "nodes": the merged stack tree in depth-first order, children in label order, the root
+//   ("all") implicit: per node its label times 2, plus 1 when it is not the child of the node
+//   before it, then how many levels it climbs from that node;
 // - "samples": every selected call site in tree order: "n", its node as the difference from
-//   the previous sample's; "r", its report row (4294967295: several or none); "m", one array
+//   the previous sample's; "r", its report row (4294967295: several or none); "m", one list
 //   per metric; for a diff "s", its side (0 old, 1 new).
+// Every list of numbers is a string of base64 varints (json_varints).
 // The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
 // searching and folding frames need no new report.
 #include <algorithm>
@@ -32,6 +33,43 @@ std::string json_number_array(const std::vector<std::uint64_t>& values) {
     fmt::format_to(std::back_inserter(out), "{}", values[i]);
   }
   out.push_back(']');
+  return out;
+}
+
+std::string json_varints(const std::vector<std::uint64_t>& values) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  bytes.reserve(values.size() * 2);
+  for (std::uint64_t v : values) {
+    while (v >= 0x80) {
+      bytes.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    bytes.push_back(static_cast<char>(v));
+  }
+  std::string out;
+  out.reserve(bytes.size() / 3 * 4 + 8);
+  out.push_back('"');
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t w = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                      static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                      static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) {
+      out.push_back(alphabet[(w >> shift) & 63]);
+    }
+  }
+  if (std::size_t rest = bytes.size() - i; rest != 0) {
+    std::uint32_t w = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) {
+      w |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    }
+    out.push_back(alphabet[(w >> 18) & 63]);
+    out.push_back(alphabet[(w >> 12) & 63]);
+    out.push_back(rest == 2 ? alphabet[(w >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  out.push_back('"');
   return out;
 }
 
@@ -89,8 +127,7 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
 
   // Paths in lexicographic order share their common prefix with the one before; a path equal
   // to the one before ends at the same node.
-  std::vector<std::uint64_t> climbs;
-  std::vector<std::uint64_t> node_labels;
+  std::vector<std::uint64_t> nodes;
   std::vector<std::uint64_t> sample_nodes;
   std::vector<std::uint64_t> sample_rows;
   std::vector<std::uint64_t> sample_sides;
@@ -108,8 +145,11 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
       }
     }
     for (std::size_t d = common; d < path.size(); ++d) {
-      climbs.push_back(last_depth - d);  // the new node is at depth d + 1, the root at 0
-      node_labels.push_back(path[d]);
+      std::uint64_t climb = last_depth - d;  // the new node is at depth d + 1, the root at 0
+      nodes.push_back(std::uint64_t{path[d]} * 2 + (climb != 0 ? 1 : 0));
+      if (climb != 0) {
+        nodes.push_back(climb);
+      }
       last_depth = d + 1;
       ++node_count;
     }
@@ -131,19 +171,18 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
   }
   j.end_array();
   j.key("kinds").raw(json_number_array(kinds));
-  j.key("nodes").begin_object();
-  j.key("u").raw(json_number_array(climbs));
-  j.key("l").raw(json_number_array(node_labels));
-  j.end_object();
+  j.key("nodes").raw(json_varints(nodes));
+  j.key("node_count").value(node_count);
   j.key("samples").begin_object();
-  j.key("n").raw(json_number_array(sample_nodes));
-  j.key("r").raw(json_number_array(sample_rows));
+  j.key("count").value(static_cast<std::uint64_t>(entries.size()));
+  j.key("n").raw(json_varints(sample_nodes));
+  j.key("r").raw(json_varints(sample_rows));
   if (sides) {
-    j.key("s").raw(json_number_array(sample_sides));
+    j.key("s").raw(json_varints(sample_sides));
   }
   j.key("m").begin_array();
   for (const std::vector<std::uint64_t>& column : columns) {
-    j.raw(json_number_array(column));
+    j.raw(json_varints(column));
   }
   j.end_array();
   j.end_object();

@@ -114,12 +114,24 @@ const std::string_view page_body = R"html(</head>
   }
 
   // ---- the data -------------------------------------------------------------------------
-  const sampleCount = D.samples.n.length;
-  const columns = D.samples.m.map((c) => Float64Array.from(c));
-  const sampleRow = Uint32Array.from(D.samples.r);
+  // Lists of numbers come as base64 strings of LEB128 varints.
+  function varints(text) {
+    const bytes = atob(text);
+    const out = new Float64Array(bytes.length);
+    let n = 0; let value = 0; let scale = 1;
+    for (let i = 0; i < bytes.length; ++i) {
+      const b = bytes.charCodeAt(i);
+      value += (b & 127) * scale;
+      if (b < 128) { out[n++] = value; value = 0; scale = 1; } else { scale *= 128; }
+    }
+    return out.subarray(0, n);
+  }
+  const sampleCount = D.samples.count;
+  const columns = D.samples.m.map(varints);
+  const sampleRow = varints(D.samples.r);
   // A diff: each sample is the old capture's (0) or the new one's (1); widths follow the new.
-  const DIFF = Array.isArray(D.samples.s);
-  const sampleSide = DIFF ? Uint8Array.from(D.samples.s) : null;
+  const DIFF = typeof D.samples.s === 'string';
+  const sampleSide = DIFF ? varints(D.samples.s) : null;
 
   // A tree of frame labels: parent before child in index order, node 0 the root ("all").
   function makeTree(parent, label, depth, sampleNode) {
@@ -145,19 +157,23 @@ const std::string_view page_body = R"html(</head>
 
   // The tree as written: depth-first, each node as the levels it climbs from the one before.
   function baseTree() {
-    const n = D.nodes.u.length + 1;
+    const n = D.node_count;
+    const coded = varints(D.nodes);
     const parent = new Int32Array(n); const label = new Int32Array(n); const depth = new Int32Array(n);
     parent[0] = -1; label[0] = -1;
     const chain = [0];
-    for (let i = 1; i < n; ++i) {
-      const d = depth[i - 1] + 1 - D.nodes.u[i - 1];
+    for (let i = 1, k = 0; i < n; ++i) {
+      const first = coded[k++];
+      const climb = first % 2 === 1 ? coded[k++] : 0;
+      const d = depth[i - 1] + 1 - climb;
       chain.length = d;
-      parent[i] = chain[d - 1]; depth[i] = d; label[i] = D.nodes.l[i - 1];
+      parent[i] = chain[d - 1]; depth[i] = d; label[i] = (first - first % 2) / 2;
       chain.push(i);
     }
     const sampleNode = new Int32Array(sampleCount);
+    const steps = varints(D.samples.n);
     let node = 0;
-    for (let s = 0; s < sampleCount; ++s) { node += D.samples.n[s]; sampleNode[s] = node; }
+    for (let s = 0; s < sampleCount; ++s) { node += steps[s]; sampleNode[s] = node; }
     return makeTree(parent, label, depth, sampleNode);
   }
 

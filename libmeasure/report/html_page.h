@@ -38,6 +38,10 @@ class HtmlStacks {
 
 /// "[1,2,3]" (JsonWriter's own arrays put every number on a line of its own).
 std::string json_number_array(const std::vector<std::uint64_t>& values);
+/// The values as a JSON string: each a LEB128 varint (7 bits a byte, low first), the bytes in
+/// base64. Small numbers take 1.3 characters instead of 2, large ones about half as many as
+/// in decimal, and the page decodes them faster than JSON.parse reads numbers.
+std::string json_varints(const std::vector<std::uint64_t>& values);
 
 /// The whole page: style, markup and script around `data` (a JSON object), titled `title`.
 std::string html_document(std::string_view title, const std::string& data);
