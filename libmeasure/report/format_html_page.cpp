@@ -177,11 +177,25 @@ const std::string_view page_body = R"html(</head>
     return makeTree(parent, label, depth, sampleNode);
   }
 
-  // A new tree from every sample's path in `base`, leaving out hidden labels; `inverted`
-  // starts each path at its innermost frame (the bottom-up view).
-  function derivedTree(base, hidden, inverted) {
+  // A new tree from every sample's path in `base`, leaving out hidden labels.
+  // Its index of (parent, label) -> node is an open-addressing table in typed arrays: a Map
+  // keyed by numbers took 2.3 s for the 8.8 million steps of 200,000 stacks.
+  function derivedTree(base, hidden) {
     const parent = [-1]; const label = [-1]; const depth = [0];
-    const index = new Map();
+    let capacity = 1 << 16;
+    let keyParent = new Int32Array(capacity).fill(-1); let keyLabel = new Int32Array(capacity); let node = new Int32Array(capacity);
+    const slot = (p, l, mask) => (Math.imul(p, 0x9e3779b1) ^ Math.imul(l + 1, 0x85ebca77)) & mask;
+    const grow = () => {
+      const oldParent = keyParent; const oldLabel = keyLabel; const oldNode = node;
+      capacity *= 2;
+      keyParent = new Int32Array(capacity).fill(-1); keyLabel = new Int32Array(capacity); node = new Int32Array(capacity);
+      for (let i = 0; i < oldParent.length; ++i) {
+        if (oldParent[i] < 0) { continue; }
+        let h = slot(oldParent[i], oldLabel[i], capacity - 1);
+        while (keyParent[h] >= 0) { h = (h + 1) & (capacity - 1); }
+        keyParent[h] = oldParent[i]; keyLabel[h] = oldLabel[i]; node[h] = oldNode[i];
+      }
+    };
     const sampleNode = new Int32Array(sampleCount);
     const path = [];
     for (let s = 0; s < sampleCount; ++s) {
@@ -189,17 +203,21 @@ const std::string_view page_body = R"html(</head>
       for (let v = base.sampleNode[s]; v > 0; v = base.parent[v]) {
         if (!hidden || !hidden[base.label[v]]) { path.push(base.label[v]); }
       }
-      if (!inverted) { path.reverse(); }
+      path.reverse();
       let at = 0;
       for (const l of path) {
-        const key = at * LABELS.length + l;
-        let next = index.get(key);
-        if (next === undefined) {
-          next = parent.length;
-          index.set(key, next);
+        const mask = capacity - 1;
+        let h = slot(at, l, mask);
+        while (keyParent[h] >= 0 && (keyParent[h] !== at || keyLabel[h] !== l)) { h = (h + 1) & mask; }
+        if (keyParent[h] < 0) {
+          const next = parent.length;
           parent.push(at); label.push(l); depth.push(depth[at] + 1);
+          keyParent[h] = at; keyLabel[h] = l; node[h] = next;
+          at = next;
+          if (parent.length * 2 > capacity) { grow(); }
+        } else {
+          at = node[h];
         }
-        at = next;
       }
       sampleNode[s] = at;
     }
@@ -224,17 +242,19 @@ const std::string_view page_body = R"html(</head>
     zoom: 0, search: null, hidden: null, focus: -1, sortColumn: -1, sortAscending: false, expanded: new Set(),
   };
   const base = baseTree();
+  // Too deep for a window drawn upright: the roots would lie below the fold (as in the svg).
+  if (base.maxDepth > 44) { state.view = 'icicle'; }
   let tree = base;        // the top-down tree, without hidden frames
-  let bottomUp = null;    // built when first shown
+  let bottomUp = null;    // the bottom-up tree's nodes, grown as they are opened
   let values = null;      // totals(tree, state.metric): of the new capture in a diff
   let oldValues = null;   // a diff: of the old capture
-  let bottomValues = null;
+  let bottomValues = null;  // per bottom-up node: its total, as asked for
   let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w}
 
   function recompute() {
     values = totals(tree, state.metric, DIFF ? 1 : -1);
     oldValues = DIFF ? totals(tree, state.metric, 0) : null;
-    bottomValues = bottomUp ? totals(bottomUp, state.metric) : null;
+    bottomValues = new Map();
   }
 
   // ---- the flame graph ------------------------------------------------------------------
@@ -357,14 +377,70 @@ const std::string_view page_body = R"html(</head>
     for (const c of sorted(0)) { if (vals[c] > 0 || whole === 0) { add(c); } }
     body.innerHTML = html.join('');
   }
+  // The bottom-up tree is grown only where it is opened: a node is a label and the samples
+  // whose stacks end (innermost first) with its path, each with the frame of the top-down tree
+  // it has reached. Built whole, it would have a node for nearly every frame of every stack.
+  function bottomGroup(samples, at, depth, fromLeaf) {
+    const groups = new Map();
+    for (let i = 0; i < samples.length; ++i) {
+      let v = fromLeaf ? base.sampleNode[samples[i]] : base.parent[at[i]];
+      while (v > 0 && state.hidden && state.hidden[base.label[v]]) { v = base.parent[v]; }
+      if (v <= 0) { continue; }
+      let g = groups.get(base.label[v]);
+      if (!g) { g = { samples: [], at: [] }; groups.set(base.label[v], g); }
+      g.samples.push(samples[i]); g.at.push(v);
+    }
+    const ids = [];
+    for (const [label, g] of groups) {
+      ids.push(bottomUp.length);
+      bottomUp.push({ label, samples: Int32Array.from(g.samples), at: Int32Array.from(g.at), depth, kids: null });
+    }
+    return ids;
+  }
+  function bottomValue(id) {
+    let v = bottomValues.get(id);
+    if (v === undefined) {
+      v = 0;
+      const column = columns[state.metric];
+      for (const s of bottomUp[id].samples) { v += column[s]; }
+      bottomValues.set(id, v);
+    }
+    return v;
+  }
+  function bottomKids(id) {
+    const n = bottomUp[id];
+    if (!n.kids) { n.kids = bottomGroup(n.samples, n.at, n.depth + 1, false); }
+    return n.kids;
+  }
+  function bottomRows() {
+    if (!bottomUp) {
+      bottomUp = [{ label: -1, samples: Int32Array.from({ length: sampleCount }, (_, i) => i), at: null, depth: -1, kids: null }];
+      bottomUp[0].kids = bottomGroup(bottomUp[0].samples, null, 0, true);
+    }
+    const whole = bottomValue(0);
+    const html = [];
+    // Largest first; equal ones in label order.
+    const sorted = (ids) => ids.slice().sort((a, b) => bottomValue(b) - bottomValue(a) || bottomUp[a].label - bottomUp[b].label);
+    const add = (id) => {
+      const n = bottomUp[id];
+      const open = state.expanded.has(`bottom:${id}`);
+      const kids = open ? sorted(bottomKids(id)) : null;
+      const hit = state.search && state.search.test(LABELS[n.label]);
+      html.push(`<tr data-node="${id}" data-v="${bottomValue(id)}"${hit ? ' class="hit"' : ''}><td class="k" style="padding-left:${(n.depth + 1) * 14}px">` +
+        `<span class="tw">${open ? '\u25be' : '\u25b8'}</span>${escapeHtml(LABELS[n.label])}</td>` +
+        `<td>${show(bottomValue(id), state.metric)}</td><td>${pct(bottomValue(id), whole)}</td><td></td></tr>`);
+      if (open) { for (const k of kids) { if (bottomValue(k) > 0) { add(k); } } }
+    };
+    for (const id of sorted(bottomUp[0].kids)) { if (bottomValue(id) > 0 || whole === 0) { add(id); } }
+    $('tree-body').innerHTML = html.join('');
+  }
   $('tree-body').addEventListener('click', (e) => {
     const tr = e.target.closest('tr');
     if (!tr) { return; }
     const v = +tr.dataset.node;
     const key = `${state.view}:${v}`;
     if (state.expanded.has(key)) { state.expanded.delete(key); } else { state.expanded.add(key); }
-    const t = state.view === 'top' ? tree : bottomUp;
-    state.focus = t.label[v];
+    state.focus = state.view === 'top' ? tree.label[v] : bottomUp[v].label;
     render();
   });
 
@@ -487,7 +563,6 @@ const std::string_view page_body = R"html(</head>
     const b = e.target.closest('button');
     if (!b) { return; }
     state.view = b.dataset.view;
-    if (state.view === 'bottom' && !bottomUp) { bottomUp = derivedTree(base, state.hidden, true); recompute(); }
     render();
   });
   function pattern(text) {
@@ -505,8 +580,8 @@ const std::string_view page_body = R"html(</head>
     hideTimer = setTimeout(() => {
       const p = pattern($('hide').value);
       state.hidden = p ? LABELS.map((l) => p.test(l)) : null;
-      tree = state.hidden ? derivedTree(base, state.hidden, false) : base;
-      bottomUp = state.view === 'bottom' ? derivedTree(base, state.hidden, true) : null;
+      tree = state.hidden ? derivedTree(base, state.hidden) : base;
+      bottomUp = null;
       state.zoom = 0; state.expanded.clear();
       recompute();
       render();
@@ -537,7 +612,7 @@ const std::string_view page_body = R"html(</head>
     $('self-heading').textContent = state.view === 'top' ? 'Self' : '';
     if (state.view === 'flame' || state.view === 'icicle') { drawFlame(); }
     if (state.view === 'top') { treeRows(tree, values); }
-    if (state.view === 'bottom') { treeRows(bottomUp, bottomValues); }
+    if (state.view === 'bottom') { bottomRows(); }
     if (state.view === 'callers') { callersView(); }
     if (state.view === 'table') { tableView(); }
   }

@@ -136,8 +136,10 @@ const json& function_row(const json& report, const std::string& function) {
 }
 
 // Every frame the page drew carries its function's share: each name's frames add up to what
-// the cumulative report gives the function (keep is drawn under three callers).
-void check_frames_against(const json& frames, const json& cumulative, const std::string& metric) {
+// the cumulative report gives the function (keep is drawn under three callers); a `hidden`
+// function has none.
+void check_frames_against(const json& frames, const json& cumulative, const std::string& metric,
+                          const std::string& hidden = "") {
   std::map<std::string, double> drawn;
   for (const json& f : frames) {
     if (f["name"] != "all" && f["ancestor"] == false) {
@@ -146,7 +148,7 @@ void check_frames_against(const json& frames, const json& cumulative, const std:
   }
   for (const char* function : {"main", "parse", "build_tree", "tokenize", "render", "keep"}) {
     CAPTURE(function);
-    CHECK(drawn[function] == function_row(cumulative, function)[metric].get<double>());
+    CHECK(drawn[function] == (function == hidden ? 0 : function_row(cumulative, function)[metric].get<double>()));
   }
 }
 
@@ -247,8 +249,19 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
     }
   }
 
+  // parse hidden: no frame of it, its callees hang from main, and every total stays.
+  const json& hidden = page["hidden"]["frames"];
+  CHECK(page["hidden"]["total"] == selected["alloc_count"]);
+  for (const json& f : hidden) {
+    CHECK(f["name"] != "parse");
+  }
+  const json& main_frame = named(hidden, "main");
+  const json& build_tree = named(hidden, "build_tree");
+  CHECK(build_tree["y"].get<double>() == main_frame["y"].get<double>() - 18);
+  check_frames_against(hidden, cumulative, "alloc_count", "parse");
+
   for (const char* shot : {"html-1-initial.png", "html-2-metric.png", "html-3-zoomed.png", "html-4-callers.png",
-                           "html-5-search.png", "html-6-bottom-up.png", "html-7-table.png"}) {
+                           "html-5-search.png", "html-6-bottom-up.png", "html-7-table.png", "html-8-hidden.png"}) {
     std::string png = read_text(artifacts + "/" + shot);
     CHECK(png.size() > 4000);
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);

@@ -1,7 +1,7 @@
 // Opens a `measure report --format html` page in headless Chromium (devtools.mjs) and works it
 // as a person would, with the mouse and the keyboard: switches the metric, zooms into a frame
 // of the flame graph, searches, opens the bottom-up tree, the callers of a function and the
-// table. Prints what the page showed after each step as JSON for browser_test.cpp, and saves
+// table, then hides a function's frames. Prints what the page showed after each step as JSON for browser_test.cpp, and saves
 // a screenshot of each step.
 // Usage: node html_browser.mjs HTML ARTIFACT_DIR METRIC FRAME_TO_CLICK SEARCH_TERM
 import { join } from 'node:path';
@@ -77,5 +77,13 @@ await withPage(html, { width: 1300, height: 600 }, async ({ evaluate, screenshot
     values: Array.from(tr.querySelectorAll('td[data-v]'), (td) => +td.dataset.v),
   }))`);
   await screenshot(join(artifacts, 'html-7-table.png'));
+
+  // Hiding a function's frames: its callees move up to its callers.
+  await click(`document.querySelector('#views button[data-view="flame"]')`);
+  await click(`document.getElementById('hide')`);
+  await type(`^${target}$`);
+  await pause(600);
+  result.hidden = await shown();
+  await screenshot(join(artifacts, 'html-8-hidden.png'));
   return result;
 });
