@@ -1,7 +1,8 @@
 // The html format's data. The page (format_html_page.cpp) gets one JSON document, compact
 // enough for 200,000 distinct stacks in under 15 MB:
-// - "labels": the distinct frame labels, sorted; "kinds": per label 0 the program's code,
-//   1 system code, 2 no name (for the colours);
+// - "labels": the distinct frame labels, sorted; "short": each as the frames show it, with
+//   template arguments shortened ("" when the same); "kinds": per label 0 the program's
+//   code, 1 system code, 2 no name (for the colours);
 // - "nodes": the merged stack tree in depth-first order, children in label order, the root
 //   ("all") implicit: per node its label times 2, plus 1 when it is not the child of the node
 //   before it, then how many levels it climbs from that node;
@@ -168,6 +169,13 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
   j.key("labels").begin_array();
   for (const std::string& label : labels) {
     j.value(label);
+  }
+  j.end_array();
+  // What the frames show: template arguments shortened ("" where that changes nothing).
+  j.key("short").begin_array();
+  for (const std::string& label : labels) {
+    std::string shown = shorten_templates(label);
+    j.value(shown == label ? std::string() : shown);
   }
   j.end_array();
   j.key("kinds").raw(json_number_array(kinds));

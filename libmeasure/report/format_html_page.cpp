@@ -281,6 +281,7 @@ const std::string_view page_body = R"html(</head>
     }
   }
   function nodeName(t, v) { return v === 0 ? 'all' : LABELS[t.label[v]]; }
+  function shortName(t, v) { return v === 0 ? 'all' : D.short[t.label[v]] || LABELS[t.label[v]]; }
 
   function drawFlame() {
     const width = canvas.parentElement.clientWidth;
@@ -303,7 +304,7 @@ const std::string_view page_body = R"html(</head>
       context.fillRect(x, top + 1, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 2);
       context.globalAlpha = 1;
       if (w > 28) {
-        const name = nodeName(tree, v);
+        const name = shortName(tree, v);
         const fit = Math.floor((w - 6) / 7.3);
         context.fillStyle = '#000';
         context.fillText(name.length <= fit ? name : `${name.slice(0, Math.max(fit - 2, 1))}..`, x + 3, top + ROW_HEIGHT / 2);
