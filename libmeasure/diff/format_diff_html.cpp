@@ -33,16 +33,7 @@ std::string render_diff_html(const Diff& d) {
     j.value(note);
   }
   j.end_array();
-  j.key("metrics").begin_array();
-  for (Metric m : all_metrics) {
-    j.begin_object();
-    j.key("name").value(metric_name(m));
-    j.key("bytes").value(is_byte_metric(m));
-    j.key("unknown").value(d.unknown_in_rows.contains(m));
-    j.key("total").value(metric_member(d.new_totals, m));
-    j.end_object();
-  }
-  j.end_array();
+  detail::write_html_metrics(j, d.unknown_in_rows, d.new_totals);
   detail::HtmlStacks stacks;
   stacks.add(d.old_report, 0);
   stacks.add(d.new_report, 1);

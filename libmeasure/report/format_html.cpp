@@ -196,24 +196,20 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
   j.end_object();
 }
 
-}  // namespace detail
-
-namespace {
-
-void write_metrics(JsonWriter& j, const Report& r) {
+void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals) {
   j.key("metrics").begin_array();
   for (Metric m : all_metrics) {
     j.begin_object();
     j.key("name").value(metric_name(m));
     j.key("bytes").value(is_byte_metric(m));
-    j.key("unknown").value(r.unknown_in_rows.contains(m));
-    j.key("total").value(metric_member(r.selected, m));
+    j.key("unknown").value(unknown.contains(m));
+    j.key("total").value(metric_member(totals, m));
     j.end_object();
   }
   j.end_array();
 }
 
-}  // namespace
+}  // namespace detail
 
 std::string render_html(const Report& r) {
   const Capture& c = *r.capture;
@@ -231,7 +227,7 @@ std::string render_html(const Report& r) {
     j.value(note);
   }
   j.end_array();
-  write_metrics(j, r);
+  detail::write_html_metrics(j, r.unknown_in_rows, r.selected);
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
   stacks.write(j, false);

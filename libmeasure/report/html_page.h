@@ -36,6 +36,10 @@ class HtmlStacks {
   std::vector<Side> m_sides;
 };
 
+/// The member "metrics": per metric its name, whether it counts bytes, whether it is
+/// `unknown` (not measured per call site), and its `totals`.
+void write_html_metrics(JsonWriter& json, MetricSet unknown, const Metrics& totals);
+
 /// "[1,2,3]" (JsonWriter's own arrays put every number on a line of its own).
 std::string json_number_array(const std::vector<std::uint64_t>& values);
 /// The values as a JSON string: each a LEB128 varint (7 bits a byte, low first), the bytes in

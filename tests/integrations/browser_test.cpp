@@ -297,7 +297,9 @@ TEST_CASE("the html diff in headless Chromium: a differential flame graph and th
 
   // The graph's root holds both totals; the growing call site is drawn red with its old and
   // new values, the steady one in the neutral colour.
-  for (const auto& [step, metric] : {std::pair{"initial", "alloc_bytes"}, std::pair{"switched", "alloc_count"}}) {
+  for (const auto& step_metric : {std::pair{"initial", "alloc_bytes"}, std::pair{"switched", "alloc_count"}}) {
+    const char* step = step_metric.first;
+    const char* metric = step_metric.second;
     CAPTURE(step);
     const json& shown = page[step];
     CHECK(shown["metric"] == metric);
