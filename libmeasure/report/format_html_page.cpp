@@ -38,6 +38,11 @@ button { font: inherit; padding: 3px 9px; border: 1px solid #bbb; background: #f
 button.on { background: #2b5fab; color: #fff; border-color: #2b5fab; }
 button:disabled { color: #aaa; cursor: default; }
 input { font: inherit; padding: 3px 6px; border: 1px solid #bbb; border-radius: 4px; width: 15em; }
+#tip { position: fixed; display: none; pointer-events: none; background: #fff; border: 1px solid #999;
+       border-radius: 4px; padding: 6px 9px; font-size: 12px; box-shadow: 0 2px 6px rgba(0,0,0,.2); z-index: 2;
+       max-width: 560px; }
+#tip b { font-family: ui-monospace, monospace; word-break: break-all; }
+#tip td { padding: 0 6px; }
 #details { padding: 4px 14px; min-height: 1.4em; color: #333; font-family: ui-monospace, monospace; font-size: 12px;
            white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 main { padding: 0 14px 14px; }
@@ -74,6 +79,7 @@ const std::string_view page_body = R"html(</head>
   <span><input id="hide" placeholder="Hide frames, e.g. ^std::" spellcheck="false"> <button id="reset">Reset zoom</button></span>
 </nav>
 <div id="details">&nbsp;</div>
+<div id="tip"></div>
 <main>
   <section id="flame-view"><canvas id="flame"></canvas></section>
   <section id="tree-view" hidden><table><thead><tr><th class="k">Function</th><th>Total</th><th>%</th><th id="self-heading">Self</th></tr></thead>
@@ -344,9 +350,58 @@ const std::string_view page_body = R"html(</head>
       pct(vals[v], vals[0])];
     return parts.join(', ');
   }
+  // All eight metrics of the stacks through a node: its subtree's samples, found through an
+  // index of samples by node made on the first hover.
+  let samplesOf = null;
+  function nodeMetrics(t, v) {
+    if (!samplesOf || samplesOf.tree !== t) {
+      const start = new Int32Array(t.n + 1);
+      for (let s = 0; s < sampleCount; ++s) { ++start[t.sampleNode[s] + 1]; }
+      for (let i = 0; i < t.n; ++i) { start[i + 1] += start[i]; }
+      const fill = start.slice(0, t.n); const list = new Int32Array(sampleCount);
+      for (let s = 0; s < sampleCount; ++s) { list[fill[t.sampleNode[s]]++] = s; }
+      samplesOf = { tree: t, start, list };
+    }
+    const sums = [METRICS.map(() => 0), METRICS.map(() => 0)];  // [new or all, old]
+    const stack = [v];
+    while (stack.length) {
+      const u = stack.pop();
+      for (let k = samplesOf.start[u]; k < samplesOf.start[u + 1]; ++k) {
+        const s = samplesOf.list[k]; const side = DIFF && sampleSide[s] === 0 ? 1 : 0;
+        for (let m = 0; m < METRICS.length; ++m) { sums[side][m] += columns[m][s]; }
+      }
+      for (let k = t.start[u]; k < t.start[u + 1]; ++k) { stack.push(t.children[k]); }
+    }
+    return sums;
+  }
+  function showTip(e, f) {
+    const tip = $('tip');
+    if (!f) { tip.style.display = 'none'; return; }
+    const [now, old] = nodeMetrics(tree, f.node);
+    const cell = (v, m) => (METRICS[m].unknown ? '\u2014' : show(v, m));
+    const rows = METRICS.map((x, m) => `<tr><td>${HEADINGS[x.name]}</td>` +
+      (DIFF ? `<td>${cell(old[m], m)}</td><td>\u2192 ${cell(now[m], m)}</td>` : `<td>${cell(now[m], m)}</td>`) + '</tr>').join('');
+    tip.innerHTML = `<b>${escapeHtml(nodeName(tree, f.node))}</b><br>${escapeHtml(describe(tree, values, f.node).slice(nodeName(tree, f.node).length + 2))}<table>${rows}</table>`;
+    tip.style.display = 'block';
+    const x = Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
+    const y = e.clientY + 16 + tip.offsetHeight > window.innerHeight ? e.clientY - tip.offsetHeight - 8 : e.clientY + 16;
+    tip.style.left = `${Math.max(x, 4)}px`; tip.style.top = `${Math.max(y, 4)}px`;
+  }
   canvas.addEventListener('mousemove', (e) => {
     const f = frameAt(e);
     $('details').textContent = f ? describe(tree, values, f.node) : '\u00a0';
+    showTip(e, f);
+  });
+  canvas.addEventListener('mouseleave', () => { $('tip').style.display = 'none'; });
+  // Escape leaves the zoom (or the search field); '/' goes to the search field.
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      if (document.activeElement && document.activeElement.tagName === 'INPUT') { document.activeElement.blur(); return; }
+      if (state.zoom !== 0) { state.zoom = 0; render(); }
+    } else if (e.key === '/' && document.activeElement.tagName !== 'INPUT') {
+      e.preventDefault();
+      $('search').focus();
+    }
   });
   canvas.addEventListener('click', (e) => {
     const f = frameAt(e);
@@ -639,6 +694,10 @@ const std::string_view page_body = R"html(</head>
     oldTotal: () => (oldValues ? oldValues[0] : null),
     frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: values[f.node], old: oldValues ? oldValues[f.node] : null, fill: colour(tree.label[f.node], f.node), ancestor: f.ancestor })),
     hits: () => drawn.filter((f) => f.node !== 0 && state.search && state.search.test(LABELS[tree.label[f.node]])).map((f) => nodeName(tree, f.node)),
+    metricsOf: (name) => {
+      const f = drawn.find((d) => nodeName(tree, d.node) === name);
+      return f ? nodeMetrics(tree, f.node)[0] : null;
+    },
     canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
   };
 })();

@@ -188,6 +188,14 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
   CHECK(named(page["initial"]["frames"], "all")["value"] == selected["alloc_bytes"]);
   check_frames_against(page["initial"]["frames"], cumulative, "alloc_bytes");
 
+  // Hovering parse: all eight metrics of the stacks through it, as the cumulative report has them.
+  CHECK(page["hover"]["visible"] == true);
+  CHECK(page["hover"]["title"] == "parse");
+  for (std::size_t m = 0; m < std::size(metric_names); ++m) {
+    CAPTURE(metric_names[m]);
+    CHECK(page["hover"]["metrics"][m] == function_row(cumulative, "parse")[metric_names[m]]);
+  }
+
   // The allocations button: the same graph in counts, without a new report.
   CHECK(page["switched"]["metric"] == "alloc_count");
   CHECK(page["switched"]["total"] == selected["alloc_count"]);

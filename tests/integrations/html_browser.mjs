@@ -11,7 +11,7 @@ import { withPage } from './devtools.mjs';
 const [html, artifacts, metric, target, term] = process.argv.slice(2);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-await withPage(html, { width: 1300, height: 600 }, async ({ evaluate, screenshot, click, clickAt, type, press, errors }) => {
+await withPage(html, { width: 1300, height: 600 }, async ({ page, evaluate, screenshot, click, clickAt, type, press, errors }) => {
   const frames = () => evaluate('window.measurePage.frames()');
   const shown = async () => ({ metric: await evaluate('window.measurePage.metric()'), total: await evaluate('window.measurePage.total()'), frames: await frames() });
   const rows = (body) =>
@@ -26,6 +26,17 @@ await withPage(html, { width: 1300, height: 600 }, async ({ evaluate, screenshot
   const result = { errors };
   result.initial = await shown();
   result.header = await evaluate(`document.getElementById('totals').textContent`);
+  // Hovering a frame shows all eight metrics of the stacks through it.
+  {
+    const box = await evaluate('window.measurePage.canvasBox()');
+    const f = result.initial.frames.find((x) => x.name === target);
+    await page('Input.dispatchMouseEvent', { type: 'mouseMoved', x: box.x + f.x + f.w / 2, y: box.y + f.y + 9 });
+    result.hover = {
+      visible: await evaluate(`getComputedStyle(document.getElementById('tip')).display !== 'none'`),
+      title: await evaluate(`document.querySelector('#tip b').textContent`),
+      metrics: await evaluate(`window.measurePage.metricsOf(${JSON.stringify(target)})`),
+    };
+  }
   await screenshot(join(artifacts, 'html-1-initial.png'));
 
   await click(`document.querySelector('#metrics button[title="${metric}"]')`);
