@@ -228,6 +228,27 @@ std::string render_html(const Report& r) {
   }
   j.end_array();
   detail::write_html_metrics(j, r.unknown_in_rows, r.selected);
+  if (!c.timeline.empty()) {
+    // Live bytes and resident memory over the run, for the strip above the views.
+    const CaptureTimeline& t = c.timeline;
+    std::vector<std::uint64_t> times;
+    std::vector<std::uint64_t> live;
+    std::vector<std::uint64_t> resident;
+    for (const TimelineSample& s : t.samples) {
+      times.push_back(s.time_ns);
+      live.push_back(s.live_bytes);
+      resident.push_back(s.resident_bytes);
+    }
+    j.key("timeline").begin_object();
+    j.key("peak_bytes").value(t.peak_bytes);
+    j.key("peak_after_ns").value(t.peak_after_ns);
+    j.key("peak_before_ns").value(t.peak_before_ns);
+    j.key("toolkit_bytes").value(c.toolkit_bytes);
+    j.key("t").raw(detail::json_varints(times));
+    j.key("live").raw(detail::json_varints(live));
+    j.key("rss").raw(detail::json_varints(resident));
+    j.end_object();
+  }
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
   stacks.write(j, false);

@@ -58,6 +58,8 @@ tr.hit td.k { background: #f4c6f4; }
 tr.regressed td { color: #b00020; font-weight: 600; }
 .tw { cursor: pointer; display: inline-block; width: 1.2em; color: #666; }
 .two { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+#timeline { height: 110px; cursor: crosshair; margin: 4px 0 2px; }
+#timeline-legend { font-size: 12px; margin-bottom: 6px; }
 #notes { padding: 0 14px 14px; color: #666; font-size: 12px; }
 .muted { color: #888; }
 </style>
@@ -81,6 +83,8 @@ const std::string_view page_body = R"html(</head>
 <div id="details">&nbsp;</div>
 <div id="tip"></div>
 <main>
+  <section id="timeline-view" hidden><canvas id="timeline" height="110"></canvas>
+    <div id="timeline-legend" class="muted"></div></section>
   <section id="flame-view"><canvas id="flame"></canvas></section>
   <section id="tree-view" hidden><table><thead><tr><th class="k">Function</th><th>Total</th><th>%</th><th id="self-heading">Self</th></tr></thead>
     <tbody id="tree-body"></tbody></table></section>
@@ -660,6 +664,8 @@ const std::string_view page_body = R"html(</head>
     for (const b of $('views').children) { b.classList.toggle('on', b.dataset.view === state.view); }
     for (const b of $('metrics').children) { b.classList.toggle('on', +b.dataset.m === state.metric); }
     $('flame-view').hidden = state.view !== 'flame' && state.view !== 'icicle';
+    $('timeline-view').hidden = !timeline;
+    if (timeline) { drawTimeline(); }
     $('tree-view').hidden = state.view !== 'top' && state.view !== 'bottom';
     $('callers-view').hidden = state.view !== 'callers';
     $('table-view').hidden = state.view !== 'table';
@@ -678,6 +684,85 @@ const std::string_view page_body = R"html(</head>
     $('verdict').textContent = `Verdict: ${D.verdict}.`;
     $('verdict').classList.toggle('failed', D.regressed);
   }
+  // ---- the timeline ---------------------------------------------------------------------
+  // Live bytes (filled) and resident memory (a line) over the run, the exact peak as a step
+  // of its own with its mark, from time 0 and no bytes.
+  const timeline = D.timeline ? {
+    t: varints(D.timeline.t), live: varints(D.timeline.live), rss: varints(D.timeline.rss),
+  } : null;
+  function duration(ns) {
+    if (ns < 1e6) { return `${(ns / 1e6).toFixed(2)} ms`; }
+    if (ns < 1e9) { return `${Math.round(ns / 1e6)} ms`; }
+    if (ns < 120e9) { return `${(ns / 1e9).toFixed(ns < 10e9 ? 2 : 1)} s`; }
+    return `${Math.floor(ns / 60e9)} min ${Math.round((ns % 60e9) / 1e9)} s`;
+  }
+  let timelinePoints = [];
+  function drawTimeline() {
+    if (!timeline) { return; }
+    const c = $('timeline');
+    const width = c.parentElement.clientWidth; const height = 110; const ratio = window.devicePixelRatio || 1;
+    c.width = Math.round(width * ratio); c.height = Math.round(height * ratio); c.style.width = `${width}px`;
+    const g = c.getContext('2d');
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    const P = D.timeline;
+    const peakAt = (P.peak_after_ns + P.peak_before_ns) / 2;
+    // The points: 0 at 0, the samples, and the peak between the samples it fell between.
+    const points = [{ t: 0, live: 0, rss: 0 }];
+    for (let i = 0; i < timeline.t.length; ++i) {
+      if (P.peak_bytes > 0 && timeline.t[i] >= peakAt && points[points.length - 1].t < peakAt) {
+        points.push({ t: peakAt, live: P.peak_bytes, rss: -1, peak: true });
+      }
+      points.push({ t: timeline.t[i], live: timeline.live[i], rss: timeline.rss[i] });
+    }
+    const end = Math.max(points[points.length - 1].t, 1);
+    // Each on its own scale: resident memory is often many times the live bytes.
+    let top = 1; let topRss = 1;
+    for (const p of points) { top = Math.max(top, p.live); topRss = Math.max(topRss, p.rss); }
+    const x = (t) => 50 + (width - 130) * t / end;
+    const y = (v) => height - 16 - (height - 26) * v / top;
+    const yRss = (v) => height - 16 - (height - 26) * v / topRss;
+    g.fillStyle = 'rgba(43,95,171,0.35)'; g.strokeStyle = '#2b5fab';
+    g.beginPath(); g.moveTo(x(0), y(0));
+    for (const p of points) { g.lineTo(x(p.t), y(p.live)); }
+    g.lineTo(x(end), y(0)); g.closePath(); g.fill();
+    g.beginPath(); points.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.live)) : g.moveTo(x(p.t), y(p.live)))); g.stroke();
+    g.strokeStyle = '#888'; g.beginPath();
+    let started = false;
+    for (const p of points) {
+      if (p.rss < 0) { continue; }
+      if (started) { g.lineTo(x(p.t), yRss(p.rss)); } else { g.moveTo(x(p.t), yRss(p.rss)); started = true; }
+    }
+    g.stroke();
+    const peak = points.find((p) => p.peak);
+    g.fillStyle = '#b00020'; g.font = '11px system-ui, sans-serif'; g.textBaseline = 'middle';
+    if (peak) {
+      g.beginPath(); g.arc(x(peak.t), y(peak.live), 3.5, 0, 2 * Math.PI); g.fill();
+      g.fillText(`peak ${humanBytes(P.peak_bytes)}`, Math.min(x(peak.t) + 6, width - 90), y(peak.live) + 1);
+    }
+    g.fillStyle = '#2b5fab';
+    g.fillText(humanBytes(top), 2, y(top) + 4);
+    g.fillText('0', 40, y(0));
+    g.fillStyle = '#666';
+    g.fillText(`${humanBytes(topRss)} RSS`, x(end) + 6, yRss(topRss) + 4);
+    g.fillText('0', x(0) - 3, height - 6);
+    g.fillText(duration(end), x(end) - 50, height - 6);
+    timelinePoints = points;
+    $('timeline-legend').textContent = `Blue: the program's live bytes (left scale); grey: its resident memory ` +
+      `(RSS, right scale), the toolkit's own ${humanBytes(P.toolkit_bytes)} included. The exact peak is marked.`;
+  }
+  if (timeline) {
+    $('timeline').addEventListener('mousemove', (e) => {
+      const r = $('timeline').getBoundingClientRect();
+      const end = Math.max(timelinePoints[timelinePoints.length - 1].t, 1);
+      const t = (e.clientX - r.left - 50) / (r.width - 130) * end;
+      let best = timelinePoints[0];
+      for (const p of timelinePoints) { if (Math.abs(p.t - t) < Math.abs(best.t - t)) { best = p; } }
+      $('details').textContent = `${duration(best.t)}: ${humanBytes(best.live)} live` +
+        (best.rss >= 0 ? `, ${humanBytes(best.rss)} resident` : ' (the peak)');
+    });
+  }
+
   $('title').textContent = D.title;
   $('title').title = D.title;
   $('run').textContent = D.run;
@@ -698,6 +783,7 @@ const std::string_view page_body = R"html(</head>
       const f = drawn.find((d) => nodeName(tree, d.node) === name);
       return f ? nodeMetrics(tree, f.node)[0] : null;
     },
+    timeline: () => ({ points: timelinePoints, legend: $('timeline-legend').textContent }),
     canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
   };
 })();

@@ -188,6 +188,29 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
   CHECK(named(page["initial"]["frames"], "all")["value"] == selected["alloc_bytes"]);
   check_frames_against(page["initial"]["frames"], cumulative, "alloc_bytes");
 
+  // The timeline strip: from 0 at time 0 through every sample of the JSON report's timeline,
+  // with the exact peak as a point of its own between the samples it fell between.
+  const json& timeline = by_line["timeline"];
+  const json& points = page["timeline"]["points"];
+  REQUIRE(points.size() == timeline["samples"].size() + 2);
+  CHECK(points[0]["t"] == 0);
+  CHECK(points[0]["live"] == 0);
+  std::size_t sample = 0;
+  for (std::size_t i = 1; i < points.size(); ++i) {
+    if (points[i].value("peak", false)) {
+      CHECK(points[i]["live"] == timeline["peak"]["bytes"]);
+      CHECK(points[i]["t"].get<double>() >= timeline["peak"]["after_ns"].get<double>());
+      CHECK(points[i]["t"].get<double>() <= timeline["peak"]["before_ns"].get<double>());
+      continue;
+    }
+    REQUIRE(sample < timeline["samples"].size());
+    const json& s = timeline["samples"][sample++];
+    CHECK(points[i]["t"] == s[0]);
+    CHECK(points[i]["live"] == s[1]);
+    CHECK(points[i]["rss"] == s[2]);
+  }
+  CHECK(sample == timeline["samples"].size());
+
   // Hovering parse: all eight metrics of the stacks through it, as the cumulative report has them.
   CHECK(page["hover"]["visible"] == true);
   CHECK(page["hover"]["title"] == "parse");

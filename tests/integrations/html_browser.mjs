@@ -26,6 +26,7 @@ await withPage(html, { width: 1300, height: 600 }, async ({ page, evaluate, scre
   const result = { errors };
   result.initial = await shown();
   result.header = await evaluate(`document.getElementById('totals').textContent`);
+  result.timeline = await evaluate('window.measurePage.timeline()');
   // Hovering a frame shows all eight metrics of the stacks through it.
   {
     const box = await evaluate('window.measurePage.canvasBox()');
