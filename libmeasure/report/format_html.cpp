@@ -1,4 +1,4 @@
-// The html format's data. The page (format_html_page.cpp) gets one JSON document, compact
+// The html format's data. The page (format_html_page.cpp and its script) gets one JSON document, compact
 // enough for 200,000 distinct stacks in under 15 MB:
 // - "labels": the distinct frame labels, sorted; "short": each as the frames show it, with
 //   template arguments shortened ("" when the same); "kinds": per label 0 the program's

@@ -47,6 +47,13 @@ std::string json_number_array(const std::vector<std::uint64_t>& values);
 /// in decimal, and the page decodes them faster than JSON.parse reads numbers.
 std::string json_varints(const std::vector<std::uint64_t>& values);
 
+/// The page's script, one function in three parts: the data and trees
+/// (format_html_script.cpp), the views (format_html_views.cpp), the table, controls and
+/// timeline (format_html_controls.cpp).
+extern const std::string_view html_script_model;
+extern const std::string_view html_script_views;
+extern const std::string_view html_script_controls;
+
 /// The whole page: style, markup and script around `data` (a JSON object), titled `title`.
 std::string html_document(std::string_view title, const std::string& data);
 
