@@ -1,5 +1,5 @@
-// The html format's data. The page (format_html_page.cpp and its script) gets one JSON document, compact
-// enough for 200,000 distinct stacks in under 15 MB:
+// The html format's data. The page (format_html_page.cpp and its script) gets one JSON
+// document, compact enough for large captures (5 MB for a program's 200,000 distinct stacks):
 // - "labels": the distinct frame labels, sorted; "short": each as the frames show it, with
 //   template arguments shortened ("" when the same); "kinds": per label 0 the program's
 //   code, 1 system code, 2 no name (for the colours);
