@@ -1,6 +1,7 @@
-// Times an html report in headless Chromium: from navigation to the load event (the page's
-// script has built the tree and drawn the flame graph by then: its first paint), and each
-// metric switch (the click handler: sums the tree again and redraws). Prints JSON.
+// Times an html report in headless Chromium: from navigation to the first frame painted after
+// the page's script has inflated its data, built the tree and drawn the flame graph (its first
+// paint), and each metric switch (the click handler: sums the tree again and redraws). Prints
+// JSON.
 // Usage: node page_timing.mjs HTML [SWITCHES]
 import { withPage } from '../../tests/integrations/devtools.mjs';
 

@@ -9,9 +9,11 @@
 // - "samples": every selected call site in tree order: "n", its node as the difference from
 //   the previous sample's; "r", its report row (4294967295: several or none); "m", one list
 //   per metric; for a diff "s", its side (0 old, 1 new).
-// Every list of numbers is a string of base64 varints (json_varints).
+// Every list of numbers is a reference into the page's block of lists (HtmlLists).
 // The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
 // searching and folding frames need no new report.
+#include <zlib.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -19,6 +21,7 @@
 
 #include "report/formats.h"
 #include "report/html_page.h"
+#include "support/error.h"
 
 namespace measure {
 namespace detail {
@@ -37,40 +40,44 @@ std::string json_number_array(const std::vector<std::uint64_t>& values) {
   return out;
 }
 
-std::string json_varints(const std::vector<std::uint64_t>& values) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string bytes;
-  bytes.reserve(values.size() * 2);
+std::string HtmlLists::add(const std::vector<std::uint64_t>& values) {
+  std::size_t offset = m_bytes.size();
   for (std::uint64_t v : values) {
     while (v >= 0x80) {
-      bytes.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      m_bytes.push_back(static_cast<char>((v & 0x7f) | 0x80));
       v >>= 7;
     }
-    bytes.push_back(static_cast<char>(v));
+    m_bytes.push_back(static_cast<char>(v));
   }
+  return fmt::format("[{},{}]", offset, m_bytes.size() - offset);
+}
+
+std::string HtmlLists::encoded() const {
+  uLongf size = compressBound(static_cast<uLong>(m_bytes.size()));
+  std::string deflated(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(deflated.data()), &size, reinterpret_cast<const Bytef*>(m_bytes.data()),
+                static_cast<uLong>(m_bytes.size()), 6) != Z_OK) {
+    throw Error("html: zlib could not deflate the page's data");
+  }
+  deflated.resize(size);
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  out.reserve(bytes.size() / 3 * 4 + 8);
-  out.push_back('"');
+  out.reserve(deflated.size() / 3 * 4 + 4);
+  auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(deflated[k])); };
   std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t w = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
-                      static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
-                      static_cast<unsigned char>(bytes[i + 2]);
+  for (; i + 3 <= deflated.size(); i += 3) {
+    std::uint32_t w = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
     for (int shift = 18; shift >= 0; shift -= 6) {
       out.push_back(alphabet[(w >> shift) & 63]);
     }
   }
-  if (std::size_t rest = bytes.size() - i; rest != 0) {
-    std::uint32_t w = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (rest == 2) {
-      w |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    }
+  if (std::size_t rest = deflated.size() - i; rest != 0) {
+    std::uint32_t w = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
     out.push_back(alphabet[(w >> 18) & 63]);
     out.push_back(alphabet[(w >> 12) & 63]);
     out.push_back(rest == 2 ? alphabet[(w >> 6) & 63] : '=');
     out.push_back('=');
   }
-  out.push_back('"');
   return out;
 }
 
@@ -88,7 +95,7 @@ void HtmlStacks::add(const Report& report, std::uint8_t side) {
   s.samples = std::move(p.samples);
 }
 
-void HtmlStacks::write(JsonWriter& j, bool sides) const {
+void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) const {
   // One sorted list of labels over every side, and each side's labels in it.
   std::vector<std::string> labels;
   for (const Side& s : m_sides) {
@@ -179,18 +186,18 @@ void HtmlStacks::write(JsonWriter& j, bool sides) const {
   }
   j.end_array();
   j.key("kinds").raw(json_number_array(kinds));
-  j.key("nodes").raw(json_varints(nodes));
+  j.key("nodes").raw(lists.add(nodes));
   j.key("node_count").value(node_count);
   j.key("samples").begin_object();
   j.key("count").value(static_cast<std::uint64_t>(entries.size()));
-  j.key("n").raw(json_varints(sample_nodes));
-  j.key("r").raw(json_varints(sample_rows));
+  j.key("n").raw(lists.add(sample_nodes));
+  j.key("r").raw(lists.add(sample_rows));
   if (sides) {
-    j.key("s").raw(json_varints(sample_sides));
+    j.key("s").raw(lists.add(sample_sides));
   }
   j.key("m").begin_array();
   for (const std::vector<std::uint64_t>& column : columns) {
-    j.raw(json_varints(column));
+    j.raw(lists.add(column));
   }
   j.end_array();
   j.end_object();
@@ -228,6 +235,7 @@ std::string render_html(const Report& r) {
   }
   j.end_array();
   detail::write_html_metrics(j, r.unknown_in_rows, r.selected);
+  detail::HtmlLists lists;
   if (!c.timeline.empty()) {
     // Live bytes and resident memory over the run, for the strip above the views.
     const CaptureTimeline& t = c.timeline;
@@ -244,14 +252,14 @@ std::string render_html(const Report& r) {
     j.key("peak_after_ns").value(t.peak_after_ns);
     j.key("peak_before_ns").value(t.peak_before_ns);
     j.key("toolkit_bytes").value(c.toolkit_bytes);
-    j.key("t").raw(detail::json_varints(times));
-    j.key("live").raw(detail::json_varints(live));
-    j.key("rss").raw(detail::json_varints(resident));
+    j.key("t").raw(lists.add(times));
+    j.key("live").raw(lists.add(live));
+    j.key("rss").raw(lists.add(resident));
     j.end_object();
   }
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
-  stacks.write(j, false);
+  stacks.write(j, lists, false);
   if (r.options.cumulative) {
     // A sample counts toward several rows: the rows' own sums, as the report made them.
     j.key("row_metrics").begin_array();
@@ -271,7 +279,7 @@ std::string render_html(const Report& r) {
   }
   j.end_array();
   j.end_object();
-  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data);
+  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, lists);
 }
 
 }  // namespace measure

@@ -240,7 +240,10 @@ const std::string_view html_script_controls =
     timeline: () => ({ points: timelinePoints, legend: $('timeline-legend').textContent }),
     canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
   };
-})();
+})().catch((error) => {
+  window.measurePageError = String(error);  // for tests, which wait for the page
+  throw error;
+});
 )js";
 
 }  // namespace measure::detail

@@ -103,9 +103,10 @@ const std::string_view page_tail = R"html(</script>
 
 }  // namespace
 
-std::string html_document(std::string_view title, const std::string& data) {
+std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists) {
+  std::string encoded = lists.encoded();
   std::string out;
-  out.reserve(data.size() + page_head.size() + page_body.size() + 256);
+  out.reserve(data.size() + encoded.size() + page_head.size() + page_body.size() + 256);
   out += page_head;
   out += fmt::format("<title>{}</title>\n", xml_text(title));
   out += "<script id=\"measure-data\" type=\"application/json\">";
@@ -118,6 +119,9 @@ std::string html_document(std::string_view title, const std::string& data) {
       out.push_back(data[i]);
     }
   }
+  out += "</script>\n";
+  out += "<script id=\"measure-lists\" type=\"application/octet-stream\">";
+  out += encoded;
   out += "</script>\n";
   out += page_body;
   out += html_script_model;

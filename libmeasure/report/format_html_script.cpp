@@ -7,8 +7,21 @@
 namespace measure::detail {
 
 const std::string_view html_script_model = R"js('use strict';
-(function () {
+(async function () {
   const D = JSON.parse(document.getElementById('measure-data').textContent);
+  // The lists of numbers: one deflated block in base64, inflated by the browser.
+  let BLOCK;
+  try {
+    const text = atob(document.getElementById('measure-lists').textContent);
+    const deflated = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; ++i) { deflated[i] = text.charCodeAt(i); }
+    const stream = new Blob([deflated]).stream().pipeThrough(new DecompressionStream('deflate'));
+    BLOCK = new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (error) {
+    document.getElementById('details').textContent =
+      `This browser cannot read the page's data (${error}); any current Chrome, Firefox or Safari can.`;
+    throw error;
+  }
   const $ = (id) => document.getElementById(id);
   const HEADINGS = {
     alloc_count: 'allocations', alloc_bytes: 'bytes allocated', free_count: 'frees', freed_bytes: 'bytes freed',
@@ -33,13 +46,13 @@ const std::string_view html_script_model = R"js('use strict';
   }
 
   // ---- the data -------------------------------------------------------------------------
-  // Lists of numbers come as base64 strings of LEB128 varints.
-  function varints(text) {
-    const bytes = atob(text);
+  // A list of numbers, [offset, bytes] into the block: LEB128 varints.
+  function varints(ref) {
+    const bytes = BLOCK.subarray(ref[0], ref[0] + ref[1]);
     const out = new Float64Array(bytes.length);
     let n = 0; let value = 0; let scale = 1;
     for (let i = 0; i < bytes.length; ++i) {
-      const b = bytes.charCodeAt(i);
+      const b = bytes[i];
       value += (b & 127) * scale;
       if (b < 128) { out[n++] = value; value = 0; scale = 1; } else { scale *= 128; }
     }
@@ -49,7 +62,7 @@ const std::string_view html_script_model = R"js('use strict';
   const columns = D.samples.m.map(varints);
   const sampleRow = varints(D.samples.r);
   // A diff: each sample is the old capture's (0) or the new one's (1); widths follow the new.
-  const DIFF = typeof D.samples.s === 'string';
+  const DIFF = Array.isArray(D.samples.s);
   const sampleSide = DIFF ? varints(D.samples.s) : null;
 
   // A tree of frame labels: parent before child in index order, node 0 the root ("all").

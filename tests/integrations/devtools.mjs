@@ -99,6 +99,14 @@ export async function withPage(file, { width = 1240, height = 360, timeoutMs = 1
       }
       return r.result.value;
     };
+    // A measure html page reads its data after the load event (it inflates it): wait until its
+    // script is done, or failed (an error is reported in `errors`).
+    await evaluate(`new Promise((resolve) => {
+      const ready = () => !document.getElementById('measure-lists') || window.measurePage || window.measurePageError;
+      const poll = () => (ready() ? resolve(true) : setTimeout(poll, 10));
+      poll();
+    })`, true);
+    const readyMs = performance.now() - started;
     const screenshot = async (path) => {
       const { data } = await page('Page.captureScreenshot', { format: 'png' });
       writeFileSync(path, Buffer.from(data, 'base64'));
@@ -129,7 +137,7 @@ export async function withPage(file, { width = 1240, height = 360, timeoutMs = 1
       }
     };
 
-    const result = await steps({ page, evaluate, screenshot, click, clickAt, type, press, errors, loadMs });
+    const result = await steps({ page, evaluate, screenshot, click, clickAt, type, press, errors, loadMs, readyMs });
     console.log(JSON.stringify(result));
 
     browser.removeAllListeners('exit');
