@@ -170,7 +170,7 @@ const std::string_view html_script_views =
       const hit = state.search && state.search.test(LABELS[t.label[v]]);
       html.push(`<tr data-node="${v}" data-v="${vals[v]}"${hit ? ' class="hit"' : ''}><td class="k" style="padding-left:${t.depth[v] * 14}px">` +
         `<span class="tw">${kids.length ? (open ? '\u25be' : '\u25b8') : ''}</span>${escapeHtml(LABELS[t.label[v]])}</td>` +
-        `<td>${show(vals[v], state.metric)}</td><td>${pct(vals[v], whole)}</td><td>${state.view === 'top' ? show(self, state.metric) : ''}</td></tr>`);
+        `<td>${show(vals[v], state.metric)}</td><td>${pct(vals[v], whole)}</td><td>${show(self, state.metric)}</td></tr>`);
       if (open) { for (const c of kids) { if (vals[c] > 0) { add(c); } } }
     };
     for (const c of sorted(0)) { if (vals[c] > 0 || whole === 0) { add(c); } }

@@ -120,8 +120,7 @@ std::vector<Node> build_nodes(const Report& r, std::vector<Label>& labels) {
   detail::StackPaths p = detail::stack_paths(r, frame_label, true);
   for (std::size_t i = 0; i < p.labels.size(); ++i) {
     const Frame* frame = p.label_frames[i] < r.frames.size() ? &r.frames[p.label_frames[i]] : nullptr;
-    int kind = frame == nullptr || frame->function.empty() ? 2 : is_system_frame(*frame) ? 1 : 0;
-    labels.push_back({std::move(p.labels[i]), kind});
+    labels.push_back({std::move(p.labels[i]), detail::frame_kind(frame)});
   }
   const std::vector<std::vector<std::uint32_t>>& paths = p.paths;
   const std::vector<const Sample*>& owners = p.samples;

@@ -130,6 +130,10 @@ StackPaths stack_paths(const Report& r, std::string (*label)(const Frame&), bool
   return p;
 }
 
+int frame_kind(const Frame* frame) noexcept {
+  return frame == nullptr || frame->function.empty() ? 2 : is_system_frame(*frame) ? 1 : 0;
+}
+
 }  // namespace detail
 
 std::string render_folded(const Report& r) {

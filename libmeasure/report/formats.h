@@ -111,6 +111,9 @@ struct StackPaths {
   std::vector<std::size_t> order;                 // stacks in the lexicographic order of their paths
 };
 StackPaths stack_paths(const Report& report, std::string (*label)(const Frame&), bool with_zero = false);
+/// How the flame graphs colour a frame: 0 the program's own code (warm), 1 system code (cool),
+/// 2 a frame without a function name or no frame at all (grey).
+int frame_kind(const Frame* frame) noexcept;
 
 /// The eight metrics (Metrics, or the signed MetricsDelta of a diff) as members of the open
 /// JSON object, with the glossary's names; those in `unknown` (what the capture or the view

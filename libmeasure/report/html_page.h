@@ -29,8 +29,8 @@ class HtmlLists {
 };
 
 /// The selected stacks of one or two reports (a diff's sides), merged into one tree of frame
-/// labels. Written as the members "labels", "kinds", "nodes" and "samples" of the page's
-/// data (format_html.cpp describes the coding).
+/// labels. Written as the members "labels", "short", "kinds", "nodes", "node_count" and
+/// "samples" of the page's data (format_html.cpp describes the coding).
 class HtmlStacks {
  public:
   /// Adds every sample of `report` (those of no width too, so the tree's root agrees with the
@@ -38,16 +38,17 @@ class HtmlStacks {
   /// this object.
   void add(const Report& report, std::uint8_t side);
   /// Writes the members, their lists into `lists`; `sides`: also each sample's side ("s").
-  void write(JsonWriter& json, HtmlLists& lists, bool sides) const;
+  /// Renumbers the stacks' labels in place: call it once, after the last add().
+  void write(JsonWriter& json, HtmlLists& lists, bool sides);
 
  private:
   struct Side {
-    const Report* report = nullptr;
     std::uint8_t side = 0;
-    std::vector<std::string> labels;
+    std::vector<std::string> labels;  // sorted
     std::vector<int> kinds;
     std::vector<std::vector<std::uint32_t>> paths;  // outermost first, indices into labels
     std::vector<const Sample*> samples;
+    std::vector<std::size_t> order;  // the paths in lexicographic order
   };
   std::vector<Side> m_sides;
 };
