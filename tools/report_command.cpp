@@ -121,6 +121,7 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
       "  measure report app.msr --by function --sort peak\n"
       "  measure report app.msr --sort leaked --include 'parse*' --top 0\n"
       "  measure report app.msr --format json -o report.json\n"
+      "  measure report app.msr --format summary        sizes, lifetimes, threads, largest blocks, modules\n"
       "  measure report app.msr --by scope              named scopes: entries and costs per entry\n"
       "  measure report app.msr --scope parse           the call sites inside the scope 'parse'\n"
       "  measure report app.msr --format html -o app.html   open in any browser\n"
@@ -142,6 +143,7 @@ int report_command(const ReportOptions& o) {
     options.scope = o.scope;
   }
   progress.stage(analysis_stage({&capture}));
+  options.modules = shows_summary(*parse_report_format(o.format));
   Report report = build_report(capture, options);
   progress.stage(fmt::format("writing the {} report", o.format));
   std::string text = render_report(report, *parse_report_format(o.format));

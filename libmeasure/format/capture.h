@@ -257,6 +257,44 @@ struct CaptureTimeline {
   friend bool operator==(const CaptureTimeline&, const CaptureTimeline&) = default;
 };
 
+/// Summary statistics of the run (docs/reports.md, "Summary"): what every allocation's size
+/// and lifetime add up to, the largest single allocations and the split by thread.
+struct SizeClassCounts {
+  std::uint64_t count = 0;
+  std::uint64_t bytes = 0;
+  friend bool operator==(const SizeClassCounts&, const SizeClassCounts&) = default;
+};
+struct LargestAllocation {
+  std::uint64_t size = 0;
+  std::uint64_t time_ns = 0;  // since the start of recording
+  std::uint32_t stack = 0;    // index into Capture::stacks (0: no stack taken, as in the light modes)
+  friend bool operator==(const LargestAllocation&, const LargestAllocation&) = default;
+};
+struct ThreadCounts {
+  std::uint64_t os_thread_id = 0;
+  std::string name;      // empty when unnamed or unknown
+  bool running = false;  // had not exited when the capture was written
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  friend bool operator==(const ThreadCounts&, const ThreadCounts&) = default;
+};
+struct CaptureSummary {
+  bool recorded = false;  // false: the capture has none (an in-process snapshot, an import)
+  /// Class 0: blocks of 0 bytes; class k: [2^(k-1), 2^k) bytes. Trailing empty classes left out.
+  std::vector<SizeClassCounts> sizes;
+  std::uint64_t temporary_bytes = 0;  // bytes of the temporary_count blocks (exact mode)
+  // A forked child's blocks from its parent: in the totals, in no size class.
+  std::uint64_t inherited_count = 0;
+  std::uint64_t inherited_bytes = 0;
+  std::vector<LargestAllocation> largest;  // largest first; the earliest first among equal sizes
+  std::vector<ThreadCounts> threads;       // exited threads in exit order, then running ones
+  std::uint64_t other_threads = 0;         // exited threads not listed one by one ...
+  ThreadCounts other;                      // ... and their counts summed
+  friend bool operator==(const CaptureSummary&, const CaptureSummary&) = default;
+};
+
 struct Capture {
   Program program;
   std::vector<Module> modules;
@@ -272,6 +310,7 @@ struct Capture {
   std::vector<ScopeRecord> scopes;
   CaptureSymbols symbols;  // empty until the capture is symbolized (measure run, measure symbolize, import)
   CaptureTimeline timeline;
+  CaptureSummary summary;
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;

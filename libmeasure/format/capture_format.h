@@ -38,6 +38,9 @@ enum class SectionKind : std::uint32_t {
   // Optional: frames per module offset, stored from the module files after the run (uses the
   // string table of the symbols section, which comes first).
   module_symbols = optional_section | 11,
+  // Optional: allocations by size class, temporaries' bytes, the largest allocations and the
+  // split by thread.
+  summary = optional_section | 12,
 };
 
 /// How the process was measured, in the program section; the runtime's Mode and the tools'

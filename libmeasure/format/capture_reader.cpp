@@ -13,6 +13,7 @@
 #include "format/byte_buffer.h"
 #include "format/capture.h"
 #include "format/capture_format.h"
+#include "format/sections.h"
 #include "support/error.h"
 
 namespace measure {
@@ -42,6 +43,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "timeline";
     case format::SectionKind::module_symbols:
       return "module symbols";
+    case format::SectionKind::summary:
+      return "summary";
     case format::SectionKind::end:
       return "end";
   }
@@ -390,6 +393,46 @@ void read_timeline(Cursor& in, CaptureTimeline& t) {
   }
 }
 
+void read_thread_counts(Cursor& in, ThreadCounts& t) {
+  t.alloc_count = in.varint();
+  t.alloc_bytes = in.varint();
+  t.free_count = in.varint();
+  t.freed_bytes = in.varint();
+}
+
+void read_summary(Cursor& in, CaptureSummary& s, std::size_t stack_count) {
+  s.recorded = true;
+  s.sizes.resize(in.count(2, "size classes"));
+  if (s.sizes.size() > 65) {
+    in.corrupt("more than 65 size classes");
+  }
+  for (SizeClassCounts& c : s.sizes) {
+    c.count = in.varint();
+    c.bytes = in.varint();
+  }
+  s.temporary_bytes = in.varint();
+  s.inherited_count = in.varint();
+  s.inherited_bytes = in.varint();
+  s.largest.resize(in.count(3, "largest allocations"));
+  for (LargestAllocation& a : s.largest) {
+    a.size = in.varint();
+    a.time_ns = in.varint();
+    a.stack = in.u32("stack");
+    if (a.stack >= stack_count && a.stack != 0) {
+      in.corrupt("a largest allocation names a stack that does not exist");
+    }
+  }
+  s.threads.resize(in.count(7, "threads"));
+  for (ThreadCounts& t : s.threads) {
+    t.os_thread_id = in.varint();
+    t.name = in.string();
+    t.running = (in.varint() & format::summary_thread_running) != 0;
+    read_thread_counts(in, t);
+  }
+  s.other_threads = in.varint();
+  read_thread_counts(in, s.other);
+}
+
 std::uint32_t read_le32(const unsigned char* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
@@ -506,6 +549,12 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
         }
         timeline_seen = true;
         read_timeline(in, c.timeline);
+        break;
+      case format::SectionKind::summary:
+        if (c.summary.recorded || (seen & (1U << static_cast<unsigned>(format::SectionKind::stacks))) == 0) {
+          in.corrupt("a repeated summary, or a summary before the stacks");
+        }
+        read_summary(in, c.summary, c.stacks.size());
         break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};

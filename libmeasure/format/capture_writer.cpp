@@ -198,6 +198,37 @@ void encode_symbols(format::ByteBuffer& out, const CaptureSymbols& symbols) {
   out.end_section();
 }
 
+void encode_summary(format::ByteBuffer& out, const CaptureSummary& s) {
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::summary));
+  out.put_varint(s.sizes.size());
+  for (const SizeClassCounts& c : s.sizes) {
+    out.put_varint(c.count);
+    out.put_varint(c.bytes);
+  }
+  out.put_varint(s.temporary_bytes);
+  out.put_varint(s.inherited_count);
+  out.put_varint(s.inherited_bytes);
+  out.put_varint(s.largest.size());
+  for (const LargestAllocation& a : s.largest) {
+    out.put_varint(a.size);
+    out.put_varint(a.time_ns);
+    out.put_varint(a.stack);
+  }
+  out.put_varint(s.threads.size());
+  for (const ThreadCounts& t : s.threads) {
+    format::encode_summary_thread(
+        out, format::SummaryThreadFields{t.os_thread_id, t.name.data(), t.name.size(),
+                                         t.running ? format::summary_thread_running : 0U, t.alloc_count, t.alloc_bytes,
+                                         t.free_count, t.freed_bytes});
+  }
+  out.put_varint(s.other_threads);
+  out.put_varint(s.other.alloc_count);
+  out.put_varint(s.other.alloc_bytes);
+  out.put_varint(s.other.free_count);
+  out.put_varint(s.other.freed_bytes);
+  out.end_section();
+}
+
 }  // namespace
 
 std::vector<unsigned char> encode_capture(const Capture& c) {
@@ -298,6 +329,9 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
       previous_time = s.time_ns;
     }
     out.end_section();
+  }
+  if (c.summary.recorded) {
+    encode_summary(out, c.summary);
   }
   if (p.exit) {
     format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});

@@ -70,6 +70,37 @@ std::string part_label(const Capture& c) {
   return fmt::format("pid {} ({})", c.program.pid, command);
 }
 
+// Adds a part's summary: sizes and counts summed, threads listed after the earlier parts',
+// the largest allocations of all parts merged (as many kept as one capture keeps).
+void add_summary(CaptureSummary& out, const CaptureSummary& part, const std::vector<std::uint32_t>& stack_of) {
+  constexpr std::size_t largest_kept = 16;
+  if (out.sizes.size() < part.sizes.size()) {
+    out.sizes.resize(part.sizes.size());
+  }
+  for (std::size_t i = 0; i < part.sizes.size(); ++i) {
+    out.sizes[i].count += part.sizes[i].count;
+    out.sizes[i].bytes += part.sizes[i].bytes;
+  }
+  out.temporary_bytes += part.temporary_bytes;
+  out.inherited_count += part.inherited_count;
+  out.inherited_bytes += part.inherited_bytes;
+  for (LargestAllocation a : part.largest) {
+    a.stack = a.stack < stack_of.size() ? stack_of[a.stack] : 0;
+    out.largest.push_back(a);
+  }
+  std::stable_sort(out.largest.begin(), out.largest.end(),
+                   [](const LargestAllocation& a, const LargestAllocation& b) { return a.size > b.size; });
+  if (out.largest.size() > largest_kept) {
+    out.largest.resize(largest_kept);
+  }
+  out.threads.insert(out.threads.end(), part.threads.begin(), part.threads.end());
+  out.other_threads += part.other_threads;
+  out.other.alloc_count += part.other.alloc_count;
+  out.other.alloc_bytes += part.other.alloc_bytes;
+  out.other.free_count += part.other.free_count;
+  out.other.freed_bytes += part.other.freed_bytes;
+}
+
 }  // namespace
 
 Capture merge_captures(std::span<const Capture> parts, std::span<const std::string> names) {
@@ -97,6 +128,7 @@ Capture merge_captures(std::span<const Capture> parts, std::span<const std::stri
 
   Capture out;
   out.program = parts[0].program;
+  out.summary.recorded = std::all_of(parts.begin(), parts.end(), [](const Capture& c) { return c.summary.recorded; });
   out.stacks.emplace_back();  // stack 0: allocations without a stack
   Strings strings(out.symbols.strings);
   std::map<std::uint32_t, Metrics> sites;
@@ -179,6 +211,7 @@ Capture merge_captures(std::span<const Capture> parts, std::span<const std::stri
       }
     }
 
+    add_summary(out.summary, c.summary, stack_of);
     out.totals += c.totals;
     out.toolkit_bytes += c.toolkit_bytes;
     out.toolkit_peak_bytes += c.toolkit_peak_bytes;
@@ -215,6 +248,9 @@ Capture merge_captures(std::span<const Capture> parts, std::span<const std::stri
 
   for (auto& [stack, metrics] : sites) {
     out.sites.push_back({stack, metrics});
+  }
+  if (!out.summary.recorded) {
+    out.summary = CaptureSummary{};
   }
   for (const std::string& name : scope_order) {
     ScopeRecord& r = scopes[name];

@@ -385,6 +385,7 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
   encode_scopes(out, rt, count);
   if (frames) {
     encode_timeline(out, rt, request);  // in files, not in-process snapshots
+    encode_summary(out, rt, count);
   }
   out.put_end();
 }

@@ -35,5 +35,9 @@ struct CaptureRequest {
 /// pre: the module map was scanned just before.
 void encode_capture_state(Runtime& rt, format::ByteBuffer& out, bool final, bool frames = true) noexcept;
 void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureRequest& request) noexcept;
+/// The summary section (format/sections.h): the threads' statistics summed, the process's
+/// largest allocations (stack ids of `stack_count` or more, recorded after the stacks section
+/// was written, become the unknown stack) and the split by thread.
+void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_count) noexcept;
 
 }  // namespace measure::detail

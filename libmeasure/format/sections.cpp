@@ -138,6 +138,16 @@ void encode_timeline_point(ByteBuffer& out, std::uint64_t time_delta_ns, std::ui
   out.put_varint(resident_bytes);
 }
 
+void encode_summary_thread(ByteBuffer& out, const SummaryThreadFields& f) noexcept {
+  out.put_varint(f.os_thread_id);
+  out.put_string(f.name, f.name_size);
+  out.put_varint(f.flags);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+}
+
 void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
   out.begin_section(static_cast<std::uint32_t>(SectionKind::exit));
   out.put_signed(f.status);

@@ -143,6 +143,29 @@ void encode_timeline(ByteBuffer& out, const TimelineFields& fields) noexcept;
 void encode_timeline_point(ByteBuffer& out, std::uint64_t time_delta_ns, std::uint64_t live_bytes,
                            std::uint64_t resident_bytes) noexcept;
 
+/// A summary section (optional kind `summary`):
+///   varint n, n x (varint count, varint bytes)     size classes 0 .. n-1 (class 0: blocks of 0
+///                                                  bytes; class k: [2^(k-1), 2^k) bytes)
+///   varint temporary_bytes, varint inherited_count, varint inherited_bytes
+///   varint m, m x (varint size, varint time_ns, varint stack)   largest allocations, largest first
+///   varint t, t x thread                           threads listed one by one
+///   varint other_threads, 4 x varint               the rest: how many, and their counts summed
+/// where thread := varint os_thread_id, string name, varint flags (bit 0: still running when
+/// written), varint alloc_count, varint alloc_bytes, varint free_count, varint freed_bytes.
+/// Times are nanoseconds since the start of recording; stacks are ids in the stacks section.
+struct SummaryThreadFields {
+  std::uint64_t os_thread_id;
+  const char* name;
+  std::size_t name_size;
+  std::uint32_t flags;
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+};
+inline constexpr std::uint32_t summary_thread_running = 1U << 0;
+void encode_summary_thread(ByteBuffer& out, const SummaryThreadFields& fields) noexcept;
+
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal
   std::uint32_t signal;  // 0 when the program exited normally

@@ -18,6 +18,7 @@
 
 #include <gnu/libc-version.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
@@ -98,6 +99,29 @@ int parent_process_id() noexcept {
 
 std::uint64_t thread_id() noexcept {
   return static_cast<std::uint64_t>(::syscall(SYS_gettid));
+}
+void thread_name(std::uint64_t tid, char (&out)[16]) noexcept {
+  out[0] = '\0';
+  if (tid == thread_id()) {
+    if (::prctl(PR_GET_NAME, out, 0, 0, 0) != 0) {
+      out[0] = '\0';
+    }
+    out[15] = '\0';
+    return;
+  }
+  char path[64];
+  ::snprintf(path, sizeof path, "/proc/self/task/%llu/comm", static_cast<unsigned long long>(tid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  ssize_t n = retry([&] { return ::read(fd, out, 15); });
+  ::close(fd);
+  std::size_t length = n > 0 ? static_cast<std::size_t>(n) : 0;
+  while (length > 0 && out[length - 1] == '\n') {
+    --length;
+  }
+  out[length] = '\0';
 }
 void yield_cpu() noexcept {
   ::sched_yield();

@@ -147,6 +147,7 @@ void account_free(Runtime& rt, ThreadState& thread, std::uintptr_t address, cons
   thread.on_own_event(stack, false, info.size);
   if (thread.last_allocation == address) {
     bump(site.temporary_count, 1);
+    thread.summary.on_temporary(info.size);
     thread.last_allocation = 0;
   }
 }
@@ -372,6 +373,7 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
     thread->on_own_event(old_stack, false, old->size);
     if (thread->last_allocation == old_key) {
       bump(old_site.temporary_count, 1);
+      thread->summary.on_temporary(old->size);
     }
   }
   site->on_event(t, true, size);

@@ -21,6 +21,7 @@
 
 #include "report/formats.h"
 #include "report/html_page.h"
+#include "report/summary.h"
 #include "support/error.h"
 
 namespace measure {
@@ -220,6 +221,41 @@ void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals)
 
 }  // namespace detail
 
+namespace {
+
+// The summary panel's data: the JSON report's summary, the labels the text summary prints,
+// and what its shares are of.
+void write_summary(JsonWriter& j, const Report& r) {
+  const Capture& c = *r.capture;
+  Summary summary = summarize(r);
+  j.key("summary");
+  write_json_summary(j, r, summary);
+  j.key("summary_labels").begin_object();
+  j.key("sizes").begin_array();
+  for (const Summary::SizeRow& row : summary.sizes) {
+    j.value(size_class_label(row));
+  }
+  j.end_array();
+  j.key("largest").begin_array();
+  for (const Summary::Largest& l : summary.largest) {
+    j.value(l.site ? describe_key(*l.site, GroupBy::line, true) : std::string("(no stack)"));
+  }
+  j.end_array();
+  j.key("modules").begin_array();
+  for (const Row* row : summary.modules) {
+    j.value(describe_key(row->key, GroupBy::module, true));
+  }
+  j.end_array();
+  j.end_object();
+  j.key("summary_totals").begin_object();
+  j.key("alloc_count").value(c.totals.alloc_count);
+  j.key("alloc_bytes").value(c.totals.alloc_bytes);
+  j.end_object();
+  j.key("partial").value(c.partial());
+}
+
+}  // namespace
+
 std::string render_html(const Report& r) {
   const Capture& c = *r.capture;
   std::string data;
@@ -280,6 +316,7 @@ std::string render_html(const Report& r) {
     j.value(describe_key(row.key, r.options.by, true));
   }
   j.end_array();
+  write_summary(j, r);
   j.end_object();
   return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, lists);
 }

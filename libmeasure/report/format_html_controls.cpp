@@ -123,6 +123,7 @@ const std::string_view html_script_controls =
     $('tree-view').hidden = state.view !== 'top' && state.view !== 'bottom';
     $('callers-view').hidden = state.view !== 'callers';
     $('table-view').hidden = state.view !== 'table';
+    $('summary-view').hidden = state.view !== 'summary';
     $('matched').textContent = matchedShare();
     $('details').textContent = '\u00a0';
     $('self-heading').textContent = state.view === 'top' ? 'Self' : '';
@@ -131,6 +132,7 @@ const std::string_view html_script_controls =
     if (state.view === 'bottom') { bottomRows(); }
     if (state.view === 'callers') { callersView(); }
     if (state.view === 'table') { tableView(); }
+    if (state.view === 'summary') { summaryView(); }
   }
 
   if (DIFF) {

@@ -59,6 +59,9 @@ tr.regressed td { color: #b00020; font-weight: 600; }
 #timeline-legend { font-size: 12px; margin-bottom: 6px; }
 #notes { padding: 0 14px 14px; color: #666; font-size: 12px; }
 .muted { color: #888; }
+.bar { height: 10px; background: #2b5fab; min-width: 1px; }
+#summary-view table { margin-bottom: 6px; }
+#summary-view th { position: static; }
 </style>
 )html";
 
@@ -71,7 +74,8 @@ const std::string_view page_body = R"html(</head>
   <div class="group" id="views">
     <button data-view="flame" class="on">Flame graph</button><button data-view="icicle">Icicle</button><button
     data-view="top" class="report-only">Top-down</button><button data-view="bottom" class="report-only">Bottom-up</button><button
-    data-view="callers" class="report-only">Callers &amp; callees</button><button data-view="table">Table</button>
+    data-view="callers" class="report-only">Callers &amp; callees</button><button data-view="table">Table</button><button
+    data-view="summary" class="report-only">Summary</button>
   </div>
   <div class="group" id="metrics"></div>
   <span><input id="search" placeholder="Search frames (regex)" spellcheck="false"> <span id="matched"></span></span>
@@ -91,6 +95,7 @@ const std::string_view page_body = R"html(</head>
   </div></section>
   <section id="table-view" hidden><table><thead><tr id="rows-head"></tr></thead><tbody id="rows-body"></tbody></table>
     <p id="rows-more" class="muted"></p></section>
+  <section id="summary-view" hidden></section>
 </main>
 <footer id="notes"></footer>
 <script>
@@ -126,6 +131,7 @@ std::string html_document(std::string_view title, const std::string& data, const
   out += page_body;
   out += html_script_model;
   out += html_script_views;
+  out += html_script_summary;
   out += html_script_controls;
   out += page_tail;
   return out;

@@ -1,6 +1,7 @@
 // The measure-report/1 JSON document (docs/reports.md): schema, program, mode, by, sort,
 // totals, dropped, rows. Metric names are the glossary's; what was not measured is null.
 #include "report/formats.h"
+#include "report/summary.h"
 #include "support/json_writer.h"
 
 namespace measure::detail {
@@ -107,6 +108,10 @@ std::string render_json(const Report& r) {
     j.end_object();
   } else {
     j.null();
+  }
+  if (r.options.by != GroupBy::scope) {
+    j.key("summary");
+    write_json_summary(j, r, summarize(r));
   }
   j.key("scope");
   if (!r.options.scope.empty() && !c.scopes.empty()) {

@@ -8,13 +8,14 @@
 
 #include <fmt/format.h>
 
+#include "report/summary.h"
 #include "support/error.h"
 
 namespace measure {
 namespace {
 
 constexpr std::string_view format_names[] = {"text", "json",  "csv",          "markdown", "folded",
-                                             "svg",  "pprof", "timeline-svg", "html"};
+                                             "svg",  "pprof", "timeline-svg", "html",     "summary"};
 
 // Folded stacks separate frames with ';' and end with " value": neither may appear inside a
 // frame, and a line break would end the line early.
@@ -38,6 +39,10 @@ std::optional<ReportFormat> parse_report_format(std::string_view text) noexcept 
 
 std::vector<std::string> report_format_names() {
   return {std::begin(format_names), std::end(format_names)};
+}
+
+bool shows_summary(ReportFormat format) noexcept {
+  return format == ReportFormat::summary || format == ReportFormat::json || format == ReportFormat::html;
 }
 
 std::string render_report(const Report& report, ReportFormat format) {
@@ -65,6 +70,8 @@ std::string render_report(const Report& report, ReportFormat format) {
       return render_timeline_svg(report);
     case ReportFormat::html:
       return render_html(report);
+    case ReportFormat::summary:
+      return render_summary(report);
   }
   return render_text(report);
 }

@@ -13,12 +13,15 @@
 
 namespace measure {
 
-enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof, timeline_svg, html };
+enum class ReportFormat { text, json, csv, markdown, folded, svg, pprof, timeline_svg, html, summary };
 
 std::optional<ReportFormat> parse_report_format(std::string_view text) noexcept;
 /// Every format's name, in the order of the enum (for help texts and option checks).
 std::vector<std::string> report_format_names();
 
+/// Whether `format` shows the summary (report/summary.h), whose top modules need a report
+/// built with ReportOptions::modules.
+bool shows_summary(ReportFormat format) noexcept;
 /// Renders `report` in `format`. The result is text, except for pprof (gzip bytes).
 std::string render_report(const Report& report, ReportFormat format);
 

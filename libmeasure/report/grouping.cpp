@@ -444,6 +444,14 @@ Report build_report(const Capture& capture, const ReportOptions& options, const 
     grouper.finish();
   }
   report.shown = options.top == 0 ? report.rows.size() : std::min(options.top, report.rows.size());
+  if (options.modules) {
+    ReportOptions by_module = options;
+    by_module.by = GroupBy::module;
+    by_module.sort = SortBy::bytes;
+    by_module.cumulative = false;
+    by_module.modules = false;
+    report.modules = build_report(capture, by_module, resolve).rows;
+  }
   return report;
 }
 

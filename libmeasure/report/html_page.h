@@ -60,11 +60,12 @@ void write_html_metrics(JsonWriter& json, MetricSet unknown, const Metrics& tota
 /// "[1,2,3]" (JsonWriter's own arrays put every number on a line of its own).
 std::string json_number_array(const std::vector<std::uint64_t>& values);
 
-/// The page's script, one function in three parts: the data and trees
-/// (format_html_script.cpp), the views (format_html_views.cpp), the table, controls and
-/// timeline (format_html_controls.cpp).
+/// The page's script, one function in four parts: the data and trees
+/// (format_html_script.cpp), the views (format_html_views.cpp), the summary panel
+/// (format_html_summary.cpp), the table, controls and timeline (format_html_controls.cpp).
 extern const std::string_view html_script_model;
 extern const std::string_view html_script_views;
+extern const std::string_view html_script_summary;
 extern const std::string_view html_script_controls;
 
 /// The whole page: style, markup and script around `data` (a JSON object) and its `lists`,

@@ -35,6 +35,7 @@ struct ReportOptions {
   std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
   std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
   std::string scope;                 // set when the capture was restricted to one named scope
+  bool modules = false;              // also group the selected call sites by module (Report::modules)
 };
 
 /// The identity of a row. Fields that do not apply to the grouping, or are unknown, are unset.
@@ -91,6 +92,10 @@ struct Report {
   SymbolizerStats symbols;
   MetricSet unknown_in_rows;    // metrics the rows cannot know (the mode, a scope view): shown as unknown
   MetricSet unknown_in_totals;  // the same for the totals
+  /// With ReportOptions::modules: the selected call sites grouped by module and sorted by
+  /// bytes allocated, all of them (the summary's top modules). Their `heaviest` is not an
+  /// index into `samples`.
+  std::vector<Row> modules;
 
   /// The heaviest stack of `row` (by the sort metric), innermost first. Rows keep an index
   /// rather than frames, so a report of 100,000 rows does not copy 100,000 stacks.

@@ -73,6 +73,9 @@ void start_child_capture(Runtime& rt) noexcept {
     }
     t->reset_counters();
   }
+  rt.threads.forget_exited();
+  rt.inherited_count = count;
+  rt.inherited_bytes = bytes;
   rt.stateless_free_count.store(0, std::memory_order_relaxed);
   rt.stateless_freed_bytes.store(0, std::memory_order_relaxed);
   std::uint32_t inherited =

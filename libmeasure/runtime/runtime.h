@@ -85,6 +85,10 @@ class Runtime {
   std::uint64_t sample_seed = 0;                   // sampled mode: the process's seed (MEASURE_SEED or random)
   std::atomic<std::uint64_t> threads_attached{0};  // threads seeded from it so far
   std::atomic<std::uint64_t> forks{0};             // fork calls so far: a followed child's seed derives from it
+  // A followed fork child: the blocks it inherited, counted in its totals as allocations
+  // (one inherited site in exact mode) but in no size class of the summary.
+  std::uint64_t inherited_count = 0;
+  std::uint64_t inherited_bytes = 0;
   std::uint64_t start_realtime_ns = 0;
   std::uint64_t start_monotonic_ns = 0;
   char output_path[4096] = {};  // the resolved output template (absolute)

@@ -90,6 +90,7 @@ void ThreadState::reset_counters() noexcept {
   totals_at_adopt = EventTotals{};
   last_allocation = 0;
   scopes.reset_aggregates();
+  summary.reset();
 }
 
 ThreadState* ThreadRegistry::acquire() noexcept {
@@ -124,6 +125,24 @@ ThreadState* ThreadRegistry::acquire() noexcept {
 
 void ThreadRegistry::release(ThreadState* state) noexcept {
   if (state != nullptr) {
+    EventTotals own = state->own_totals();
+    if (own.alloc_count != 0 || own.free_count != 0) {
+      std::uint32_t slot = m_exited_count.fetch_add(1, std::memory_order_relaxed);
+      if (slot < exited_kept) {
+        ExitedThread& e = m_exited[slot];
+        e.os_thread_id = state->os_thread_id;
+        platform::thread_name(state->os_thread_id, e.name);
+        e.totals = own;
+        e.ready.store(true, std::memory_order_release);
+      } else {
+        m_exited_count.fetch_sub(1, std::memory_order_relaxed);
+        m_other_exited[0].fetch_add(1, std::memory_order_relaxed);
+        m_other_exited[1].fetch_add(own.alloc_count, std::memory_order_relaxed);
+        m_other_exited[2].fetch_add(own.alloc_bytes, std::memory_order_relaxed);
+        m_other_exited[3].fetch_add(own.free_count, std::memory_order_relaxed);
+        m_other_exited[4].fetch_add(own.freed_bytes, std::memory_order_relaxed);
+      }
+    }
     state->last_allocation = 0;
     state->in_use.store(false, std::memory_order_release);
   }
@@ -147,11 +166,31 @@ EventTotals ThreadRegistry::totals() const noexcept {
   return sum;
 }
 
+std::uint64_t ThreadRegistry::other_exited(EventTotals* totals) const noexcept {
+  *totals =
+      EventTotals{m_other_exited[1].load(std::memory_order_relaxed), m_other_exited[2].load(std::memory_order_relaxed),
+                  m_other_exited[3].load(std::memory_order_relaxed), m_other_exited[4].load(std::memory_order_relaxed)};
+  return m_other_exited[0].load(std::memory_order_relaxed);
+}
+
+void ThreadRegistry::forget_exited() noexcept {
+  for (ExitedThread& e : m_exited) {
+    e.ready.store(false, std::memory_order_relaxed);
+  }
+  m_exited_count.store(0, std::memory_order_relaxed);
+  for (auto& value : m_other_exited) {
+    value.store(0, std::memory_order_relaxed);
+  }
+}
+
 void ThreadRegistry::release_all_but(ThreadState* survivor) noexcept {
   for (ThreadState* s = first(); s != nullptr; s = s->next_in_registry) {
     if (s != survivor) {
       s->in_use.store(false, std::memory_order_relaxed);
     }
+  }
+  if (survivor != nullptr) {
+    survivor->os_thread_id = platform::thread_id();  // the child's thread has an id of its own
   }
 }
 

@@ -16,6 +16,7 @@
 #include "stacks/stack_cache.h"
 #include "threads/scope_groups.h"
 #include "threads/scopes.h"
+#include "threads/thread_summary.h"
 
 namespace measure::detail {
 
@@ -132,8 +133,12 @@ class ThreadState {
   void reset_counters() noexcept;
 
   /// The owner's own event on `stack`: its counts, its traced memory and its open scopes.
-  void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
+  /// Always inlined: the hooks' fast paths call it on every event.
+  __attribute__((always_inline)) void on_own_event(std::uint32_t stack, bool allocation, std::uint64_t bytes) noexcept {
     totals.on_event(allocation, bytes);
+    if (allocation) {
+      summary.on_allocation(stack, bytes);
+    }
     std::int64_t net = net_bytes + (allocation ? static_cast<std::int64_t>(bytes) : -static_cast<std::int64_t>(bytes));
     store_relaxed(net_bytes, net);
     if (net > peak_net_bytes) {
@@ -182,6 +187,7 @@ class ThreadState {
   void* side_stack = nullptr;  // the top of the side stack (platform::map_stack), or nullptr
   StackCache stacks;           // recent walks of this thread, validated on use
   Sampler sampler;             // sampled mode: which of this thread's allocations get a stack
+  ThreadSummary summary;       // sizes, temporaries' bytes and largest blocks (every owner's)
   // Every owner's exact counts, kept when a new owner adopts the state (a process's totals
   // include exited threads'); `totals_at_adopt` is where the current owner's began.
   EventTotals totals = {};
@@ -212,12 +218,24 @@ class ThreadState {
   friend class ThreadRegistry;
 };
 
+/// A thread that exited, as the capture's split by thread lists it.
+struct ExitedThread {
+  std::uint64_t os_thread_id;
+  char name[16];
+  EventTotals totals;
+  std::atomic<bool> ready;  // the fields above are written
+};
+
 class ThreadRegistry {
  public:
+  /// Exited threads listed one by one; those after them are summed (other_exited).
+  static constexpr std::uint32_t exited_kept = 256;
+
   /// A state for the calling thread: a pooled one if available, else a new one. nullptr
   /// when the toolkit is out of memory.
   ThreadState* acquire() noexcept;
-  /// Returns a state to the pool (at thread exit).
+  /// Returns a state to the pool (at thread exit), keeping the owner's counts, id and name
+  /// for the split by thread when it counted any event. Called by the exiting thread.
   void release(ThreadState* state) noexcept;
   /// First state of the registry; follow next_in_registry. States are never removed.
   ThreadState* first() const noexcept { return m_head.load(std::memory_order_acquire); }
@@ -227,10 +245,27 @@ class ThreadRegistry {
   /// The sum of every state's EventTotals (sampled and counters modes): each thread's counts
   /// are exact, read at slightly different moments while threads run. Any thread.
   EventTotals totals() const noexcept;
+  /// Calls `f(const ExitedThread&)` for each exited thread kept so far, in exit order.
+  template <class F>
+  void for_each_exited(F&& f) const {
+    std::uint32_t n = m_exited_count.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n && i < exited_kept; ++i) {
+      if (m_exited[i].ready.load(std::memory_order_acquire)) {
+        f(m_exited[i]);
+      }
+    }
+  }
+  /// The exited threads not kept one by one: how many, and their counts summed.
+  std::uint64_t other_exited(EventTotals* totals) const noexcept;
+  /// Forked child starting its own capture: no thread has exited yet. No other thread runs.
+  void forget_exited() noexcept;
 
  private:
   std::atomic<ThreadState*> m_head{nullptr};
   std::atomic<std::uint32_t> m_count{0};
+  ExitedThread m_exited[exited_kept] = {};
+  std::atomic<std::uint32_t> m_exited_count{0};
+  std::atomic<std::uint64_t> m_other_exited[5] = {};  // threads, then EventTotals' four fields
 };
 
 }  // namespace measure::detail

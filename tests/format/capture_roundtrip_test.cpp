@@ -224,6 +224,28 @@ Capture generate(std::uint64_t seed) {
       s = TimelineSample{time, g.u64(), g.u64()};
     }
   }
+
+  CaptureSummary& sum = c.summary;
+  if (g.chance(60)) {
+    sum.recorded = true;
+    sum.sizes.resize(g.below(66));
+    for (SizeClassCounts& k : sum.sizes) {
+      k = SizeClassCounts{g.u64(), g.u64()};
+    }
+    sum.temporary_bytes = g.u64();
+    sum.inherited_count = g.u64();
+    sum.inherited_bytes = g.u64();
+    sum.largest.resize(g.size(4));
+    for (LargestAllocation& a : sum.largest) {
+      a = LargestAllocation{g.u64(), g.u64(), static_cast<std::uint32_t>(g.below(c.stacks.size()))};
+    }
+    sum.threads.resize(g.size(4));
+    for (ThreadCounts& t : sum.threads) {
+      t = ThreadCounts{g.u64(), g.text(), g.chance(50), g.u64(), g.u64(), g.u64(), g.u64()};
+    }
+    sum.other_threads = g.u64();
+    sum.other = ThreadCounts{0, "", false, g.u64(), g.u64(), g.u64(), g.u64()};
+  }
   return c;
 }
 

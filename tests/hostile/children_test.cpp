@@ -102,9 +102,27 @@ TEST_CASE("--follow-forks: every child writes its own capture, starting from wha
         found = true;
         CHECK(c.sites[i].metrics.alloc_count >= 2);  // at least `before` and `inherited`
         CHECK(c.sites[i].metrics.free_count >= 1);
+        // The summary counts the inherited blocks apart from the child's own sizes.
+        CHECK(c.summary.inherited_count == c.sites[i].metrics.alloc_count);
+        CHECK(c.summary.inherited_bytes == c.sites[i].metrics.alloc_bytes);
       }
     }
     CHECK(found);
+    // The child's summary: its own sizes and its one thread, the forked one.
+    REQUIRE(c.summary.recorded);
+    std::uint64_t count = c.summary.inherited_count;
+    std::uint64_t bytes = c.summary.inherited_bytes;
+    for (const measure::SizeClassCounts& k : c.summary.sizes) {
+      count += k.count;
+      bytes += k.bytes;
+    }
+    CHECK(count == c.totals.alloc_count);
+    CHECK(bytes == c.totals.alloc_bytes);
+    REQUIRE(c.summary.sizes.size() > 7);
+    CHECK(c.summary.sizes[7].count == 3);  // the three blocks of 100 bytes
+    REQUIRE(c.summary.threads.size() == 1);
+    CHECK(c.summary.threads[0].os_thread_id == c.program.pid);
+    CHECK(c.summary.threads[0].alloc_count + c.summary.inherited_count == c.totals.alloc_count);
   }
   CHECK(children == 4);
   CHECK(pids.size() == 5);

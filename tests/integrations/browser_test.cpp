@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "integrations/npm_package.h"
+#include "report/formats.h"
+#include "report/summary.h"
 #include "support/subprocess.h"
 
 using measure::test::fixture_path;
@@ -291,8 +293,62 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
   CHECK(build_tree["y"].get<double>() == main_frame["y"].get<double>() - 18);
   check_frames_against(hidden, cumulative, "alloc_count", "parse");
 
-  for (const char* shot : {"html-1-initial.png", "html-2-metric.png", "html-3-zoomed.png", "html-4-callers.png",
-                           "html-5-search.png", "html-6-bottom-up.png", "html-7-table.png", "html-8-hidden.png"}) {
+  // The summary panel: every number the JSON report's summary gives, as the text summary
+  // prints it.
+  const json& summary = by_line["summary"];
+  const json& shown = page["summary"];
+  const json& sizes = shown["summary-sizes"];
+  REQUIRE(sizes.size() == summary["sizes"].size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    CAPTURE(i);
+    const json& c = summary["sizes"][i];
+    measure::Summary::SizeRow row{c["from"], c["below"].is_null() ? 0 : c["below"].get<std::uint64_t>(), c["count"],
+                                  c["bytes"]};
+    CHECK(sizes[i][0] == measure::size_class_label(row));
+    CHECK(sizes[i][1] == measure::grouped(row.count));
+    CHECK(sizes[i][2] == measure::percent(row.count, by_line["totals"]["alloc_count"]));
+    CHECK(sizes[i][3] == measure::human_bytes(row.bytes));
+  }
+  const json& lifetimes = shown["summary-lifetimes"];
+  REQUIRE(lifetimes.size() == 3);
+  const char* classes[] = {"temporary", "freed", "live"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(classes[i]);
+    const json& l = summary["lifetimes"][classes[i]];
+    CHECK(lifetimes[i][1] == measure::grouped(l["count"]));
+    CHECK(lifetimes[i][3] == measure::human_bytes(l["bytes"]));
+  }
+  const json& threads = shown["summary-threads"];
+  REQUIRE(threads.size() == summary["threads"].size());
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    const json& t = summary["threads"][i];
+    CHECK(threads[i][0] == std::to_string(t["id"].get<std::uint64_t>()) + (t["running"] == true ? "" : " (exited)"));
+    CHECK(threads[i][2] == measure::grouped(t["alloc_count"]));
+    CHECK(threads[i][3] == measure::human_bytes(t["alloc_bytes"]));
+    CHECK(threads[i][4] == measure::grouped(t["free_count"]));
+    CHECK(threads[i][5] == measure::human_bytes(t["freed_bytes"]));
+  }
+  const json& largest = shown["summary-largest"];
+  REQUIRE(largest.size() == summary["largest"].size());
+  REQUIRE(!largest.empty());
+  for (std::size_t i = 0; i < largest.size(); ++i) {
+    const json& b = summary["largest"][i];
+    CHECK(largest[i][1] == measure::human_bytes(b["size"]));
+    REQUIRE(b["site"].is_object());
+    CHECK(largest[i][0].get<std::string>().find(std::to_string(b["site"]["line"].get<int>())) != std::string::npos);
+  }
+  const json& modules = shown["summary-modules"];
+  REQUIRE(modules.size() == summary["modules"].size());
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    const json& m = summary["modules"][i];
+    CHECK(modules[i][0] == m["module"]);
+    CHECK(modules[i][1] == measure::grouped(m["alloc_count"]));
+    CHECK(modules[i][2] == measure::human_bytes(m["alloc_bytes"]));
+  }
+
+  for (const char* shot :
+       {"html-1-initial.png", "html-2-metric.png", "html-3-zoomed.png", "html-4-callers.png", "html-5-search.png",
+        "html-6-bottom-up.png", "html-7-table.png", "html-8-hidden.png", "html-9-summary.png"}) {
     std::string png = read_text(artifacts + "/" + shot);
     CHECK(png.size() > 4000);
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);

@@ -1,7 +1,7 @@
 // Opens a `measure report --format html` page in headless Chromium (devtools.mjs) and works it
 // as a person would, with the mouse and the keyboard: switches the metric, zooms into a frame
 // of the flame graph, searches, opens the bottom-up tree, the callers of a function and the
-// table, then hides a function's frames. Prints what the page showed after each step as JSON for browser_test.cpp, and saves
+// table, then hides a function's frames and opens the summary. Prints what the page showed after each step as JSON for browser_test.cpp, and saves
 // a screenshot of each step.
 // Usage: node html_browser.mjs HTML ARTIFACT_DIR METRIC FRAME_TO_CLICK SEARCH_TERM
 import { join } from 'node:path';
@@ -97,5 +97,11 @@ await withPage(html, { width: 1300, height: 600 }, async ({ page, evaluate, scre
   await pause(600);
   result.hidden = await shown();
   await screenshot(join(artifacts, 'html-8-hidden.png'));
+
+  // The summary panel: each of its tables as rows of cell texts, by table id.
+  await click(`document.querySelector('#views button[data-view="summary"]')`);
+  result.summary = await evaluate(`Object.fromEntries(Array.from(document.querySelectorAll('#summary-view table'),
+    (t) => [t.id, Array.from(t.querySelectorAll('tbody tr'), (tr) => Array.from(tr.children, (td) => td.textContent))]))`);
+  await screenshot(join(artifacts, 'html-9-summary.png'));
   return result;
 });

@@ -53,6 +53,30 @@ TEST_CASE("report formats: text, json, csv and markdown are pinned") {
   check_golden("report/golden/report_function_count.md", render_markdown(synthetic_report(by_function)));
 }
 
+TEST_CASE("report formats: the summary is pinned") {
+  Capture c = test::synthetic_capture();
+  CaptureSummary& s = c.summary;
+  s.recorded = true;
+  s.sizes.resize(14);
+  s.sizes[0] = {1, 0};
+  s.sizes[5] = {60, 1200};
+  s.sizes[7] = {40, 4000};
+  s.sizes[11] = {10, 13116};
+  s.sizes[13] = {8, 55064};
+  s.temporary_bytes = 2080;
+  s.largest = {{8000, 1'500'000'000, c.sites[2].stack},
+               {8000, 1'600'000'000, c.sites[2].stack},
+               {7000, 2'000'000'000, c.sites[1].stack},
+               {1500, 100'000, 0}};
+  s.threads = {{4242, "server", true, 100, 60000, 90, 55000}, {4250, "worker-1", false, 15, 13000, 20, 13180}};
+  s.other_threads = 3;
+  s.other = {0, "", false, 4, 380, 3, 0};
+  ReportOptions options;
+  options.modules = true;
+  Report r = build_report(c, options, test::synthetic_symbols());
+  check_golden("report/golden/report_summary.txt", render_report(r, ReportFormat::summary));
+}
+
 TEST_CASE("report formats: a recall that gave up is said, because the peak may be overstated") {
   Capture c = test::synthetic_capture();
   c.diagnostics.push_back({"inexact_recalls", 2});
