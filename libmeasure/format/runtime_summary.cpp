@@ -119,7 +119,7 @@ void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_co
     }
   }
   for (; written < listed; ++written) {
-    encode_thread(out, 0, "", false, EventTotals{});
+    encode_thread(out, 0, "", false, EventTotals{});  // one that exited meanwhile: reports skip it
   }
   EventTotals other{};
   out.put_varint(rt.threads.other_exited(&other));
