@@ -12,6 +12,7 @@ const std::string_view html_script_model = R"js('use strict';
   // The lists of numbers: one deflated block in base64, inflated by the browser.
   let BLOCK;
   try {
+    // atob and a copy loop: 0.11 s for 10 MB, where a fetch of a data: URL took 0.33 s.
     const text = atob(document.getElementById('measure-lists').textContent);
     const deflated = new Uint8Array(text.length);
     for (let i = 0; i < text.length; ++i) { deflated[i] = text.charCodeAt(i); }
@@ -66,9 +67,10 @@ const std::string_view html_script_model = R"js('use strict';
   const sampleSide = DIFF ? varints(D.samples.s) : null;
 
   // A tree of frame labels: parent before child in index order, node 0 the root ("all").
-  function makeTree(parent, label, depth, sampleNode) {
+  // `sorted`: each node's children already come in label order (the tree as written).
+  function makeTree(parent, label, depth, sampleNode, sorted) {
     const n = parent.length;
-    const count = new Uint32Array(n + 1);
+    const count = new Int32Array(n + 1);
     for (let i = 1; i < n; ++i) { ++count[parent[i] + 1]; }
     for (let i = 1; i <= n; ++i) { count[i] += count[i - 1]; }
     const start = count.slice(0, n + 1);
@@ -76,7 +78,7 @@ const std::string_view html_script_model = R"js('use strict';
     const fill = start.slice(0, n);
     for (let i = 1; i < n; ++i) { children[fill[parent[i]]++] = i; }
     // Children in label order (labels are sorted by name): flame graphs draw them that way.
-    for (let i = 0; i < n; ++i) {
+    for (let i = 0; i < n && !sorted; ++i) {
       if (start[i + 1] - start[i] > 1) {
         const sub = children.subarray(start[i], start[i + 1]);
         sub.sort((a, b) => label[a] - label[b]);
@@ -90,23 +92,34 @@ const std::string_view html_script_model = R"js('use strict';
   // The tree as written: depth-first, each node as the levels it climbs from the one before.
   function baseTree() {
     const n = D.node_count;
-    const coded = varints(D.nodes);
+    // Read as they are used, without a list of them all: the largest list of the page.
+    const bytes = BLOCK.subarray(D.nodes[0], D.nodes[0] + D.nodes[1]);
+    let at = 0;
+    const next = () => {
+      let b = bytes[at++];
+      if (b < 128) { return b; }
+      let value = b & 127; let scale = 128;
+      do { b = bytes[at++]; value += (b & 127) * scale; scale *= 128; } while (b >= 128);
+      return value;
+    };
     const parent = new Int32Array(n); const label = new Int32Array(n); const depth = new Int32Array(n);
     parent[0] = -1; label[0] = -1;
-    const chain = [0];
-    for (let i = 1, k = 0; i < n; ++i) {
-      const first = coded[k++];
-      const climb = first % 2 === 1 ? coded[k++] : 0;
+    // chain[d]: the last node at depth d, whose children the next nodes may be.
+    let chain = new Int32Array(256);
+    for (let i = 1; i < n; ++i) {
+      const first = next();  // label * 2 + whether a climb follows: under 2^31
+      const climb = (first & 1) === 1 ? next() : 0;
       const d = depth[i - 1] + 1 - climb;
-      chain.length = d;
-      parent[i] = chain[d - 1]; depth[i] = d; label[i] = (first - first % 2) / 2;
-      chain.push(i);
+      if (d >= chain.length) { const wider = new Int32Array(2 * d); wider.set(chain); chain = wider; }
+      parent[i] = chain[d - 1]; depth[i] = d; label[i] = first >>> 1;
+      chain[d] = i;
     }
     const sampleNode = new Int32Array(sampleCount);
     const steps = varints(D.samples.n);
     let node = 0;
     for (let s = 0; s < sampleCount; ++s) { node += steps[s]; sampleNode[s] = node; }
-    return makeTree(parent, label, depth, sampleNode);
+    // Written depth-first from paths in lexicographic order: siblings come in label order.
+    return makeTree(parent, label, depth, sampleNode, true);
   }
 
   // A new tree from every sample's path in `base`, leaving out hidden labels.
