@@ -2,6 +2,7 @@
 // them meanwhile, as reports, snapshots and checkpoints do while the program allocates. The
 // end states are exact; under ThreadSanitizer (scripts/test.sh's tsan stage) every access is
 // also checked for data races.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "support/hash.h"
 #include "support/libc_allocator.h"
 #include "threads/thread_state.h"
+#include "threads/thread_summary.h"
 
 using namespace measure::detail;
 
@@ -254,6 +256,46 @@ TEST_CASE("thread registry: threads come and go while a reader walks every state
     }
   }
   CHECK(total == writers * 200);
+}
+
+TEST_CASE("thread summary: owners keep ever larger blocks while a reader copies them whole") {
+  // Each block's stack is a function of its size and its thread, so a copy mixing two
+  // entries' fields shows.
+  std::vector<ThreadSummary> summaries(writers);
+  auto stack_of = [](std::uint64_t size, int thread) { return static_cast<std::uint32_t>(size * 7 + thread); };
+  constexpr std::uint64_t blocks = 20000;
+  auto work = [&](int t) {
+    for (std::uint64_t i = 1; i <= blocks; ++i) {
+      std::uint64_t size = i % 3 == 0 ? i : 17;  // a new record every third block
+      summaries[t].on_allocation(stack_of(size, t), size);
+    }
+  };
+  std::atomic<int> failures{0};
+  std::atomic<int> copies{0};
+  auto reader = [&] {
+    for (int t = 0; t < writers; ++t) {
+      LargestBlock kept[ThreadSummary::largest_kept];
+      unsigned n = summaries[t].copy_largest(kept);
+      copies += n != 0 ? 1 : 0;
+      for (unsigned i = 0; i < n; ++i) {
+        failures += kept[i].stack == stack_of(kept[i].size, t) ? 0 : 1;
+      }
+    }
+  };
+  run_with_reader(work, reader);
+  CHECK(failures == 0);
+  CHECK(copies > 0);
+  for (int t = 0; t < writers; ++t) {
+    LargestBlock kept[ThreadSummary::largest_kept];
+    REQUIRE(summaries[t].copy_largest(kept) == ThreadSummary::largest_kept);
+    std::uint64_t smallest = UINT64_MAX;
+    for (const LargestBlock& b : kept) {
+      smallest = std::min(smallest, b.size);
+    }
+    CHECK(smallest == blocks - 3 * (ThreadSummary::largest_kept - 1) - 2);  // the 16 largest multiples of 3
+    // Class 5, 16 to 31 bytes: the blocks of 17 bytes and those of 18, 21, 24, 27 and 30.
+    CHECK(summaries[t].size_class(5).count == blocks - blocks / 3 + 5);
+  }
 }
 
 using measure::test::libc_allocator;
