@@ -94,6 +94,17 @@ struct SymbolizeOptions {
 void add_symbolize_command(CLI::App& app, SymbolizeOptions& options);
 int symbolize_command(const SymbolizeOptions& options);
 
+struct DumpOptions {
+  std::string pid;
+  std::string output;  // empty: measure.NAME.PID.TIME.msr in the current directory
+  bool quiet = false;
+};
+void add_dump_command(CLI::App& app, DumpOptions& options);
+/// Asks a process `measure run` traces for its capture now (docs/integrations.md); the
+/// program keeps running and recording. Throws Error when the process is not one or does
+/// not answer.
+int dump_command(const DumpOptions& options);
+
 struct ImportOptions {
   std::string input;   // a heaptrack data file
   std::string output;  // the capture to write

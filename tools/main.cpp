@@ -43,7 +43,7 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
   return command;
 }
 
-constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import"};
+constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import", "dump"};
 
 // CLI11's messages, in the words of this tool: one line, naming the subcommand whose help
 // explains the option.
@@ -80,10 +80,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                std::find(std::begin(subcommands), std::end(subcommands), args[1]) != std::end(subcommands);
   if (!known) {
     bool option = !args[1].empty() && args[1][0] == '-';
-    fmt::print(stderr,
-               "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize or import; see "
-               "'measure --help')\n",
-               option ? "option" : "subcommand", args[1]);
+    fmt::print(
+        stderr,
+        "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import or dump; see "
+        "'measure --help')\n",
+        option ? "option" : "subcommand", args[1]);
     return 2;
   }
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       "  measure merge -o all.msr measure.make.*.msr  the processes of one run as one capture\n"
       "  measure symbolize app.msr                store symbols in a capture written without 'measure run'\n"
       "  measure import heaptrack.app.4242.zst -o app.msr       a heaptrack recording as a capture\n"
+      "  measure dump 1234 -o now.msr             the capture of a process 'measure run' traces, now\n"
       "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand; 'measure --version' prints the version.");
   measure::tools::RunOptions run;
   measure::tools::add_run_command(app, run);
@@ -111,6 +113,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   measure::tools::add_symbolize_command(app, symbolize);
   measure::tools::ImportOptions import;
   measure::tools::add_import_command(app, import);
+  measure::tools::DumpOptions dump;
+  measure::tools::add_dump_command(app, dump);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -142,6 +146,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (app.got_subcommand("import")) {
       return measure::tools::import_command(import);
+    }
+    if (app.got_subcommand("dump")) {
+      return measure::tools::dump_command(dump);
     }
     return measure::tools::report_command(report);
   } catch (const measure::Error& e) {

@@ -30,6 +30,12 @@ ChildResult run_child(const std::vector<std::string>& argv,
 /// or belongs to another user).
 std::vector<std::string> executable_files(int pid);
 
+/// The value of `name` in the environment process `pid` was started with (its initial
+/// environment, as /proc shows it); empty when it has none or cannot be read.
+std::string started_environment_value(int pid, const std::string& name);
+/// True while process `pid` exists (of any user), not a zombie.
+bool process_running(int pid);
+
 /// The path execvp would run for `program`, or "" when none is found.
 std::string find_in_path(const std::string& program);
 

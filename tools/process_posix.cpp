@@ -265,4 +265,27 @@ std::vector<std::string> executable_files(int pid) {
   return files;
 }
 
+std::string started_environment_value(int pid, const std::string& name) {
+  std::ifstream environ(fmt::format("/proc/{}/environ", pid), std::ios::binary);
+  std::string entry;
+  std::string prefix = name + "=";
+  while (std::getline(environ, entry, '\0')) {
+    if (entry.rfind(prefix, 0) == 0) {
+      return entry.substr(prefix.size());
+    }
+  }
+  return {};
+}
+
+bool process_running(int pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) {
+    return false;
+  }
+  // "pid (comm) S ...": the state follows the last ')' (a name may hold parentheses).
+  std::size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' && line[close + 2] != 'X';
+}
+
 }  // namespace measure::tools

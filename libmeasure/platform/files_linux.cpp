@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <sys/resource.h>
@@ -211,6 +212,35 @@ int run_with_spare_descriptor(int (*fn)(void*), void* arg) noexcept {
   unmap_pages(stack, stack_bytes);
   errno = saved_errno;
   return pid < 0 ? -error : helper.result;
+}
+
+bool take_dump_request(const char* directory, int pid, char* path, std::size_t size) noexcept {
+  char request[4096 + 32];
+  int n = ::snprintf(request, sizeof request, "%s/dump-%d", directory, pid);
+  if (n < 0 || static_cast<std::size_t>(n) >= sizeof request || size == 0) {
+    return false;
+  }
+  // Nothing there: one failed open, the common case of every check.
+  int fd = retry([&] { return ::open(request, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); });
+  if (fd < 0) {
+    return false;
+  }
+  struct stat st {};
+  ssize_t got = -1;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
+    got = retry([&] { return ::read(fd, path, size - 1); });
+  }
+  ::close(fd);
+  ::unlink(request);
+  if (got <= 0 || static_cast<std::size_t>(got) == size - 1 || path[0] != '/') {
+    return false;  // empty, perhaps cut short, or relative
+  }
+  std::size_t length = static_cast<std::size_t>(got);
+  while (length > 0 && (path[length - 1] == '\n' || path[length - 1] == '\0')) {
+    --length;
+  }
+  path[length] = '\0';
+  return length > 1 && ::memchr(path, '\0', length) == nullptr;
 }
 
 }  // namespace measure::detail::platform

@@ -108,6 +108,14 @@ int create_marker(const char* path) noexcept;
 /// True when `path` exists (any type).
 bool path_exists(const char* path) noexcept;
 
+/// A request `measure dump` left for process `pid` in `directory` (the run's status
+/// directory, private to its user): the file DIRECTORY/dump-PID holding the absolute path the
+/// capture is asked to go to. Copies that path, NUL-terminated, into `path` (room for `size`)
+/// and removes the request. False, leaving nothing behind, when there is none; a request that
+/// is not a regular file of this process's user, or holds no absolute path that fits, is
+/// removed and refused (false). Opens one descriptor only while a request is there.
+bool take_dump_request(const char* directory, int pid, char* path, std::size_t size) noexcept;
+
 /// What a path names, to say why a file was not read.
 enum class FileType : std::uint8_t { missing, regular, directory, fifo, socket, character_device, block_device, other };
 /// A file's identity: every name of one file has the same.

@@ -1,7 +1,8 @@
-// The runtime's own thread: timeline samples and checkpoints.
+// The runtime's own thread: timeline samples, checkpoints and dumps.
 #include "runtime/background.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "format/runtime_files.h"
 #include "platform/platform.h"
@@ -16,26 +17,54 @@ namespace {
 // a program killed by SIGKILL or the OOM killer still leaves a capture. A toolkit thread:
 // everything it allocates is untraced, and no signal of the program is ever delivered to it
 // (platform::start_thread blocks them all).
+// A `measure dump` of this process: the capture as it is now, to the path the request
+// names, and the answer beside the request (dump-PID.done-STATUS, STATUS 0 or an errno).
+void serve_dump_request(Runtime& rt, int pid) noexcept {
+  char path[4096];
+  if (!platform::take_dump_request(rt.options.status_dir, pid, path, sizeof path)) {
+    return;
+  }
+  rt.modules.scan();
+  int status = write_capture_file(rt, false, path);
+  char answer[sizeof rt.options.status_dir + 64];
+  if (static_cast<std::size_t>(std::snprintf(answer, sizeof answer, "%s/dump-%d.done-%d", rt.options.status_dir, pid,
+                                             status)) < sizeof answer) {
+    platform::create_marker(answer);
+  }
+}
+
 void* background_thread(void*) noexcept {
   t_busy = true;
   Runtime& rt = runtime();
   int owner = rt.owner_pid;
   std::uint64_t checkpoint_ns = rt.options.checkpoint_ms * 1000000ULL;
   std::uint64_t next_checkpoint = checkpoint_ns;
+  // Under `measure run` (which names a status directory) the thread also looks for a dump
+  // request this often: a failed open, nothing more.
+  bool dumpable = rt.options.status_dir[0] != '\0';
+  constexpr std::uint64_t dump_poll_ns = 100'000'000;
+  std::uint64_t next_sample = platform::monotonic_ns() - rt.start_monotonic_ns + rt.timeline.sleep_ns();
   for (;;) {
     std::uint64_t now = platform::monotonic_ns() - rt.start_monotonic_ns;
-    std::uint64_t wake = rt.options.timeline ? now + rt.timeline.sleep_ns() : next_checkpoint;
+    std::uint64_t wake = rt.options.timeline ? std::max(next_sample, now) : next_checkpoint;
     if (checkpoint_ns != 0) {
       wake = std::min(wake, next_checkpoint);
+    }
+    if (dumpable) {
+      wake = std::min(wake, now + dump_poll_ns);
     }
     platform::sleep_ns(wake > now ? wake - now : 0);
     if (rt.current() != RuntimeState::recording || platform::process_id() != owner) {
       return nullptr;  // finished, off, or this copy of the thread belongs to an old parent
     }
     now = platform::monotonic_ns() - rt.start_monotonic_ns;
-    if (rt.options.timeline) {
+    if (rt.options.timeline && now >= next_sample) {
       ProcessMemory memory = process_memory(rt);
       rt.timeline.sample({now, memory.live, platform::resident_bytes()}, memory.peak);
+      next_sample = now + rt.timeline.sleep_ns();
+    }
+    if (dumpable) {
+      serve_dump_request(rt, owner);
     }
     if (checkpoint_ns != 0 && now >= next_checkpoint) {
       rt.modules.scan();
@@ -52,7 +81,8 @@ void* background_thread(void*) noexcept {
 }  // namespace
 
 void start_checkpoints(Runtime& rt) noexcept {
-  if (!rt.write_at_exit || (rt.options.checkpoint_ms == 0 && !rt.options.timeline)) {
+  if (!rt.write_at_exit ||
+      (rt.options.checkpoint_ms == 0 && !rt.options.timeline && rt.options.status_dir[0] == '\0')) {
     return;
   }
   if (rt.options.timeline) {
