@@ -2,6 +2,7 @@
 #include "runtime/background.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "format/runtime_files.h"
@@ -46,7 +47,10 @@ void* background_thread(void*) noexcept {
   std::uint64_t next_sample = platform::monotonic_ns() - rt.start_monotonic_ns + rt.timeline.sleep_ns();
   for (;;) {
     std::uint64_t now = platform::monotonic_ns() - rt.start_monotonic_ns;
-    std::uint64_t wake = rt.options.timeline ? std::max(next_sample, now) : next_checkpoint;
+    std::uint64_t wake = UINT64_MAX;
+    if (rt.options.timeline) {
+      wake = std::max(next_sample, now);
+    }
     if (checkpoint_ns != 0) {
       wake = std::min(wake, next_checkpoint);
     }

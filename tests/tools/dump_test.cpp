@@ -123,6 +123,26 @@ TEST_CASE("dump: two dumps of a running server diff to what it allocated between
   }
 }
 
+TEST_CASE("dump: with the timeline and checkpoints off, the runtime still answers") {
+  TempDir dir;
+  std::string pidfile = dir.file("pid");
+  std::string stop = dir.file("stop");
+  ProcessResult server;
+  std::thread running([&] {
+    server = run_process(
+        {tool_path(), "run", "-q", "-o", dir.file("final.msr"), "--", fixture_path("steady_server"), pidfile, stop},
+        {{"MEASURE_TIMELINE", "0"}, {"MEASURE_CHECKPOINT_INTERVAL", "0"}});
+  });
+  int pid = wait_for_pid(pidfile);
+  ProcessResult dump = run_process({tool_path(), "dump", std::to_string(pid), "-o", dir.file("now.msr")});
+  std::ofstream(stop).put('\n');
+  running.join();
+  REQUIRE_MESSAGE(dump.status() == 0, dump.err);
+  REQUIRE_MESSAGE(server.status() == 0, server.err);
+  json row = steady_row(dir.file("now.msr"));
+  CHECK(row["alloc_count"].get<std::uint64_t>() > 0);
+}
+
 TEST_CASE("dump: a process measure run does not trace, or none, is refused with one line") {
   check_one_line_error(run_process({tool_path(), "dump", "abc"}), "'abc' is not a process id");
   check_one_line_error(run_process({tool_path(), "dump", "0"}), "'0' is not a process id");
