@@ -220,12 +220,18 @@ bool take_dump_request(const char* directory, int pid, char* path, std::size_t s
   if (n < 0 || static_cast<std::size_t>(n) >= sizeof request || size == 0) {
     return false;
   }
-  // Nothing there: one failed open, the common case of every check.
-  int fd = retry([&] { return ::open(request, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); });
-  if (fd < 0) {
+  // Nothing there, the common case of every check, is one failed stat: a failed open would
+  // hold a descriptor number while it looks the path up, and a program opening files on
+  // another thread meanwhile would get the next number instead of the one it gets natively.
+  struct stat st {};
+  if (::fstatat(AT_FDCWD, request, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return false;
   }
-  struct stat st {};
+  int fd = open_at_top(request, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    ::unlink(request);
+    return false;
+  }
   ssize_t got = -1;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
     got = retry([&] { return ::read(fd, path, size - 1); });

@@ -67,8 +67,8 @@ int parent_process_id() noexcept;
 std::uint64_t thread_id() noexcept;
 /// The name of thread `tid` of this process (as pthread_setname_np set it, at most 15 bytes),
 /// NUL-terminated in `out` (room for 16). The calling thread's is asked of the kernel directly;
-/// another thread's is read from /proc with one descriptor, opened and closed here. An empty
-/// name when it cannot be read.
+/// another thread's is read from /proc with one descriptor at the top of the range, opened
+/// and closed here. An empty name when it cannot be read.
 void thread_name(std::uint64_t tid, char (&out)[16]) noexcept;
 void yield_cpu() noexcept;
 /// 64 random bits from the kernel, never blocking; when the kernel cannot give them (early

@@ -111,7 +111,8 @@ void thread_name(std::uint64_t tid, char (&out)[16]) noexcept {
   }
   char path[64];
   ::snprintf(path, sizeof path, "/proc/self/task/%llu/comm", static_cast<unsigned long long>(tid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // At the top of the range: the program's open() calls get the numbers they would natively.
+  int fd = open_at_top(path, O_RDONLY);
   if (fd < 0) {
     return;
   }

@@ -41,7 +41,7 @@ void* background_thread(void*) noexcept {
   std::uint64_t checkpoint_ns = rt.options.checkpoint_ms * 1000000ULL;
   std::uint64_t next_checkpoint = checkpoint_ns;
   // Under `measure run` (which names a status directory) the thread also looks for a dump
-  // request this often: a failed open, nothing more.
+  // request this often: a failed stat, nothing more.
   bool dumpable = rt.options.status_dir[0] != '\0';
   constexpr std::uint64_t dump_poll_ns = 100'000'000;
   std::uint64_t next_sample = platform::monotonic_ns() - rt.start_monotonic_ns + rt.timeline.sleep_ns();
