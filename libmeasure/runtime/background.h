@@ -10,8 +10,8 @@ namespace measure::detail {
 class Runtime;
 
 /// Takes the timeline's first point and starts the thread, when the runtime writes a capture
-/// and the timeline or checkpoints are on, or `measure run` named a status directory. A failure to start is said once on stderr; the
-/// capture is then written at exit only. Call at start, and in a followed fork child.
+/// and the timeline or checkpoints are on, or `measure run` named a status directory. A failure to start is said once
+/// on stderr; the capture is then written at exit only. Call at start, and in a followed fork child.
 void start_checkpoints(Runtime& rt) noexcept;
 
 }  // namespace measure::detail
