@@ -240,8 +240,8 @@ Capture generate(std::uint64_t seed) {
       a = LargestAllocation{g.u64(), g.u64(), static_cast<std::uint32_t>(g.below(c.stacks.size()))};
     }
     sum.threads.resize(g.size(4));
-    for (ThreadCounts& t : sum.threads) {
-      t = ThreadCounts{g.u64(), g.text(), g.chance(50), g.u64(), g.u64(), g.u64(), g.u64()};
+    for (ThreadCounts& thread : sum.threads) {
+      thread = ThreadCounts{g.u64(), g.text(), g.chance(50), g.u64(), g.u64(), g.u64(), g.u64()};
     }
     sum.other_threads = g.u64();
     sum.other = ThreadCounts{0, "", false, g.u64(), g.u64(), g.u64(), g.u64()};
