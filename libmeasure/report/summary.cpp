@@ -129,8 +129,9 @@ Summary summarize(const Report& report) {
   }
 
   // A checkpoint written while a thread exited may hold an empty placeholder entry.
-  std::copy_if(s.threads.begin(), s.threads.end(), std::back_inserter(out.threads),
-               [](const ThreadCounts& t) { return t.os_thread_id != 0 || t.alloc_count != 0 || t.free_count != 0; });
+  std::copy_if(s.threads.begin(), s.threads.end(), std::back_inserter(out.threads), [](const ThreadCounts& thread) {
+    return thread.os_thread_id != 0 || thread.alloc_count != 0 || thread.free_count != 0;
+  });
   std::stable_sort(out.threads.begin(), out.threads.end(),
                    [](const ThreadCounts& a, const ThreadCounts& b) { return a.alloc_bytes > b.alloc_bytes; });
   out.other_threads = s.other_threads;
