@@ -43,6 +43,9 @@ enum class SectionKind : std::uint32_t {
   summary = optional_section | 12,
 };
 
+/// The largest single allocations a summary section lists (and each thread keeps).
+inline constexpr std::uint32_t summary_largest_kept = 16;
+
 /// How the process was measured, in the program section; the runtime's Mode and the tools'
 /// CaptureMode are this enum.
 enum class CaptureMode : std::uint8_t { off = 0, exact = 1, sampled = 2, counters = 3 };

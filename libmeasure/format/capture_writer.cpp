@@ -198,34 +198,30 @@ void encode_symbols(format::ByteBuffer& out, const CaptureSymbols& symbols) {
   out.end_section();
 }
 
+format::SummaryThreadFields thread_fields(const ThreadCounts& t) {
+  return format::SummaryThreadFields{
+      t.os_thread_id, t.name.data(), t.name.size(), t.running ? format::summary_thread_running : 0U,
+      t.alloc_count,  t.alloc_bytes, t.free_count,  t.freed_bytes};
+}
+
 void encode_summary(format::ByteBuffer& out, const CaptureSummary& s) {
-  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::summary));
-  out.put_varint(s.sizes.size());
+  std::vector<format::SummaryClassFields> classes;
   for (const SizeClassCounts& c : s.sizes) {
-    out.put_varint(c.count);
-    out.put_varint(c.bytes);
+    classes.push_back({c.count, c.bytes});
   }
-  out.put_varint(s.temporary_bytes);
-  out.put_varint(s.inherited_count);
-  out.put_varint(s.inherited_bytes);
-  out.put_varint(s.largest.size());
+  std::vector<format::SummaryLargestFields> largest;
   for (const LargestAllocation& a : s.largest) {
-    out.put_varint(a.size);
-    out.put_varint(a.time_ns);
-    out.put_varint(a.stack);
+    largest.push_back({a.size, a.time_ns, a.stack});
   }
-  out.put_varint(s.threads.size());
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::summary));
+  format::encode_summary(out, format::SummaryFields{classes.data(), static_cast<std::uint32_t>(classes.size()),
+                                                    s.temporary_bytes, s.inherited_count, s.inherited_bytes,
+                                                    largest.data(), static_cast<std::uint32_t>(largest.size()),
+                                                    static_cast<std::uint32_t>(s.threads.size())});
   for (const ThreadCounts& t : s.threads) {
-    format::encode_summary_thread(
-        out, format::SummaryThreadFields{t.os_thread_id, t.name.data(), t.name.size(),
-                                         t.running ? format::summary_thread_running : 0U, t.alloc_count, t.alloc_bytes,
-                                         t.free_count, t.freed_bytes});
+    format::encode_summary_thread(out, thread_fields(t));
   }
-  out.put_varint(s.other_threads);
-  out.put_varint(s.other.alloc_count);
-  out.put_varint(s.other.alloc_bytes);
-  out.put_varint(s.other.free_count);
-  out.put_varint(s.other.freed_bytes);
+  format::encode_summary_other(out, s.other_threads, thread_fields(s.other));
   out.end_section();
 }
 

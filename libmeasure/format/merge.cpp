@@ -73,7 +73,6 @@ std::string part_label(const Capture& c) {
 // Adds a part's summary: sizes and counts summed, threads listed after the earlier parts',
 // the largest allocations of all parts merged (as many kept as one capture keeps).
 void add_summary(CaptureSummary& out, const CaptureSummary& part, const std::vector<std::uint32_t>& stack_of) {
-  constexpr std::size_t largest_kept = 16;
   if (out.sizes.size() < part.sizes.size()) {
     out.sizes.resize(part.sizes.size());
   }
@@ -90,8 +89,8 @@ void add_summary(CaptureSummary& out, const CaptureSummary& part, const std::vec
   }
   std::stable_sort(out.largest.begin(), out.largest.end(),
                    [](const LargestAllocation& a, const LargestAllocation& b) { return a.size > b.size; });
-  if (out.largest.size() > largest_kept) {
-    out.largest.resize(largest_kept);
+  if (out.largest.size() > format::summary_largest_kept) {
+    out.largest.resize(format::summary_largest_kept);
   }
   out.threads.insert(out.threads.end(), part.threads.begin(), part.threads.end());
   out.other_threads += part.other_threads;

@@ -52,7 +52,7 @@ void encode_thread(format::ByteBuffer& out, std::uint64_t tid, const char* name,
 }  // namespace
 
 void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_count) noexcept {
-  ThreadSummary::SizeClass sizes[ThreadSummary::size_classes] = {};
+  format::SummaryClassFields sizes[ThreadSummary::size_classes] = {};
   std::uint64_t temporary_bytes = 0;
   LargestMerge largest;
   for (const ThreadState* t = rt.threads.first(); t != nullptr; t = t->next_in_registry) {
@@ -72,23 +72,13 @@ void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_co
   while (classes > 0 && sizes[classes - 1].count == 0) {
     --classes;
   }
-  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::summary));
-  out.put_varint(classes);
-  for (unsigned c = 0; c < classes; ++c) {
-    out.put_varint(sizes[c].count);
-    out.put_varint(sizes[c].bytes);
-  }
-  out.put_varint(temporary_bytes);
-  out.put_varint(rt.inherited_count);
-  out.put_varint(rt.inherited_bytes);
-  out.put_varint(largest.count());
+  format::SummaryLargestFields largest_fields[ThreadSummary::largest_kept];
   for (unsigned i = 0; i < largest.count(); ++i) {
     const LargestBlock& b = largest[i];
-    out.put_varint(b.size);
-    out.put_varint(b.time_ns > rt.start_monotonic_ns ? b.time_ns - rt.start_monotonic_ns : 0);
     // A block recorded after the stacks section was written (a checkpoint of a running
     // program) names a stack the capture does not hold.
-    out.put_varint(b.stack < stack_count ? b.stack : StackTable::unknown_id);
+    largest_fields[i] = {b.size, b.time_ns > rt.start_monotonic_ns ? b.time_ns - rt.start_monotonic_ns : 0,
+                         b.stack < stack_count ? b.stack : StackTable::unknown_id};
   }
 
   // Threads: the exited ones as the registry kept them, then the running ones, which the
@@ -99,10 +89,12 @@ void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_co
     EventTotals own = t->own_totals();
     listed += t->in_use.load(std::memory_order_acquire) && (own.alloc_count != 0 || own.free_count != 0) ? 1 : 0;
   }
+  out.begin_section(static_cast<std::uint32_t>(format::SectionKind::summary));
+  format::encode_summary(out, format::SummaryFields{sizes, classes, temporary_bytes, rt.inherited_count,
+                                                    rt.inherited_bytes, largest_fields, largest.count(), listed});
   // Counted again while writing: a thread may exit or start counting meanwhile, and the
   // count written first must match the entries that follow.
   std::uint32_t written = 0;
-  out.put_varint(listed);
   rt.threads.for_each_exited([&](const ExitedThread& e) {
     if (written < listed) {
       encode_thread(out, e.os_thread_id, e.name, false, e.totals);
@@ -122,11 +114,10 @@ void encode_summary(format::ByteBuffer& out, Runtime& rt, std::uint32_t stack_co
     encode_thread(out, 0, "", false, EventTotals{});  // one that exited meanwhile: reports skip it
   }
   EventTotals other{};
-  out.put_varint(rt.threads.other_exited(&other));
-  out.put_varint(other.alloc_count);
-  out.put_varint(other.alloc_bytes);
-  out.put_varint(other.free_count);
-  out.put_varint(other.freed_bytes);
+  std::uint64_t others = rt.threads.other_exited(&other);
+  format::encode_summary_other(out, others,
+                               format::SummaryThreadFields{0, "", 0, 0, other.alloc_count, other.alloc_bytes,
+                                                           other.free_count, other.freed_bytes});
   out.end_section();
 }
 

@@ -138,6 +138,32 @@ void encode_timeline_point(ByteBuffer& out, std::uint64_t time_delta_ns, std::ui
   out.put_varint(resident_bytes);
 }
 
+void encode_summary(ByteBuffer& out, const SummaryFields& f) noexcept {
+  out.put_varint(f.class_count);
+  for (std::uint32_t i = 0; i < f.class_count; ++i) {
+    out.put_varint(f.classes[i].count);
+    out.put_varint(f.classes[i].bytes);
+  }
+  out.put_varint(f.temporary_bytes);
+  out.put_varint(f.inherited_count);
+  out.put_varint(f.inherited_bytes);
+  out.put_varint(f.largest_count);
+  for (std::uint32_t i = 0; i < f.largest_count; ++i) {
+    out.put_varint(f.largest[i].size);
+    out.put_varint(f.largest[i].time_ns);
+    out.put_varint(f.largest[i].stack);
+  }
+  out.put_varint(f.thread_count);
+}
+
+void encode_summary_other(ByteBuffer& out, std::uint64_t threads, const SummaryThreadFields& f) noexcept {
+  out.put_varint(threads);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+}
+
 void encode_summary_thread(ByteBuffer& out, const SummaryThreadFields& f) noexcept {
   out.put_varint(f.os_thread_id);
   out.put_string(f.name, f.name_size);

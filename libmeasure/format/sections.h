@@ -164,7 +164,32 @@ struct SummaryThreadFields {
   std::uint64_t freed_bytes;
 };
 inline constexpr std::uint32_t summary_thread_running = 1U << 0;
+struct SummaryClassFields {
+  std::uint64_t count;
+  std::uint64_t bytes;
+};
+struct SummaryLargestFields {
+  std::uint64_t size;
+  std::uint64_t time_ns;
+  std::uint32_t stack;
+};
+struct SummaryFields {
+  const SummaryClassFields* classes;  // size classes 0 .. class_count - 1
+  std::uint32_t class_count;
+  std::uint64_t temporary_bytes;
+  std::uint64_t inherited_count;
+  std::uint64_t inherited_bytes;
+  const SummaryLargestFields* largest;  // largest first
+  std::uint32_t largest_count;
+  std::uint32_t thread_count;
+};
+/// Starts and ends nothing: call inside begin_section(summary), then exactly
+/// `thread_count` encode_summary_thread calls, then encode_summary_other once.
+void encode_summary(ByteBuffer& out, const SummaryFields& fields) noexcept;
 void encode_summary_thread(ByteBuffer& out, const SummaryThreadFields& fields) noexcept;
+/// The exited threads not listed one by one: how many, and their counts summed (the
+/// fields' id, name and flags are not written).
+void encode_summary_other(ByteBuffer& out, std::uint64_t threads, const SummaryThreadFields& counts) noexcept;
 
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal

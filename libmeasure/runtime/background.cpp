@@ -14,10 +14,6 @@
 namespace measure::detail {
 namespace {
 
-// Samples the timeline every interval and writes a checkpoint every checkpoint interval, so
-// a program killed by SIGKILL or the OOM killer still leaves a capture. A toolkit thread:
-// everything it allocates is untraced, and no signal of the program is ever delivered to it
-// (platform::start_thread blocks them all).
 // A `measure dump` of this process: the capture as it is now, to the path the request
 // names, and the answer beside the request (dump-PID.done-STATUS, STATUS 0 or an errno).
 void serve_dump_request(Runtime& rt, int pid) noexcept {
@@ -34,6 +30,11 @@ void serve_dump_request(Runtime& rt, int pid) noexcept {
   }
 }
 
+// Samples the timeline every interval and writes a checkpoint every checkpoint interval, so
+// a program killed by SIGKILL or the OOM killer still leaves a capture; under `measure run`
+// it also answers dump requests. A toolkit thread:
+// everything it allocates is untraced, and no signal of the program is ever delivered to it
+// (platform::start_thread blocks them all).
 void* background_thread(void*) noexcept {
   t_busy = true;
   Runtime& rt = runtime();

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "format/capture_format.h"
 #include "record/peak.h"
 
 namespace measure::detail {
@@ -26,7 +27,7 @@ class ThreadSummary {
   /// Class 0 holds blocks of 0 bytes, class k (1..64) blocks of [2^(k-1), 2^k) bytes.
   static constexpr unsigned size_classes = 65;
   /// The largest allocations each thread keeps; the capture keeps as many of the process's.
-  static constexpr unsigned largest_kept = 16;
+  static constexpr unsigned largest_kept = format::summary_largest_kept;
 
   struct SizeClass {
     std::uint64_t count;
