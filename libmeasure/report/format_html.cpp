@@ -238,9 +238,18 @@ void write_summary(JsonWriter& j, const Report& r) {
   j.end_array();
   j.key("largest").begin_array();
   for (const Summary::Largest& l : summary.largest) {
-    j.value(l.site ? describe_key(*l.site, GroupBy::line, true) : std::string("(no stack)"));
+    j.value(largest_site(l));
   }
   j.end_array();
+  j.key("lifetimes").begin_array();
+  for (const LifetimeRow& row : lifetime_rows(summary, c)) {
+    j.begin_object();
+    j.key("name").value(row.name);
+    j.key("member").value(row.member);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("unrecorded").value(summary_unrecorded);
   j.key("modules").begin_array();
   for (const Row* row : summary.modules) {
     j.value(describe_key(row->key, GroupBy::module, true));
@@ -251,7 +260,6 @@ void write_summary(JsonWriter& j, const Report& r) {
   j.key("alloc_count").value(c.totals.alloc_count);
   j.key("alloc_bytes").value(c.totals.alloc_bytes);
   j.end_object();
-  j.key("partial").value(c.partial());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The html page's script, summary part: the summary panel (report/summary.h) as tables, the
 // sizes as a histogram. Its data is the JSON report's "summary" member, with the labels the
-// text summary prints ("summary_labels").
+// text summary prints ("summary_labels": the size classes, the largest allocations' lines,
+// the modules, the lifetime rows and what to say when there is no summary).
 #include "report/html_page.h"
 
 namespace measure::detail {
@@ -20,8 +21,7 @@ const std::string_view html_script_summary =
     const allocBytes = D.summary_totals.alloc_bytes;
     let html = '';
     if (!S.recorded) {
-      html += '<p class="muted">This capture holds no summary statistics (an import, a scope view or an older ' +
-        'capture): sizes, threads and the largest allocations are not known.</p>';
+      html += `<p class="muted">${escapeHtml(L.unrecorded)}</p>`;
     }
     if (S.sizes && S.sizes.length) {
       const most = Math.max(...S.sizes.map((c) => c.count));
@@ -38,11 +38,7 @@ const std::string_view html_script_summary =
     const unknown = (v, f) => (v === null ? '—' : f(v));
     const life = (name, l) => [name, unknown(l.count, grouped), unknown(l.count, (n) => pct(n, allocCount)),
                               unknown(l.bytes, humanBytes)];
-    const lifetimes = S.lifetimes.temporary.count === null
-      ? [life('freed (temporaries are not recorded in this mode)', S.lifetimes.freed)]
-      : [life('temporary (freed before the thread\'s next allocation)', S.lifetimes.temporary),
-         life('freed later', S.lifetimes.freed)];
-    lifetimes.push(life(D.partial ? 'live when the capture was written' : 'never freed', S.lifetimes.live));
+    const lifetimes = L.lifetimes.map((row) => life(row.name, S.lifetimes[row.member]));
     html += '<h2>Lifetimes</h2>' + summaryTable('summary-lifetimes', ['', 'Blocks', '%', 'Bytes'], lifetimes);
     if (S.threads && (S.threads.length || S.other_threads.threads)) {
       const rows = S.threads.map((t) => [`${t.id}${t.running ? '' : ' (exited)'}`, escapeHtml(t.name || '-'),

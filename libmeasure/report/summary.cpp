@@ -86,6 +86,22 @@ std::string size_class_label(const Summary::SizeRow& row) {
   return fmt::format("{} {}-{} {}", from, units[from_unit], below, units[below_unit]);
 }
 
+std::vector<LifetimeRow> lifetime_rows(const Summary& s, const Capture& capture) {
+  std::vector<LifetimeRow> rows;
+  if (s.temporary.count) {
+    rows.push_back({"temporary (freed before the thread's next allocation)", "temporary", s.temporary});
+    rows.push_back({"freed later", "freed", s.freed});
+  } else {
+    rows.push_back({"freed (temporaries are not recorded in this mode)", "freed", s.freed});
+  }
+  rows.push_back({capture.partial() ? "live when the capture was written" : "never freed", "live", s.live});
+  return rows;
+}
+
+std::string largest_site(const Summary::Largest& l) {
+  return l.site ? describe_key(*l.site, GroupBy::line, true) : std::string("(no stack)");
+}
+
 Summary summarize(const Report& report) {
   const Capture& c = *report.capture;
   const CaptureSummary& s = c.summary;
@@ -150,9 +166,7 @@ std::string render_summary(const Report& report) {
   out += fmt::format("\nAllocations: {} ({}); frees: {} ({}); {}\n", grouped(t.alloc_count), human_bytes(t.alloc_bytes),
                      grouped(t.free_count), human_bytes(t.freed_bytes), totals_description(report));
   if (!s.recorded) {
-    out +=
-        "\nThis capture holds no summary statistics (an import, a scope view or an older capture): sizes, "
-        "threads and the largest allocations are not known.\n";
+    out += fmt::format("\n{}\n", summary_unrecorded);
   }
 
   if (!s.sizes.empty()) {
@@ -176,17 +190,11 @@ std::string render_summary(const Report& report) {
 
   out += "\nLifetimes\n";
   out += fmt::format("  {:<52} {:>14} {:>7} {:>12}\n", "", "blocks", "%", "bytes");
-  auto lifetime = [&](std::string_view name, const LifetimeCounts& l) {
-    out += fmt::format("  {:<52} {:>14} {:>7} {:>12}\n", name, optional_count(l.count),
+  for (const LifetimeRow& row : lifetime_rows(s, c)) {
+    const LifetimeCounts& l = row.counts;
+    out += fmt::format("  {:<52} {:>14} {:>7} {:>12}\n", row.name, optional_count(l.count),
                        l.count ? percent(*l.count, t.alloc_count) : "—", optional_bytes(l.bytes));
-  };
-  if (s.temporary.count) {
-    lifetime("temporary (freed before the thread's next allocation)", s.temporary);
-    lifetime("freed later", s.freed);
-  } else {
-    lifetime("freed (temporaries are not recorded in this mode)", s.freed);
   }
-  lifetime(c.partial() ? "live when the capture was written" : "never freed", s.live);
 
   if (!s.threads.empty() || s.other_threads != 0) {
     constexpr std::size_t listed = 10;
@@ -232,8 +240,7 @@ std::string render_summary(const Report& report) {
         ++n;
       }
       out += fmt::format("  {:>12} {:>10} {:>10}  {}\n", human_bytes(l.block.size), plural(n, "block", "blocks"),
-                         human_duration(l.block.time_ns),
-                         l.site ? describe_key(*l.site, GroupBy::line, true) : std::string("(no stack)"));
+                         human_duration(l.block.time_ns), largest_site(l));
       i += n;
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "report/report.h"
@@ -51,6 +52,24 @@ struct Summary {
 
 /// The summary of `report`'s capture. `report` must outlive it (modules point into it).
 Summary summarize(const Report& report);
+
+/// One lifetime class as every view shows it: its name, the JSON member that holds it
+/// ("temporary", "freed" or "live") and its counts.
+struct LifetimeRow {
+  std::string name;
+  std::string_view member;
+  LifetimeCounts counts;
+};
+/// The rows of the lifetimes table: temporary and freed later (or one class of freed blocks
+/// when temporaries are unknown), then the blocks never freed (live when the partial capture
+/// `capture` was written).
+std::vector<LifetimeRow> lifetime_rows(const Summary& summary, const Capture& capture);
+/// Where a largest allocation was made: its line, or "(no stack)".
+std::string largest_site(const Summary::Largest& largest);
+/// Said in place of the sizes, threads and largest allocations of a capture without them.
+inline constexpr std::string_view summary_unrecorded =
+    "This capture holds no summary statistics (an import, a scope view or an older capture): sizes, threads and "
+    "the largest allocations are not known.";
 
 /// `--format summary`: the summary as text (sizes as a histogram).
 std::string render_summary(const Report& report);
