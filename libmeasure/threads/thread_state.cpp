@@ -136,11 +136,11 @@ void ThreadRegistry::release(ThreadState* state) noexcept {
         e.ready.store(true, std::memory_order_release);
       } else {
         m_exited_count.fetch_sub(1, std::memory_order_relaxed);
-        m_other_exited[0].fetch_add(1, std::memory_order_relaxed);
-        m_other_exited[1].fetch_add(own.alloc_count, std::memory_order_relaxed);
-        m_other_exited[2].fetch_add(own.alloc_bytes, std::memory_order_relaxed);
-        m_other_exited[3].fetch_add(own.free_count, std::memory_order_relaxed);
-        m_other_exited[4].fetch_add(own.freed_bytes, std::memory_order_relaxed);
+        m_other_exited.threads.fetch_add(1, std::memory_order_relaxed);
+        m_other_exited.alloc_count.fetch_add(own.alloc_count, std::memory_order_relaxed);
+        m_other_exited.alloc_bytes.fetch_add(own.alloc_bytes, std::memory_order_relaxed);
+        m_other_exited.free_count.fetch_add(own.free_count, std::memory_order_relaxed);
+        m_other_exited.freed_bytes.fetch_add(own.freed_bytes, std::memory_order_relaxed);
       }
     }
     state->last_allocation = 0;
@@ -167,10 +167,10 @@ EventTotals ThreadRegistry::totals() const noexcept {
 }
 
 std::uint64_t ThreadRegistry::other_exited(EventTotals* totals) const noexcept {
-  *totals =
-      EventTotals{m_other_exited[1].load(std::memory_order_relaxed), m_other_exited[2].load(std::memory_order_relaxed),
-                  m_other_exited[3].load(std::memory_order_relaxed), m_other_exited[4].load(std::memory_order_relaxed)};
-  return m_other_exited[0].load(std::memory_order_relaxed);
+  const OtherExited& o = m_other_exited;
+  *totals = EventTotals{o.alloc_count.load(std::memory_order_relaxed), o.alloc_bytes.load(std::memory_order_relaxed),
+                        o.free_count.load(std::memory_order_relaxed), o.freed_bytes.load(std::memory_order_relaxed)};
+  return o.threads.load(std::memory_order_relaxed);
 }
 
 void ThreadRegistry::forget_exited() noexcept {
@@ -178,8 +178,10 @@ void ThreadRegistry::forget_exited() noexcept {
     e.ready.store(false, std::memory_order_relaxed);
   }
   m_exited_count.store(0, std::memory_order_relaxed);
-  for (auto& value : m_other_exited) {
-    value.store(0, std::memory_order_relaxed);
+  OtherExited& o = m_other_exited;
+  for (std::atomic<std::uint64_t>* value :
+       {&o.threads, &o.alloc_count, &o.alloc_bytes, &o.free_count, &o.freed_bytes}) {
+    value->store(0, std::memory_order_relaxed);
   }
 }
 

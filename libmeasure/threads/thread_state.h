@@ -265,7 +265,14 @@ class ThreadRegistry {
   std::atomic<std::uint32_t> m_count{0};
   ExitedThread m_exited[exited_kept] = {};
   std::atomic<std::uint32_t> m_exited_count{0};
-  std::atomic<std::uint64_t> m_other_exited[5] = {};  // threads, then EventTotals' four fields
+  // The exited threads past the kept ones: how many, and their counts summed.
+  struct OtherExited {
+    std::atomic<std::uint64_t> threads{0};
+    std::atomic<std::uint64_t> alloc_count{0};
+    std::atomic<std::uint64_t> alloc_bytes{0};
+    std::atomic<std::uint64_t> free_count{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+  } m_other_exited;
 };
 
 }  // namespace measure::detail
