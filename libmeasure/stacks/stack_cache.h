@@ -58,12 +58,24 @@ class StackCache {
         e.checks == nullptr) {
       return false;
     }
-    for (std::uint32_t i = 0; i < e.check_count; ++i) {
-      if (*reinterpret_cast<const volatile std::uintptr_t*>(e.checks[i].address) != e.checks[i].value) {
+    // Four words per branch: the loads of a group are independent, so they overlap, and a hit
+    // (the common case) takes a quarter of the branches.
+    const StackCheck* c = e.checks;
+    const StackCheck* end = c + e.check_count;
+    for (; end - c >= 4; c += 4) {
+      if (((word(c[0]) ^ c[0].value) | (word(c[1]) ^ c[1].value) | (word(c[2]) ^ c[2].value) |
+           (word(c[3]) ^ c[3].value)) != 0) {
         return false;
       }
     }
-    return true;
+    std::uintptr_t differ = 0;
+    for (; c != end; ++c) {
+      differ |= word(*c) ^ c->value;
+    }
+    return differ == 0;
+  }
+  static std::uintptr_t word(const StackCheck& check) noexcept {
+    return *reinterpret_cast<const volatile std::uintptr_t*>(check.address);
   }
   static std::uint32_t set_of(const CallerFrame& start) noexcept {
     std::uint64_t h = (start.ip ^ (start.sp << 17) ^ (start.sp >> 4)) * 0x9e3779b97f4a7c15ULL;
