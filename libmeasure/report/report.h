@@ -93,8 +93,7 @@ struct Report {
   MetricSet unknown_in_rows;    // metrics the rows cannot know (the mode, a scope view): shown as unknown
   MetricSet unknown_in_totals;  // the same for the totals
   /// With ReportOptions::modules: the selected call sites grouped by module and sorted by
-  /// bytes allocated, all of them (the summary's top modules). Their `heaviest` is not an
-  /// index into `samples`.
+  /// bytes allocated, all of them (the summary's top modules). Their `heaviest` is not set.
   std::vector<Row> modules;
 
   /// The heaviest stack of `row` (by the sort metric), innermost first. Rows keep an index
