@@ -398,12 +398,12 @@ class Grouper {
   Report& m_report;
   const FrameResolver& m_resolve;
   detail::AddressMap m_expanded;
-  std::vector<std::uint8_t> m_class;                // per frame: allocator_class | system_class
-  std::vector<std::size_t> m_group_of;              // per frame: its group when it is the key frame
-  std::vector<std::size_t> m_canonical_of;          // per frame: its canonical frame
-  std::vector<std::size_t> m_module_of;             // per frame: its module's row in Report::modules
+  std::vector<std::uint8_t> m_class;                            // per frame: allocator_class | system_class
+  std::vector<std::size_t> m_group_of;                          // per frame: its group when it is the key frame
+  std::vector<std::size_t> m_canonical_of;                      // per frame: its canonical frame
+  std::vector<std::size_t> m_module_of;                         // per frame: its module's row in Report::modules
   std::unordered_map<std::string, std::size_t> m_module_index;  // identity -> row in Report::modules
-  std::vector<std::vector<std::int8_t>> m_include;  // per pattern, per frame: -1 unknown, 0, 1
+  std::vector<std::vector<std::int8_t>> m_include;              // per pattern, per frame: -1 unknown, 0, 1
   std::vector<std::vector<std::int8_t>> m_exclude;
   std::unordered_map<std::string, std::size_t> m_index;  // identity -> group
   std::vector<Group> m_groups;
