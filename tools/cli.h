@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "report/report.h"
 
 namespace CLI {
 class App;
@@ -32,6 +35,7 @@ struct RunOptions {
   bool follow_exec = false;
   bool no_deepbind = false;
   bool quiet = false;
+  bool live = false;                 // the live view (show_live) while the program runs
   std::vector<std::string> command;  // PROGRAM ARGS...
 };
 void add_run_command(CLI::App& app, RunOptions& options);
@@ -104,6 +108,32 @@ void add_dump_command(CLI::App& app, DumpOptions& options);
 /// program keeps running and recording. Throws Error when the process is not one or does
 /// not answer.
 int dump_command(const DumpOptions& options);
+
+struct LiveOptions {
+  std::string pid;
+  std::string by = "line";
+  double interval = 1.0;  // seconds between refreshes
+  std::size_t top = 10;   // rows per refresh without a terminal
+};
+void add_live_command(CLI::App& app, LiveOptions& options);
+/// Shows a process `measure run` traces until it ends or the user quits (docs/reports.md).
+int live_command(const LiveOptions& options);
+
+/// The live view's settings, checked (UsageError for a bad value).
+struct LiveViewOptions {
+  GroupBy by = GroupBy::line;
+  double interval = 1.0;
+  std::size_t top = 10;
+};
+LiveViewOptions live_view_options(const std::string& by, double interval, std::size_t top);
+enum class LiveEnd { quit, ended, interrupted, stopped };
+/// The live view of process `pid` (its status directory `directory`) until the process ends,
+/// the user quits, or `stopped()` turns true. `measure live` draws on the terminal standard
+/// output is on (else prints text per refresh) and also stops at SIGINT, SIGTERM and SIGHUP;
+/// `run --live` (`on_free_terminal`) draws on the controlling terminal, which the program's
+/// output must not be on, or not at all.
+LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& options,
+                  const std::function<bool()>& stopped, bool on_free_terminal);
 
 struct ImportOptions {
   std::string input;   // a heaptrack data file

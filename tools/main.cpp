@@ -43,7 +43,7 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
   return command;
 }
 
-constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import", "dump"};
+constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import", "dump", "live"};
 
 // CLI11's messages, in the words of this tool: one line, naming the subcommand whose help
 // explains the option.
@@ -80,11 +80,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                std::find(std::begin(subcommands), std::end(subcommands), args[1]) != std::end(subcommands);
   if (!known) {
     bool option = !args[1].empty() && args[1][0] == '-';
-    fmt::print(
-        stderr,
-        "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import or dump; see "
-        "'measure --help')\n",
-        option ? "option" : "subcommand", args[1]);
+    fmt::print(stderr,
+               "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import, dump or "
+               "live; see "
+               "'measure --help')\n",
+               option ? "option" : "subcommand", args[1]);
     return 2;
   }
 
@@ -100,6 +100,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       "  measure symbolize app.msr                store symbols in a capture written without 'measure run'\n"
       "  measure import heaptrack.app.4242.zst -o app.msr       a heaptrack recording as a capture\n"
       "  measure dump 1234 -o now.msr             the capture of a process 'measure run' traces, now\n"
+      "  measure live 1234                        its top call sites and allocation rate, live\n"
       "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand; 'measure --version' prints the version.");
   measure::tools::RunOptions run;
   measure::tools::add_run_command(app, run);
@@ -115,6 +116,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   measure::tools::add_import_command(app, import);
   measure::tools::DumpOptions dump;
   measure::tools::add_dump_command(app, dump);
+  measure::tools::LiveOptions live;
+  measure::tools::add_live_command(app, live);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -149,6 +152,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (app.got_subcommand("dump")) {
       return measure::tools::dump_command(dump);
+    }
+    if (app.got_subcommand("live")) {
+      return measure::tools::live_command(live);
     }
     return measure::tools::report_command(report);
   } catch (const measure::Error& e) {

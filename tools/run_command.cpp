@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -26,6 +28,7 @@
 #include "tools/process.h"
 #include "tools/program_check.h"
 #include "tools/symbol_prefetch.h"
+#include "tools/terminal.h"
 
 namespace measure::tools {
 namespace {
@@ -411,6 +414,9 @@ void add_run_command(CLI::App& app, RunOptions& o) {
                 "Do not load the loader audit module that traces libraries opened with RTLD_DEEPBIND; "
                 "the loader then allocates exactly as without measure");
   run->add_flag("-q,--quiet", o.quiet, "Do not print the summary after the program ends");
+  run->add_flag("--live", o.live,
+                "Show the live view of the program while it runs (as 'measure live'; q leaves the view, not the "
+                "program)");
   run->footer(
       "The program's standard output, standard error and exit status are its own (128+N when it\n"
       "died of signal N); measure prints its summary on standard error after the program ends.\n\n"
@@ -466,6 +472,20 @@ int run_command(const RunOptions& o) {
                "traced and no capture written\n",
                o.command.front(), secure);
   }
+  if (o.live) {
+    // The view takes the terminal; the program's output must go elsewhere, or the view would
+    // draw over it (and it over the view).
+    if (::isatty(STDOUT_FILENO) == 1 || ::isatty(STDERR_FILENO) == 1) {
+      throw UsageError(
+          "run --live: the program's output goes to this terminal, where the view would draw over it; redirect it "
+          "(> out.log 2>&1), or run 'measure live PID' in another terminal");
+    }
+    int terminal = open_free_terminal();
+    if (terminal < 0) {
+      throw UsageError("run --live: no terminal to draw the view on (no controlling terminal, or a background job)");
+    }
+    close_terminal(terminal);
+  }
   std::string preload = find_preload_library();
 
   std::string templ = output_template(o);
@@ -511,7 +531,39 @@ int run_command(const RunOptions& o) {
   // File times have the file system's resolution; allow for it when comparing.
 
   fs::file_time_type since = fs::file_time_type::clock::now() - std::chrono::seconds(2);
-  std::optional<LiveStatus> live(std::in_place, !o.quiet, templ, since);
+  std::optional<LiveStatus> live(std::in_place, !o.quiet && !o.live, templ, since);
+  // The live view watches the program from a thread of its own until the program ends.
+  struct ViewThread {
+    std::atomic<bool> ended{false};
+    std::thread thread;
+    ~ViewThread() {
+      ended = true;
+      if (thread.joinable()) {
+        thread.join();
+      }
+    }
+  };
+  std::optional<ViewThread> view;
+  if (o.live) {
+    if (notes.path().empty()) {
+      fmt::print(stderr, "measure: warning: no live view: no private directory could be made for its requests\n");
+    } else {
+      view.emplace();
+    }
+  }
+  auto start_view = [&](int pid) {
+    if (!view) {
+      return;
+    }
+    view->thread = std::thread([&view, &notes, pid] {
+      try {
+        show_live(
+            pid, notes.path(), LiveViewOptions{}, [&view] { return view->ended.load(); }, true);
+      } catch (const Error& e) {
+        fmt::print(stderr, "measure: the live view stopped: {}\n", e.what());
+      }
+    });
+  };
   // Module files read while the program runs, for its captures' symbols (none in counters
   // mode: no stacks).
   SymbolFiles files;
@@ -523,7 +575,9 @@ int run_command(const RunOptions& o) {
     if (prefetch) {
       prefetch->start(pid);
     }
+    start_view(pid);
   });
+  view.reset();      // the view ends with the program
   prefetch.reset();  // finishes the file it is reading
   live.reset();      // erased before the summary
   // Every capture of the run gets its symbols now, while the binaries are the ones that ran;

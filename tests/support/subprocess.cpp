@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -265,6 +267,19 @@ std::string fixture_path(const std::string& name) {
 }
 std::string source_path(const std::string& relative) {
   return std::string(MEASURE_SOURCE_DIR) + "/" + relative;
+}
+
+int wait_for_pid_file(const std::string& path, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    std::ifstream in(path);
+    int pid = 0;
+    if (in >> pid && pid > 0) {
+      return pid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return 0;
 }
 
 }  // namespace measure::test

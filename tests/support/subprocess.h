@@ -59,6 +59,10 @@ class TempDir {
   std::string m_path;
 };
 
+/// The process id a fixture wrote to `path` (a number and a newline), once it has; 0 when no
+/// id is there within `seconds`.
+int wait_for_pid_file(const std::string& path, double seconds = 10);
+
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 

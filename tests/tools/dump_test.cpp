@@ -42,17 +42,11 @@ json steady_row(const std::string& capture) {
   return nullptr;
 }
 
-int wait_for_pid(const std::string& pidfile) {
-  for (int i = 0; i < 1000; ++i) {
-    std::ifstream in(pidfile);
-    int pid = 0;
-    if (in >> pid && pid > 0) {
-      return pid;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("the server did not start");
-  return 0;
+// The fixture's pid, once it has written it.
+int wait_for_started(const std::string& pidfile) {
+  int pid = measure::test::wait_for_pid_file(pidfile);
+  REQUIRE_MESSAGE(pid > 0, "the server did not start");
+  return pid;
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ TEST_CASE("dump: two dumps of a running server diff to what it allocated between
     server = run_process(
         {tool_path(), "run", "-q", "-o", final_capture, "--", fixture_path("steady_server"), pidfile, stop});
   });
-  int pid = wait_for_pid(pidfile);
+  int pid = wait_for_started(pidfile);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ProcessResult first = run_process({tool_path(), "dump", std::to_string(pid), "-o", dir.file("first.msr")});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -133,7 +127,7 @@ TEST_CASE("dump: with the timeline and checkpoints off, the runtime still answer
         {tool_path(), "run", "-q", "-o", dir.file("final.msr"), "--", fixture_path("steady_server"), pidfile, stop},
         {{"MEASURE_TIMELINE", "0"}, {"MEASURE_CHECKPOINT_INTERVAL", "0"}});
   });
-  int pid = wait_for_pid(pidfile);
+  int pid = wait_for_started(pidfile);
   ProcessResult dump = run_process({tool_path(), "dump", std::to_string(pid), "-o", dir.file("now.msr")});
   std::ofstream(stop).put('\n');
   running.join();
