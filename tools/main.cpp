@@ -82,8 +82,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     bool option = !args[1].empty() && args[1][0] == '-';
     fmt::print(stderr,
                "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import, dump or "
-               "live; see "
-               "'measure --help')\n",
+               "live; see 'measure --help')\n",
                option ? "option" : "subcommand", args[1]);
     return 2;
   }
