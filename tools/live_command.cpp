@@ -119,7 +119,8 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
       screen->draw(render_live(frame, LiveLayout{size.columns, size.lines, true, true, 0}));
       last = render_live(frame, LiveLayout{size.columns, size.lines, true, false, 0});
     } else {
-      last = render_live(frame, LiveLayout{160, static_cast<unsigned>(12 + o.top), false, false, o.top});
+      // A log's lines are not cut (long function names stay whole).
+      last = render_live(frame, LiveLayout{1U << 16, static_cast<unsigned>(12 + o.top), false, false, o.top});
       std::fputs(last.c_str(), stdout);
       std::fputs("\n", stdout);
       std::fflush(stdout);

@@ -36,6 +36,7 @@ LiveFrame make_live_frame(const Capture& capture, const Report& report, LiveSort
   frame.program = command_line(capture.program);
   frame.pid = capture.program.pid;
   frame.mode = std::string(mode_name(capture.program.mode));
+  frame.capture_mode = capture.program.mode;
   frame.time_ns = capture.program.duration_ns;
   frame.totals = capture.totals;
   frame.timeline = &capture.timeline;
@@ -91,10 +92,13 @@ std::string render_live(const LiveFrame& f, const LiveLayout& layout) {
   bool keys = layout.keys;
   std::vector<std::string> out;
   out.push_back(
-      fmt::format("measure live: pid {}, {}, {} mode, {}", f.pid, f.program, f.mode, human_duration(f.time_ns)));
-  out.push_back(fmt::format("live {} in {}, peak {}; allocating {} ({} allocations/s)",
-                            human_bytes(f.totals.live_bytes), plural(f.totals.live_count, "block", "blocks"),
-                            human_bytes(f.totals.peak_bytes), human_rate(f.bytes_per_second),
+      fmt::format("measure live: pid {}, {} mode, {}: {}", f.pid, f.mode, human_duration(f.time_ns), f.program));
+  // The light modes keep no exact peak: theirs is the highest seen at sample points.
+  std::string peak = f.capture_mode == CaptureMode::exact
+                         ? fmt::format("peak {}", human_bytes(f.totals.peak_bytes))
+                         : fmt::format("peak at least {}, sampled", human_bytes(f.totals.peak_bytes));
+  out.push_back(fmt::format("live {} in {}, {}; allocating {} ({} allocations/s)", human_bytes(f.totals.live_bytes),
+                            plural(f.totals.live_count, "block", "blocks"), peak, human_rate(f.bytes_per_second),
                             grouped(static_cast<std::uint64_t>(std::llround(f.allocations_per_second)))));
   out.push_back(fmt::format("allocated {} in {}; freed {} in {}", human_bytes(f.totals.alloc_bytes),
                             plural(f.totals.alloc_count, "block", "blocks"), human_bytes(f.totals.freed_bytes),
@@ -107,8 +111,14 @@ std::string render_live(const LiveFrame& f, const LiveLayout& layout) {
     }
   }
   out.emplace_back();
-  out.push_back(fmt::format("Top call sites by {}, grouped by {}:", sort_label(f.sort), group_by_name(f.by)));
-  out.push_back(fmt::format("  {:>10}  {:>10}  {:>12}  {:>10}  location", "live", "blocks", "allocating", "allocated"));
+  if (f.capture_mode == CaptureMode::counters) {
+    out.emplace_back("Counters mode keeps no call sites, only the totals above (exact and sampled modes do).");
+  } else {
+    out.push_back(fmt::format("Top call sites by {}, grouped by {}{}:", sort_label(f.sort), group_by_name(f.by),
+                              f.capture_mode == CaptureMode::sampled ? " (estimates from the samples)" : ""));
+    out.push_back(
+        fmt::format("  {:>10}  {:>10}  {:>12}  {:>10}  location", "live", "blocks", "allocating", "allocated"));
+  }
   // As many rows as fit (or as asked), and a line for the rest.
   std::size_t reserved = (f.threads.empty() ? 0 : 2) + (keys ? 2 : 0);
   std::size_t room = lines > out.size() + reserved ? lines - out.size() - reserved : 1;

@@ -136,10 +136,11 @@ std::string fmt_command(const std::vector<std::string>& argv) {
 // The steady server under `measure run`, in a thread, until stop().
 class Server {
  public:
-  explicit Server(const TempDir& dir) : m_pidfile(dir.file("pid")), m_stop(dir.file("stop")) {
-    m_thread = std::thread([this, capture = dir.file("server.msr")] {
-      m_result = run_process(
-          {tool_path(), "run", "-q", "-o", capture, "--", fixture_path("steady_server"), m_pidfile, m_stop});
+  explicit Server(const TempDir& dir, const std::string& mode = "exact")
+      : m_pidfile(dir.file("pid")), m_stop(dir.file("stop")) {
+    m_thread = std::thread([this, mode, capture = dir.file("server.msr")] {
+      m_result = run_process({tool_path(), "run", "-q", "--mode", mode, "-o", capture, "--",
+                              fixture_path("steady_server"), m_pidfile, m_stop});
     });
     m_pid = measure::test::wait_for_pid_file(m_pidfile);
     REQUIRE_MESSAGE(m_pid > 0, "the server did not start");
@@ -259,6 +260,34 @@ TEST_CASE("live: without a terminal each refresh is printed as text, until the p
   // One row per refresh (--top 1), and a line for the rest.
   CHECK(count(live.out, "  ... and ") == count(live.out, "measure live: pid"));
   REQUIRE(finished.status() == 0);
+}
+
+TEST_CASE("live: the light modes' view says what they do not keep") {
+  for (std::string mode : {"sampled", "counters"}) {
+    CAPTURE(mode);
+    TempDir dir;
+    Server server(dir, mode);
+    ProcessOptions options;
+    options.timeout_seconds = 60;
+    ProcessResult live;
+    std::thread watching([&] {
+      live = run_process_with({tool_path(), "live", std::to_string(server.pid()), "--interval", "0.2"}, options);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    server.stop();
+    watching.join();
+    REQUIRE_FALSE(live.timed_out);
+    CHECK(live.status() == 0);
+    CHECK_MESSAGE(live.out.find(mode + " mode") != std::string::npos, live.out, live.err);
+    CHECK(live.out.find(", peak at least ") != std::string::npos);
+    if (mode == "counters") {
+      CHECK(live.out.find("Counters mode keeps no call sites, only the totals above") != std::string::npos);
+      CHECK(live.out.find("Top call sites") == std::string::npos);
+    } else {
+      CHECK(live.out.find("Top call sites by live bytes, grouped by line (estimates from the samples):") !=
+            std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("run --live: the view on the terminal, the program's output in its files, the capture as usual") {
