@@ -60,6 +60,17 @@ std::string traced_status_directory(int pid) {
 }
 
 void request_dump(int pid, const std::string& directory, const fs::path& output, std::chrono::milliseconds timeout) {
+  // One request at a time: the runtime reads one request file, so a second requester (a dump
+  // while `measure live` watches) would replace the first's request and leave it waiting.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  FileLock turn((fs::path(directory) / fmt::format("dump-{}.lock", pid)).string(), deadline);
+  if (!turn.locked()) {
+    if (!process_running(pid) || !fs::is_directory(directory)) {
+      throw ProcessGone(fmt::format("process {} ended", pid));
+    }
+    throw Error(fmt::format("process {}: another request did not finish within {} s", pid,
+                            std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+  }
   (void)answer(directory, pid);  // a stale answer of an earlier request that gave up
 
   // The request: written under another name, then renamed, so the runtime reads it whole.
@@ -87,7 +98,6 @@ void request_dump(int pid, const std::string& directory, const fs::path& output,
     throw IoError(fmt::format("{}: cannot write the request: {}", request.string(), ec.message()));
   }
 
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::optional<int> status;
   while (!(status = answer(directory, pid))) {
     if (!process_running(pid)) {

@@ -28,7 +28,8 @@ int parse_pid(const std::string& text);
 std::string traced_status_directory(int pid);
 
 /// Asks process `pid` (its status directory `directory`) to write its capture to `output`, an
-/// absolute path, and waits for the answer, at most `timeout`. Throws ProcessGone when the
+/// absolute path, and waits for the answer, at most `timeout` (a concurrent request of
+/// another process, served first, included). Throws ProcessGone when the
 /// process ends first, Error when it does not answer in time, IoError when it could not
 /// write the capture. The capture carries no symbols yet (store_symbols adds them).
 void request_dump(int pid, const std::string& directory, const std::filesystem::path& output,

@@ -1,6 +1,7 @@
 // Starting the measured program and waiting for it (the only process control in the tools).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -48,6 +49,23 @@ std::string own_directory();
 /// system mounted nosuid, the owner is the user running it, or no new privileges may be
 /// gained). pre: `path` is an ELF program (the kernel ignores these bits on scripts).
 std::string secure_execution(const std::string& path);
+
+/// An exclusive lock on the file at `path` (created when missing), which processes taking the
+/// same lock wait for: it serializes requests through one channel. Released when destroyed,
+/// and by the kernel when the process ends.
+class FileLock {
+ public:
+  /// Waits for the lock until `deadline`; locked() is false when it did not get it (or the
+  /// file cannot be opened).
+  FileLock(const std::string& path, std::chrono::steady_clock::time_point deadline);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool locked() const noexcept { return m_fd >= 0; }
+
+ private:
+  int m_fd = -1;
+};
 
 /// A private directory (mode 0700, under $TMPDIR or /tmp) where the runtime notes why a
 /// process could not write its capture (MEASURE_STATUS_DIR: an empty file PID.ERRNO per

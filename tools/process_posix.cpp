@@ -10,8 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -101,6 +103,27 @@ StatusDirectory::StatusDirectory() {
   std::string templ = fmt::format("{}/measure-run.XXXXXX", tmp != nullptr && *tmp == '/' ? tmp : "/tmp");
   if (::mkdtemp(templ.data()) != nullptr) {
     m_path = templ;
+  }
+}
+
+FileLock::FileLock(const std::string& path, std::chrono::steady_clock::time_point deadline) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return;
+  }
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() > deadline) {
+      ::close(fd);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  m_fd = fd;
+}
+
+FileLock::~FileLock() {
+  if (m_fd >= 0) {
+    ::close(m_fd);  // releases the lock
   }
 }
 

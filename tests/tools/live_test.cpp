@@ -290,6 +290,42 @@ TEST_CASE("live: the light modes' view says what they do not keep") {
   }
 }
 
+TEST_CASE("live: requests of several processes at once take their turns") {
+  // Three dumps started together and a live view: each request waits for the one before, and
+  // none is answered with another's capture or left waiting for an answer that went elsewhere.
+  TempDir dir;
+  Server server(dir);
+  ProcessOptions options;
+  options.timeout_seconds = 20;
+  ProcessResult live;
+  std::thread watching([&] {
+    live = run_process_with({tool_path(), "live", std::to_string(server.pid()), "--interval", "0.1"}, options);
+  });
+  std::vector<ProcessResult> dumps(3);
+  std::vector<std::thread> dumping;
+  for (std::size_t i = 0; i < dumps.size(); ++i) {
+    dumping.emplace_back([&, i] {
+      dumps[i] = run_process_with({tool_path(), "dump", "-q", std::to_string(server.pid()), "-o",
+                                   dir.file("dump" + std::to_string(i) + ".msr")},
+                                  options);
+    });
+  }
+  for (std::thread& t : dumping) {
+    t.join();
+  }
+  server.stop();
+  watching.join();
+  for (std::size_t i = 0; i < dumps.size(); ++i) {
+    CAPTURE(i);
+    CHECK_FALSE(dumps[i].timed_out);
+    CHECK_MESSAGE(dumps[i].status() == 0, dumps[i].err);
+    CHECK(std::filesystem::file_size(dir.file("dump" + std::to_string(i) + ".msr")) > 0);
+  }
+  REQUIRE_FALSE(live.timed_out);
+  CHECK(live.status() == 0);
+  CHECK(count(live.out, "measure live: pid") >= 2);
+}
+
 TEST_CASE("run --live: the view on the terminal, the program's output in its files, the capture as usual") {
   TempDir dir;
   std::string pidfile = dir.file("pid");
