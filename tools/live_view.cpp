@@ -35,8 +35,7 @@ LiveFrame make_live_frame(const Capture& capture, const Report& report, LiveSort
   LiveFrame frame;
   frame.program = command_line(capture.program);
   frame.pid = capture.program.pid;
-  frame.mode = std::string(mode_name(capture.program.mode));
-  frame.capture_mode = capture.program.mode;
+  frame.mode = capture.program.mode;
   frame.time_ns = capture.program.duration_ns;
   frame.totals = capture.totals;
   frame.timeline = &capture.timeline;
@@ -91,10 +90,10 @@ std::string render_live(const LiveFrame& f, const LiveLayout& layout) {
   unsigned lines = layout.lines;
   bool keys = layout.keys;
   std::vector<std::string> out;
-  out.push_back(
-      fmt::format("measure live: pid {}, {} mode, {}: {}", f.pid, f.mode, human_duration(f.time_ns), f.program));
+  out.push_back(fmt::format("measure live: pid {}, {} mode, {}: {}", f.pid, mode_name(f.mode),
+                            human_duration(f.time_ns), f.program));
   // The light modes keep no exact peak: theirs is the highest seen at sample points.
-  std::string peak = f.capture_mode == CaptureMode::exact
+  std::string peak = f.mode == CaptureMode::exact
                          ? fmt::format("peak {}", human_bytes(f.totals.peak_bytes))
                          : fmt::format("peak at least {}, sampled", human_bytes(f.totals.peak_bytes));
   out.push_back(fmt::format("live {} in {}, {}; allocating {} ({} allocations/s)", human_bytes(f.totals.live_bytes),
@@ -111,11 +110,11 @@ std::string render_live(const LiveFrame& f, const LiveLayout& layout) {
     }
   }
   out.emplace_back();
-  if (f.capture_mode == CaptureMode::counters) {
+  if (f.mode == CaptureMode::counters) {
     out.emplace_back("Counters mode keeps no call sites, only the totals above (exact and sampled modes do).");
   } else {
     out.push_back(fmt::format("Top call sites by {}, grouped by {}{}:", sort_label(f.sort), group_by_name(f.by),
-                              f.capture_mode == CaptureMode::sampled ? " (estimates from the samples)" : ""));
+                              f.mode == CaptureMode::sampled ? " (estimates from the samples)" : ""));
     out.push_back(
         fmt::format("  {:>10}  {:>10}  {:>12}  {:>10}  location", "live", "blocks", "allocating", "allocated"));
   }

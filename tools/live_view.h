@@ -35,8 +35,7 @@ struct LiveRow {
 struct LiveFrame {
   std::string program;  // the command line
   std::uint64_t pid = 0;
-  std::string mode;
-  CaptureMode capture_mode = CaptureMode::exact;
+  CaptureMode mode = CaptureMode::exact;
   std::uint64_t time_ns = 0;  // the program's running time at this capture
   Metrics totals;
   double bytes_per_second = 0;
