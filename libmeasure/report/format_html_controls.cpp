@@ -171,6 +171,10 @@ const std::string_view html_script_controls =
       }
       points.push({ t: timeline.t[i], live: timeline.live[i], rss: timeline.rss[i] });
     }
+    // A point stands at the time of its highest live bytes, so the peak may fall after the last.
+    if (P.peak_bytes > 0 && !points.some((p) => p.peak)) {
+      points.push({ t: peakAt, live: P.peak_bytes, rss: -1, peak: true });
+    }
     const end = Math.max(points[points.length - 1].t, 1);
     // Each on its own scale: resident memory is often many times the live bytes.
     let top = 1; let topRss = 1;
