@@ -62,10 +62,12 @@ std::string traced_status_directory(int pid) {
 void request_dump(int pid, const std::string& directory, const fs::path& output, std::chrono::milliseconds timeout) {
   // One request at a time: the runtime reads one request file, so a second requester (a dump
   // while `measure live` watches) would replace the first's request and leave it waiting.
+  // `measure run` removes the directory once its program has ended.
+  auto gone = [&] { return !process_running(pid) || !fs::is_directory(directory); };
   auto deadline = std::chrono::steady_clock::now() + timeout;
   FileLock turn((fs::path(directory) / fmt::format("dump-{}.lock", pid)).string(), deadline);
   if (!turn.locked()) {
-    if (!process_running(pid) || !fs::is_directory(directory)) {
+    if (gone()) {
       throw ProcessGone(fmt::format("process {} ended", pid));
     }
     throw Error(fmt::format("process {}: another request did not finish within {} s", pid,
@@ -76,8 +78,6 @@ void request_dump(int pid, const std::string& directory, const fs::path& output,
   // The request: written under another name, then renamed, so the runtime reads it whole.
   fs::path request = fs::path(directory) / fmt::format("dump-{}", pid);
   fs::path partial = fs::path(directory) / fmt::format(".dump-{}.{}", pid, ::getpid());
-  // `measure run` removes the directory once its program has ended.
-  auto gone = [&] { return !process_running(pid) || !fs::is_directory(directory); };
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     out << output.string() << '\n';

@@ -93,8 +93,7 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
   }
   fs::path capture_path = fs::path(scratch.path()) / "live.msr";
   SymbolFiles files;  // each module's file read once, shared by the refreshes
-  std::optional<Screen> screen(
-      std::in_place, on_free_terminal ? Screen::Where::free_terminal : Screen::Where::standard_output, catch_signals);
+  Screen screen(on_free_terminal ? Screen::Where::free_terminal : Screen::Where::standard_output, catch_signals);
   LiveHistory history;
   LiveSort sort = LiveSort::live_bytes;
   GroupBy by = o.by;
@@ -114,9 +113,9 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
     Report report = live_report(capture, by, symbolizer);
     LiveHistory before = history;
     LiveFrame frame = make_live_frame(capture, report, sort, history);
-    if (screen->open()) {
-      TerminalSize size = screen->size();
-      screen->draw(render_live(frame, LiveLayout{size.columns, size.lines, true, true, 0}));
+    if (screen.open()) {
+      TerminalSize size = screen.size();
+      screen.draw(render_live(frame, LiveLayout{size.columns, size.lines, true, true, 0}));
       last = render_live(frame, LiveLayout{size.columns, size.lines, true, false, 0});
     } else {
       // A log's lines are not cut (long function names stay whole).
@@ -133,7 +132,7 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
       if (left.count() <= 0 || interrupted()) {
         break;
       }
-      int key = screen->read_key(static_cast<int>(std::min<long>(left.count(), 100)));
+      int key = screen.read_key(static_cast<int>(std::min<long>(left.count(), 100)));
       if (key == 'q' || key == 'Q') {
         quit = true;
         break;
@@ -151,8 +150,8 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
         }
         frame = make_live_frame(capture, report, sort, again);
         history = again;
-        TerminalSize size = screen->size();
-        screen->draw(render_live(frame, LiveLayout{size.columns, size.lines, true, true, 0}));
+        TerminalSize size = screen.size();
+        screen.draw(render_live(frame, LiveLayout{size.columns, size.lines, true, true, 0}));
         last = render_live(frame, LiveLayout{size.columns, size.lines, true, false, 0});
       }
     }
@@ -164,7 +163,7 @@ LiveEnd show_live(int pid, const std::string& directory, const LiveViewOptions& 
   if (end == LiveEnd::stopped && catch_signals && Screen::interrupted()) {
     end = LiveEnd::interrupted;
   }
-  screen->leave(last);  // the last refresh stays on the shell's screen
+  screen.leave(last);  // the last refresh stays on the shell's screen
   return end;
 }
 

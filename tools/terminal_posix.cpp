@@ -18,11 +18,12 @@ bool stderr_is_terminal() noexcept {
   return ::isatty(STDERR_FILENO) == 1;
 }
 
-int open_free_terminal() noexcept {
-  if (::isatty(STDOUT_FILENO) == 1 || ::isatty(STDERR_FILENO) == 1) {
-    return -1;
-  }
-  int fd = ::open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+namespace {
+
+// The controlling terminal opened with `flags`, when this process is in its foreground group;
+// -1 otherwise.
+int open_foreground_terminal(int flags) noexcept {
+  int fd = ::open("/dev/tty", flags | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     return -1;  // no controlling terminal (a service, a CI job, setsid)
   }
@@ -32,6 +33,15 @@ int open_free_terminal() noexcept {
     return -1;
   }
   return fd;
+}
+
+}  // namespace
+
+int open_free_terminal() noexcept {
+  if (::isatty(STDOUT_FILENO) == 1 || ::isatty(STDERR_FILENO) == 1) {
+    return -1;
+  }
+  return open_foreground_terminal(O_WRONLY);
 }
 
 void write_all(int fd, std::string_view text) noexcept {
@@ -88,11 +98,11 @@ Screen::Screen(Where where, bool catch_signals) : m_saved(std::make_unique<Saved
   if (where == Where::standard_output ? !on_output : on_output || ::isatty(STDERR_FILENO) == 1) {
     return;
   }
-  int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int fd = open_foreground_terminal(O_RDWR);
   if (fd < 0) {
     return;
   }
-  if (::tcgetpgrp(fd) != ::getpgrp() || ::tcgetattr(fd, &m_saved->mode) != 0) {
+  if (::tcgetattr(fd, &m_saved->mode) != 0) {
     ::close(fd);
     return;
   }
