@@ -25,6 +25,10 @@ inline bool resolve_originals_once() noexcept {
   return originals_ready();
 }
 
+/// True when this copy of the library was loaded by `measure attach` (hooks/attach.cpp): its
+/// file is the copy the tool made under that name.
+bool loaded_for_attach() noexcept;
+
 /// Allocation from the bootstrap arena, counted in the capture's diagnostics.
 void* bootstrap(std::size_t size, std::size_t alignment) noexcept;
 

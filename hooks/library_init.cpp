@@ -10,6 +10,10 @@ namespace {
 __attribute__((constructor(101))) void on_load() noexcept {
   resolve_originals();
   resolve_cxx_originals();
+  if (loaded_for_attach()) {
+    detail::on_library_loaded(detail::LoadRole::attach);
+    return;
+  }
   // This copy's hooks are live only if the program's malloc is ours. When the library is
   // both preloaded and linked (or the program defines malloc itself) the other copy owns it.
   detail::on_library_loaded(malloc_owner() == MallocOwner::other_measure ? detail::LoadRole::dormant

@@ -142,6 +142,35 @@ struct ImportOptions {
 void add_import_command(CLI::App& app, ImportOptions& options);
 int import_command(const ImportOptions& options);
 
+struct AttachOptions {
+  std::string pid;
+  std::string output;  // empty: measure.NAME.PID.msr in the current directory
+  std::string mode = "exact";
+  std::uint32_t depth = 64;
+  std::string sample_interval;
+  double duration = 0;  // seconds; 0: until Ctrl-C or `measure detach`
+  bool quiet = false;
+};
+void add_attach_command(CLI::App& app, AttachOptions& options);
+/// Records a running process from now until --duration, Ctrl-C or `measure detach`, then
+/// writes its capture; the process goes on as before (docs/integrations.md).
+int attach_command(const AttachOptions& options);
+
+struct DetachOptions {
+  std::string pid;
+  bool quiet = false;
+};
+void add_detach_command(CLI::App& app, DetachOptions& options);
+/// Ends the recording `measure attach` started in a process, and waits for its capture.
+int detach_command(const DetachOptions& options);
+
+/// libmeasure_preload.so beside this executable (or MEASURE_PRELOAD_LIBRARY). IoError when
+/// it is not there.
+std::string find_preload_library();
+/// A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
+/// optionally followed by iB or B, any case), into `out`. False when it is not one.
+bool parse_interval(const std::string& text, std::uint64_t* out);
+
 /// Writes `text` to `path` atomically, or to standard output when `path` is empty.
 void write_output(const std::string& path, const std::string& text);
 

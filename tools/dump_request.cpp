@@ -49,12 +49,21 @@ std::string traced_status_directory(int pid) {
   if (files.empty()) {
     throw UsageError(fmt::format("cannot read process {}'s mappings (another user's process?)", pid));
   }
+  // `measure attach`: the session's directory holds the library the process mapped.
+  for (const std::string& file : files) {
+    fs::path path(file);
+    std::error_code ec;
+    if (path.filename() == "libmeasure_attach.so" && fs::is_regular_file(path.parent_path() / "attach.pid", ec)) {
+      return path.parent_path().string();
+    }
+  }
   bool traced = std::any_of(files.begin(), files.end(),
                             [](const std::string& f) { return f.ends_with("/libmeasure_preload.so"); });
   std::string directory = started_environment_value(pid, "MEASURE_STATUS_DIR");
   if (!traced || directory.empty() || !fs::is_directory(directory)) {
-    throw UsageError(
-        fmt::format("process {} is not one 'measure run' traces; start it with 'measure run -- PROGRAM'", pid));
+    throw UsageError(fmt::format(
+        "process {} is not one measure traces; start it with 'measure run -- PROGRAM', or 'measure attach {}'", pid,
+        pid));
   }
   return directory;
 }

@@ -43,7 +43,8 @@ std::vector<std::string> split_run_command(std::vector<std::string>& args) {
   return command;
 }
 
-constexpr std::string_view subcommands[] = {"run", "report", "diff", "merge", "symbolize", "import", "dump", "live"};
+constexpr std::string_view subcommands[] = {"run",    "report", "diff", "merge",  "symbolize",
+                                            "import", "dump",   "live", "attach", "detach"};
 
 // CLI11's messages, in the words of this tool: one line, naming the subcommand whose help
 // explains the option.
@@ -81,8 +82,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   if (!known) {
     bool option = !args[1].empty() && args[1][0] == '-';
     fmt::print(stderr,
-               "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import, dump or "
-               "live; see 'measure --help')\n",
+               "measure: unknown {} '{}' (expected a subcommand: run, report, diff, merge, symbolize, import, dump, "
+               "live, attach or detach; see 'measure --help')\n",
                option ? "option" : "subcommand", args[1]);
     return 2;
   }
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       "  measure import heaptrack.app.4242.zst -o app.msr       a heaptrack recording as a capture\n"
       "  measure dump 1234 -o now.msr             the capture of a process 'measure run' traces, now\n"
       "  measure live 1234                        its top call sites and allocation rate, live\n"
+      "  measure attach 1234 --duration 60        record a process that is already running, for a minute\n"
       "\nRun 'measure SUBCOMMAND --help' for the options of each subcommand; 'measure --version' prints the version.");
   measure::tools::RunOptions run;
   measure::tools::add_run_command(app, run);
@@ -117,6 +119,10 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   measure::tools::add_dump_command(app, dump);
   measure::tools::LiveOptions live;
   measure::tools::add_live_command(app, live);
+  measure::tools::AttachOptions attach;
+  measure::tools::add_attach_command(app, attach);
+  measure::tools::DetachOptions detach;
+  measure::tools::add_detach_command(app, detach);
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
@@ -154,6 +160,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     }
     if (app.got_subcommand("live")) {
       return measure::tools::live_command(live);
+    }
+    if (app.got_subcommand("attach")) {
+      return measure::tools::attach_command(attach);
+    }
+    if (app.got_subcommand("detach")) {
+      return measure::tools::detach_command(detach);
     }
     return measure::tools::report_command(report);
   } catch (const measure::Error& e) {

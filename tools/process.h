@@ -1,9 +1,14 @@
 // Starting the measured program and waiting for it (the only process control in the tools).
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace measure::tools {
@@ -67,12 +72,13 @@ class FileLock {
   int m_fd = -1;
 };
 
-/// A private directory (mode 0700, under $TMPDIR or /tmp) where the runtime notes why a
-/// process could not write its capture (MEASURE_STATUS_DIR: an empty file PID.ERRNO per
-/// failure). Removed with its notes when destroyed; path() is empty when none could be made.
+/// A private directory (mode 0700, under $TMPDIR or /tmp, named `prefix`.XXXXXX) where the
+/// runtime notes why a process could not write its capture (MEASURE_STATUS_DIR: an empty
+/// file PID.ERRNO per failure) and finds requests. Removed with its files when destroyed;
+/// path() is empty when none could be made.
 class StatusDirectory {
  public:
-  StatusDirectory();
+  explicit StatusDirectory(const char* prefix = "measure-run");
   ~StatusDirectory();
   StatusDirectory(const StatusDirectory&) = delete;
   StatusDirectory& operator=(const StatusDirectory&) = delete;
@@ -83,5 +89,67 @@ class StatusDirectory {
  private:
   std::string m_path;
 };
+
+/// A running process whose threads this process traces (ptrace), to call functions of the
+/// process on one of them (`measure attach`). While one exists, SIGINT, SIGTERM, SIGHUP and
+/// SIGQUIT wait: a tracer that died in the middle of a call would leave the thread returning
+/// nowhere. Destroying it lets every thread go on, with the signals the program received
+/// meanwhile.
+class Tracee {
+ public:
+  /// Traces every thread of process `pid` without stopping them. Throws UsageError when it
+  /// cannot (no such process; no permission, with the reason: another user's process, the
+  /// kernel's ptrace_scope, or a tracer already there).
+  explicit Tracee(int pid);
+  ~Tracee();
+  Tracee(const Tracee&) = delete;
+  Tracee& operator=(const Tracee&) = delete;
+
+  /// Stops every thread (and any it started meanwhile). Throws ProcessGone when none is left.
+  void stop_all();
+  /// Lets every stopped thread but `except` go on.
+  void resume(int except = 0);
+  /// True when every thread was stopped while it waited in a system call.
+  bool all_waiting() const;
+  /// A stopped thread that can run the C library's loader: one waiting in a system call that
+  /// is not part of taking or growing memory or of waiting for a lock, or running code
+  /// outside the C library and the loader (the main thread first); 0 when none is.
+  int safe_thread() const;
+
+  /// A call argument: a number, or text copied onto the thread's stack (its address passed).
+  struct Argument {
+    std::uint64_t value = 0;
+    std::optional<std::string> text;
+  };
+  /// Calls `function(arguments...)` on stopped thread `tid` and returns what it returned
+  /// (its rax); the thread is stopped again afterwards, with its registers as before. Signals
+  /// the program receives meanwhile are delivered later. Throws ProcessGone when the process
+  /// ends, Error when the call faults (the thread is left as it was).
+  std::uint64_t call(int tid, std::uintptr_t function, const std::vector<Argument>& arguments);
+  /// The main thread when it is traced, else another; 0 when none is.
+  int main_thread() const;
+  /// The NUL-terminated text at `address` in the process, at most `limit` bytes.
+  std::string read_string(std::uint64_t address, std::size_t limit = 4096);
+
+ private:
+  struct Thread;
+  void seize_new_threads();
+  bool wait_stop(Thread& t);
+  Thread& thread(int tid);
+  void write_memory(std::uint64_t address, const void* data, std::size_t size);
+  void deliver_late_signals() noexcept;
+  void release() noexcept;
+
+  int m_pid;
+  int m_memory;
+  sigset_t m_old_signals{};
+  std::vector<Thread> m_threads;
+  std::vector<std::pair<int, int>> m_late_signals;  // (thread, signal) received during calls
+};
+
+/// The address, in process `pid`, of the function `name` that its first mapped module whose
+/// path `module` accepts defines (read from the file's dynamic symbol table); 0 when none
+/// does. Throws Error for a malformed file.
+std::uintptr_t remote_function(int pid, const std::function<bool(const std::string&)>& module, const std::string& name);
 
 }  // namespace measure::tools

@@ -98,9 +98,9 @@ std::string secure_execution(const std::string& path) {
   return {};
 }
 
-StatusDirectory::StatusDirectory() {
+StatusDirectory::StatusDirectory(const char* prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = fmt::format("{}/measure-run.XXXXXX", tmp != nullptr && *tmp == '/' ? tmp : "/tmp");
+  std::string templ = fmt::format("{}/{}.XXXXXX", tmp != nullptr && *tmp == '/' ? tmp : "/tmp", prefix);
   if (::mkdtemp(templ.data()) != nullptr) {
     m_path = templ;
   }

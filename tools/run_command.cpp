@@ -31,7 +31,6 @@
 #include "tools/terminal.h"
 
 namespace measure::tools {
-namespace {
 
 std::string find_preload_library() {
   if (const char* override_path = std::getenv("MEASURE_PRELOAD_LIBRARY")) {
@@ -50,6 +49,8 @@ std::string find_preload_library() {
   throw IoError(
       fmt::format("cannot find libmeasure_preload.so next to {} (looked in ../lib and ../lib/measure)", dir.string()));
 }
+
+namespace {
 
 // The value of the loader's list variable `name` (LD_PRELOAD, LD_AUDIT) for the run: `ours`
 // first, then whatever the user had set.
@@ -361,8 +362,8 @@ void print_untraced_processes(const std::vector<std::pair<std::string, Capture>>
              total == 1 ? "" : "es", total == 1 ? "was" : "were", fmt::join(kinds, ", "), hint);
 }
 
-// A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
-// optionally followed by iB or B, any case).
+}  // namespace
+
 bool parse_interval(const std::string& text, std::uint64_t* out) {
   std::size_t digits = 0;
   std::uint64_t value = 0;
@@ -392,8 +393,6 @@ bool parse_interval(const std::string& text, std::uint64_t* out) {
   *out = value << shift;
   return true;
 }
-
-}  // namespace
 
 void add_run_command(CLI::App& app, RunOptions& o) {
   CLI::App* run = app.add_subcommand("run", "Run a program with allocation tracing and write a capture file.");

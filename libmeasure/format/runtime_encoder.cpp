@@ -218,6 +218,8 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"untraced_forks", d.untraced_forks.load()},
       {"untraced_execs", d.untraced_execs.load()},
       {"scopes_too_deep", d.scopes_too_deep.load()},
+      {"attached", rt.attached ? 1U : 0U},
+      {"freed_before_attach", d.freed_before_attach.load()},
       {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };
   std::size_t count = sizeof counters / sizeof counters[0] - (rt.options.mode == Mode::sampled ? 0 : 1);

@@ -214,6 +214,34 @@ void* find_symbol(const char* name, bool next) noexcept;
 /// only: no lock, no allocation, usable from the loader's audit callbacks.
 void* module_function(const void* module, const char* name) noexcept;
 
+// ---- redirected calls (measure attach) -------------------------------------------------
+/// A word through which a loaded module reaches a function of another module: a GOT entry
+/// or an absolute pointer to the function, as its dynamic relocations name them.
+struct CallSlot {
+  void** slot;                // the word
+  void* original;             // what it held when found
+  void* replacement;          // what redirecting puts there
+  const void* module;         // the loader's record (link_map) of the module holding it
+  std::uintptr_t page_begin;  // its page when read-only after relocation (RELRO), else 0
+};
+
+/// Finds the slots through which the loaded modules reach the functions `names[i]`, to be
+/// redirected to `replacements[i]` (i < count): every module but measure's own libraries
+/// and the loader. Fills at most `capacity` of `out` and returns how many there are (more
+/// than `capacity`: call again with room for all). Takes the loader's lock, like
+/// for_each_module; allocates nothing.
+std::size_t find_call_slots(const char* const* names, void* const* replacements, std::size_t count, CallSlot* out,
+                            std::size_t capacity) noexcept;
+/// The loader's record (link_map) of the module that contains `address`, and its file's path
+/// in `*path` ("" for the main program); nullptr when no module contains it.
+const void* module_of(const void* address, const char** path) noexcept;
+/// True while the module that held `slot` when it was found is still loaded. Lock-free.
+bool call_slot_loaded(const CallSlot& slot) noexcept;
+/// Stores `value` in the slot, making a read-only page writable for the store. Takes no lock
+/// and allocates nothing: safe while the program's other threads are stopped anywhere.
+/// False when the page could not be made writable (nothing is written then).
+bool write_call_slot(const CallSlot& slot, void* value) noexcept;
+
 /// True once the C library has begun initializing the process (its early initialization or
 /// its environment); before, only the dynamic loader runs. Stays true when the program
 /// clears its environment.

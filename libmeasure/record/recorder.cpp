@@ -284,7 +284,8 @@ __attribute__((always_inline)) inline bool free_block(void* address, AllocFamily
   auto key = block_key(address, family);
   BlockInfo info;
   if (!take_live_block(rt, key, &info)) {
-    rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
+    (rt.attached ? rt.diagnostics.freed_before_attach : rt.diagnostics.unmatched_frees)
+        .fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   if (!same_family(info.family, family)) {
@@ -325,7 +326,8 @@ void record_reallocation(void* old_address, const BlockInfo* old, void* fresh, s
   Runtime& rt = runtime();
   auto old_key = reinterpret_cast<std::uintptr_t>(old_address);
   if (old == nullptr && old_address != nullptr) {
-    rt.diagnostics.unmatched_frees.fetch_add(1, std::memory_order_relaxed);
+    (rt.attached ? rt.diagnostics.freed_before_attach : rt.diagnostics.unmatched_frees)
+        .fetch_add(1, std::memory_order_relaxed);
   }
   if (old != nullptr && !same_family(old->family, AllocFamily::malloc)) {
     rt.diagnostics.mismatched_frees.fetch_add(1, std::memory_order_relaxed);

@@ -30,6 +30,22 @@ void serve_dump_request(Runtime& rt, int pid) noexcept {
   }
 }
 
+// `measure detach` ended the recording of an attached runtime: the capture, to the output
+// `measure attach` named, and the answer in the status directory (detach-PID.done-STATUS).
+void write_detached_capture(Runtime& rt, int pid) noexcept {
+  int expected = static_cast<int>(RuntimeState::detached);
+  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::finished))) {
+    return;  // the process is exiting, and its exit handler writes it
+  }
+  rt.modules.scan();
+  int status = write_capture_file(rt, true);
+  char answer[sizeof rt.options.status_dir + 64];
+  if (static_cast<std::size_t>(std::snprintf(answer, sizeof answer, "%s/detach-%d.done-%d", rt.options.status_dir, pid,
+                                             status)) < sizeof answer) {
+    platform::create_marker(answer);
+  }
+}
+
 // Samples the timeline every interval and writes a checkpoint every checkpoint interval, so
 // a program killed by SIGKILL or the OOM killer still leaves a capture; under `measure run`
 // it also answers dump requests. A toolkit thread:
@@ -59,7 +75,16 @@ void* background_thread(void*) noexcept {
       wake = std::min(wake, now + dump_poll_ns);
     }
     platform::sleep_ns(wake > now ? wake - now : 0);
-    if (rt.current() != RuntimeState::recording || platform::process_id() != owner) {
+    RuntimeState state = rt.current();
+    if (state == RuntimeState::prepared) {
+      platform::sleep_ns(10'000'000);  // `measure attach` is about to redirect the program's calls
+      continue;
+    }
+    if (state == RuntimeState::detached && platform::process_id() == owner) {
+      write_detached_capture(rt, owner);
+      return nullptr;
+    }
+    if (state != RuntimeState::recording || platform::process_id() != owner) {
       return nullptr;  // finished, off, or this copy of the thread belongs to an old parent
     }
     now = platform::monotonic_ns() - rt.start_monotonic_ns;

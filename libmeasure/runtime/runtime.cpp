@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <type_traits>
 
@@ -143,23 +144,11 @@ void on_exit_handler() noexcept {
 
 }  // namespace
 
-bool start_recording() noexcept {
-  Runtime& rt = g_runtime;
-  // Before the C library has set up the environment only the loader allocates (under
-  // LD_AUDIT it does, for its own records of each module): not the program's memory, and
-  // the options cannot be read yet. Such calls pass through; recording starts at the next.
-  if (!platform::c_library_started()) {
-    return false;
-  }
-  int expected = static_cast<int>(RuntimeState::uninitialized);
-  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::initializing),
-                                        std::memory_order_acq_rel)) {
-    return false;  // another thread is initializing: its allocations are not recorded yet
-  }
-  BusyScope busy;
-  // The options are measure's values; then the program's own environment is put back.
-  parse_environment(environ, rt.options);
-  rt.environment.settle(environ);
+namespace {
+
+// The clocks, the process, the output path and the tables of a runtime about to record, from
+// its options. Returns the state it takes: recording, or off (MEASURE_MODE=off, no memory).
+RuntimeState set_up_tables(Runtime& rt) noexcept {
   if (rt.options.mode == Mode::sampled) {
     rt.sample_seed = rt.options.seed_set ? rt.options.seed : platform::random_u64();
   }
@@ -170,41 +159,25 @@ bool start_recording() noexcept {
 
   std::uintptr_t begin = 0;
   std::uintptr_t end = 0;
-  if (platform::module_text_range(reinterpret_cast<const void*>(&start_recording), &begin, &end)) {
+  if (platform::module_text_range(reinterpret_cast<const void*>(&set_up_tables), &begin, &end)) {
     rt.unwinder.set_own_range(begin, end);
   }
-  RuntimeState next = RuntimeState::recording;
   if (rt.options.mode == Mode::off) {
-    next = RuntimeState::off;
-  } else if (!rt.stacks.init()) {
+    return RuntimeState::off;
+  }
+  if (!rt.stacks.init()) {
     LogLine().text("cannot reserve memory for the stack table; recording is off").emit();
-    next = RuntimeState::off;
-  } else if (rt.options.shadow) {
+    return RuntimeState::off;
+  }
+  if (rt.options.shadow) {
     rt.shadow.enable(rt.usable_size, rt.options.mode == Mode::exact);  // else every block takes the table
   }
-  rt.state.store(static_cast<int>(next), std::memory_order_release);
-  return next == RuntimeState::recording;
+  return RuntimeState::recording;
 }
 
-void on_library_loaded(LoadRole role) noexcept {
-  Runtime& rt = g_runtime;
-  if (role == LoadRole::dormant) {
-    // Another copy of the runtime (the preloaded one) owns malloc in this process; this copy
-    // must not write a second capture.
-    int expected = static_cast<int>(RuntimeState::uninitialized);
-    rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::dormant));
-    rt.hooks_active = false;
-    return;
-  }
-  rt.hooks_active = role == LoadRole::owner;
-
-  if (!ensure_started_and_recording()) {
-    return;
-  }
-  BusyScope busy;
-  // A program that links the library is traced from its start but writes a capture at exit
-  // only when asked (MEASURE_OUTPUT); a preloaded runtime always writes one.
-  rt.write_at_exit = rt.options.output_set || preloaded();
+// The work of a safe point, once per process: unwind tables, modules, the exit and fork
+// handlers.
+void set_up_process(Runtime& rt) noexcept {
   if (!rt.unwinder.find_tables()) {
     LogLine()
         .text(
@@ -226,6 +199,87 @@ void on_library_loaded(LoadRole role) noexcept {
     LogLine().text("cannot register the exit handler; no capture will be written").emit();
   }
   platform::at_quick_exit(&on_exit_handler);
+}
+
+}  // namespace
+
+bool start_recording() noexcept {
+  Runtime& rt = g_runtime;
+  // Before the C library has set up the environment only the loader allocates (under
+  // LD_AUDIT it does, for its own records of each module): not the program's memory, and
+  // the options cannot be read yet. Such calls pass through; recording starts at the next.
+  if (!platform::c_library_started()) {
+    return false;
+  }
+  int expected = static_cast<int>(RuntimeState::uninitialized);
+  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::initializing),
+                                        std::memory_order_acq_rel)) {
+    return false;  // another thread is initializing: its allocations are not recorded yet
+  }
+  BusyScope busy;
+  // The options are measure's values; then the program's own environment is put back.
+  parse_environment(environ, rt.options);
+  rt.environment.settle(environ);
+  RuntimeState next = set_up_tables(rt);
+  rt.state.store(static_cast<int>(next), std::memory_order_release);
+  return next == RuntimeState::recording;
+}
+
+int prepare_attached(char* const* settings) noexcept {
+  Runtime& rt = g_runtime;
+  int expected = static_cast<int>(RuntimeState::waiting);
+  if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::initializing),
+                                        std::memory_order_acq_rel)) {
+    return EBUSY;
+  }
+  BusyScope busy;
+  parse_environment(settings, rt.options);
+  if (set_up_tables(rt) != RuntimeState::recording) {
+    rt.state.store(static_cast<int>(RuntimeState::off), std::memory_order_release);
+    return ENOMEM;
+  }
+  rt.attached = true;
+  rt.write_at_exit = true;
+  set_up_process(rt);
+  rt.state.store(static_cast<int>(RuntimeState::prepared), std::memory_order_release);
+  start_checkpoints(rt);
+  return 0;
+}
+
+bool begin_attached() noexcept {
+  int expected = static_cast<int>(RuntimeState::prepared);
+  return g_runtime.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::recording),
+                                                 std::memory_order_acq_rel);
+}
+
+bool end_attached() noexcept {
+  int expected = static_cast<int>(RuntimeState::recording);
+  return g_runtime.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::detached),
+                                                 std::memory_order_acq_rel);
+}
+
+void on_library_loaded(LoadRole role) noexcept {
+  Runtime& rt = g_runtime;
+  if (role == LoadRole::dormant || role == LoadRole::attach) {
+    // Dormant: another copy of the runtime (the preloaded one) owns malloc in this process;
+    // this copy must not write a second capture. Attach: nothing calls the hooks until
+    // `measure attach` has given the settings and redirected the program's calls.
+    int expected = static_cast<int>(RuntimeState::uninitialized);
+    rt.state.compare_exchange_strong(
+        expected, static_cast<int>(role == LoadRole::dormant ? RuntimeState::dormant : RuntimeState::waiting));
+    rt.hooks_active = role == LoadRole::attach;
+    return;
+  }
+  rt.hooks_active = role == LoadRole::owner;
+
+  if (!ensure_started_and_recording()) {
+    return;
+  }
+  BusyScope busy;
+  // A program that links the library is traced from its start but writes a capture at exit
+  // only when asked (MEASURE_OUTPUT); a preloaded runtime always writes one.
+  rt.write_at_exit = rt.options.output_set || preloaded();
+  set_up_process(rt);
   start_checkpoints(rt);
 
   if (!rt.options.follow_exec && !rt.environment.known()) {
@@ -237,7 +291,8 @@ void finish_capture() noexcept {
   Runtime& rt = g_runtime;
   // A vfork child shares the parent's memory and runs no fork handlers: its exit must not
   // finish (and stop) the parent's capture.
-  if (rt.current() != RuntimeState::recording || platform::process_id() != rt.owner_pid) {
+  RuntimeState state = rt.current();
+  if ((state != RuntimeState::recording && state != RuntimeState::detached) || platform::process_id() != rt.owner_pid) {
     return;
   }
 
@@ -258,7 +313,7 @@ void finish_capture() noexcept {
     t_keep_freed_memory = false;
   }
 
-  int expected = static_cast<int>(RuntimeState::recording);
+  int expected = static_cast<int>(state);
   if (!rt.state.compare_exchange_strong(expected, static_cast<int>(RuntimeState::finished))) {
     return;
   }

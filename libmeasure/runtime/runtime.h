@@ -36,6 +36,11 @@ enum class RuntimeState : int {
   finished = 3,  // the final capture was written; events pass through
   off = 4,       // MEASURE_MODE=off, or a forked child that is not followed
   dormant = 5,   // another copy of the runtime owns the hooks in this process
+  // Loaded by `measure attach` (runtime/attach.h): waiting for its settings, set up and not
+  // recording yet, or detached (the background thread writes the capture, then finished).
+  waiting = 6,
+  prepared = 7,
+  detached = 8,
 };
 
 /// Counters of what the runtime could not see or keep; written to the capture's
@@ -50,10 +55,12 @@ struct Diagnostics {
   std::atomic<std::uint64_t> untraced_forks{0};          // forked children not followed (runtime/children.h)
   std::atomic<std::uint64_t> untraced_execs{0};          // programs started by exec or spawn, not followed
   std::atomic<std::uint64_t> scopes_too_deep{0};         // scopes opened beyond the nesting limit: not recorded
+  std::atomic<std::uint64_t> freed_before_attach{0};     // attached: free of a block allocated before
 
   void reset() noexcept {
-    for (auto* c : {&unmatched_frees, &mismatched_frees, &dropped_events, &unknown_stacks, &bootstrap_allocations,
-                    &negative_contributions, &untraced_forks, &untraced_execs, &scopes_too_deep}) {
+    for (auto* c :
+         {&unmatched_frees, &mismatched_frees, &dropped_events, &unknown_stacks, &bootstrap_allocations,
+          &negative_contributions, &untraced_forks, &untraced_execs, &scopes_too_deep, &freed_before_attach}) {
       c->store(0, std::memory_order_relaxed);
     }
   }
@@ -108,6 +115,7 @@ class Runtime {
   bool thread_slot_ready = false;
   bool hooks_active = true;
   bool write_at_exit = true;  // preloaded, or MEASURE_OUTPUT set; a linked library writes on request
+  bool attached = false;      // loaded into the running process by `measure attach`
 
   RuntimeState current() const noexcept { return static_cast<RuntimeState>(state.load(std::memory_order_acquire)); }
 };
@@ -147,6 +155,7 @@ class BusyScope {
 /// What this copy of the library is in the process.
 enum class LoadRole {
   owner,       // its hooks receive the program's allocations
+  attach,      // loaded by `measure attach`: waits for its settings (runtime/attach.h)
   dormant,     // another copy of measure owns them: record nothing, write nothing
   incomplete,  // the program's own allocator owns malloc: record what still reaches us and
                // say in the capture that it is incomplete
@@ -167,6 +176,19 @@ inline bool ensure_started_and_recording() noexcept {
 /// The library constructor's part: load unwind tables, scan modules, register exit and fork
 /// handlers, according to this copy's role in the process.
 void on_library_loaded(LoadRole role) noexcept;
+
+// `measure attach` (hooks/attach.cpp) drives a copy loaded with LoadRole::attach through
+// waiting -> prepared -> recording -> detached -> finished.
+
+/// Reads the options from `settings` (environ-style MEASURE_* entries, NULL-terminated), sets
+/// up the tables and the process's handlers and starts the background thread, without
+/// recording yet. Returns 0, EBUSY when this copy is not waiting for settings, or ENOMEM.
+int prepare_attached(char* const* settings) noexcept;
+/// Recording on, before the program's calls are redirected to the hooks. False unless prepared.
+bool begin_attached() noexcept;
+/// Recording off, after the calls went back: the background thread writes the capture (and
+/// the exit handler, if the process exits first). False unless recording.
+bool end_attached() noexcept;
 
 /// Writes the final capture (runs from the exit handler). Idempotent.
 void finish_capture() noexcept;
