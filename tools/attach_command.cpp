@@ -8,7 +8,7 @@
 // Detaching stops the threads again and puts the calls back; the runtime's own thread then
 // writes the capture and stays dormant. The directory is the session's status directory:
 // `measure dump` and `measure live` find it through the library mapped there.
-#include <sys/stat.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,8 +22,8 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <dlfcn.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "format/capture.h"
 #include "report/formats.h"
@@ -97,10 +97,10 @@ void check_attachable(int pid) {
         std::string name = fs::path(f).filename().string();
         return name == "libmeasure_preload.so" || name.rfind("libmeasure.so", 0) == 0;
       })) {
-    throw UsageError(fmt::format(
-        "process {} is traced by measure from its start already ('measure run', or it links libmeasure); "
-        "'measure dump {}' takes its capture now",
-        pid, pid));
+    throw UsageError(
+        fmt::format("process {} is traced by measure from its start already ('measure run', or it links libmeasure); "
+                    "'measure dump {}' takes its capture now",
+                    pid, pid));
   }
   if (!attached_directory(files).empty()) {
     throw UsageError(fmt::format("measure attach records process {} already; 'measure detach {}' ends it", pid, pid));
@@ -115,9 +115,8 @@ void check_attachable(int pid) {
         pid));
   }
   if (int tracer = tracer_of(pid); tracer != 0) {
-    throw UsageError(
-        fmt::format("process {} is traced already, by process {} (a debugger?); measure cannot attach while it is",
-                    pid, tracer));
+    throw UsageError(fmt::format(
+        "process {} is traced already, by process {} (a debugger?); measure cannot attach while it is", pid, tracer));
   }
 }
 
@@ -129,8 +128,8 @@ bool is_c_library(const std::string& path) {
 std::uintptr_t c_library_function(int pid, const char* name) {
   std::uintptr_t address = remote_function(pid, is_c_library, name);
   if (address == 0) {
-    throw UsageError(fmt::format("process {}'s C library has no {} (measure attach needs glibc 2.34 or later)", pid,
-                                 name));
+    throw UsageError(
+        fmt::format("process {}'s C library has no {} (measure attach needs glibc 2.34 or later)", pid, name));
   }
   return address;
 }
@@ -209,8 +208,8 @@ void end_recording(int pid, const fs::path& directory) {
     return;
   }
   std::string library = (directory / library_name).string();
-  std::uintptr_t stop =
-      remote_function(pid, [&](const std::string& path) { return path == library; }, "measure_rt_attach_stop");
+  std::uintptr_t stop = remote_function(
+      pid, [&](const std::string& path) { return path == library; }, "measure_rt_attach_stop");
   if (stop == 0) {
     throw Error(fmt::format("process {} has no measure_rt_attach_stop in {}", pid, library));
   }
@@ -222,13 +221,18 @@ void end_recording(int pid, const fs::path& directory) {
   std::ofstream(directory / "detached") << "1\n";
 }
 
-// The runtime's answer once the capture is written: 0 or an errno value; nullopt when the
-// process ended first (its exit handler wrote the capture, or a checkpoint remains).
+// The runtime's answer once the capture is written: 0 or an errno value (0 too when the
+// directory is gone: the attach command saw the answer first and completed the capture);
+// nullopt when the process ended first (its exit handler wrote the capture, or a checkpoint
+// remains).
 std::optional<int> wait_for_capture(int pid, const fs::path& directory) {
   auto deadline = steady_clock::now() + answer_timeout;
   std::string prefix = fmt::format("detach-{}.done-", pid);
   for (;;) {
     std::error_code ec;
+    if (!fs::is_directory(directory, ec)) {
+      return 0;
+    }
     for (const auto& entry : fs::directory_iterator(directory, ec)) {
       std::string name = entry.path().filename().string();
       if (name.rfind(prefix, 0) == 0) {
@@ -335,7 +339,8 @@ int attach_command(const AttachOptions& o) {
   std::error_code ec;
   fs::path output = fs::absolute(o.output.empty() ? default_output(pid) : o.output, ec).lexically_normal();
   if (ec || !fs::is_directory(output.parent_path(), ec)) {
-    throw UsageError(fmt::format("attach: cannot write the capture to {}: its directory does not exist", output.string()));
+    throw UsageError(
+        fmt::format("attach: cannot write the capture to {}: its directory does not exist", output.string()));
   }
   fs::file_status existing = fs::symlink_status(output, ec);
   if (fs::exists(existing) && !fs::is_regular_file(existing)) {
@@ -426,22 +431,22 @@ int detach_command(const DetachOptions& o) {
   }
   fs::path directory = found;
   std::string output = file_text(directory / "output");
+  int attacher = std::atoi(file_text(directory / "attach.pid").c_str());
   end_recording(pid, directory);
   std::optional<int> status = wait_for_capture(pid, directory);
   if (status && *status != 0) {
     throw IoError(fmt::format("{}: process {} could not write it: {}", output, pid, std::strerror(*status)));
   }
-  // The attach command completes the capture, when it still runs.
-  int attacher = std::atoi(file_text(directory / "attach.pid").c_str());
-  if (attacher > 0 && process_running(attacher)) {
+  // The attach command completes the capture, when it still runs (or has done so already).
+  std::error_code ec;
+  if (attacher > 0 && (process_running(attacher) || !fs::is_directory(directory, ec))) {
     if (!o.quiet) {
-      fmt::print(stderr, "measure: detached from process {}; measure attach (process {}) completes {}\n", pid,
-                 attacher, output);
+      fmt::print(stderr, "measure: detached from process {}; measure attach (process {}) completes {}\n", pid, attacher,
+                 output);
     }
     return 0;
   }
   complete(pid, output, !status, o.quiet);
-  std::error_code ec;
   fs::remove_all(directory, ec);
   return 0;
 }

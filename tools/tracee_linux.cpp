@@ -7,11 +7,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/ptrace.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/user.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +20,11 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 
 #include "support/error.h"
 #include "tools/dump_request.h"
@@ -38,8 +38,8 @@ namespace fs = std::filesystem;
 // System calls a thread may wait in while it holds a lock of the C library's allocator or
 // loader (or waits for one): a thread stopped there must not run the loader.
 bool may_hold_allocator_lock(long call) {
-  constexpr std::array<long, 7> calls = {9 /*mmap*/,    10 /*mprotect*/, 11 /*munmap*/, 12 /*brk*/,
-                                         25 /*mremap*/, 28 /*madvise*/,  202 /*futex*/};
+  constexpr std::array<long, 7> calls = {
+      9 /*mmap*/, 10 /*mprotect*/, 11 /*munmap*/, 12 /*brk*/, 25 /*mremap*/, 28 /*madvise*/, 202 /*futex*/};
   return std::find(calls.begin(), calls.end(), call) != calls.end();
 }
 
@@ -84,7 +84,8 @@ std::vector<std::pair<std::uintptr_t, std::uintptr_t>> runtime_code_ranges(int p
       continue;
     }
     std::size_t dash = range.find('-');
-    ranges.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16));
+    ranges.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16),
+                        std::stoull(range.substr(dash + 1), nullptr, 16));
   }
   return ranges;
 }
@@ -109,7 +110,7 @@ Tracee::Tracee(int pid) : m_pid(pid), m_memory(-1) {
   try {
     seize_new_threads();
     if (m_threads.empty()) {
-      throw UsageError(fmt::format("no process {}", pid));
+      throw ProcessGone(fmt::format("process {} ended", pid));
     }
     m_memory = ::open(fmt::format("/proc/{}/mem", pid).c_str(), O_RDWR | O_CLOEXEC);
     if (m_memory < 0) {
@@ -428,8 +429,7 @@ std::uintptr_t remote_function(int pid, const std::function<bool(const std::stri
     std::uintptr_t bias = std::stoull(range.substr(0, range.find('-')), nullptr, 16) - first_load;
     for (unsigned i = 0; i < header.e_shnum; ++i) {
       Elf64_Shdr symbols{};
-      std::memcpy(&symbols, at(header.e_shoff + i * std::uint64_t{header.e_shentsize}, sizeof symbols),
-                  sizeof symbols);
+      std::memcpy(&symbols, at(header.e_shoff + i * std::uint64_t{header.e_shentsize}, sizeof symbols), sizeof symbols);
       if (symbols.sh_type != SHT_DYNSYM || symbols.sh_link >= header.e_shnum) {
         continue;
       }

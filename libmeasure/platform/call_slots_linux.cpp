@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+
 #include <sys/mman.h>
 
 #include "platform/platform.h"
@@ -112,14 +113,29 @@ int visit_module(dl_phdr_info* info, std::size_t, void* context) noexcept {
     // The loader relocates these entries in place (to run-time addresses).
     std::uintptr_t at = d->d_un.d_ptr < info->dlpi_addr ? d->d_un.d_ptr + info->dlpi_addr : d->d_un.d_ptr;
     switch (d->d_tag) {
-      case DT_SYMTAB: symbols = reinterpret_cast<const ElfW(Sym)*>(at); break;
-      case DT_STRTAB: strings = reinterpret_cast<const char*>(at); break;
-      case DT_RELA: rela = reinterpret_cast<const ElfW(Rela)*>(at); break;
-      case DT_RELASZ: rela_bytes = d->d_un.d_val; break;
-      case DT_JMPREL: plt = reinterpret_cast<const ElfW(Rela)*>(at); break;
-      case DT_PLTRELSZ: plt_bytes = d->d_un.d_val; break;
-      case DT_PLTREL: plt_is_rela = d->d_un.d_val == DT_RELA; break;
-      default: break;
+      case DT_SYMTAB:
+        symbols = reinterpret_cast<const ElfW(Sym)*>(at);
+        break;
+      case DT_STRTAB:
+        strings = reinterpret_cast<const char*>(at);
+        break;
+      case DT_RELA:
+        rela = reinterpret_cast<const ElfW(Rela)*>(at);
+        break;
+      case DT_RELASZ:
+        rela_bytes = d->d_un.d_val;
+        break;
+      case DT_JMPREL:
+        plt = reinterpret_cast<const ElfW(Rela)*>(at);
+        break;
+      case DT_PLTRELSZ:
+        plt_bytes = d->d_un.d_val;
+        break;
+      case DT_PLTREL:
+        plt_is_rela = d->d_un.d_val == DT_RELA;
+        break;
+      default:
+        break;
     }
   }
   if (symbols == nullptr || strings == nullptr) {

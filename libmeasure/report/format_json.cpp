@@ -71,6 +71,7 @@ std::string render_json(const Report& r) {
   }
   j.key("duration_ns").value(c.program.duration_ns);
   j.key("merged_captures").value(std::max<std::uint64_t>(c.diagnostic("merged_captures"), 1));
+  j.key("attached").value(c.diagnostic("attached") != 0);
   j.end_object();
   j.key("partial").value(c.partial());
   j.key("mode").value(mode_name(c.program.mode));
@@ -131,7 +132,7 @@ std::string render_json(const Report& r) {
   j.key("partial_allocations").value(r.partial_allocations);
   j.key("unknown_stack_allocations").value(r.unknown_stack_allocations);
   for (const char* name : {"unmatched_frees", "mismatched_frees", "dropped_events", "unknown_stacks",
-                           "bootstrap_allocations", "untraced_forks", "untraced_execs"}) {
+                           "bootstrap_allocations", "untraced_forks", "untraced_execs", "freed_before_attach"}) {
     j.key(name).value(c.diagnostic(name));
   }
   j.end_object();

@@ -282,6 +282,7 @@ std::vector<std::string> report_notes(const Report& r) {
     }
   };
   counter("unmatched_frees", "free", "frees", "of blocks the runtime never saw allocated (ignored)");
+  counter("freed_before_attach", "free", "frees", "of blocks allocated before the attach (not counted)");
   counter("mismatched_frees", "free", "frees",
           "by the wrong family (delete of malloc'ed memory, free of new'ed memory, ...)");
   counter("dropped_events", "event", "events", "not recorded because the toolkit ran out of memory");
@@ -320,6 +321,11 @@ std::string run_description(const Capture& c) {
   std::uint64_t merged = c.diagnostic("merged_captures");
   std::string who = merged > 1 ? fmt::format("{} processes merged (first: pid {})", grouped(merged), p.pid)
                                : fmt::format("pid {}", p.pid);
+  if (c.diagnostic("attached") != 0) {
+    return fmt::format("{}, {} mode, recorded from an attach for {:.3f} s (blocks allocated before it are not seen){}",
+                       who, mode_name(p.mode), static_cast<double>(p.duration_ns) / 1e9,
+                       c.partial() ? " (partial: see the note below)" : "");
+  }
   return fmt::format("{}, {} mode, {}, ran {:.3f} s{}", who, mode_name(p.mode), status,
                      static_cast<double>(p.duration_ns) / 1e9, c.partial() ? " (partial: see the note below)" : "");
 }
@@ -334,8 +340,11 @@ std::string totals_description(const Report& r) {
   std::string peak = c.program.mode == CaptureMode::exact
                          ? fmt::format("peak {} live", human_bytes(t.peak_bytes))
                          : fmt::format("peak at least {} live, sampled", human_bytes(t.peak_bytes));
-  return fmt::format("{}; {} {} in {}; {}", peak, c.partial() ? "live at the checkpoint" : "leaked",
-                     human_bytes(t.live_bytes), plural(t.live_count, "block", "blocks"), temporary);
+  std::string_view live = c.partial()                     ? "live at the checkpoint"
+                          : c.diagnostic("attached") != 0 ? "live at the detach"
+                                                          : "leaked";
+  return fmt::format("{}; {} {} in {}; {}", peak, live, human_bytes(t.live_bytes),
+                     plural(t.live_count, "block", "blocks"), temporary);
 }
 
 std::string shown_description(const Report& r) {
@@ -385,7 +394,8 @@ std::string render_text(const Report& r) {
 
   MetricSet unknown = r.unknown_in_rows;
   std::vector<std::vector<std::string>> cells;
-  cells.push_back({"#", "allocated", "blocks", "peak", c.partial() ? "live" : "leaked", "blocks", "temp", "location"});
+  bool live_at_end = c.partial() || c.diagnostic("attached") != 0;
+  cells.push_back({"#", "allocated", "blocks", "peak", live_at_end ? "live" : "leaked", "blocks", "temp", "location"});
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
     const Metrics& m = row.metrics;
@@ -450,7 +460,9 @@ std::string render_text(const Report& r) {
       "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
       "global peak; {} (bytes, blocks); temp = freed by the same thread before its\n"
       "next allocation; — = not measured.\n",
-      c.partial() ? "live = still live at the checkpoint" : "leaked = still live at exit");
+      c.partial()                     ? "live = still live at the checkpoint"
+      : c.diagnostic("attached") != 0 ? "live = still live at the detach"
+                                      : "leaked = still live at exit");
   return out;
 }
 

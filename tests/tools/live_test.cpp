@@ -371,7 +371,7 @@ TEST_CASE("live: refusals are one line and exit status 2") {
   check_one_line_error(run_process({tool_path(), "live", "abc"}), "'abc' is not a process id");
   check_one_line_error(run_process({tool_path(), "live", "999999999"}), "no process 999999999");
   ProcessResult untraced = run_process({tool_path(), "live", std::to_string(::getpid())});
-  check_one_line_error(untraced, "is not one 'measure run' traces");
+  check_one_line_error(untraced, "is not one measure traces");
   Server server(dir);
   check_one_line_error(run_process({tool_path(), "live", std::to_string(server.pid()), "--interval", "0"}),
                        "--interval: 0 is not between 0.1 and 3600 seconds");

@@ -1,0 +1,2 @@
+// The attach fixture as a C++ program: the same rounds through new[] and delete[].
+#include "attach_server.c"
