@@ -322,6 +322,10 @@ void add_detach_command(CLI::App& app, DetachOptions& o) {
       app.add_subcommand("detach", "End the recording 'measure attach' started in a process; its capture is written.");
   detach->add_option("pid", o.pid, "The process (its id)")->required();
   detach->add_flag("-q,--quiet", o.quiet, "Print nothing unless it fails");
+  detach->footer(
+      "The process goes on as before; the runtime stays in it, dormant, and a later attach records afresh.\n\n"
+      "Examples:\n"
+      "  measure detach 1234                      after 'measure attach 1234 -o server.msr &': writes server.msr");
 }
 
 int attach_command(const AttachOptions& o) {

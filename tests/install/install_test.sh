@@ -69,7 +69,7 @@ man=$prefix/share/man/man1/measure.1
 warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || fail "groff failed on measure.1"
 [ -z "$warnings" ] || fail "groff warns about measure.1: $warnings"
 subcommands=$("$prefix/bin/measure" --help | sed -n '/^Subcommands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
-[ "$(echo $subcommands)" = "run report diff merge symbolize import dump live" ] || fail "measure --help lists: $subcommands"
+[ "$(echo $subcommands)" = "run report diff merge symbolize import dump live attach detach" ] || fail "measure --help lists: $subcommands"
 for sub in $subcommands; do
   help=$("$prefix/bin/measure" "$sub" --help) || fail "measure $sub --help failed"
   example=$(sed -n '/^Examples:/,$p' <<<"$help" | grep -m1 "^  measure $sub ") ||
