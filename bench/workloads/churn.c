@@ -4,16 +4,21 @@
  * at call depths 3 to 10 below the thread's entry, as in a real program. Deterministic: the
  * same arguments make the same calls in the same order (per thread).
  *
- *   churn [--threads N] [--ops N] [--size small|large] [--live N] [--hold N]
+ *   churn [--threads N] [--ops N] [--size small|large] [--live N] [--hold N] [--gate FILE]
  *
  *   --ops     operations per thread (default 10,000,000)
  *   --size    small: 16 to 271 bytes (default); large: 4 KiB to 68 KiB
  *   --live    ring size: blocks live at any time per thread (default 4096)
- *   --hold    blocks allocated first and kept until exit (leaked): for the memory figures */
+ *   --hold    blocks allocated first and kept until exit (leaked): for the memory figures
+ *   --gate    waits (1 ms sleeps) until FILE exists before it works, then writes the seconds
+ *             its work took to FILE.done: a run timed from a moment chosen outside, for
+ *             `measure attach` (bench/attach_bench.cpp) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "workload.h"
 
@@ -26,6 +31,7 @@ struct Config {
 };
 
 static struct Config g_config = {1, 10000000, 0, 4096, 0};
+static const char* g_gate;
 static void* volatile g_sink;
 
 static size_t block_size(uint64_t r) {
@@ -142,6 +148,8 @@ int main(int argc, char** argv) {
       g_config.live = workload_number("churn", argv[i + 1]);
     } else if (strcmp(argv[i], "--hold") == 0) {
       g_config.hold = workload_number("churn", argv[i + 1]);
+    } else if (strcmp(argv[i], "--gate") == 0) {
+      g_gate = argv[i + 1];
     } else {
       fprintf(stderr, "churn: unknown option '%s'\n", argv[i]);
       return 2;
@@ -151,6 +159,26 @@ int main(int argc, char** argv) {
     fprintf(stderr, "churn: --threads and --live must be at least 1\n");
     return 2;
   }
+  if (g_gate == NULL) {
+    run_workers(g_config.threads, worker);
+    return 0;
+  }
+  struct timespec pause = {0, 1000000};
+  while (access(g_gate, F_OK) != 0) {
+    nanosleep(&pause, NULL);
+  }
+  struct timespec start;
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   run_workers(g_config.threads, worker);
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  char done[4096];
+  snprintf(done, sizeof done, "%s.done", g_gate);
+  FILE* out = fopen(done, "w");
+  if (out == NULL) {
+    return 1;
+  }
+  fprintf(out, "%.6f\n", (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
+  fclose(out);
   return 0;
 }
