@@ -268,9 +268,9 @@ void complete(int pid, const std::string& output, bool ended, bool quiet) {
   std::string peak = capture.program.mode == CaptureMode::exact
                          ? fmt::format("peak {}", human_bytes(t.peak_bytes))
                          : fmt::format("peak at least {} (sampled)", human_bytes(t.peak_bytes));
-  fmt::print(stderr, "measure: {} allocations ({}), {}, {} blocks ({}) live {}\n", grouped(t.alloc_count),
-             human_bytes(t.alloc_bytes), peak, grouped(t.live_count), human_bytes(t.live_bytes),
-             ended ? "when the process ended" : "at detach");
+  fmt::print(stderr, "measure: {} ({}), {}, {} ({}) live {}\n", plural(t.alloc_count, "allocation", "allocations"),
+             human_bytes(t.alloc_bytes), peak, plural(t.live_count, "block", "blocks"), human_bytes(t.live_bytes),
+             ended ? "when the process ended" : "at the detach");
   if (std::uint64_t before = capture.diagnostic("freed_before_attach"); before != 0) {
     fmt::print(stderr, "measure: {} of blocks allocated before the attach (not counted)\n",
                plural(before, "free", "frees"));

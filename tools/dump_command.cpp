@@ -32,7 +32,9 @@ std::string default_output(int pid) {
 
 void add_dump_command(CLI::App& app, DumpOptions& o) {
   CLI::App* dump = app.add_subcommand(
-      "dump", "Write the capture of a process 'measure run' traces, now, while it keeps running and recording.");
+      "dump",
+      "Write the capture of a process 'measure run' traces (or 'measure attach' records), now, while it keeps running "
+      "and recording.");
   dump->add_option("pid", o.pid, "The process (its id)")->required();
   dump->add_option("-o,--output", o.output, "Where the capture goes (default: measure.NAME.PID.TIME.msr)");
   dump->add_flag("-q,--quiet", o.quiet, "Print nothing unless the dump fails");
