@@ -7,7 +7,6 @@
 //   measure_bench_attach [--runs N] [--ops N] [--threads N]
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 namespace {
 
@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
           fs::path log = dir / "attach.log";
           fs::remove(log);  // the previous attach's says "recording" too
-          pid_t attach = start({tool, "attach", std::to_string(pid), "--mode", mode, "-o", (dir / "attach.msr").string()},
-                               log.string());
+          pid_t attach = start(
+              {tool, "attach", std::to_string(pid), "--mode", mode, "-o", (dir / "attach.msr").string()}, log.string());
           // Recording has begun once the attach says so.
           auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
           while (text_of(log).find("recording process") == std::string::npos &&
