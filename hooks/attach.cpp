@@ -7,6 +7,7 @@
 //
 // The tool calls each entry point on one thread with the program's other threads stopped
 // (start and stop) or running (prepare), and reads the int it returns: 0 or an errno value.
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -27,15 +28,22 @@ constexpr const char* redirected_names[] = {
 };
 constexpr std::size_t redirected_count = sizeof redirected_names / sizeof redirected_names[0];
 
-detail::platform::CallSlot* g_slots = nullptr;
-std::size_t g_slot_count = 0;
+// The slots found, published whole: the runtime's thread replaces the table when libraries
+// are loaded while `measure_rt_attach_stop` may read it (with that thread stopped).
+struct SlotTable {
+  std::size_t bytes;  // of the mapping that holds the table and its slots
+  std::size_t count;
+  detail::platform::CallSlot slots[1];
+};
+std::atomic<SlotTable*> g_table{nullptr};
+std::uint64_t g_generation = 0;  // the loader's module generation g_table was found in
 
-// The slots of the modules loaded now, in memory of the toolkit's own. False without memory.
-bool find_slots() noexcept {
+// The slots of the modules loaded now, in memory of the toolkit's own; nullptr without memory.
+SlotTable* find_slots() noexcept {
   const char* own_path = nullptr;
   const void* own = detail::platform::module_of(reinterpret_cast<const void*>(&find_slots), &own_path);
   if (own == nullptr) {
-    return false;
+    return nullptr;
   }
   void* hooks[redirected_count];
   for (std::size_t i = 0; i < redirected_count; ++i) {
@@ -43,18 +51,54 @@ bool find_slots() noexcept {
     hooks[i] = detail::platform::module_function(own, redirected_names[i]);
   }
   for (std::size_t capacity = 256;; capacity *= 2) {
-    auto* slots = static_cast<detail::platform::CallSlot*>(
-        detail::platform::map_pages(capacity * sizeof(detail::platform::CallSlot)));
-    if (slots == nullptr) {
-      return false;
+    std::size_t bytes = sizeof(SlotTable) + capacity * sizeof(detail::platform::CallSlot);
+    auto* table = static_cast<SlotTable*>(detail::platform::map_pages(bytes));
+    if (table == nullptr) {
+      return nullptr;
     }
-    std::size_t found = detail::platform::find_call_slots(redirected_names, hooks, redirected_count, slots, capacity);
-    if (found <= capacity) {
-      g_slots = slots;
-      g_slot_count = found;
-      return true;
+    table->bytes = bytes;
+    table->count = detail::platform::find_call_slots(redirected_names, hooks, redirected_count, table->slots, capacity);
+    if (table->count <= capacity) {
+      return table;
     }
-    detail::platform::unmap_pages(slots, capacity * sizeof(detail::platform::CallSlot));
+    detail::platform::unmap_pages(table, bytes);
+  }
+}
+
+bool recording() noexcept {
+  return detail::runtime().current() == detail::RuntimeState::recording;
+}
+
+// The runtime's thread, while recording, ten times a second: the libraries loaded since the
+// last look have their calls redirected too (a library's first calls, in between, are not
+// seen).
+void redirect_new_modules() noexcept {
+  std::uint64_t generation = detail::platform::module_generation();
+  if (generation == g_generation) {
+    return;
+  }
+  SlotTable* fresh = find_slots();
+  if (fresh == nullptr) {
+    return;  // no memory now: the next look tries again
+  }
+  g_generation = generation;
+  SlotTable* old = g_table.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < fresh->count; ++i) {
+    detail::platform::CallSlot& slot = fresh->slots[i];
+    bool known = false;
+    for (std::size_t k = 0; old != nullptr && k < old->count && !known; ++k) {
+      if (old->slots[k].slot == slot.slot && old->slots[k].module == slot.module) {
+        slot.original = old->slots[k].original;  // it holds the hook now
+        known = true;
+      }
+    }
+    if (!known && recording()) {
+      detail::platform::write_call_slot(slot, slot.replacement);
+    }
+  }
+  g_table.store(fresh, std::memory_order_release);
+  if (old != nullptr) {
+    detail::platform::unmap_pages(old, old->bytes);
   }
 }
 
@@ -111,7 +155,14 @@ MEASURE_EXPORT int measure_rt_attach_prepare(const char* settings) {
     return rc;
   }
   BusyScope busy;
-  return find_slots() ? 0 : ENOMEM;
+  SlotTable* table = find_slots();
+  if (table == nullptr) {
+    return ENOMEM;
+  }
+  g_generation = measure::detail::platform::module_generation();
+  g_table.store(table, std::memory_order_release);
+  measure::detail::runtime().redirect_new_modules = &redirect_new_modules;
+  return 0;
 }
 
 // Recording on, then every slot points at its hook. Returns 0, or EBUSY when not prepared.
@@ -119,8 +170,9 @@ MEASURE_EXPORT int measure_rt_attach_start() {
   if (!measure::detail::begin_attached()) {
     return EBUSY;
   }
-  for (std::size_t i = 0; i < g_slot_count; ++i) {
-    const auto& slot = g_slots[i];
+  SlotTable* table = g_table.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < table->count; ++i) {
+    const auto& slot = table->slots[i];
     if (measure::detail::platform::call_slot_loaded(slot)) {
       measure::detail::platform::write_call_slot(slot, slot.replacement);
     }
@@ -134,8 +186,9 @@ MEASURE_EXPORT int measure_rt_attach_stop() {
   if (measure::detail::runtime().current() != measure::detail::RuntimeState::recording) {
     return EBUSY;
   }
-  for (std::size_t i = 0; i < g_slot_count; ++i) {
-    const auto& slot = g_slots[i];
+  SlotTable* table = g_table.load(std::memory_order_acquire);
+  for (std::size_t i = 0; table != nullptr && i < table->count; ++i) {
+    const auto& slot = table->slots[i];
     if (measure::detail::platform::call_slot_loaded(slot) &&
         __atomic_load_n(slot.slot, __ATOMIC_ACQUIRE) == slot.replacement) {
       measure::detail::platform::write_call_slot(slot, slot.original);

@@ -175,6 +175,17 @@ const void* module_of(const void* address, const char** path) noexcept {
   return module;
 }
 
+std::uint64_t module_generation() noexcept {
+  std::uint64_t generation = 0;
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) {
+        *static_cast<std::uint64_t*>(out) = info->dlpi_adds + info->dlpi_subs;
+        return 1;  // the counters are the loader's, in every module's record: one is enough
+      },
+      &generation);
+  return generation;
+}
+
 bool call_slot_loaded(const CallSlot& slot) noexcept {
   dl_find_object found{};
   return ::_dl_find_object(static_cast<void*>(slot.slot), &found) == 0 && found.dlfo_link_map == slot.module;

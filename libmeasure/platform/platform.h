@@ -235,6 +235,9 @@ std::size_t find_call_slots(const char* const* names, void* const* replacements,
 /// The loader's record (link_map) of the module that contains `address`, and its file's path
 /// in `*path` ("" for the main program); nullptr when no module contains it.
 const void* module_of(const void* address, const char** path) noexcept;
+/// A number that changes whenever the loader loads or unloads a module. Takes the loader's
+/// lock, like for_each_module.
+std::uint64_t module_generation() noexcept;
 /// True while the module that held `slot` when it was found is still loaded. Lock-free.
 bool call_slot_loaded(const CallSlot& slot) noexcept;
 /// Stores `value` in the slot, making a read-only page writable for the store. Takes no lock

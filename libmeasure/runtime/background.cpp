@@ -93,6 +93,9 @@ void* background_thread(void*) noexcept {
       rt.timeline.sample({now, memory.live, platform::resident_bytes()}, memory.peak);
       next_sample = now + rt.timeline.sleep_ns();
     }
+    if (rt.redirect_new_modules != nullptr) {
+      rt.redirect_new_modules();
+    }
     if (dumpable) {
       serve_dump_request(rt, owner);
     }

@@ -116,6 +116,9 @@ class Runtime {
   bool hooks_active = true;
   bool write_at_exit = true;  // preloaded, or MEASURE_OUTPUT set; a linked library writes on request
   bool attached = false;      // loaded into the running process by `measure attach`
+  // Attached: redirects the calls of libraries loaded since the last call (hooks/attach.cpp);
+  // the background thread calls it while recording.
+  void (*redirect_new_modules)() noexcept = nullptr;
 
   RuntimeState current() const noexcept { return static_cast<RuntimeState>(state.load(std::memory_order_acquire)); }
 };

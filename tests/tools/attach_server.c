@@ -5,7 +5,10 @@
  * consecutive rounds are known exactly, and an attach that starts and ends between two
  * rounds records exactly such a run. Prints "rounds R blocks B" (B: the blocks it kept in
  * all) and exits 0. Built as C (malloc and free) and as C++ (new[] and delete[]).
- * Usage: attach_server PIDFILE [ROUNDS] */
+ * With LIBRARY, the server loads it at round ROUNDS / 2 and from then on each round also
+ * frees a block its churn_allocate(r) returns (100 + r % 7 bytes).
+ * Usage: attach_server PIDFILE [ROUNDS [LIBRARY]] */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,10 +25,11 @@
 enum { history = 50, most_per_round = 3 };
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
+  if (argc < 2 || argc > 4) {
     return 2;
   }
-  int rounds = argc == 3 ? atoi(argv[2]) : 4000;
+  int rounds = argc >= 3 ? atoi(argv[2]) : 4000;
+  void* (*library_allocate)(int) = NULL;
   FILE* pidfile = fopen(argv[1], "w");
   if (pidfile == NULL) {
     return 2;
@@ -48,6 +52,16 @@ int main(int argc, char** argv) {
     blocks += kept_count[slot];
     void* volatile temporary = ALLOCATE(24); /* @round_temporary */
     RELEASE(temporary);
+    if (argc == 4 && r == rounds / 2) {
+      void* library = dlopen(argv[3], RTLD_NOW);
+      if (library == NULL) {
+        return 3;
+      }
+      *(void**)&library_allocate = dlsym(library, "churn_allocate");
+    }
+    if (library_allocate != NULL) {
+      free(library_allocate(r));
+    }
     nanosleep(&pause, NULL);
   }
   for (int s = 0; s < history; ++s) {

@@ -3,8 +3,6 @@
 // against the server's own arithmetic; the server's output and status are those of a run
 // without measure; every mode, a second attach, dumps while attached, and the refusals.
 #include <signal.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +15,8 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include "support/checks.h"
 #include "support/skip.h"
@@ -93,9 +93,13 @@ json row_at(const json& report, const char* marker) {
 // The server, run in a thread of its own.
 class Server {
  public:
-  Server(const std::string& fixture, const std::string& pidfile, int rounds = 4000)
-      : m_thread([this, fixture, pidfile, rounds] {
-          m_result = run_process({fixture_path(fixture), pidfile, std::to_string(rounds)});
+  Server(const std::string& fixture, const std::string& pidfile, int rounds = 4000, const std::string& library = "")
+      : m_thread([this, fixture, pidfile, rounds, library] {
+          std::vector<std::string> argv = {fixture_path(fixture), pidfile, std::to_string(rounds)};
+          if (!library.empty()) {
+            argv.push_back(library);
+          }
+          m_result = run_process(argv);
         }) {
     m_pid = measure::test::wait_for_pid_file(pidfile);
     REQUIRE_MESSAGE(m_pid > 0, "the server did not start");
@@ -153,23 +157,26 @@ void sleep_until(std::chrono::steady_clock::time_point t) {
 
 // Attach at 2 s, detach (`measure detach`, or the attach's own --duration) at 5 s, beside a
 // run of the same server without measure; then every number of the capture against the
-// rounds it must hold.
-void check_attach_interval(const std::string& fixture, bool by_duration) {
+// rounds it must hold. With `library`, the servers load a library half way (after the
+// attach) and the detach is at 7 s.
+void check_attach_interval(const std::string& fixture, bool by_duration, const std::string& library = "") {
   TempDir dir;
   std::string capture = dir.file("attached.msr");
-  Server native(fixture, dir.file("native.pid"));
-  Server server(fixture, dir.file("server.pid"));
+  constexpr int all_rounds = 4000;
+  Server native(fixture, dir.file("native.pid"), all_rounds, library);
+  Server server(fixture, dir.file("server.pid"), all_rounds, library);
   auto start = std::chrono::steady_clock::now();
+  int detach_at = library.empty() ? 5 : 7;
   sleep_until(start + std::chrono::seconds(2));
   ProcessResult attach;
   std::vector<std::string> argv = {tool_path(), "attach", server.id(), "-o", capture};
   if (by_duration) {
-    argv.insert(argv.end(), {"--duration", "3"});
+    argv.insert(argv.end(), {"--duration", std::to_string(detach_at - 2)});
   }
   std::thread attaching([&] { attach = run_process(argv); });
   ProcessResult detach;
   if (!by_duration) {
-    sleep_until(start + std::chrono::seconds(5));
+    sleep_until(start + std::chrono::seconds(detach_at));
     detach = run_process({tool_path(), "detach", server.id()});
   }
   attaching.join();
@@ -219,10 +226,36 @@ void check_attach_interval(const std::string& fixture, bool by_duration) {
   // freed, the older ones are the frees of blocks allocated before it.
   CHECK(kept["free_count"] == kept_between(a, b - history));
   CHECK(kept["live_count"] == kept_between(std::max(a, b - history + 1), b));
-  CHECK(report["dropped"]["freed_before_attach"] ==
-        kept_between(std::max(1, a - history), std::min(a - 1, b - history)));
   CHECK(report["dropped"]["unmatched_frees"] == 0);
-  CHECK(report["totals"]["alloc_count"] == kept["alloc_count"].get<std::uint64_t>() + (b - a + 1));
+  std::uint64_t before = kept_between(std::max(1, a - history), std::min(a - 1, b - history));
+  if (library.empty()) {
+    CHECK(report["dropped"]["freed_before_attach"] == before);
+    CHECK(report["totals"]["alloc_count"] == kept["alloc_count"].get<std::uint64_t>() + (b - a + 1));
+    return;
+  }
+  // The library came after the attach; the runtime redirects its calls within 0.1 s of the
+  // load. Each round from the load on freed one of its blocks: a block allocated before the
+  // redirect is freed as one allocated before the attach.
+  int loaded = all_rounds / 2;
+  REQUIRE(a < loaded);
+  REQUIRE(b > loaded + 200);
+  std::uint64_t calls = static_cast<std::uint64_t>(b - loaded + 1);
+  json from_library = nullptr;
+  for (const json& row : report["rows"]) {
+    if (row["key"]["file"].get<std::string>().ends_with("churn_lib.c") &&
+        row["key"]["line"] == marker_line("tests/hostile/libraries/churn_lib.c", "churn_malloc")) {
+      from_library = row;
+    }
+  }
+  REQUIRE_MESSAGE(from_library != nullptr, "no row for the library's allocations");
+  std::uint64_t recorded = from_library["alloc_count"];
+  MESSAGE(recorded, " of the library's ", calls, " allocations recorded");
+  CHECK(recorded <= calls);
+  CHECK(recorded + 150 >= calls);  // a 0.1 s poll: about 50 rounds of 2 ms, 150 on a loaded machine
+  CHECK(from_library["free_count"] == recorded);
+  CHECK(from_library["live_count"] == 0);
+  CHECK(report["dropped"]["freed_before_attach"] == before + (calls - recorded));
+  CHECK(report["totals"]["alloc_count"] == kept["alloc_count"].get<std::uint64_t>() + (b - a + 1) + recorded);
 }
 
 }  // namespace
@@ -235,12 +268,19 @@ TEST_CASE("attach: the capture holds exactly the rounds between attach and detac
   check_attach_interval("attach_server", false);
 }
 
-TEST_CASE("attach: --duration ends the recording by itself (C++, new[] and delete[])" *
-          doctest::test_suite("ptrace")) {
+TEST_CASE("attach: --duration ends the recording by itself (C++, new[] and delete[])" * doctest::test_suite("ptrace")) {
   if (skipped_without_ptrace()) {
     return;
   }
   check_attach_interval("attach_server_cxx", true);
+}
+
+TEST_CASE("attach: a library loaded after the attach is recorded once the runtime has seen it" *
+          doctest::test_suite("ptrace")) {
+  if (skipped_without_ptrace()) {
+    return;
+  }
+  check_attach_interval("attach_server", false, fixture_path("libchurn_lib.so"));
 }
 
 TEST_CASE("attach: every mode, one after another, a dump while attached, and no second attach" *
@@ -254,8 +294,9 @@ TEST_CASE("attach: every mode, one after another, a dump while attached, and no 
     CAPTURE(mode);
     std::string capture = dir.file(std::string(mode) + ".msr");
     ProcessResult attach;
-    std::thread attaching(
-        [&] { attach = run_process({tool_path(), "attach", server.id(), "--mode", mode, "-o", capture, "-q"}); });
+    std::thread attaching([&] {
+      attach = run_process({tool_path(), "attach", server.id(), "--mode", mode, "-o", capture, "-q"});
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     check_one_line_error(run_process({tool_path(), "attach", server.id()}), "measure attach records process");
     ProcessResult dump = run_process({tool_path(), "dump", server.id(), "-o", dir.file("dump.msr"), "-q"});
@@ -327,8 +368,8 @@ TEST_CASE("attach: refusals are one line with exit status 2") {
     ProcessResult run;
     std::string pidfile = dir.file("run.pid");
     std::thread running([&] {
-      run = run_process({tool_path(), "run", "-q", "-o", dir.file("run.msr"), "--", fixture_path("attach_server"),
-                         pidfile, "300"});
+      run = run_process(
+          {tool_path(), "run", "-q", "-o", dir.file("run.msr"), "--", fixture_path("attach_server"), pidfile, "300"});
     });
     int pid = measure::test::wait_for_pid_file(pidfile);
     REQUIRE(pid > 0);
