@@ -219,6 +219,7 @@ void encode_diagnostics(format::ByteBuffer& out, Runtime& rt, std::uint64_t shad
       {"untraced_execs", d.untraced_execs.load()},
       {"scopes_too_deep", d.scopes_too_deep.load()},
       {"attached", rt.attached ? 1U : 0U},
+      {"written_at_detach", rt.written_at_detach ? 1U : 0U},
       {"freed_before_attach", d.freed_before_attach.load()},
       {"sample_seed", rt.sample_seed},  // last: sampled mode only
   };

@@ -322,9 +322,11 @@ std::string run_description(const Capture& c) {
   std::string who = merged > 1 ? fmt::format("{} processes merged (first: pid {})", grouped(merged), p.pid)
                                : fmt::format("pid {}", p.pid);
   if (c.diagnostic("attached") != 0) {
-    return fmt::format("{}, {} mode, recorded from an attach for {:.3f} s (blocks allocated before it are not seen){}",
-                       who, mode_name(p.mode), static_cast<double>(p.duration_ns) / 1e9,
-                       c.partial() ? " (partial: see the note below)" : "");
+    bool to_exit = !c.partial() && c.diagnostic("written_at_detach") == 0;
+    return fmt::format(
+        "{}, {} mode, recorded from an attach for {:.3f} s{} (blocks allocated before it are not seen){}", who,
+        mode_name(p.mode), static_cast<double>(p.duration_ns) / 1e9, to_exit ? ", until the process ended" : "",
+        c.partial() ? " (partial: see the note below)" : "");
   }
   return fmt::format("{}, {} mode, {}, ran {:.3f} s{}", who, mode_name(p.mode), status,
                      static_cast<double>(p.duration_ns) / 1e9, c.partial() ? " (partial: see the note below)" : "");
@@ -340,9 +342,9 @@ std::string totals_description(const Report& r) {
   std::string peak = c.program.mode == CaptureMode::exact
                          ? fmt::format("peak {} live", human_bytes(t.peak_bytes))
                          : fmt::format("peak at least {} live, sampled", human_bytes(t.peak_bytes));
-  std::string_view live = c.partial()                     ? "live at the checkpoint"
-                          : c.diagnostic("attached") != 0 ? "live at the detach"
-                                                          : "leaked";
+  std::string_view live = c.partial()                              ? "live at the checkpoint"
+                          : c.diagnostic("written_at_detach") != 0 ? "live at the detach"
+                                                                   : "leaked";
   return fmt::format("{}; {} {} in {}; {}", peak, live, human_bytes(t.live_bytes),
                      plural(t.live_count, "block", "blocks"), temporary);
 }
@@ -394,7 +396,7 @@ std::string render_text(const Report& r) {
 
   MetricSet unknown = r.unknown_in_rows;
   std::vector<std::vector<std::string>> cells;
-  bool live_at_end = c.partial() || c.diagnostic("attached") != 0;
+  bool live_at_end = c.partial() || c.diagnostic("written_at_detach") != 0;
   cells.push_back({"#", "allocated", "blocks", "peak", live_at_end ? "live" : "leaked", "blocks", "temp", "location"});
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
@@ -460,9 +462,9 @@ std::string render_text(const Report& r) {
       "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
       "global peak; {} (bytes, blocks); temp = freed by the same thread before its\n"
       "next allocation; — = not measured.\n",
-      c.partial()                     ? "live = still live at the checkpoint"
-      : c.diagnostic("attached") != 0 ? "live = still live at the detach"
-                                      : "leaked = still live at exit");
+      c.partial()                              ? "live = still live at the checkpoint"
+      : c.diagnostic("written_at_detach") != 0 ? "live = still live at the detach"
+                                               : "leaked = still live at exit");
   return out;
 }
 

@@ -38,6 +38,7 @@ void write_detached_capture(Runtime& rt, int pid) noexcept {
     return;  // the process is exiting, and its exit handler writes it
   }
   rt.modules.scan();
+  rt.written_at_detach = true;
   int status = write_capture_file(rt, true);
   char answer[sizeof rt.options.status_dir + 64];
   if (static_cast<std::size_t>(std::snprintf(answer, sizeof answer, "%s/detach-%d.done-%d", rt.options.status_dir, pid,

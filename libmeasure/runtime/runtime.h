@@ -114,8 +114,9 @@ class Runtime {
   unsigned thread_slot = 0;
   bool thread_slot_ready = false;
   bool hooks_active = true;
-  bool write_at_exit = true;  // preloaded, or MEASURE_OUTPUT set; a linked library writes on request
-  bool attached = false;      // loaded into the running process by `measure attach`
+  bool write_at_exit = true;       // preloaded, or MEASURE_OUTPUT set; a linked library writes on request
+  bool attached = false;           // loaded into the running process by `measure attach`
+  bool written_at_detach = false;  // attached: the final capture is the detach's, not the exit's
   // Attached: redirects the calls of libraries loaded since the last call (hooks/attach.cpp);
   // the background thread calls it while recording.
   void (*redirect_new_modules)() noexcept = nullptr;

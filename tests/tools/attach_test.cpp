@@ -205,6 +205,9 @@ void check_attach_interval(const std::string& fixture, bool by_duration, const s
   CHECK(report["program"]["attached"] == true);
   CHECK(report["program"]["pid"] == server.pid());
   CHECK(report["partial"] == false);
+  ProcessResult text = run_process({tool_path(), "report", capture});
+  CHECK(text.out.find("live at the detach") != std::string::npos);
+  CHECK(text.out.find("leaked") == std::string::npos);
   json kept = row_at(report, "round_block");
   json temporary = row_at(report, "round_temporary");
   REQUIRE(kept != nullptr);
@@ -335,6 +338,32 @@ TEST_CASE("attach: every mode, one after another, a dump while attached, and no 
   const ProcessResult& end = server.join();
   CHECK(end.status() == 0);
   CHECK(end.err.empty());
+}
+
+TEST_CASE("attach: a process that ends while attached leaves its capture, written at its exit" *
+          doctest::test_suite("ptrace")) {
+  if (skipped_without_ptrace()) {
+    return;
+  }
+  TempDir dir;
+  Server server("attach_server", dir.file("pid"), 400);
+  std::string capture = dir.file("to-exit.msr");
+  ProcessResult attach = run_process({tool_path(), "attach", server.id(), "-o", capture});
+  const ProcessResult& end = server.join();
+  REQUIRE_MESSAGE(attach.status() == 0, attach.err);
+  CHECK(attach.err.find("live when the process ended") != std::string::npos);
+  CHECK(end.status() == 0);
+  json report = report_of(capture);
+  CHECK(report["program"]["attached"] == true);
+  CHECK(report["partial"] == false);
+  // The server frees every block of its own before it exits; the one left is the C library's
+  // buffer for standard output, which its final printf allocates.
+  CHECK(report["totals"]["live_count"] == 1);
+  ProcessResult text = run_process({tool_path(), "report", capture});
+  CHECK(text.out.find("recorded from an attach for") != std::string::npos);
+  CHECK(text.out.find(", until the process ended") != std::string::npos);
+  CHECK(text.out.find("; leaked ") != std::string::npos);
+  CHECK(text.out.find("live at the detach") == std::string::npos);
 }
 
 TEST_CASE("attach: refusals are one line with exit status 2") {
