@@ -380,6 +380,13 @@ int attach_command(const AttachOptions& o) {
   if (o.mode == "sampled") {
     settings += fmt::format("MEASURE_SAMPLE_INTERVAL={}\n", interval);
   }
+  // Set before attaching: a Ctrl-C while the process is traced waits until it is let go, and
+  // then ends the recording as usual instead of leaving it running.
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    ::sigaction(sig, &action, nullptr);
+  }
   attach_process(pid, (directory / library_name).string(), settings);
   auto started = steady_clock::now();
   if (!o.quiet) {
@@ -388,11 +395,6 @@ int attach_command(const AttachOptions& o) {
                ::isatty(STDIN_FILENO) == 1 ? "Ctrl-C or " : "", pid);
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    ::sigaction(sig, &action, nullptr);
-  }
   bool ended = false;
   for (;;) {
     if (g_interrupted ||
