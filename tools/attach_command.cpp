@@ -40,7 +40,7 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr const char* library_name = "libmeasure_attach.so";
+constexpr const char* library_name = attach_library_name;
 constexpr auto answer_timeout = std::chrono::seconds(60);
 
 std::atomic<bool> g_interrupted{false};
@@ -66,18 +66,6 @@ int tracer_of(int pid) {
     }
   }
   return 0;
-}
-
-// The session directory of the attach recording process `pid` now, or "".
-std::string attached_directory(const std::vector<std::string>& files) {
-  for (const std::string& file : files) {
-    fs::path path(file);
-    std::error_code ec;
-    if (path.filename() == library_name && fs::is_regular_file(path.parent_path() / "attach.pid", ec)) {
-      return path.parent_path().string();
-    }
-  }
-  return "";
 }
 
 // Refuses, with the reason, a process measure cannot attach to.
@@ -265,12 +253,9 @@ void complete(int pid, const std::string& output, bool ended, bool quiet) {
     return;
   }
   const Metrics& t = capture.totals;
-  std::string peak = capture.program.mode == CaptureMode::exact
-                         ? fmt::format("peak {}", human_bytes(t.peak_bytes))
-                         : fmt::format("peak at least {} (sampled)", human_bytes(t.peak_bytes));
   fmt::print(stderr, "measure: {} ({}), {}, {} ({}) live {}\n", plural(t.alloc_count, "allocation", "allocations"),
-             human_bytes(t.alloc_bytes), peak, plural(t.live_count, "block", "blocks"), human_bytes(t.live_bytes),
-             ended ? "when the process ended" : "at the detach");
+             human_bytes(t.alloc_bytes), peak_phrase(capture), plural(t.live_count, "block", "blocks"),
+             human_bytes(t.live_bytes), ended ? "when the process ended" : "at the detach");
   if (std::uint64_t before = capture.diagnostic("freed_before_attach"); before != 0) {
     fmt::print(stderr, "measure: {} of blocks allocated before the attach (not counted)\n",
                plural(before, "free", "frees"));
@@ -279,9 +264,7 @@ void complete(int pid, const std::string& output, bool ended, bool quiet) {
 }
 
 std::string default_output(int pid) {
-  std::vector<std::string> files = executable_files(pid);
-  std::string name = files.empty() ? "process" : fs::path(files.front()).filename().string();
-  return fmt::format("measure.{}.{}.msr", name, pid);
+  return fmt::format("measure.{}.{}.msr", program_name(pid), pid);
 }
 
 // The output path as the runtime takes it: '%' is its template character.

@@ -167,6 +167,9 @@ int detach_command(const DetachOptions& options);
 /// libmeasure_preload.so beside this executable (or MEASURE_PRELOAD_LIBRARY). IoError when
 /// it is not there.
 std::string find_preload_library();
+/// "peak X" for an exact capture, "peak at least X (sampled)" for the light modes, whose peak
+/// is seen only at sample points: the summaries' words.
+std::string peak_phrase(const Capture& capture);
 /// A byte count as MEASURE_SAMPLE_INTERVAL takes it: digits, then K, M or G (binary units,
 /// optionally followed by iB or B, any case), into `out`. False when it is not one.
 bool parse_interval(const std::string& text, std::uint64_t* out);

@@ -22,10 +22,8 @@ namespace {
 constexpr auto answer_timeout = std::chrono::seconds(30);
 
 std::string default_output(int pid) {
-  std::vector<std::string> files = executable_files(pid);
-  std::string name = files.empty() ? "process" : std::filesystem::path(files.front()).filename().string();
   std::time_t now = std::time(nullptr);
-  return fmt::format("measure.{}.{}.{:%Y%m%d-%H%M%S}.msr", name, pid, fmt::localtime(now));
+  return fmt::format("measure.{}.{}.{:%Y%m%d-%H%M%S}.msr", program_name(pid), pid, fmt::localtime(now));
 }
 
 }  // namespace

@@ -41,6 +41,22 @@ int parse_pid(const std::string& text) {
   return pid;
 }
 
+std::string attached_directory(const std::vector<std::string>& files) {
+  for (const std::string& file : files) {
+    fs::path path(file);
+    std::error_code ec;
+    if (path.filename() == attach_library_name && fs::is_regular_file(path.parent_path() / "attach.pid", ec)) {
+      return path.parent_path().string();
+    }
+  }
+  return "";
+}
+
+std::string program_name(int pid) {
+  std::vector<std::string> files = executable_files(pid);
+  return files.empty() ? "process" : fs::path(files.front()).filename().string();
+}
+
 std::string traced_status_directory(int pid) {
   if (!process_running(pid)) {
     throw UsageError(fmt::format("no process {}", pid));
@@ -49,13 +65,8 @@ std::string traced_status_directory(int pid) {
   if (files.empty()) {
     throw UsageError(fmt::format("cannot read process {}'s mappings (another user's process?)", pid));
   }
-  // `measure attach`: the session's directory holds the library the process mapped.
-  for (const std::string& file : files) {
-    fs::path path(file);
-    std::error_code ec;
-    if (path.filename() == "libmeasure_attach.so" && fs::is_regular_file(path.parent_path() / "attach.pid", ec)) {
-      return path.parent_path().string();
-    }
+  if (std::string session = attached_directory(files); !session.empty()) {
+    return session;
   }
   bool traced = std::any_of(files.begin(), files.end(),
                             [](const std::string& f) { return f.ends_with("/libmeasure_preload.so"); });

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "support/error.h"
 
@@ -22,6 +23,18 @@ class ProcessGone : public Error {
 
 /// The process id in `text`. UsageError when it is not a positive number.
 int parse_pid(const std::string& text);
+
+/// The file name of the runtime's copy `measure attach` loads into a process.
+inline constexpr const char* attach_library_name = "libmeasure_attach.so";
+
+/// The session directory of the `measure attach` that records a process now, found among the
+/// files the process has mapped (`executable_files`): the directory of its copy of the
+/// runtime, while that holds the session's attach.pid; "" when no attach records it.
+std::string attached_directory(const std::vector<std::string>& files);
+
+/// The file name of the program process `pid` runs ("process" when its mappings cannot be
+/// read), for default capture names.
+std::string program_name(int pid);
 
 /// The status directory of process `pid`, which `measure run` traces. UsageError when there
 /// is no such process, its mappings cannot be read, or `measure run` does not trace it.

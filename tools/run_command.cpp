@@ -209,10 +209,7 @@ void summarize(const std::string& path, const Capture& capture, bool quiet) {
     return;
   }
   const Metrics& t = capture.totals;
-  // The light modes see the peak only at sample points and timeline ticks.
-  std::string peak = capture.program.mode == CaptureMode::exact
-                         ? fmt::format("peak {}", human_bytes(t.peak_bytes))
-                         : fmt::format("peak at least {} (sampled)", human_bytes(t.peak_bytes));
+  std::string peak = peak_phrase(capture);
   if (capture.partial()) {
     // Said whatever -q says: a partial capture must never pass for a whole one.
     fmt::print(stderr, "measure: {}\n", partial_description(capture));
@@ -363,6 +360,13 @@ void print_untraced_processes(const std::vector<std::pair<std::string, Capture>>
 }
 
 }  // namespace
+
+std::string peak_phrase(const Capture& capture) {
+  // The light modes see the peak only at sample points and timeline ticks.
+  return capture.program.mode == CaptureMode::exact
+             ? fmt::format("peak {}", human_bytes(capture.totals.peak_bytes))
+             : fmt::format("peak at least {} (sampled)", human_bytes(capture.totals.peak_bytes));
+}
 
 bool parse_interval(const std::string& text, std::uint64_t* out) {
   std::size_t digits = 0;

@@ -12,11 +12,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -64,28 +64,50 @@ std::string yama_hint() {
                     : fmt::format(" (kernel.yama.ptrace_scope is {}: tracing needs root)", scope);
 }
 
-// The text ranges of the C library and the loader in process `pid`.
-std::vector<std::pair<std::uintptr_t, std::uintptr_t>> runtime_code_ranges(int pid) {
-  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> ranges;
+// One line of /proc/PID/maps: "start-end perms offset dev inode   path", the path from the
+// first '/' (a path may hold spaces).
+struct Mapping {
+  std::uintptr_t start = 0;
+  std::uintptr_t end = 0;
+  bool executable = false;
+  std::uint64_t offset = 0;
+  std::string path;  // empty for anonymous memory
+};
+
+std::vector<Mapping> mappings(int pid) {
+  std::vector<Mapping> out;
   std::ifstream maps(fmt::format("/proc/{}/maps", pid));
   std::string line;
   while (std::getline(maps, line)) {
-    std::istringstream fields(line);
-    std::string range;
-    std::string permissions;
-    std::string offset;
-    std::string device;
-    std::string inode;
-    std::string path;
-    fields >> range >> permissions >> offset >> device >> inode >> path;
-    std::string base = fs::path(path).filename().string();
-    if (permissions.find('x') == std::string::npos ||
-        !(base.rfind("libc.so", 0) == 0 || base.rfind("libc-", 0) == 0 || base.rfind("ld-linux", 0) == 0)) {
+    Mapping m;
+    char permissions[5] = {};
+    unsigned long long start = 0;
+    unsigned long long end = 0;
+    unsigned long long offset = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx", &start, &end, permissions, &offset) != 4) {
       continue;
     }
-    std::size_t dash = range.find('-');
-    ranges.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16),
-                        std::stoull(range.substr(dash + 1), nullptr, 16));
+    m.start = start;
+    m.end = end;
+    m.executable = permissions[2] == 'x';
+    m.offset = offset;
+    if (std::size_t slash = line.find('/'); slash != std::string::npos) {
+      m.path = line.substr(slash);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// The text ranges of the C library and the loader in process `pid`.
+std::vector<std::pair<std::uintptr_t, std::uintptr_t>> runtime_code_ranges(int pid) {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> ranges;
+  for (const Mapping& m : mappings(pid)) {
+    std::string base = fs::path(m.path).filename().string();
+    if (m.executable &&
+        (base.rfind("libc.so", 0) == 0 || base.rfind("libc-", 0) == 0 || base.rfind("ld-linux", 0) == 0)) {
+      ranges.emplace_back(m.start, m.end);
+    }
   }
   return ranges;
 }
@@ -391,20 +413,11 @@ void Tracee::deliver_late_signals() noexcept {
 
 std::uintptr_t remote_function(int pid, const std::function<bool(const std::string&)>& module,
                                const std::string& name) {
-  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
-  std::string line;
-  while (std::getline(maps, line)) {
-    std::istringstream fields(line);
-    std::string range;
-    std::string permissions;
-    std::string offset;
-    std::string device;
-    std::string inode;
-    std::string path;
-    fields >> range >> permissions >> offset >> device >> inode >> path;
-    if (path.empty() || std::stoull(offset, nullptr, 16) != 0 || !module(path)) {
+  for (const Mapping& m : mappings(pid)) {
+    if (m.path.empty() || m.offset != 0 || !module(m.path)) {
       continue;
     }
+    const std::string& path = m.path;
     std::ifstream file(path, std::ios::binary);
     std::string image((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     if (image.size() < sizeof(Elf64_Ehdr) || image.compare(0, 4, ELFMAG) != 0) {
@@ -426,7 +439,7 @@ std::uintptr_t remote_function(int pid, const std::function<bool(const std::stri
         first_load = std::min<std::uint64_t>(first_load, ph.p_vaddr & ~std::uint64_t{0xfff});
       }
     }
-    std::uintptr_t bias = std::stoull(range.substr(0, range.find('-')), nullptr, 16) - first_load;
+    std::uintptr_t bias = m.start - first_load;
     for (unsigned i = 0; i < header.e_shnum; ++i) {
       Elf64_Shdr symbols{};
       std::memcpy(&symbols, at(header.e_shoff + i * std::uint64_t{header.e_shentsize}, sizeof symbols), sizeof symbols);
