@@ -62,6 +62,8 @@ void warn_if_filtered_out(const RowOptions& options, std::size_t rows, std::init
 struct ReportOptions : RowOptions {
   std::vector<std::string> captures;  // more than one: added together (merge_captures)
   std::string scope;                  // --scope NAME: only what was allocated inside that named scope
+  std::string from;                   // --from/--to TIME: only that stretch of the run
+  std::string to;
   bool cumulative = false;
   std::string format = "text";
   std::string output;

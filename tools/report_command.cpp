@@ -107,6 +107,10 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
   report->add_option("--scope", o.scope,
                      "Only what was allocated and freed inside this named scope (measure::Scope), over all its "
                      "entries");
+  report->add_option("--from", o.from,
+                     "Only what was allocated and freed from this time on (since the start of recording: 1.5, "
+                     "1.5s, 250ms, 40us), in whole intervals of the capture; live: at the range's highest point");
+  report->add_option("--to", o.to, "Only what was allocated and freed up to this time (as --from)");
   report
       ->add_option(
           "--format", o.format,
@@ -124,11 +128,37 @@ void add_report_command(CLI::App& app, ReportOptions& o) {
       "  measure report app.msr --format summary        sizes, lifetimes, threads, largest blocks, modules\n"
       "  measure report app.msr --by scope              named scopes: entries and costs per entry\n"
       "  measure report app.msr --scope parse           the call sites inside the scope 'parse'\n"
+      "  measure report app.msr --from 2s --to 2.5s     what was allocated in that half second\n"
       "  measure report app.msr --format html -o app.html   open in any browser\n"
       "  measure report app.msr --format svg -o flame.svg   open in any browser\n"
       "  measure report app.msr --format timeline-svg -o timeline.svg   memory over time, peak marked\n"
       "  measure report app.msr --format pprof -o app.pb.gz  pprof -http=: app.pb.gz\n"
       "  measure report measure.make.*.msr              every process of a --follow-forks run, as one");
+}
+
+// A time since the start of recording: seconds, or a number with s, ms, us or ns.
+std::uint64_t parse_time_ns(const std::string& text, std::string_view option) {
+  static constexpr std::pair<std::string_view, double> units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+  std::string_view number = text;
+  double scale = 1e9;
+  for (const auto& [suffix, ns] : units) {
+    if (number.size() > suffix.size() && number.ends_with(suffix)) {
+      number.remove_suffix(suffix.size());
+      scale = ns;
+      break;
+    }
+  }
+  bool digits = !number.empty() && number.size() < 32 &&
+                std::all_of(number.begin(), number.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
+                std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
+  double value = digits ? std::stod(std::string(number)) * scale : -1;
+  if (!digits || value >= 1.8e19) {
+    throw UsageError(
+        fmt::format("{} '{}': not a time since the start of recording (seconds, such as 1.5, or 1.5s, "
+                    "250ms, 40us, 100ns)",
+                    option, text));
+  }
+  return static_cast<std::uint64_t>(value + 0.5);
 }
 
 int report_command(const ReportOptions& o) {
@@ -138,9 +168,18 @@ int report_command(const ReportOptions& o) {
   progress.stage(o.captures.size() == 1 ? fmt::format("reading {}", o.captures.front())
                                         : fmt::format("reading {} captures", o.captures.size()));
   Capture capture = read_captures(o.captures);
+  if (!o.scope.empty() && (!o.from.empty() || !o.to.empty())) {
+    throw UsageError("--scope and --from/--to cannot be combined (scopes keep no intervals of time)");
+  }
   if (!o.scope.empty()) {
     capture = restrict_to_scope(capture, o.scope);
     options.scope = o.scope;
+  }
+  if (!o.from.empty() || !o.to.empty()) {
+    std::uint64_t from = o.from.empty() ? 0 : parse_time_ns(o.from, "--from");
+    std::uint64_t to = o.to.empty() ? UINT64_MAX : parse_time_ns(o.to, "--to");
+    options.range = time_range(capture, from, to);
+    capture = restrict_to_time(capture, *options.range);
   }
   progress.stage(analysis_stage({&capture}));
   options.modules = shows_summary(*parse_report_format(o.format));

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <utility>
 
 #include "format/capture_format.h"
 #include "platform/platform.h"
@@ -11,6 +12,25 @@ namespace measure::format {
 
 ByteBuffer::~ByteBuffer() {
   detail::platform::unmap_pages(m_data, m_capacity);
+}
+
+void ByteBuffer::swap(ByteBuffer& other) noexcept {
+  std::swap(m_data, other.m_data);
+  std::swap(m_size, other.m_size);
+  std::swap(m_capacity, other.m_capacity);
+  std::swap(m_base, other.m_base);
+  std::swap(m_sections, other.m_sections);
+  std::swap(m_failed, other.m_failed);
+}
+
+void ByteBuffer::release() noexcept {
+  detail::platform::unmap_pages(m_data, m_capacity);
+  m_data = nullptr;
+  m_size = 0;
+  m_capacity = 0;
+  m_base = 0;
+  m_sections = 0;
+  m_failed = false;
 }
 
 bool ByteBuffer::reserve(std::size_t extra) noexcept {

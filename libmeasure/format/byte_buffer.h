@@ -75,7 +75,15 @@ class ByteBuffer {
   /// Hands every byte held to the sink. False, and failed() true, when the sink failed.
   bool flush() noexcept;
 
+  /// Exchanges the contents (bytes, capacity, state) of two buffers; neither may be streaming
+  /// or inside a section.
+  void swap(ByteBuffer& other) noexcept;
+  /// Empties the buffer and gives its pages back; it can be written again.
+  void release() noexcept;
+
   const unsigned char* data() const noexcept { return m_data; }
+  /// The bytes mapped for the buffer (at least size()).
+  std::size_t capacity() const noexcept { return m_capacity; }
   std::size_t size() const noexcept { return m_size; }
   bool failed() const noexcept { return m_failed; }
 

@@ -295,6 +295,23 @@ struct CaptureSummary {
   friend bool operator==(const CaptureSummary&, const CaptureSummary&) = default;
 };
 
+/// What the stacks allocated and freed in each interval of the run (docs/reports.md, "A
+/// stretch of time"): exact-mode recordings only. Intervals follow one another from time 0.
+struct IntervalChange {
+  std::uint32_t stack = 0;  // index into Capture::stacks
+  std::uint64_t alloc_count = 0;
+  std::uint64_t alloc_bytes = 0;
+  std::uint64_t free_count = 0;
+  std::uint64_t freed_bytes = 0;
+  friend bool operator==(const IntervalChange&, const IntervalChange&) = default;
+};
+struct CaptureInterval {
+  std::uint64_t end_ns = 0;             // since the start of recording; it starts where the one before ends
+  std::uint64_t toolkit_bytes = 0;      // the toolkit's own memory at its end
+  std::vector<IntervalChange> changes;  // by stack, in increasing order; stacks that did nothing left out
+  friend bool operator==(const CaptureInterval&, const CaptureInterval&) = default;
+};
+
 struct Capture {
   Program program;
   std::vector<Module> modules;
@@ -311,6 +328,7 @@ struct Capture {
   CaptureSymbols symbols;  // empty until the capture is symbolized (measure run, measure symbolize, import)
   CaptureTimeline timeline;
   CaptureSummary summary;
+  std::vector<CaptureInterval> intervals;  // empty when the capture has none
 
   /// The value of a named diagnostic counter, 0 when absent.
   std::uint64_t diagnostic(std::string_view name) const noexcept;

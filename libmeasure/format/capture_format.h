@@ -41,6 +41,8 @@ enum class SectionKind : std::uint32_t {
   // Optional: allocations by size class, temporaries' bytes, the largest allocations and the
   // split by thread.
   summary = optional_section | 12,
+  // Optional: what each stack allocated and freed in each interval of the run (exact mode).
+  intervals = optional_section | 13,
 };
 
 /// The largest single allocations a summary section lists (and each thread keeps).

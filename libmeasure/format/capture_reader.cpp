@@ -45,6 +45,8 @@ std::string_view section_name(std::uint32_t kind) noexcept {
       return "module symbols";
     case format::SectionKind::summary:
       return "summary";
+    case format::SectionKind::intervals:
+      return "intervals";
     case format::SectionKind::end:
       return "end";
   }
@@ -433,6 +435,38 @@ void read_summary(Cursor& in, CaptureSummary& s, std::size_t stack_count) {
   read_thread_counts(in, s.other);
 }
 
+void read_intervals(Cursor& in, std::vector<CaptureInterval>& intervals, std::size_t stack_count) {
+  intervals.resize(in.count(3, "intervals"));
+  std::uint64_t time = 0;
+  for (CaptureInterval& v : intervals) {
+    std::uint64_t delta = in.varint();
+    if (time + delta < time) {
+      in.corrupt("interval times overflow");
+    }
+    time += delta;
+    v.end_ns = time;
+    v.toolkit_bytes = in.varint();
+    v.changes.resize(in.count(5, "interval changes"));
+    std::uint64_t stack = 0;
+    for (std::size_t k = 0; k < v.changes.size(); ++k) {
+      IntervalChange& c = v.changes[k];
+      std::uint64_t stack_delta = in.varint();
+      if (k > 0 && stack_delta == 0) {
+        in.corrupt("interval changes out of order");
+      }
+      stack += stack_delta;
+      if (stack >= stack_count) {
+        in.corrupt("an interval names a stack that does not exist");
+      }
+      c.stack = static_cast<std::uint32_t>(stack);
+      c.alloc_count = in.varint();
+      c.alloc_bytes = in.varint();
+      c.free_count = in.varint();
+      c.freed_bytes = in.varint();
+    }
+  }
+}
+
 std::uint32_t read_le32(const unsigned char* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
@@ -555,6 +589,12 @@ Capture parse_capture(std::span<const unsigned char> bytes, const std::string& s
           in.corrupt("a repeated summary, or a summary before the stacks");
         }
         read_summary(in, c.summary, c.stacks.size());
+        break;
+      case format::SectionKind::intervals:
+        if (!c.intervals.empty() || (seen & (1U << static_cast<unsigned>(format::SectionKind::stacks))) == 0) {
+          in.corrupt("repeated intervals, or intervals before the stacks");
+        }
+        read_intervals(in, c.intervals, c.stacks.size());
         break;
       case format::SectionKind::exit:
         c.program.exit = ExitInfo{in.signed_varint(), in.u32("signal")};

@@ -329,6 +329,27 @@ std::vector<unsigned char> encode_capture(const Capture& c) {
   if (c.summary.recorded) {
     encode_summary(out, c.summary);
   }
+  if (!c.intervals.empty()) {
+    out.begin_section(static_cast<std::uint32_t>(format::SectionKind::intervals));
+    out.put_varint(c.intervals.size());
+    std::uint64_t previous_end = 0;
+    for (const CaptureInterval& v : c.intervals) {
+      if (v.end_ns < previous_end) {
+        throw Error("internal error: intervals are not in time order");
+      }
+      format::encode_interval(out, format::IntervalFields{v.end_ns - previous_end, v.toolkit_bytes,
+                                                          static_cast<std::uint32_t>(v.changes.size())});
+      std::uint32_t previous_stack = 0;
+      for (const IntervalChange& change : v.changes) {
+        format::encode_interval_change(out, change.stack - previous_stack,
+                                       format::IntervalChangeFields{change.alloc_count, change.alloc_bytes,
+                                                                    change.free_count, change.freed_bytes});
+        previous_stack = change.stack;
+      }
+      previous_end = v.end_ns;
+    }
+    out.end_section();
+  }
   if (p.exit) {
     format::encode_exit(out, format::ExitFields{p.exit->status, p.exit->signal});
   }

@@ -379,8 +379,9 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
   totals.live_bytes = totals.counters.alloc_bytes - totals.counters.freed_bytes;
   // The block shadow's pages are mapped directly, not taken from the internal allocator.
   std::uint64_t shadow_bytes = rt.shadow.memory_bytes();
-  totals.toolkit_bytes = internal_bytes() + shadow_bytes;
-  totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes;
+  std::uint64_t interval_bytes = rt.intervals.memory_bytes();
+  totals.toolkit_bytes = internal_bytes() + shadow_bytes + interval_bytes;
+  totals.toolkit_peak_bytes = internal_peak_bytes() + shadow_bytes + interval_bytes;
   totals.resident_bytes = request.resident_bytes;
   totals.threads = rt.threads.count();
   format::encode_totals(out, totals);
@@ -388,6 +389,12 @@ void encode_capture_state(Runtime& rt, format::ByteBuffer& out, const CaptureReq
   encode_scopes(out, rt, count);
   if (frames) {
     encode_timeline(out, rt, request);  // in files, not in-process snapshots
+    if (rt.keeps_intervals()) {
+      // Up to now, so the intervals add up to the sites (as nearly as threads still
+      // recording allow).
+      rt.intervals.close(rt, platform::monotonic_ns() - rt.start_monotonic_ns, count);
+      rt.intervals.encode(out, count);
+    }
     encode_summary(out, rt, count);
   }
   out.put_end();

@@ -181,4 +181,18 @@ void encode_exit(ByteBuffer& out, const ExitFields& f) noexcept {
   out.end_section();
 }
 
+void encode_interval(ByteBuffer& out, const IntervalFields& f) noexcept {
+  out.put_varint(f.end_delta_ns);
+  out.put_varint(f.toolkit_bytes);
+  out.put_varint(f.change_count);
+}
+
+void encode_interval_change(ByteBuffer& out, std::uint32_t stack_delta, const IntervalChangeFields& f) noexcept {
+  out.put_varint(stack_delta);
+  out.put_varint(f.alloc_count);
+  out.put_varint(f.alloc_bytes);
+  out.put_varint(f.free_count);
+  out.put_varint(f.freed_bytes);
+}
+
 }  // namespace measure::format

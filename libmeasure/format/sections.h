@@ -191,6 +191,32 @@ void encode_summary_thread(ByteBuffer& out, const SummaryThreadFields& fields) n
 /// fields' id, name and flags are not written).
 void encode_summary_other(ByteBuffer& out, std::uint64_t threads, const SummaryThreadFields& counts) noexcept;
 
+/// An intervals section (optional kind `intervals`) holds what each stack allocated and freed
+/// in each interval of the run (exact mode):
+///   varint n, n x (varint end_delta_ns, varint toolkit_bytes, varint m, m x change)
+///   change := varint stack_delta, varint alloc_count, varint alloc_bytes, varint free_count,
+///             varint freed_bytes
+/// Intervals follow one another: the first starts at 0 (the start of recording), each ends
+/// end_delta_ns after the one before it ends. A change counts what its stack (an id in the
+/// stacks section, in increasing order; `stack_delta` as for sites) allocated and freed in
+/// the interval; stacks that did neither are left out. toolkit_bytes is the toolkit's own
+/// memory when the interval ended.
+struct IntervalFields {
+  std::uint64_t end_delta_ns;
+  std::uint64_t toolkit_bytes;
+  std::uint32_t change_count;
+};
+struct IntervalChangeFields {
+  std::uint64_t alloc_count;
+  std::uint64_t alloc_bytes;
+  std::uint64_t free_count;
+  std::uint64_t freed_bytes;
+};
+/// Starts and ends nothing: inside begin_section(intervals), after put_varint(n), each
+/// interval's encode_interval, then exactly `change_count` encode_interval_change calls.
+void encode_interval(ByteBuffer& out, const IntervalFields& fields) noexcept;
+void encode_interval_change(ByteBuffer& out, std::uint32_t stack_delta, const IntervalChangeFields& fields) noexcept;
+
 struct ExitFields {
   std::int64_t status;   // what `measure run` exited with: the exit code, or 128+signal
   std::uint32_t signal;  // 0 when the program exited normally

@@ -138,6 +138,12 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
 
   // Paths in lexicographic order share their common prefix with the one before; a path equal
   // to the one before ends at the same node.
+  m_positions.clear();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    m_positions.emplace_back(entries[i].sample, static_cast<std::uint32_t>(i));
+  }
+  std::sort(m_positions.begin(), m_positions.end());
+
   std::vector<std::uint64_t> nodes;
   std::vector<std::uint64_t> sample_nodes;
   std::vector<std::uint64_t> sample_rows;
@@ -206,6 +212,12 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
   j.end_object();
 }
 
+std::uint32_t HtmlStacks::position(const Sample* sample) const {
+  auto it =
+      std::lower_bound(m_positions.begin(), m_positions.end(), std::pair<const Sample*, std::uint32_t>{sample, 0});
+  return it != m_positions.end() && it->first == sample ? it->second : UINT32_MAX;
+}
+
 void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals) {
   j.key("metrics").begin_array();
   for (Metric m : all_metrics) {
@@ -222,6 +234,53 @@ void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals)
 }  // namespace detail
 
 namespace {
+
+// The capture's intervals, for the page's time range: per interval its end, the toolkit's
+// memory then and the process's live bytes then (as the intervals count them), and its
+// changes as (page sample, four counts). Changes of stacks the report left out are dropped.
+void write_intervals(JsonWriter& j, const Report& r, const detail::HtmlStacks& stacks, detail::HtmlLists& lists) {
+  const std::vector<CaptureInterval>& intervals = r.capture->intervals;
+  std::vector<std::uint64_t> ends;
+  std::vector<std::uint64_t> toolkit;
+  std::vector<std::uint64_t> live;
+  std::vector<std::uint64_t> counts;
+  std::vector<std::uint64_t> samples;
+  std::vector<std::vector<std::uint64_t>> m(4);
+  std::int64_t live_now = 0;
+  for (const CaptureInterval& v : intervals) {
+    std::uint64_t kept = 0;
+    for (const IntervalChange& c : v.changes) {
+      live_now += static_cast<std::int64_t>(c.alloc_bytes) - static_cast<std::int64_t>(c.freed_bytes);
+      auto it = std::lower_bound(r.samples.begin(), r.samples.end(), c.stack,
+                                 [](const Sample& s, std::uint32_t stack) { return s.stack < stack; });
+      std::uint32_t at = it != r.samples.end() && it->stack == c.stack ? stacks.position(&*it) : UINT32_MAX;
+      if (at == UINT32_MAX) {
+        continue;
+      }
+      ++kept;
+      samples.push_back(at);
+      for (std::uint64_t k = 0; std::uint64_t value : {c.alloc_count, c.alloc_bytes, c.free_count, c.freed_bytes}) {
+        m[k++].push_back(value);
+      }
+    }
+    ends.push_back(v.end_ns);
+    toolkit.push_back(v.toolkit_bytes);
+    live.push_back(live_now > 0 ? static_cast<std::uint64_t>(live_now) : 0);
+    counts.push_back(kept);
+  }
+  j.key("intervals").begin_object();
+  j.key("end").raw(lists.add(ends));
+  j.key("toolkit").raw(lists.add(toolkit));
+  j.key("live").raw(lists.add(live));
+  j.key("count").raw(lists.add(counts));
+  j.key("sample").raw(lists.add(samples));
+  j.key("m").begin_array();
+  for (const std::vector<std::uint64_t>& column : m) {
+    j.raw(lists.add(column));
+  }
+  j.end_array();
+  j.end_object();
+}
 
 // The summary panel's data: the JSON report's summary, the labels the text summary prints,
 // and what its shares are of.
@@ -306,6 +365,9 @@ std::string render_html(const Report& r) {
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
   stacks.write(j, lists, false);
+  if (!c.intervals.empty() && !r.options.range && r.options.scope.empty()) {
+    write_intervals(j, r, stacks, lists);
+  }
   if (r.options.cumulative) {
     // A sample counts toward several rows: the rows' own sums, as the report made them.
     j.key("row_metrics").begin_array();

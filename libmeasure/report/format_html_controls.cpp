@@ -8,12 +8,15 @@ namespace measure::detail {
 const std::string_view html_script_controls =
     R"js(  // ---- the table ------------------------------------------------------------------------
   const rowCount = DIFF ? D.diff_rows.k.length : D.rows.length;
-  const rowColumns = DIFF ? null : METRICS.map((_, m) => {
+  // Each row's metrics, summed from the samples' (a cumulative report's rows overlap: their
+  // sums are the report's, for the whole run).
+  const makeRowColumns = () => (DIFF ? null : METRICS.map((_, m) => {
     if (D.row_metrics) { return Float64Array.from(D.row_metrics[m]); }
     const c = new Float64Array(rowCount);
     for (let s = 0; s < sampleCount; ++s) { if (sampleRow[s] < rowCount) { c[sampleRow[s]] += columns[m][s]; } }
     return c;
-  });
+  }));
+  let rowColumns = makeRowColumns();
   const TABLE_LIMIT = 1000;
   // A diff's rows as the diff matched them: status, key, and the chosen metric before, after
   // and its change; sorted by the size of the change (a header click sorts by its column).
@@ -153,6 +156,7 @@ const std::string_view html_script_controls =
     return `${Math.floor(ns / 60e9)} min ${Math.round((ns % 60e9) / 1e9)} s`;
   }
   let timelinePoints = [];
+  let timelineEnd = 1;
   function drawTimeline() {
     if (!timeline) { return; }
     const c = $('timeline');
@@ -175,7 +179,8 @@ const std::string_view html_script_controls =
     if (P.peak_bytes > 0 && !points.some((p) => p.peak)) {
       points.push({ t: peakAt, live: P.peak_bytes, rss: -1, peak: true });
     }
-    const end = Math.max(points[points.length - 1].t, 1);
+    const end = Math.max(points[points.length - 1].t, INTERVALS ? INTERVALS.end[INTERVALS.end.length - 1] : 0, 1);
+    timelineEnd = end;
     // Each on its own scale: resident memory is often many times the live bytes.
     let top = 1; let topRss = 1;
     for (const p of points) { top = Math.max(top, p.live); topRss = Math.max(topRss, p.rss); }
@@ -194,6 +199,7 @@ const std::string_view html_script_controls =
       if (started) { g.lineTo(x(p.t), yRss(p.rss)); } else { g.moveTo(x(p.t), yRss(p.rss)); started = true; }
     }
     g.stroke();
+    if (INTERVALS) { drawIntervals(g, x, yRss, height); }
     const peak = points.find((p) => p.peak);
     g.fillStyle = '#b00020'; g.font = '11px system-ui, sans-serif'; g.textBaseline = 'middle';
     if (peak) {
@@ -205,17 +211,23 @@ const std::string_view html_script_controls =
     g.fillText('0', 40, y(0));
     g.fillStyle = '#666';
     g.fillText(`${humanBytes(topRss)} RSS`, x(end) + 6, yRss(topRss) + 4);
+    if (INTERVALS) {
+      // The toolkit's own memory, a part of the resident memory, on its scale.
+      const last = INTERVALS.toolkit.length - 1;
+      g.fillText('toolkit', x(end) + 6, Math.min(yRss(INTERVALS.toolkit[last]), height - 20) + 4);
+    }
     g.fillText('0', x(0) - 3, height - 6);
     g.fillText(duration(end), x(end) - 50, height - 6);
     timelinePoints = points;
     $('timeline-legend').textContent = `Blue: the program's live bytes (left scale); grey: its resident memory ` +
-      `(RSS, right scale), the toolkit's own ${humanBytes(P.toolkit_bytes)} included. The exact peak is marked.`;
+      `(RSS, right scale), the toolkit's own ${humanBytes(P.toolkit_bytes)} included` +
+      (INTERVALS ? ' (dashed: the toolkit\'s own memory over time). The exact peak is marked. ' +
+        'Drag across the chart to see one stretch of time; click it to see the whole run again.' : '. The exact peak is marked.');
   }
   if (timeline) {
     $('timeline').addEventListener('mousemove', (e) => {
       const r = $('timeline').getBoundingClientRect();
-      const end = Math.max(timelinePoints[timelinePoints.length - 1].t, 1);
-      const t = (e.clientX - r.left - 50) / (r.width - 130) * end;
+      const t = (e.clientX - r.left - 50) / (r.width - 130) * timelineEnd;
       let best = timelinePoints[0];
       for (const p of timelinePoints) { if (Math.abs(p.t - t) < Math.abs(best.t - t)) { best = p; } }
       $('details').textContent = `${duration(best.t)}: ${humanBytes(best.live)} live` +
@@ -243,7 +255,12 @@ const std::string_view html_script_controls =
       const f = drawn.find((d) => nodeName(tree, d.node) === name);
       return f ? nodeMetrics(tree, f.node)[0] : null;
     },
-    timeline: () => ({ points: timelinePoints, legend: $('timeline-legend').textContent }),
+    timeline: () => ({ points: timelinePoints, legend: $('timeline-legend').textContent, end: timelineEnd }),
+    // The time range shown (null: the whole run), and where time `t` is drawn on the screen.
+    range: () => (state.range ? { from_ns: state.range.from, to_ns: state.range.to, first: state.range.first,
+      last: state.range.last, live_at_ns: state.range.at, text: $('range-text').textContent } : null),
+    timelineX: (t) => { const r = $('timeline').getBoundingClientRect(); return r.left + 50 + (r.width - 130) * t / timelineEnd; },
+    timelineY: () => { const r = $('timeline').getBoundingClientRect(); return r.top + r.height / 2; },
     canvasBox: () => { const r = canvas.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; },
   };
 })().catch((error) => {

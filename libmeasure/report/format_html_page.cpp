@@ -57,6 +57,7 @@ tr.regressed td { color: #b00020; font-weight: 600; }
 .two { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 #timeline { height: 110px; cursor: crosshair; margin: 4px 0 2px; }
 #timeline-legend { font-size: 12px; margin-bottom: 6px; }
+#range { font-size: 12px; margin-bottom: 6px; padding: 3px 6px; background: #fff3cc; }
 #notes { padding: 0 14px 14px; color: #666; font-size: 12px; }
 .muted { color: #888; }
 .bar { height: 10px; background: #2b5fab; min-width: 1px; }
@@ -85,7 +86,8 @@ const std::string_view page_body = R"html(</head>
 <div id="tip"></div>
 <main>
   <section id="timeline-view" hidden><canvas id="timeline" height="110"></canvas>
-    <div id="timeline-legend" class="muted"></div></section>
+    <div id="timeline-legend" class="muted"></div>
+    <div id="range" hidden><span id="range-text"></span> <button id="range-clear">Whole run</button></div></section>
   <section id="flame-view"><canvas id="flame"></canvas></section>
   <section id="tree-view" hidden><table><thead><tr><th class="k">Function</th><th>Total</th><th>%</th><th id="self-heading">Self</th></tr></thead>
     <tbody id="tree-body"></tbody></table></section>
@@ -132,6 +134,7 @@ std::string html_document(std::string_view title, const std::string& data, const
   out += html_script_model;
   out += html_script_views;
   out += html_script_summary;
+  out += html_script_range;
   out += html_script_controls;
   out += page_tail;
   return out;

@@ -1,7 +1,8 @@
 // The html page's script, first part: the data as typed arrays, the stack tree (as written,
 // or with hidden frames left out) and its totals for one metric in one pass over its nodes,
 // so a metric switch stays fast at a million nodes; the page's state. The views follow
-// (format_html_views.cpp, format_html_controls.cpp); the three parts are one function.
+// (format_html_views.cpp, format_html_summary.cpp, format_html_range.cpp,
+// format_html_controls.cpp); the parts are one function.
 #include "report/html_page.h"
 
 namespace measure::detail {
@@ -60,7 +61,8 @@ const std::string_view html_script_model = R"js('use strict';
     return out.subarray(0, n);
   }
   const sampleCount = D.samples.count;
-  const columns = D.samples.m.map(varints);
+  // Per metric, each sample's value: the whole run's, or a time range's (html_script_range).
+  let columns = D.samples.m.map(varints);
   const sampleRow = varints(D.samples.r);
   // A diff: each sample is the old capture's (0) or the new one's (1); widths follow the new.
   const DIFF = Array.isArray(D.samples.s);
@@ -184,7 +186,7 @@ const std::string_view html_script_model = R"js('use strict';
   // ---- state ----------------------------------------------------------------------------
   const state = {
     view: 'flame', metric: Math.max(0, METRICS.findIndex((x) => x.name === D.sort)),
-    zoom: 0, search: null, hidden: null, focus: -1, sortColumn: -1, sortAscending: false, expanded: new Set(),
+    zoom: 0, search: null, hidden: null, focus: -1, range: null, sortColumn: -1, sortAscending: false, expanded: new Set(),
   };
   const base = baseTree();
   // Too deep for a window drawn upright: the roots would lie below the fold (as in the svg).

@@ -124,6 +124,19 @@ std::string render_json(const Report& r) {
   } else {
     j.null();
   }
+  j.key("range");
+  if (const std::optional<TimeRange>& range = r.options.range) {
+    j.begin_object();
+    j.key("from_ns").value(range->from_ns);
+    j.key("to_ns").value(range->to_ns);
+    j.key("first_interval").value(static_cast<std::uint64_t>(range->first));
+    j.key("last_interval").value(static_cast<std::uint64_t>(range->last));
+    j.key("intervals").value(static_cast<std::uint64_t>(range->interval_count));
+    j.key("live_at_ns").value(range->highest_at_ns);
+    j.end_object();
+  } else {
+    j.null();
+  }
   j.key("dropped").begin_object();
   j.key("rows_not_shown").value(static_cast<std::uint64_t>(r.rows.size() - r.shown));
   j.key("truncated_stacks").value(r.truncated_stacks);

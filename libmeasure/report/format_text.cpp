@@ -339,6 +339,11 @@ std::string totals_description(const Report& r) {
                               ? std::string(r.options.scope.empty() ? "temporaries not measured in this mode"
                                                                     : "temporaries are not tracked inside scopes")
                               : plural(t.temporary_count, "temporary allocation", "temporary allocations");
+  if (r.options.range) {
+    return fmt::format("live at {:.3f} s, the range's highest point: {} in {}",
+                       static_cast<double>(r.options.range->highest_at_ns) / 1e9, human_bytes(t.live_bytes),
+                       plural(t.live_count, "block", "blocks"));
+  }
   std::string peak = c.program.mode == CaptureMode::exact
                          ? fmt::format("peak {} live", human_bytes(t.peak_bytes))
                          : fmt::format("peak at least {} live, sampled", human_bytes(t.peak_bytes));
@@ -372,6 +377,9 @@ std::string render_text(const Report& r) {
                        plural(c.scopes.front().entries, "entry", "entries"), human_bytes(c.scopes.front().peak_max));
   }
   out += fmt::format("  {}\n", run_description(c));
+  if (r.options.range) {
+    out += fmt::format("  {}\n", range_description(*r.options.range));
+  }
   const Metrics& t = c.totals;
   out += fmt::format("  allocated {} in {}; freed {} in {}\n", human_bytes(t.alloc_bytes),
                      plural(t.alloc_count, "block", "blocks"), human_bytes(t.freed_bytes),
@@ -396,7 +404,7 @@ std::string render_text(const Report& r) {
 
   MetricSet unknown = r.unknown_in_rows;
   std::vector<std::vector<std::string>> cells;
-  bool live_at_end = c.partial() || c.diagnostic("written_at_detach") != 0;
+  bool live_at_end = c.partial() || c.diagnostic("written_at_detach") != 0 || r.options.range.has_value();
   cells.push_back({"#", "allocated", "blocks", "peak", live_at_end ? "live" : "leaked", "blocks", "temp", "location"});
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];
@@ -462,7 +470,8 @@ std::string render_text(const Report& r) {
       "Columns: allocated = requested bytes; blocks = allocations; peak = live bytes at the moment of the\n"
       "global peak; {} (bytes, blocks); temp = freed by the same thread before its\n"
       "next allocation; — = not measured.\n",
-      c.partial()                              ? "live = still live at the checkpoint"
+      r.options.range                          ? "live = live at the range's highest point"
+      : c.partial()                            ? "live = still live at the checkpoint"
       : c.diagnostic("written_at_detach") != 0 ? "live = still live at the detach"
                                                : "leaked = still live at exit");
   return out;

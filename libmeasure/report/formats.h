@@ -78,6 +78,8 @@ std::string partial_description(const Capture& capture);
 std::string symbols_description(const SymbolizerStats& stats);
 /// "pid 1234, exact mode, exit status 0, ran 2.000 s", for report headers.
 std::string run_description(const Capture& capture);
+/// "from 0.120 s to 0.360 s only (intervals 3-9 of 37): ..." for a report of a time range.
+std::string range_description(const TimeRange& range);
 /// "Shown: 10 of 42 lines, 93.1% of bytes allocated", without the final period.
 std::string shown_description(const Report& report);
 /// "peak 1.2 MiB live; leaked 512 B in 2 blocks; 4 temporary allocations", for report headers.

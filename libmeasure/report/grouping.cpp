@@ -427,6 +427,13 @@ void decide_unknown(Report& report) {
     report.unknown_in_rows.add(Metric::peak_bytes);  // a call site has no peak of its own inside a scope
     report.unknown_in_totals.add(Metric::temporary_count);
   }
+  if (o.range) {
+    // Peaks and temporaries are kept for the whole run, not per interval.
+    for (Metric m : {Metric::peak_bytes, Metric::temporary_count}) {
+      report.unknown_in_rows.add(m);
+      report.unknown_in_totals.add(m);
+    }
+  }
   if (scope_view || o.by == GroupBy::scope) {
     report.unknown_in_rows.add(Metric::temporary_count);  // scopes record no temporaries
   }
@@ -438,6 +445,8 @@ void decide_unknown(Report& report) {
   if (c.unmeasured_in_sites().contains(sorted)) {
     why =
         fmt::format("a {}-mode capture does not measure it per call site (exact mode does)", mode_name(c.program.mode));
+  } else if (o.range) {
+    why = "peaks and temporaries are kept for the whole run, not per interval of time";
   } else if (sorted == Metric::peak_bytes) {
     why = "inside a scope a call site has no peak of its own (the scope's peak is per entry)";
   } else {

@@ -40,6 +40,9 @@ class HtmlStacks {
   /// Writes the members, their lists into `lists`; `sides`: also each sample's side ("s").
   /// Renumbers the stacks' labels in place: call it once, after the last add().
   void write(JsonWriter& json, HtmlLists& lists, bool sides);
+  /// After write(): the position of `sample` (one a report added) in the page's samples, or
+  /// UINT32_MAX when it was not added.
+  std::uint32_t position(const Sample* sample) const;
 
  private:
   struct Side {
@@ -51,6 +54,7 @@ class HtmlStacks {
     std::vector<std::size_t> order;  // the paths in lexicographic order
   };
   std::vector<Side> m_sides;
+  std::vector<std::pair<const Sample*, std::uint32_t>> m_positions;  // sorted by sample
 };
 
 /// The member "metrics": per metric its name, whether it counts bytes, whether it is
@@ -60,12 +64,14 @@ void write_html_metrics(JsonWriter& json, MetricSet unknown, const Metrics& tota
 /// "[1,2,3]" (JsonWriter's own arrays put every number on a line of its own).
 std::string json_number_array(const std::vector<std::uint64_t>& values);
 
-/// The page's script, one function in four parts: the data and trees
+/// The page's script, one function in five parts: the data and trees
 /// (format_html_script.cpp), the views (format_html_views.cpp), the summary panel
-/// (format_html_summary.cpp), the table, controls and timeline (format_html_controls.cpp).
+/// (format_html_summary.cpp), the time range (format_html_range.cpp), the table, controls
+/// and timeline (format_html_controls.cpp).
 extern const std::string_view html_script_model;
 extern const std::string_view html_script_views;
 extern const std::string_view html_script_summary;
+extern const std::string_view html_script_range;
 extern const std::string_view html_script_controls;
 
 /// The whole page: style, markup and script around `data` (a JSON object) and its `lists`,

@@ -27,6 +27,18 @@ Metric sort_metric(SortBy by) noexcept;
 /// The value of the metric a sort key orders by.
 std::uint64_t sort_value(const Metrics& m, SortBy by) noexcept;
 
+/// A stretch of a recording, in whole intervals of its capture (Capture::intervals).
+struct TimeRange {
+  std::size_t first = 0;  // the intervals [first, last]
+  std::size_t last = 0;
+  std::uint64_t from_ns = 0;  // where the first starts and the last ends (since the start of recording)
+  std::uint64_t to_ns = 0;
+  std::size_t highest = 0;          // the interval in the range after which the most bytes were live
+  std::uint64_t highest_at_ns = 0;  // when it ended
+  std::size_t interval_count = 0;   // how many intervals the capture has
+  friend bool operator==(const TimeRange&, const TimeRange&) = default;
+};
+
 struct ReportOptions {
   GroupBy by = GroupBy::line;
   SortBy sort = SortBy::bytes;
@@ -35,6 +47,7 @@ struct ReportOptions {
   std::vector<std::string> include;  // glob patterns; a stack must match one (any frame)
   std::vector<std::string> exclude;  // glob patterns; a stack matching one is left out
   std::string scope;                 // set when the capture was restricted to one named scope
+  std::optional<TimeRange> range;    // set when the capture was restricted to a stretch of time
   bool modules = false;              // also group the selected call sites by module (Report::modules)
 };
 
@@ -157,6 +170,20 @@ std::string shorten_templates(std::string_view name);
 /// live values are its net change, floored at zero (a scope may free blocks allocated
 /// before it). Throws UsageError naming the scopes there are when `name` is not one of them.
 Capture restrict_to_scope(const Capture& capture, const std::string& name);
+
+/// The whole intervals of `capture` that overlap [from_ns, to_ns] (nanoseconds since the start
+/// of recording; from_ns == to_ns names the interval that holds that instant). Throws
+/// UsageError when the capture has no intervals (recorded in another mode than exact, by an
+/// older measure, merged, or an import) or the range lies after the recording's end or is
+/// reversed.
+TimeRange time_range(const Capture& capture, std::uint64_t from_ns, std::uint64_t to_ns);
+
+/// The capture as seen in `range` (from time_range on the same capture): its call sites hold
+/// what each stack allocated and freed in the range, and as live what it held when the range's
+/// highest interval ended (TimeRange::highest: the most bytes live at the end of an interval
+/// of the range). Peaks, temporaries and the summary are the whole run's, so the view has
+/// none; the timeline stays the whole run's.
+Capture restrict_to_time(const Capture& capture, const TimeRange& range);
 
 /// `--by scope`: one row per named scope, with its totals over all entries, `entries`, and
 /// as peak the largest peak of one entry.

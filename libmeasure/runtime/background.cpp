@@ -1,4 +1,4 @@
-// The runtime's own thread: timeline samples, checkpoints and dumps.
+// The runtime's own thread: timeline samples, intervals, checkpoints and dumps.
 #include "runtime/background.h"
 
 #include <algorithm>
@@ -47,11 +47,10 @@ void write_detached_capture(Runtime& rt, int pid) noexcept {
   }
 }
 
-// Samples the timeline every interval and writes a checkpoint every checkpoint interval, so
-// a program killed by SIGKILL or the OOM killer still leaves a capture; under `measure run`
-// it also answers dump requests. A toolkit thread:
-// everything it allocates is untraced, and no signal of the program is ever delivered to it
-// (platform::start_thread blocks them all).
+// Samples the timeline every interval, closes intervals of per-stack counts, and writes a checkpoint every checkpoint
+// interval, so a program killed by SIGKILL or the OOM killer still leaves a capture; under `measure run` it also
+// answers dump requests. A toolkit thread: everything it allocates is untraced, and no signal of the program is ever
+// delivered to it (platform::start_thread blocks them all).
 void* background_thread(void*) noexcept {
   t_busy = true;
   Runtime& rt = runtime();
@@ -68,6 +67,9 @@ void* background_thread(void*) noexcept {
     std::uint64_t wake = UINT64_MAX;
     if (rt.options.timeline) {
       wake = std::max(next_sample, now);
+    }
+    if (rt.keeps_intervals()) {
+      wake = std::min(wake, std::max(rt.intervals.due_ns(), now));
     }
     if (checkpoint_ns != 0) {
       wake = std::min(wake, next_checkpoint);
@@ -94,6 +96,9 @@ void* background_thread(void*) noexcept {
       rt.timeline.sample({now, memory.live, platform::resident_bytes()}, memory.peak);
       next_sample = now + rt.timeline.sleep_ns();
     }
+    if (rt.keeps_intervals() && now >= rt.intervals.due_ns()) {
+      rt.intervals.close(rt, now);
+    }
     if (rt.redirect_new_modules != nullptr) {
       rt.redirect_new_modules();
     }
@@ -115,8 +120,8 @@ void* background_thread(void*) noexcept {
 }  // namespace
 
 void start_checkpoints(Runtime& rt) noexcept {
-  if (!rt.write_at_exit ||
-      (rt.options.checkpoint_ms == 0 && !rt.options.timeline && rt.options.status_dir[0] == '\0')) {
+  if (!rt.write_at_exit || (rt.options.checkpoint_ms == 0 && !rt.options.timeline && !rt.keeps_intervals() &&
+                            rt.options.status_dir[0] == '\0')) {
     return;
   }
   if (rt.options.timeline) {

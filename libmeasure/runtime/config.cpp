@@ -185,6 +185,8 @@ void apply(const char* name, const char* value, Options& options) noexcept {
     parse_flag(name, value, &options.follow_exec);
   } else if (std::strcmp(name, "MEASURE_TIMELINE") == 0) {
     parse_flag(name, value, &options.timeline);
+  } else if (std::strcmp(name, "MEASURE_INTERVALS") == 0) {
+    parse_flag(name, value, &options.intervals);
   } else if (std::strcmp(name, "MEASURE_SHADOW") == 0) {
     parse_flag(name, value, &options.shadow);
   } else if (std::strcmp(name, "MEASURE_SEED") == 0) {

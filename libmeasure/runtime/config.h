@@ -23,6 +23,7 @@ struct Options {
   bool output_set = false;                     // MEASURE_OUTPUT was given
   std::uint64_t checkpoint_ms = 2000;          // MEASURE_CHECKPOINT_INTERVAL (seconds); 0: none
   bool timeline = true;                        // MEASURE_TIMELINE=0: no live-bytes/RSS sampling
+  bool intervals = true;                       // MEASURE_INTERVALS=0: no per-stack counts per interval
   bool shadow = true;                          // MEASURE_SHADOW=0: every block in the table
   std::uint64_t seed = 0;                      // MEASURE_SEED: sampled mode's seed, when seed_set
   bool seed_set = false;                       // else each process draws a random one

@@ -87,6 +87,7 @@ void start_child_capture(Runtime& rt) noexcept {
   rt.account.reset();
   rt.sampled_peak.reset(light ? bytes : 0);
   rt.timeline.reset();
+  rt.intervals.reset();
   PeakTransition t = light ? PeakTransition{0, 0} : rt.account.apply(static_cast<std::int64_t>(bytes));
   ThreadState* thread = current_thread();
   if (thread == nullptr) {

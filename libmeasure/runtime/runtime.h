@@ -20,6 +20,7 @@
 #include "record/stack_palette.h"
 #include "runtime/config.h"
 #include "runtime/environment.h"
+#include "runtime/intervals.h"
 #include "runtime/timeline.h"
 #include "stacks/module_map.h"
 #include "stacks/stack_table.h"
@@ -87,6 +88,7 @@ class Runtime {
   ScopeNames scope_names;
   ScopeGroups scope_groups;
   Timeline timeline;
+  SiteIntervals intervals;          // exact mode, with the timeline: per stack, per interval of time
   InjectedEnvironment environment;  // what `measure run` added to the program's environment
   std::atomic<int> state{static_cast<int>(RuntimeState::uninitialized)};
   std::uint64_t sample_seed = 0;                   // sampled mode: the process's seed (MEASURE_SEED or random)
@@ -120,6 +122,10 @@ class Runtime {
   // Attached: redirects the calls of libraries loaded since the last call (hooks/attach.cpp);
   // the background thread calls it while recording.
   void (*redirect_new_modules)() noexcept = nullptr;
+
+  /// Whether the background thread closes intervals (SiteIntervals): exact mode, unless
+  /// MEASURE_INTERVALS=0.
+  bool keeps_intervals() const noexcept { return options.intervals && options.mode == Mode::exact; }
 
   RuntimeState current() const noexcept { return static_cast<RuntimeState>(state.load(std::memory_order_acquire)); }
 };

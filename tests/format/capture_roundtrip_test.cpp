@@ -246,6 +246,19 @@ Capture generate(std::uint64_t seed) {
     sum.other_threads = g.u64();
     sum.other = ThreadCounts{0, "", false, g.u64(), g.u64(), g.u64(), g.u64()};
   }
+
+  if (!c.stacks.empty() && g.chance(60)) {
+    c.intervals.resize(g.size(4));
+    std::uint64_t end = 0;
+    for (CaptureInterval& v : c.intervals) {
+      end += g.chance(30) ? 0 : g.below(UINT64_MAX / 64);
+      v.end_ns = end;
+      v.toolkit_bytes = g.u64();
+      for (std::uint64_t stack : g.increasing(g.size(4), c.stacks.size())) {
+        v.changes.push_back({static_cast<std::uint32_t>(stack), g.u64(), g.u64(), g.u64(), g.u64()});
+      }
+    }
+  }
   return c;
 }
 
@@ -281,6 +294,7 @@ TEST_CASE("capture format: the smallest record of each kind reads back") {
   c.symbols.addresses = {AddressSymbols{}};
   c.symbols.modules = {ModuleSymbols{0, {OffsetSymbols{}}}};
   c.timeline.samples = {TimelineSample{}};
+  c.intervals = {CaptureInterval{0, 0, {IntervalChange{}}}};  // 3 bytes, and a change of 5
   Capture back = parse_capture(encode_capture(c), "smallest.msr");
   CHECK(back == c);
 }

@@ -10,14 +10,20 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "integrations/browser_support.h"
 #include "integrations/npm_package.h"
 #include "report/formats.h"
 #include "report/summary.h"
 #include "support/subprocess.h"
 
+using measure::test::check_frames_against;
 using measure::test::fixture_path;
+using measure::test::function_row;
+using measure::test::metric_names;
+using measure::test::named;
 using measure::test::ProcessResult;
 using measure::test::read_text;
+using measure::test::report_json;
 using measure::test::run_node;
 using measure::test::run_process;
 using measure::test::TempDir;
@@ -112,59 +118,6 @@ TEST_CASE("the flame graph in headless Chromium: drawn to scale, zooms on a clic
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
   }
 }
-
-namespace {
-
-const char* const metric_names[] = {"alloc_count", "alloc_bytes", "free_count", "freed_bytes",
-                                    "live_count",  "live_bytes",  "peak_bytes", "temporary_count"};
-
-json report_json(const std::string& capture, std::initializer_list<std::string> options) {
-  std::vector<std::string> argv = {tool_path(), "report", capture, "--format", "json", "--top", "0"};
-  argv.insert(argv.end(), options);
-  ProcessResult r = run_process(argv);
-  REQUIRE_MESSAGE(r.status() == 0, r.err);
-  return json::parse(r.out);
-}
-
-// A function's row of a cumulative report: everything allocated under it.
-const json& function_row(const json& report, const std::string& function) {
-  for (const json& row : report["rows"]) {
-    if (row["key"]["function"] == function) {
-      return row;
-    }
-  }
-  FAIL("no row for " << function);
-  return report;
-}
-
-// Every frame the page drew carries its function's share: each name's frames add up to what
-// the cumulative report gives the function (keep is drawn under three callers); a `hidden`
-// function has none.
-void check_frames_against(const json& frames, const json& cumulative, const std::string& metric,
-                          const std::string& hidden = "") {
-  std::map<std::string, double> drawn;
-  for (const json& f : frames) {
-    if (f["name"] != "all" && f["ancestor"] == false) {
-      drawn[f["name"].get<std::string>()] += f["value"].get<double>();
-    }
-  }
-  for (const char* function : {"main", "parse", "build_tree", "tokenize", "render", "keep"}) {
-    CAPTURE(function);
-    CHECK(drawn[function] == (function == hidden ? 0 : function_row(cumulative, function)[metric].get<double>()));
-  }
-}
-
-const json& named(const json& frames, const std::string& name) {
-  for (const json& f : frames) {
-    if (f["name"] == name) {
-      return f;
-    }
-  }
-  FAIL("no frame named " << name);
-  return frames;
-}
-
-}  // namespace
 
 TEST_CASE("the html report in headless Chromium: every view shows the JSON report's numbers") {
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
