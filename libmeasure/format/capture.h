@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "format/capture_format.h"
+#include "format/interval_changes.h"
 #include "format/metrics.h"
 #include "support/packed_list.h"
 
@@ -297,18 +298,10 @@ struct CaptureSummary {
 
 /// What the stacks allocated and freed in each interval of the run (docs/reports.md, "A
 /// stretch of time"): exact-mode recordings only. Intervals follow one another from time 0.
-struct IntervalChange {
-  std::uint32_t stack = 0;  // index into Capture::stacks
-  std::uint64_t alloc_count = 0;
-  std::uint64_t alloc_bytes = 0;
-  std::uint64_t free_count = 0;
-  std::uint64_t freed_bytes = 0;
-  friend bool operator==(const IntervalChange&, const IntervalChange&) = default;
-};
 struct CaptureInterval {
-  std::uint64_t end_ns = 0;             // since the start of recording; it starts where the one before ends
-  std::uint64_t toolkit_bytes = 0;      // the toolkit's own memory at its end
-  std::vector<IntervalChange> changes;  // by stack, in increasing order; stacks that did nothing left out
+  std::uint64_t end_ns = 0;         // since the start of recording; it starts where the one before ends
+  std::uint64_t toolkit_bytes = 0;  // the toolkit's own memory at its end
+  IntervalChanges changes;          // by stack, in increasing order; stacks that did nothing left out
   friend bool operator==(const CaptureInterval&, const CaptureInterval&) = default;
 };
 

@@ -446,10 +446,10 @@ void read_intervals(Cursor& in, std::vector<CaptureInterval>& intervals, std::si
     time += delta;
     v.end_ns = time;
     v.toolkit_bytes = in.varint();
-    v.changes.resize(in.count(5, "interval changes"));
+    std::size_t n = in.count(5, "interval changes");
     std::uint64_t stack = 0;
-    for (std::size_t k = 0; k < v.changes.size(); ++k) {
-      IntervalChange& c = v.changes[k];
+    for (std::size_t k = 0; k < n; ++k) {
+      IntervalChange c;
       std::uint64_t stack_delta = in.varint();
       if (k > 0 && stack_delta == 0) {
         in.corrupt("interval changes out of order");
@@ -463,7 +463,9 @@ void read_intervals(Cursor& in, std::vector<CaptureInterval>& intervals, std::si
       c.alloc_bytes = in.varint();
       c.free_count = in.varint();
       c.freed_bytes = in.varint();
+      v.changes.push_back(c);
     }
+    v.changes.shrink_to_fit();
   }
 }
 

@@ -236,9 +236,12 @@ void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals)
 namespace {
 
 // The capture's intervals, for the page's time range: per interval its end, the toolkit's
-// memory then and the process's live bytes then (as the intervals count them), and its
-// changes as (page sample, four counts). Changes of stacks the report left out are dropped.
-void write_intervals(JsonWriter& j, const Report& r, const detail::HtmlStacks& stacks, detail::HtmlLists& lists) {
+// memory then and the process's live bytes then (as the intervals count them), in `lists`;
+// and its changes as (page sample, four counts), in `later` (read at the first range). Each
+// interval's changes are in page order, their samples as differences from the one before,
+// which deflate well; changes of stacks the report left out are dropped.
+void write_intervals(JsonWriter& j, const Report& r, const detail::HtmlStacks& stacks, detail::HtmlLists& lists,
+                     detail::HtmlLists& later) {
   const std::vector<CaptureInterval>& intervals = r.capture->intervals;
   std::vector<std::uint64_t> ends;
   std::vector<std::uint64_t> toolkit;
@@ -247,18 +250,23 @@ void write_intervals(JsonWriter& j, const Report& r, const detail::HtmlStacks& s
   std::vector<std::uint64_t> samples;
   std::vector<std::vector<std::uint64_t>> m(4);
   std::int64_t live_now = 0;
+  std::vector<std::pair<std::uint32_t, IntervalChange>> kept;
   for (const CaptureInterval& v : intervals) {
-    std::uint64_t kept = 0;
+    kept.clear();
     for (const IntervalChange& c : v.changes) {
       live_now += static_cast<std::int64_t>(c.alloc_bytes) - static_cast<std::int64_t>(c.freed_bytes);
       auto it = std::lower_bound(r.samples.begin(), r.samples.end(), c.stack,
                                  [](const Sample& s, std::uint32_t stack) { return s.stack < stack; });
       std::uint32_t at = it != r.samples.end() && it->stack == c.stack ? stacks.position(&*it) : UINT32_MAX;
-      if (at == UINT32_MAX) {
-        continue;
+      if (at != UINT32_MAX) {
+        kept.emplace_back(at, c);
       }
-      ++kept;
-      samples.push_back(at);
+    }
+    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::uint32_t previous = 0;
+    for (const auto& [at, c] : kept) {
+      samples.push_back(at - previous);
+      previous = at;
       for (std::uint64_t k = 0; std::uint64_t value : {c.alloc_count, c.alloc_bytes, c.free_count, c.freed_bytes}) {
         m[k++].push_back(value);
       }
@@ -266,17 +274,17 @@ void write_intervals(JsonWriter& j, const Report& r, const detail::HtmlStacks& s
     ends.push_back(v.end_ns);
     toolkit.push_back(v.toolkit_bytes);
     live.push_back(live_now > 0 ? static_cast<std::uint64_t>(live_now) : 0);
-    counts.push_back(kept);
+    counts.push_back(kept.size());
   }
   j.key("intervals").begin_object();
   j.key("end").raw(lists.add(ends));
   j.key("toolkit").raw(lists.add(toolkit));
   j.key("live").raw(lists.add(live));
   j.key("count").raw(lists.add(counts));
-  j.key("sample").raw(lists.add(samples));
+  j.key("sample").raw(later.add(samples));
   j.key("m").begin_array();
   for (const std::vector<std::uint64_t>& column : m) {
-    j.raw(lists.add(column));
+    j.raw(later.add(column));
   }
   j.end_array();
   j.end_object();
@@ -365,8 +373,10 @@ std::string render_html(const Report& r) {
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
   stacks.write(j, lists, false);
-  if (!c.intervals.empty() && !r.options.range && r.options.scope.empty()) {
-    write_intervals(j, r, stacks, lists);
+  detail::HtmlLists later;
+  bool ranges = !c.intervals.empty() && !r.options.range && r.options.scope.empty();
+  if (ranges) {
+    write_intervals(j, r, stacks, lists, later);
   }
   if (r.options.cumulative) {
     // A sample counts toward several rows: the rows' own sums, as the report made them.
@@ -388,7 +398,8 @@ std::string render_html(const Report& r) {
   j.end_array();
   write_summary(j, r);
   j.end_object();
-  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, lists);
+  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, lists,
+                               ranges ? &later : nullptr);
 }
 
 }  // namespace measure

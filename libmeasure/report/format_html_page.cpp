@@ -110,7 +110,8 @@ const std::string_view page_tail = R"html(</script>
 
 }  // namespace
 
-std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists) {
+std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists,
+                          const HtmlLists* later) {
   std::string encoded = lists.encoded();
   std::string out;
   out.reserve(data.size() + encoded.size() + page_head.size() + page_body.size() + 256);
@@ -130,6 +131,11 @@ std::string html_document(std::string_view title, const std::string& data, const
   out += "<script id=\"measure-lists\" type=\"application/octet-stream\">";
   out += encoded;
   out += "</script>\n";
+  if (later != nullptr) {
+    out += "<script id=\"measure-later\" type=\"application/octet-stream\">";
+    out += later->encoded();
+    out += "</script>\n";
+  }
   out += page_body;
   out += html_script_model;
   out += html_script_views;

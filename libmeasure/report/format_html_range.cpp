@@ -35,16 +35,27 @@ const std::string_view html_script_range =
     return { first, last, highest, from: intervalStart(first), to: end[last], at: end[highest] };
   }
 
+  // The changes, from the page's second block (inflated at the first range): each
+  // interval's samples as differences from the one before.
+  async function readChanges() {
+    if (INTERVALS.sample) { return; }
+    const later = await inflate('measure-later');
+    const steps = varints(D.intervals.sample, later);
+    let k = 0;
+    for (let i = 0; i < INTERVALS.count.length; ++i) {
+      let s = 0;
+      for (const stop = k + INTERVALS.count[i]; k < stop; ++k) { s += steps[k]; steps[k] = s; }
+    }
+    INTERVALS.m = D.intervals.m.map((ref) => varints(ref, later));
+    INTERVALS.sample = steps;
+  }
+
   // Every sample's metrics in `range`: the four counts summed over its intervals, live blocks
   // and bytes as of the end of its highest one; peaks and temporaries unknown.
   function rangeColumns(range) {
     const fresh = METRICS.map(() => new Float64Array(sampleCount));
     const upTo = [0, 1, 2, 3].map(() => new Float64Array(sampleCount));
     const fields = ['alloc_count', 'alloc_bytes', 'free_count', 'freed_bytes'].map(metricIndex);
-    if (!INTERVALS.sample) {
-      INTERVALS.sample = varints(D.intervals.sample);
-      INTERVALS.m = D.intervals.m.map(varints);
-    }
     const through = Math.max(range.last, range.highest);
     let k = 0;
     for (let i = 0; i <= through; ++i) {
@@ -70,7 +81,8 @@ const std::string_view html_script_range =
   function sumOf(m) { let t = 0; for (let s = 0; s < sampleCount; ++s) { t += columns[m][s]; } return t; }
 
   // Shows `range` (from rangeOf), or the whole run again for null.
-  function applyRange(range) {
+  async function applyRange(range) {
+    if (range) { await readChanges(); }
     state.range = range;
     columns = range ? rangeColumns(range) : wholeRun.columns;
     METRICS.forEach((x, m) => { x.unknown = wholeRun.unknown[m] || (range !== null && NOT_PER_INTERVAL.includes(x.name)); });

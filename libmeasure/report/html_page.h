@@ -75,7 +75,9 @@ extern const std::string_view html_script_range;
 extern const std::string_view html_script_controls;
 
 /// The whole page: style, markup and script around `data` (a JSON object) and its `lists`,
-/// titled `title`.
-std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists);
+/// titled `title`; `later`, when given, holds lists the page reads only when asked for (a
+/// time range's), in a block of their own that the first paint does not inflate.
+std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists,
+                          const HtmlLists* later = nullptr);
 
 }  // namespace measure::detail

@@ -8,7 +8,7 @@
 // Nothing of this runs on the allocation path. Two bounds hold however long the run lasts:
 // - at most `capacity` intervals: when they are full, neighbours merge in pairs and the
 //   interval length doubles, as the timeline's points do;
-// - about `budget_bytes` of coded changes: past it, neighbours merge too (a program whose
+// - about `budget_bytes` of coded changes (8 MiB): past it, neighbours merge too (a program whose
 //   many stacks all allocate in every interval ends with fewer, longer intervals).
 // A close costs in proportion to the distinct stacks, as a checkpoint does, so the next one
 // waits at least twenty times as long as the last one took: closes never take more than 5%
@@ -30,7 +30,7 @@ class SiteIntervals {
  public:
   static constexpr std::uint32_t capacity = 64;
   static constexpr std::uint64_t first_length_ns = 1'000'000;
-  static constexpr std::size_t budget_bytes = std::size_t{16} << 20;
+  static constexpr std::size_t budget_bytes = std::size_t{8} << 20;
 
   /// When the next close is due, in nanoseconds since the start of recording.
   std::uint64_t due_ns() const noexcept { return m_due_ns.load(std::memory_order_relaxed); }
