@@ -11,13 +11,35 @@ const std::string_view html_script_model = R"js('use strict';
 (async function () {
   const D = JSON.parse(document.getElementById('measure-data').textContent);
   // The lists of numbers: one deflated block in base64, inflated by the browser.
-  // atob and a copy loop: 0.11 s for 10 MB, where a fetch of a data: URL took 0.33 s.
+  // Base64 decoded here into bytes: faster than atob and a copy loop (0.13-0.2 s against
+  // 0.22-0.3 s for 13 MB), which beat a fetch of a data: URL. The whole block is written to
+  // the inflater at once: its stream from a Blob took twice as long (0.65-0.74 s against
+  // 0.31-0.4 s for 10 MB).
+  const BASE64 = new Uint8Array(128);
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => { BASE64[c.charCodeAt(0)] = i; });
+  function fromBase64(text) {
+    let n = text.length;
+    while (n > 0 && text.charCodeAt(n - 1) === 61) { --n; }
+    const out = new Uint8Array((n * 3) >> 2);
+    const at = (k) => BASE64[text.charCodeAt(k)];
+    let o = 0; let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v = (at(i) << 18) | (at(i + 1) << 12) | (at(i + 2) << 6) | at(i + 3);
+      out[o++] = v >> 16; out[o++] = (v >> 8) & 255; out[o++] = v & 255;
+    }
+    if (n - i >= 2) {
+      const v = (at(i) << 18) | (at(i + 1) << 12) | (n - i === 3 ? at(i + 2) << 6 : 0);
+      out[o++] = v >> 16;
+      if (n - i === 3) { out[o++] = (v >> 8) & 255; }
+    }
+    return out;
+  }
   async function inflate(id) {
-    const text = atob(document.getElementById(id).textContent);
-    const deflated = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; ++i) { deflated[i] = text.charCodeAt(i); }
-    const stream = new Blob([deflated]).stream().pipeThrough(new DecompressionStream('deflate'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const inflater = new DecompressionStream('deflate');
+    const writer = inflater.writable.getWriter();
+    writer.write(fromBase64(document.getElementById(id).textContent));
+    writer.close();
+    return new Uint8Array(await new Response(inflater.readable).arrayBuffer());
   }
   let BLOCK;
   try {
