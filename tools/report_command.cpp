@@ -1,5 +1,6 @@
 // `measure report`: read a capture, group its call sites and render the chosen view.
 #include <algorithm>
+#include <cmath>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -152,13 +153,13 @@ std::uint64_t parse_time_ns(const std::string& text, std::string_view option) {
                 std::all_of(number.begin(), number.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
                 std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
   double value = digits ? std::stod(std::string(number)) * scale : -1;
-  if (!digits || value >= 1.8e19) {
+  if (!digits || value > 9.2e18) {
     throw UsageError(
         fmt::format("{} '{}': not a time since the start of recording (seconds, such as 1.5, or 1.5s, "
                     "250ms, 40us, 100ns)",
                     option, text));
   }
-  return static_cast<std::uint64_t>(value + 0.5);
+  return static_cast<std::uint64_t>(std::llround(value));
 }
 
 int report_command(const ReportOptions& o) {
