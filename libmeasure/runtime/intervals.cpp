@@ -141,6 +141,11 @@ void SiteIntervals::close(Runtime& rt, std::uint64_t now_ns, std::uint32_t stack
       }
     }
   }
+  // Stacks past the limit (a writer's close after a close that saw more) keep their sums.
+  for (; more; more = before.next(&before_stack, &before_counts)) {
+    put(next, before_stack - last_sum, before_counts);
+    last_sum = before_stack;
+  }
   platform::unmap_pages(sums, sizeof(Counts) * window);
   if (sums == nullptr || next.failed() || m_changes->failed()) {
     m_failed = true;
