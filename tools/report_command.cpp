@@ -177,6 +177,9 @@ int report_command(const ReportOptions& o) {
     options.scope = o.scope;
   }
   if (!o.from.empty() || !o.to.empty()) {
+    if (o.format == "summary") {
+      throw UsageError("--format summary describes the whole run: leave out --from and --to");
+    }
     std::uint64_t from = o.from.empty() ? 0 : parse_time_ns(o.from, "--from");
     std::uint64_t to = o.to.empty() ? UINT64_MAX : parse_time_ns(o.to, "--to");
     options.range = time_range(capture, from, to);

@@ -93,10 +93,10 @@ std::string render_markdown(const Report& r) {
     out += line + ".\n\n";
   }
   out += fmt::format("Top {} of {} {} by {}{}:\n\n", grouped(r.shown), grouped(r.rows.size()),
-                     rows_noun(r.options.by, r.rows.size()), metric_heading(r.options.sort, c.partial()),
+                     rows_noun(r.options.by, r.rows.size()), metric_heading(r),
                      r.options.cumulative ? " (cumulative)" : "");
   out += fmt::format("| # | allocated | blocks | peak | {} | {} blocks | temporary | location |\n",
-                     c.partial() ? "live" : "leaked", c.partial() ? "live" : "leaked");
+                     live_is_not_leaked(r) ? "live" : "leaked", live_is_not_leaked(r) ? "live" : "leaked");
   out += "|--:|--:|--:|--:|--:|--:|--:|:--|\n";
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];

@@ -35,6 +35,20 @@ std::string_view metric_heading(SortBy sort, bool partial) noexcept {
   return "bytes allocated";
 }
 
+bool live_is_not_leaked(const Report& r) noexcept {
+  const Capture& c = *r.capture;
+  return c.partial() || c.diagnostic("written_at_detach") != 0 || r.options.range.has_value();
+}
+
+std::string_view metric_heading(const Report& r) noexcept {
+  if (r.options.sort != SortBy::leaked || !live_is_not_leaked(r)) {
+    return metric_heading(r.options.sort, false);
+  }
+  return r.options.range                                   ? "bytes live at the range's highest point"
+         : r.capture->diagnostic("written_at_detach") != 0 ? "bytes live at the detach"
+                                                           : "bytes live at the checkpoint";
+}
+
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", grouped(n), n == 1 ? one : many);
 }
@@ -399,12 +413,12 @@ std::string render_text(const Report& r) {
     }
   }
   out += fmt::format("\nTop {} of {} {} by {}{}:\n\n", grouped(r.shown), grouped(r.rows.size()),
-                     rows_noun(r.options.by, r.rows.size()), metric_heading(r.options.sort, c.partial()),
+                     rows_noun(r.options.by, r.rows.size()), metric_heading(r),
                      r.options.cumulative ? " (cumulative)" : "");
 
   MetricSet unknown = r.unknown_in_rows;
   std::vector<std::vector<std::string>> cells;
-  bool live_at_end = c.partial() || c.diagnostic("written_at_detach") != 0 || r.options.range.has_value();
+  bool live_at_end = live_is_not_leaked(r);
   cells.push_back({"#", "allocated", "blocks", "peak", live_at_end ? "live" : "leaked", "blocks", "temp", "location"});
   for (std::size_t i = 0; i < r.shown; ++i) {
     const Row& row = r.rows[i];

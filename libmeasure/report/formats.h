@@ -67,6 +67,10 @@ std::string frame_label(const Frame& frame);
 /// The metric a sort key orders by, as people read it ("bytes allocated"); `partial`: of a
 /// capture written at a checkpoint (live blocks are not leaks yet).
 std::string_view metric_heading(SortBy sort, bool partial = false) noexcept;
+/// The same for a report's rows: live blocks are leaks only in a whole run that ended.
+std::string_view metric_heading(const Report& report) noexcept;
+/// True when a report's live blocks are not leaks: a checkpoint's, a detach's, a time range's.
+bool live_is_not_leaked(const Report& report) noexcept;
 /// "1 block", "2,048 blocks".
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many);
 /// Why a capture written at a checkpoint is partial, as one sentence without the final

@@ -68,8 +68,8 @@ std::vector<LifetimeRow> lifetime_rows(const Summary& summary, const Capture& ca
 std::string largest_site(const Summary::Largest& largest);
 /// Said in place of the sizes, threads and largest allocations of a capture without them.
 inline constexpr std::string_view summary_unrecorded =
-    "This capture holds no summary statistics (an import, a scope view or an older capture): sizes, threads and "
-    "the largest allocations are not known.";
+    "This capture holds no summary statistics (an import, a scope view, a time range or an older capture): sizes, "
+    "threads and the largest allocations are not known.";
 
 /// `--format summary`: the summary as text (sizes as a histogram).
 std::string render_summary(const Report& report);
