@@ -210,12 +210,15 @@ const std::string_view html_script_controls =
     g.fillText(humanBytes(top), 2, y(top) + 4);
     g.fillText('0', 40, y(0));
     g.fillStyle = '#666';
-    g.fillText(`${humanBytes(topRss)} RSS`, x(end) + 6, yRss(topRss) + 4);
+    // Right-aligned to the canvas's edge, so a long size is never cut off.
+    g.textAlign = 'right';
+    g.fillText(`${humanBytes(topRss)} RSS`, width - 2, yRss(topRss) + 4);
     if (INTERVALS) {
       // The toolkit's own memory, a part of the resident memory, on its scale.
       const last = INTERVALS.toolkit.length - 1;
-      g.fillText('toolkit', x(end) + 6, Math.min(yRss(INTERVALS.toolkit[last]), height - 20) + 4);
+      g.fillText('toolkit', width - 2, Math.min(yRss(INTERVALS.toolkit[last]), height - 20) + 4);
     }
+    g.textAlign = 'left';
     g.fillText('0', x(0) - 3, height - 6);
     g.fillText(duration(end), x(end) - 50, height - 6);
     timelinePoints = points;
