@@ -198,8 +198,10 @@ const std::string_view html_script_model = R"js('use strict';
 
   // Every node's total of metric `m` (itself and everything under it), of one side of a diff
   // (`side`) or of every sample.
-  function totals(tree, m, side = -1) {
-    const v = new Float64Array(tree.n);
+  // `into`: an array of the tree's size to reuse (a new one of 78 MB per switch, at 9.7 million
+  // nodes, cost more than the sums).
+  function totals(tree, m, side = -1, into = null) {
+    const v = into && into.length === tree.n ? into.fill(0) : new Float64Array(tree.n);
     const column = columns[m];
     for (let s = 0; s < sampleCount; ++s) {
       if (side < 0 || sampleSide[s] === side) { v[tree.sampleNode[s]] += column[s]; }
@@ -224,8 +226,8 @@ const std::string_view html_script_model = R"js('use strict';
   let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w}
 
   function recompute() {
-    values = totals(tree, state.metric, DIFF ? 1 : -1);
-    oldValues = DIFF ? totals(tree, state.metric, 0) : null;
+    values = totals(tree, state.metric, DIFF ? 1 : -1, values);
+    oldValues = DIFF ? totals(tree, state.metric, 0, oldValues) : null;
     bottomValues = new Map();
   }
 
