@@ -121,25 +121,27 @@ const std::string_view html_script_model = R"js('use strict';
     const n = D.node_count;
     // Read as they are used, without a list of them all: the largest list of the page.
     const bytes = BLOCK.subarray(D.nodes[0], D.nodes[0] + D.nodes[1]);
-    let at = 0;
-    const next = () => {
-      let b = bytes[at++];
-      if (b < 128) { return b; }
-      let value = b & 127; let scale = 128;
-      do { b = bytes[at++]; value += (b & 127) * scale; scale *= 128; } while (b >= 128);
-      return value;
-    };
     const parent = new Int32Array(n); const label = new Int32Array(n); const depth = new Int32Array(n);
     parent[0] = -1; label[0] = -1;
     // chain[d]: the last node at depth d, whose children the next nodes may be.
     let chain = new Int32Array(256);
+    // The varints decoded in the loop itself, with its position in a local: a closure that
+    // advanced it took twice as long at 9.7 million nodes. Both numbers are under 2^31.
+    let at = 0; let last = 0;
     for (let i = 1; i < n; ++i) {
-      const first = next();  // label * 2 + whether a climb follows: under 2^31
-      const climb = (first & 1) === 1 ? next() : 0;
-      const d = depth[i - 1] + 1 - climb;
+      let b = bytes[at++];
+      let first = b & 127;  // label * 2 + whether a climb follows
+      for (let shift = 7; b >= 128; shift += 7) { b = bytes[at++]; first |= (b & 127) << shift; }
+      let climb = 0;
+      if ((first & 1) === 1) {
+        b = bytes[at++]; climb = b & 127;
+        for (let shift = 7; b >= 128; shift += 7) { b = bytes[at++]; climb |= (b & 127) << shift; }
+      }
+      const d = last + 1 - climb;
       if (d >= chain.length) { const wider = new Int32Array(2 * d); wider.set(chain); chain = wider; }
       parent[i] = chain[d - 1]; depth[i] = d; label[i] = first >>> 1;
       chain[d] = i;
+      last = d;
     }
     const sampleNode = new Int32Array(sampleCount);
     const steps = varints(D.samples.n);
