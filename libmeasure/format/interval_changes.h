@@ -34,6 +34,13 @@ class IntervalChanges {
     using pointer = const IntervalChange*;
 
     Iterator() = default;
+    /// Reads changes coded as a capture's intervals section codes them, from `at` to `end`
+    /// (the runtime reads its own coded changes this way).
+    Iterator(const std::uint8_t* at, const std::uint8_t* end) noexcept : m_at(at), m_next(at), m_end(end) {
+      if (m_at != m_end) {
+        decode();
+      }
+    }
     const IntervalChange& operator*() const noexcept { return m_change; }
     const IntervalChange* operator->() const noexcept { return &m_change; }
     Iterator& operator++() noexcept {
@@ -51,12 +58,6 @@ class IntervalChanges {
     friend bool operator==(const Iterator& a, const Iterator& b) noexcept { return a.m_at == b.m_at; }
 
    private:
-    friend class IntervalChanges;
-    Iterator(const std::uint8_t* at, const std::uint8_t* end) noexcept : m_at(at), m_next(at), m_end(end) {
-      if (m_at != m_end) {
-        decode();
-      }
-    }
     std::uint64_t varint() noexcept {
       std::uint64_t value = 0;
       for (unsigned shift = 0; m_next != m_end; shift += 7) {

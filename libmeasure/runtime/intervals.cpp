@@ -5,6 +5,7 @@
 #include <new>
 
 #include "format/capture_format.h"
+#include "format/interval_changes.h"
 #include "format/sections.h"
 #include "platform/platform.h"
 #include "runtime/runtime.h"
@@ -29,40 +30,26 @@ void put(format::ByteBuffer& out, std::uint32_t stack_delta, const Counts& c) no
       out, stack_delta, format::IntervalChangeFields{c.alloc_count, c.alloc_bytes, c.free_count, c.freed_bytes});
 }
 
-// Reads back what put() wrote, stack by stack.
+// Reads back what put() wrote, stack by stack (the decoding the tools use for the section).
 class ChangeReader {
  public:
-  ChangeReader(const unsigned char* data, std::size_t size) noexcept : m_at(data), m_end(data + size) {}
+  ChangeReader(const unsigned char* data, std::size_t size) noexcept
+      : m_at(data, data + size), m_end(data + size, data + size) {}
   /// The next stack and its counts; false at the end.
   bool next(std::uint32_t* stack, Counts* c) noexcept {
-    if (m_at >= m_end) {
+    if (m_at == m_end) {
       return false;
     }
-    m_stack += static_cast<std::uint32_t>(varint());
-    *stack = m_stack;
-    c->alloc_count = varint();
-    c->alloc_bytes = varint();
-    c->free_count = varint();
-    c->freed_bytes = varint();
+    const IntervalChange& x = *m_at;
+    *stack = x.stack;
+    *c = Counts{x.alloc_count, x.alloc_bytes, x.free_count, x.freed_bytes};
+    ++m_at;
     return true;
   }
 
  private:
-  // The bytes were written by this process: no bounds beyond the end are needed.
-  std::uint64_t varint() noexcept {
-    std::uint64_t value = 0;
-    for (unsigned shift = 0; m_at < m_end; shift += 7) {
-      unsigned char b = *m_at++;
-      value |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if (b < 0x80) {
-        break;
-      }
-    }
-    return value;
-  }
-  const unsigned char* m_at;
-  const unsigned char* m_end;
-  std::uint32_t m_stack = 0;
+  IntervalChanges::Iterator m_at;
+  IntervalChanges::Iterator m_end;
 };
 
 // Sums every thread's counters per stack, a window of stack ids at a time, so scratch memory
