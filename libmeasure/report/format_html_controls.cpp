@@ -108,13 +108,16 @@ const std::string_view html_script_controls =
   // What the search matches: the frames it names, each stack counted once.
   function matchedShare() {
     if (!state.search) { return ''; }
+    // Depth-first: a matched frame's subtree is passed over.
     let sum = 0;
-    const walk = (v) => {
-      if (v !== 0 && state.search.test(LABELS[tree.label[v]])) { sum += values[v]; return; }
-      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) { walk(tree.children[k]); }
-    };
-    walk(0);
-    return `Matched: ${pct(sum, values[0])}`;
+    const depth = tree.depth;
+    let cut = Infinity;
+    for (let v = 1; v < tree.n; ++v) {
+      if (depth[v] > cut) { continue; }
+      cut = Infinity;
+      if (state.search.test(LABELS[tree.label[v]])) { sum += total(v); cut = depth[v]; }
+    }
+    return `Matched: ${pct(sum, total(0))}`;
   }
 
   function render() {
@@ -131,7 +134,7 @@ const std::string_view html_script_controls =
     $('details').textContent = '\u00a0';
     $('self-heading').textContent = state.view === 'top' ? 'Self' : '';
     if (state.view === 'flame' || state.view === 'icicle') { drawFlame(); }
-    if (state.view === 'top') { treeRows(tree, values); }
+    if (state.view === 'top') { treeRows(tree); }
     if (state.view === 'bottom') { bottomRows(); }
     if (state.view === 'callers') { callersView(); }
     if (state.view === 'table') { tableView(); }
@@ -250,9 +253,9 @@ const std::string_view html_script_controls =
   // For tests and scripts: the page's state and what it shows, in the data's units.
   window.measurePage = {
     metric: () => METRICS[state.metric].name,
-    total: () => values[0],
-    oldTotal: () => (oldValues ? oldValues[0] : null),
-    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: values[f.node], old: oldValues ? oldValues[f.node] : null, fill: colour(tree.label[f.node], f.node), ancestor: f.ancestor })),
+    total: () => total(0),
+    oldTotal: () => (DIFF ? oldTotal(0) : null),
+    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: f.value, old: DIFF ? f.old : null, fill: f.fill, ancestor: f.ancestor })),
     hits: () => drawn.filter((f) => f.node !== 0 && state.search && state.search.test(LABELS[tree.label[f.node]])).map((f) => nodeName(tree, f.node)),
     metricsOf: (name) => {
       const f = drawn.find((d) => nodeName(tree, d.node) === name);

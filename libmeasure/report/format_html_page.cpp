@@ -100,7 +100,6 @@ const std::string_view page_body = R"html(</head>
   <section id="summary-view" hidden></section>
 </main>
 <footer id="notes"></footer>
-<script>
 )html";
 
 const std::string_view page_tail = R"html(</script>
@@ -128,15 +127,19 @@ std::string html_document(std::string_view title, const std::string& data, const
     }
   }
   out += "</script>\n";
-  out += "<script id=\"measure-lists\" type=\"application/octet-stream\">";
-  out += encoded;
-  out += "</script>\n";
-  if (later != nullptr) {
-    out += "<script id=\"measure-later\" type=\"application/octet-stream\">";
-    out += later->encoded();
-    out += "</script>\n";
-  }
   out += page_body;
+  // The blocks of numbers, base64 in comments: the parser reads a comment faster than a
+  // script element's text (0.56-0.66 s against 0.63-0.81 s for 14 MB), and base64 holds no
+  // "--". data-bytes: the inflated size, so that the page inflates into one array.
+  out += fmt::format("<div id=\"measure-lists\" hidden data-bytes=\"{}\"><!--", lists.size());
+  out += encoded;
+  out += "--></div>\n";
+  if (later != nullptr) {
+    out += fmt::format("<div id=\"measure-later\" hidden data-bytes=\"{}\"><!--", later->size());
+    out += later->encoded();
+    out += "--></div>\n";
+  }
+  out += "<script>\n";
   out += html_script_model;
   out += html_script_views;
   out += html_script_summary;

@@ -14,7 +14,8 @@ const std::string_view html_script_model = R"js('use strict';
   // Base64 decoded here into bytes: faster than atob and a copy loop (0.13-0.2 s against
   // 0.22-0.3 s for 13 MB), which beat a fetch of a data: URL. The whole block is written to
   // the inflater at once: its stream from a Blob took twice as long (0.65-0.74 s against
-  // 0.31-0.4 s for 10 MB).
+  // 0.31-0.4 s for 10 MB). Its output is copied into one array of the size the element gives:
+  // a Response's arrayBuffer() of the stream took twice as long again.
   const BASE64 = new Uint8Array(128);
   'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => { BASE64[c.charCodeAt(0)] = i; });
   function fromBase64(text) {
@@ -35,11 +36,25 @@ const std::string_view html_script_model = R"js('use strict';
     return out;
   }
   async function inflate(id) {
+    const element = document.getElementById(id);
     const inflater = new DecompressionStream('deflate');
     const writer = inflater.writable.getWriter();
-    writer.write(fromBase64(document.getElementById(id).textContent));
+    writer.write(fromBase64(element.firstChild.data));
     writer.close();
-    return new Uint8Array(await new Response(inflater.readable).arrayBuffer());
+    const reader = inflater.readable.getReader();
+    let out = new Uint8Array(+element.dataset.bytes || 0);
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) { return out.subarray(0, size); }
+      if (size + value.length > out.length) {
+        const wider = new Uint8Array(2 * (size + value.length));
+        wider.set(out.subarray(0, size));
+        out = wider;
+      }
+      out.set(value, size);
+      size += value.length;
+    }
   }
   let BLOCK;
   try {
@@ -93,27 +108,55 @@ const std::string_view html_script_model = R"js('use strict';
   const DIFF = Array.isArray(D.samples.s);
   const sampleSide = DIFF ? varints(D.samples.s) : null;
 
-  // A tree of frame labels: parent before child in index order, node 0 the root ("all").
-  // `sorted`: each node's children already come in label order (the tree as written).
-  function makeTree(parent, label, depth, sampleNode, sorted) {
-    const n = parent.length;
-    const count = new Int32Array(n + 1);
-    for (let i = 1; i < n; ++i) { ++count[parent[i] + 1]; }
-    for (let i = 1; i <= n; ++i) { count[i] += count[i - 1]; }
-    const start = count.slice(0, n + 1);
-    const children = new Int32Array(Math.max(n - 1, 0));
-    const fill = start.slice(0, n);
-    for (let i = 1; i < n; ++i) { children[fill[parent[i]]++] = i; }
-    // Children in label order (labels are sorted by name): flame graphs draw them that way.
-    for (let i = 0; i < n && !sorted; ++i) {
-      if (start[i + 1] - start[i] > 1) {
-        const sub = children.subarray(start[i], start[i + 1]);
-        sub.sort((a, b) => label[a] - label[b]);
-      }
-    }
-    let maxDepth = 0;
-    for (let i = 0; i < n; ++i) { if (depth[i] > maxDepth) { maxDepth = depth[i]; } }
-    return { n, parent, label, depth, start, children, sampleNode, maxDepth };
+  // A tree of frame labels in depth-first order: node 0 is the root ("all"), a node's subtree
+  // is the nodes after it that are deeper, and siblings come in label order (labels are sorted
+  // by name: flame graphs draw them that way). Labels and depths are all it keeps whole; the
+  // parents and subtree ends are made on first use: at 9.7 million nodes each array costs
+  // about 0.1 s in fresh memory alone, and the first paint needs neither.
+  // `end`: the subtree ends if known, or null.
+  function makeTree(label, depth, sampleNode, maxDepth, end = null) {
+    const n = label.length;
+    let parent = null; let samples = null;
+    return {
+      n, label, depth, sampleNode, maxDepth,
+      // The samples in the order of their nodes: a subtree's samples are consecutive.
+      get samples() {
+        if (!samples) {
+          samples = new Int32Array(sampleNode.length);
+          let inOrder = true;
+          for (let s = 0; s < samples.length; ++s) {
+            samples[s] = s;
+            if (s > 0 && sampleNode[s] < sampleNode[s - 1]) { inOrder = false; }
+          }
+          if (!inOrder) { samples.sort((a, b) => sampleNode[a] - sampleNode[b]); }
+        }
+        return samples;
+      },
+      get parent() {
+        if (!parent) {
+          parent = new Int32Array(n);
+          parent[0] = -1;
+          const chain = new Int32Array(maxDepth + 1);
+          for (let i = 1; i < n; ++i) { const d = depth[i]; parent[i] = chain[d - 1]; chain[d] = i; }
+        }
+        return parent;
+      },
+      // end[v]: one past the last node of v's subtree; v's children are v + 1, end[v + 1] ...
+      get end() {
+        if (!end) {
+          end = new Int32Array(n);
+          const open = new Int32Array(maxDepth + 1);  // open[d]: the last node seen at depth d
+          let top = -1;
+          for (let i = 0; i < n; ++i) {
+            const d = depth[i];
+            for (; top >= d; --top) { end[open[top]] = i; }
+            open[d] = i; top = d;
+          }
+          for (; top >= 0; --top) { end[open[top]] = n; }
+        }
+        return end;
+      },
+    };
   }
 
   // The tree as written: depth-first, each node as the levels it climbs from the one before.
@@ -121,13 +164,14 @@ const std::string_view html_script_model = R"js('use strict';
     const n = D.node_count;
     // Read as they are used, without a list of them all: the largest list of the page.
     const bytes = BLOCK.subarray(D.nodes[0], D.nodes[0] + D.nodes[1]);
-    const parent = new Int32Array(n); const label = new Int32Array(n); const depth = new Int32Array(n);
-    parent[0] = -1; label[0] = -1;
-    // chain[d]: the last node at depth d, whose children the next nodes may be.
-    let chain = new Int32Array(256);
+    // Labels fit 16 bits unless there are 65,535 of them; the root's label is never read.
+    const label = new (LABELS.length < 65535 ? Uint16Array : Int32Array)(n); let depth = new Uint16Array(n);
+    // The subtree ends too: a climb ends the subtrees it leaves (open[d]: the node open at d).
+    const end = new Int32Array(n);
+    let open = new Int32Array(256);
     // The varints decoded in the loop itself, with its position in a local: a closure that
     // advanced it took twice as long at 9.7 million nodes. Both numbers are under 2^31.
-    let at = 0; let last = 0;
+    let at = 0; let last = 0; let maxDepth = 0;
     for (let i = 1; i < n; ++i) {
       let b = bytes[at++];
       let first = b & 127;  // label * 2 + whether a climb follows
@@ -138,24 +182,61 @@ const std::string_view html_script_model = R"js('use strict';
         for (let shift = 7; b >= 128; shift += 7) { b = bytes[at++]; climb |= (b & 127) << shift; }
       }
       const d = last + 1 - climb;
-      if (d >= chain.length) { const wider = new Int32Array(2 * d); wider.set(chain); chain = wider; }
-      parent[i] = chain[d - 1]; depth[i] = d; label[i] = first >>> 1;
-      chain[d] = i;
+      // Depths fit 16 bits unless an imported stack is deeper (a depth grows one at a time).
+      if (d > maxDepth) {
+        maxDepth = d;
+        if (d === 65536) { depth = Int32Array.from(depth); }
+        if (d === open.length) { const wider = new Int32Array(2 * d); wider.set(open); open = wider; }
+      }
+      for (let k = last; k >= d; --k) { end[open[k]] = i; }
+      open[d] = i;
+      depth[i] = d; label[i] = first >>> 1;
       last = d;
     }
+    for (let k = last; k >= 0; --k) { end[open[k]] = n; }
     const sampleNode = new Int32Array(sampleCount);
     const steps = varints(D.samples.n);
     let node = 0;
     for (let s = 0; s < sampleCount; ++s) { node += steps[s]; sampleNode[s] = node; }
     // Written depth-first from paths in lexicographic order: siblings come in label order.
-    return makeTree(parent, label, depth, sampleNode, true);
+    return makeTree(label, depth, sampleNode, maxDepth, end);
+  }
+
+  // A tree made in another order (parents before children), renumbered depth-first with
+  // siblings in label order.
+  function depthFirst(parent, label, sampleNode, labelType, depthType) {
+    const n = parent.length;
+    const start = new Int32Array(n + 1);
+    for (let i = 1; i < n; ++i) { ++start[parent[i] + 1]; }
+    for (let i = 1; i <= n; ++i) { start[i] += start[i - 1]; }
+    const children = new Int32Array(Math.max(n - 1, 0));
+    const fill = start.slice(0, n);
+    for (let i = 1; i < n; ++i) { children[fill[parent[i]]++] = i; }
+    const renumbered = new Int32Array(n);
+    const newLabel = new labelType(n); const newDepth = new depthType(n);
+    const stack = [0];
+    let next = 0; let maxDepth = 0;
+    while (stack.length) {
+      const v = stack.pop();
+      const at = next++;
+      renumbered[v] = at;
+      newLabel[at] = label[v];
+      const d = v === 0 ? 0 : newDepth[renumbered[parent[v]]] + 1;
+      newDepth[at] = d;
+      if (d > maxDepth) { maxDepth = d; }
+      const kids = children.subarray(start[v], start[v + 1]);
+      kids.sort((a, b) => label[b] - label[a]);  // popped in label order
+      for (const c of kids) { stack.push(c); }
+    }
+    return makeTree(newLabel, newDepth, sampleNode.map((v) => renumbered[v]), maxDepth);
   }
 
   // A new tree from every sample's path in `base`, leaving out hidden labels.
   // Its index of (parent, label) -> node is an open-addressing table in typed arrays: a Map
   // keyed by numbers took 2.3 s for the 8.8 million steps of 200,000 stacks.
   function derivedTree(base, hidden) {
-    const parent = [-1]; const label = [-1]; const depth = [0];
+    const parent = [-1]; const label = [-1];
+    const baseParent = base.parent;
     let capacity = 1 << 16;
     let keyParent = new Int32Array(capacity).fill(-1); let keyLabel = new Int32Array(capacity); let node = new Int32Array(capacity);
     const slot = (p, l, mask) => (Math.imul(p, 0x9e3779b1) ^ Math.imul(l + 1, 0x85ebca77)) & mask;
@@ -174,7 +255,7 @@ const std::string_view html_script_model = R"js('use strict';
     const path = [];
     for (let s = 0; s < sampleCount; ++s) {
       path.length = 0;
-      for (let v = base.sampleNode[s]; v > 0; v = base.parent[v]) {
+      for (let v = base.sampleNode[s]; v > 0; v = baseParent[v]) {
         if (!hidden || !hidden[base.label[v]]) { path.push(base.label[v]); }
       }
       path.reverse();
@@ -185,7 +266,7 @@ const std::string_view html_script_model = R"js('use strict';
         while (keyParent[h] >= 0 && (keyParent[h] !== at || keyLabel[h] !== l)) { h = (h + 1) & mask; }
         if (keyParent[h] < 0) {
           const next = parent.length;
-          parent.push(at); label.push(l); depth.push(depth[at] + 1);
+          parent.push(at); label.push(l);
           keyParent[h] = at; keyLabel[h] = l; node[h] = next;
           at = next;
           if (parent.length * 2 > capacity) { grow(); }
@@ -195,21 +276,7 @@ const std::string_view html_script_model = R"js('use strict';
       }
       sampleNode[s] = at;
     }
-    return makeTree(Int32Array.from(parent), Int32Array.from(label), Int32Array.from(depth), sampleNode);
-  }
-
-  // Every node's total of metric `m` (itself and everything under it), of one side of a diff
-  // (`side`) or of every sample.
-  // `into`: an array of the tree's size to reuse (a new one of 78 MB per switch, at 9.7 million
-  // nodes, cost more than the sums).
-  function totals(tree, m, side = -1, into = null) {
-    const v = into && into.length === tree.n ? into.fill(0) : new Float64Array(tree.n);
-    const column = columns[m];
-    for (let s = 0; s < sampleCount; ++s) {
-      if (side < 0 || sampleSide[s] === side) { v[tree.sampleNode[s]] += column[s]; }
-    }
-    for (let i = tree.n - 1; i > 0; --i) { v[tree.parent[i]] += v[i]; }
-    return v;
+    return depthFirst(Int32Array.from(parent), Int32Array.from(label), sampleNode, base.label.constructor, base.depth.constructor);
   }
 
   // ---- state ----------------------------------------------------------------------------
@@ -222,15 +289,50 @@ const std::string_view html_script_model = R"js('use strict';
   if (base.maxDepth > 44) { state.view = 'icicle'; }
   let tree = base;        // the top-down tree, without hidden frames
   let bottomUp = null;    // the bottom-up tree's nodes, grown as they are opened
-  let values = null;      // totals(tree, state.metric): of the new capture in a diff
-  let oldValues = null;   // a diff: of the old capture
   let bottomValues = null;  // per bottom-up node: its total, as asked for
-  let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w}
+  let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w, value, old, fill, ancestor}
 
+  // A node's total of the metric (itself and everything under it; a diff's new capture, or
+  // its old one) without an array of every node's: the running sums of the samples in the
+  // order of their nodes, where a subtree's samples are consecutive. Exact: the sums are
+  // integers under 2^53.
+  let sums = null;  // {tree, now, old}: sums[k] of the first k samples of tree.samples
+  // The tree, the metric or the time range changed.
   function recompute() {
-    values = totals(tree, state.metric, DIFF ? 1 : -1, values);
-    oldValues = DIFF ? totals(tree, state.metric, 0, oldValues) : null;
+    sums = null;
     bottomValues = new Map();
+  }
+  function runningSums() {
+    if (!sums || sums.tree !== tree) {
+      const samples = tree.samples; const column = columns[state.metric];
+      const now = new Float64Array(sampleCount + 1); const old = new Float64Array(DIFF ? sampleCount + 1 : 1);
+      for (let k = 0; k < sampleCount; ++k) {
+        const s = samples[k];
+        const before = DIFF && sampleSide[s] === 0;
+        now[k + 1] = now[k] + (before ? 0 : column[s]);
+        if (DIFF) { old[k + 1] = old[k] + (before ? column[s] : 0); }
+      }
+      sums = { tree, now, old };
+    }
+    return sums;
+  }
+  // Where node v's samples begin in tree.samples (those of later nodes follow).
+  function samplesFrom(t, v) {
+    const samples = t.samples; const sampleNode = t.sampleNode;
+    let lo = 0; let hi = sampleCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sampleNode[samples[mid]] < v) { lo = mid + 1; } else { hi = mid; }
+    }
+    return lo;
+  }
+  function total(v) {
+    const s = runningSums();
+    return s.now[samplesFrom(tree, tree.end[v])] - s.now[samplesFrom(tree, v)];
+  }
+  function oldTotal(v) {
+    const s = runningSums();
+    return DIFF ? s.old[samplesFrom(tree, tree.end[v])] - s.old[samplesFrom(tree, v)] : 0;
   }
 
 )js";

@@ -12,15 +12,15 @@ const std::string_view html_script_views =
   function hash(s) { let h = 2166136261; for (let i = 0; i < s.length; ++i) { h = Math.imul(h ^ s.charCodeAt(i), 16777619); } return h >>> 0; }
   // A diff's frames: red where the metric grew, blue where it shrank, the deeper the more it
   // changed against the larger side; pale where it did not change.
-  function changeColour(v) {
-    const before = oldValues[v]; const after = values[v];
+  function changeColour(before, after) {
     const r = before === after ? 0 : (after - before) / Math.max(before, after);
     const shade = Math.round(210 - 150 * Math.min(Math.abs(r) * 2, 1));
     return r > 0 ? `rgb(255,${shade},${shade})` : r < 0 ? `rgb(${shade},${shade},255)` : 'rgb(235,235,225)';
   }
-  function colour(l, v) {
-    if (DIFF) { return l >= 0 && state.search && state.search.test(LABELS[l]) ? 'rgb(230,0,230)' : changeColour(v); }
-    if (l < 0) { return 'rgb(200,200,200)'; }  // the root
+  // Node v of label l: the metric's value `now`, a diff's `old`.
+  function colour(l, v, now, old) {
+    if (DIFF) { return v !== 0 && state.search && state.search.test(LABELS[l]) ? 'rgb(230,0,230)' : changeColour(old, now); }
+    if (v === 0) { return 'rgb(200,200,200)'; }  // the root
     if (state.search && state.search.test(LABELS[l])) { return 'rgb(230,0,230)'; }
     const h = hash(LABELS[l]); const a = h % 55; const b = (h >>> 8) % 80;
     switch (D.kinds[l]) {
@@ -46,9 +46,10 @@ const std::string_view html_script_views =
     context.textBaseline = 'middle';
     drawn = [];
     const y = (d) => (upright ? (levels - 1 - d) : d) * ROW_HEIGHT;
-    const box = (v, x, w, ancestor) => {
+    const box = (v, x, w, now, old, ancestor) => {
       const top = y(tree.depth[v]);
-      context.fillStyle = colour(tree.label[v], v);
+      const fill = colour(tree.label[v], v, now, old);
+      context.fillStyle = fill;
       context.globalAlpha = ancestor ? 0.55 : 1;
       context.fillRect(x, top + 1, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 2);
       context.globalAlpha = 1;
@@ -58,22 +59,32 @@ const std::string_view html_script_views =
         context.fillStyle = '#000';
         context.fillText(name.length <= fit ? name : `${name.slice(0, Math.max(fit - 2, 1))}..`, x + 3, top + ROW_HEIGHT / 2);
       }
-      drawn.push({ node: v, x, y: top, w, ancestor });
+      drawn.push({ node: v, x, y: top, w, value: now, old, fill, ancestor });
     };
     // The zoomed frame's callers span the width, dimmed; it and its callees scale to it.
-    for (let v = tree.parent[state.zoom]; v >= 0; v = tree.parent[v]) { box(v, 0, width, true); }
-    const whole = values[state.zoom];
-    const walk = (v, x, w) => {
-      box(v, x, w, false);
+    const z = state.zoom;
+    if (z !== 0) {
+      const parent = tree.parent;
+      for (let v = parent[z]; v >= 0; v = parent[v]) { box(v, 0, width, total(v), oldTotal(v), true); }
+    }
+    // A frame's children one after another: each child's samples begin where the one
+    // before it ended, so one search per child finds its sums.
+    const { now, old } = runningSums();
+    const end = tree.end;
+    const whole = total(z);
+    const walk = (v, x, w, from, to) => {
+      box(v, x, w, now[to] - now[from], DIFF ? old[to] - old[from] : 0, false);
       let at = x;
-      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) {
-        const c = tree.children[k];
-        const cw = whole > 0 ? values[c] / whole * width : 0;
-        if (cw >= 0.5) { walk(c, at, cw); }
+      let k = samplesFrom(tree, v + 1);
+      for (let c = v + 1; c < end[v]; c = end[c]) {
+        const next = samplesFrom(tree, end[c]);
+        const cw = whole > 0 ? (now[next] - now[k]) / whole * width : 0;
+        if (cw >= 0.5) { walk(c, at, cw, k, next); }
         at += cw;
+        k = next;
       }
     };
-    walk(state.zoom, 0, width);
+    walk(z, 0, width, samplesFrom(tree, z), samplesFrom(tree, end[z]));
     $('reset').disabled = state.zoom === 0;
   }
 
@@ -83,37 +94,24 @@ const std::string_view html_script_views =
     return drawn.find((f) => x >= f.x && x < f.x + f.w && y >= f.y && y < f.y + ROW_HEIGHT);
   }
   function signed(d, m) { return d === 0 ? '0' : `${d > 0 ? '+' : '\u2212'}${show(Math.abs(d), m)}`; }
-  function describe(t, vals, v) {
+  // A drawn frame f: its metric, of the whole shown.
+  function describe(f) {
+    const m = state.metric; const name = nodeName(tree, f.node);
     if (DIFF) {
-      const m = state.metric; const d = vals[v] - oldValues[v];
-      return `${nodeName(t, v)}: ${show(oldValues[v], m)} \u2192 ${show(vals[v], m)} ${HEADINGS[METRICS[m].name]} ` +
-        `(${signed(d, m)}${oldValues[v] > 0 ? `, ${d >= 0 ? '+' : ''}${(100 * d / oldValues[v]).toFixed(1)}%` : ''})`;
+      const d = f.value - f.old;
+      return `${name}: ${show(f.old, m)} \u2192 ${show(f.value, m)} ${HEADINGS[METRICS[m].name]} ` +
+        `(${signed(d, m)}${f.old > 0 ? `, ${d >= 0 ? '+' : ''}${(100 * d / f.old).toFixed(1)}%` : ''})`;
     }
-    const parts = [`${nodeName(t, v)}: ${show(vals[v], state.metric)} ${HEADINGS[METRICS[state.metric].name]}`,
-      pct(vals[v], vals[0])];
-    return parts.join(', ');
+    return `${name}: ${show(f.value, m)} ${HEADINGS[METRICS[m].name]}, ${pct(f.value, drawn.find((g) => g.node === 0).value)}`;
   }
   // All eight metrics of the stacks through a node: its subtree's samples, found through an
   // index of samples by node made on the first hover.
-  let samplesOf = null;
   function nodeMetrics(t, v) {
-    if (!samplesOf || samplesOf.tree !== t) {
-      const start = new Int32Array(t.n + 1);
-      for (let s = 0; s < sampleCount; ++s) { ++start[t.sampleNode[s] + 1]; }
-      for (let i = 0; i < t.n; ++i) { start[i + 1] += start[i]; }
-      const fill = start.slice(0, t.n); const list = new Int32Array(sampleCount);
-      for (let s = 0; s < sampleCount; ++s) { list[fill[t.sampleNode[s]]++] = s; }
-      samplesOf = { tree: t, start, list };
-    }
     const sums = [METRICS.map(() => 0), METRICS.map(() => 0)];  // [new or all, old]
-    const stack = [v];
-    while (stack.length) {
-      const u = stack.pop();
-      for (let k = samplesOf.start[u]; k < samplesOf.start[u + 1]; ++k) {
-        const s = samplesOf.list[k]; const side = DIFF && sampleSide[s] === 0 ? 1 : 0;
-        for (let m = 0; m < METRICS.length; ++m) { sums[side][m] += columns[m][s]; }
-      }
-      for (let k = t.start[u]; k < t.start[u + 1]; ++k) { stack.push(t.children[k]); }
+    const samples = t.samples;
+    for (let k = samplesFrom(t, v), last = samplesFrom(t, t.end[v]); k < last; ++k) {
+      const s = samples[k]; const side = DIFF && sampleSide[s] === 0 ? 1 : 0;
+      for (let m = 0; m < METRICS.length; ++m) { sums[side][m] += columns[m][s]; }
     }
     return sums;
   }
@@ -124,7 +122,7 @@ const std::string_view html_script_views =
     const cell = (v, m) => (METRICS[m].unknown ? '\u2014' : show(v, m));
     const rows = METRICS.map((x, m) => `<tr><td>${HEADINGS[x.name]}</td>` +
       (DIFF ? `<td>${cell(old[m], m)}</td><td>\u2192 ${cell(now[m], m)}</td>` : `<td>${cell(now[m], m)}</td>`) + '</tr>').join('');
-    tip.innerHTML = `<b>${escapeHtml(nodeName(tree, f.node))}</b><br>${escapeHtml(describe(tree, values, f.node).slice(nodeName(tree, f.node).length + 2))}<table>${rows}</table>`;
+    tip.innerHTML = `<b>${escapeHtml(nodeName(tree, f.node))}</b><br>${escapeHtml(describe(f).slice(nodeName(tree, f.node).length + 2))}<table>${rows}</table>`;
     tip.style.display = 'block';
     const x = Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
     const y = e.clientY + 16 + tip.offsetHeight > window.innerHeight ? e.clientY - tip.offsetHeight - 8 : e.clientY + 16;
@@ -132,7 +130,7 @@ const std::string_view html_script_views =
   }
   canvas.addEventListener('mousemove', (e) => {
     const f = frameAt(e);
-    $('details').textContent = f ? describe(tree, values, f.node) : '\u00a0';
+    $('details').textContent = f ? describe(f) : '\u00a0';
     showTip(e, f);
   });
   canvas.addEventListener('mouseleave', () => { $('tip').style.display = 'none'; });
@@ -157,23 +155,30 @@ const std::string_view html_script_views =
   $('reset').addEventListener('click', () => { state.zoom = 0; render(); });
 
   // ---- the trees ------------------------------------------------------------------------
-  function treeRows(t, vals) {
+  function treeRows(t) {
     const body = $('tree-body');
     const html = [];
-    const whole = vals[0];
-    const sorted = (v) => Array.from(t.children.subarray(t.start[v], t.start[v + 1])).sort((a, b) => vals[b] - vals[a]);
+    const known = new Map();
+    const vals = (v) => { let x = known.get(v); if (x === undefined) { x = total(v); known.set(v, x); } return x; };
+    const whole = vals(0);
+    const end = t.end;
+    const sorted = (v) => {
+      const kids = [];
+      for (let c = v + 1; c < end[v]; c = end[c]) { kids.push(c); }
+      return kids.sort((a, b) => vals(b) - vals(a));
+    };
     const add = (v) => {
       const kids = sorted(v);
-      let self = vals[v];
-      for (const c of kids) { self -= vals[c]; }
+      let self = vals(v);
+      for (const c of kids) { self -= vals(c); }
       const open = state.expanded.has(`${state.view}:${v}`);
       const hit = state.search && state.search.test(LABELS[t.label[v]]);
-      html.push(`<tr data-node="${v}" data-v="${vals[v]}"${hit ? ' class="hit"' : ''}><td class="k" style="padding-left:${t.depth[v] * 14}px">` +
+      html.push(`<tr data-node="${v}" data-v="${vals(v)}"${hit ? ' class="hit"' : ''}><td class="k" style="padding-left:${t.depth[v] * 14}px">` +
         `<span class="tw">${kids.length ? (open ? '\u25be' : '\u25b8') : ''}</span>${escapeHtml(LABELS[t.label[v]])}</td>` +
-        `<td>${show(vals[v], state.metric)}</td><td>${pct(vals[v], whole)}</td><td>${show(self, state.metric)}</td></tr>`);
-      if (open) { for (const c of kids) { if (vals[c] > 0) { add(c); } } }
+        `<td>${show(vals(v), state.metric)}</td><td>${pct(vals(v), whole)}</td><td>${show(self, state.metric)}</td></tr>`);
+      if (open) { for (const c of kids) { if (vals(c) > 0) { add(c); } } }
     };
-    for (const c of sorted(0)) { if (vals[c] > 0 || whole === 0) { add(c); } }
+    for (const c of sorted(0)) { if (vals(c) > 0 || whole === 0) { add(c); } }
     body.innerHTML = html.join('');
   }
   // The bottom-up tree is grown only where it is opened: a node is a label and the samples
@@ -181,9 +186,10 @@ const std::string_view html_script_views =
   // it has reached. Built whole, it would have a node for nearly every frame of every stack.
   function bottomGroup(samples, at, depth, fromLeaf) {
     const groups = new Map();
+    const parent = base.parent;
     for (let i = 0; i < samples.length; ++i) {
-      let v = fromLeaf ? base.sampleNode[samples[i]] : base.parent[at[i]];
-      while (v > 0 && state.hidden && state.hidden[base.label[v]]) { v = base.parent[v]; }
+      let v = fromLeaf ? base.sampleNode[samples[i]] : parent[at[i]];
+      while (v > 0 && state.hidden && state.hidden[base.label[v]]) { v = parent[v]; }
       if (v <= 0) { continue; }
       let g = groups.get(base.label[v]);
       if (!g) { g = { samples: [], at: [] }; groups.set(base.label[v], g); }
@@ -246,18 +252,19 @@ const std::string_view html_script_views =
   // Callers and callees of one function, a recursion counted once (at its outermost call).
   function callersAndCallees(l) {
     const callers = new Map(); const callees = new Map();
-    let total = 0;
+    let sum = 0;
+    const parent = tree.parent; const end = tree.end;
     for (let v = 1; v < tree.n; ++v) {
       if (tree.label[v] !== l) { continue; }
       let nested = false;
-      for (let a = tree.parent[v]; a > 0 && !nested; a = tree.parent[a]) { nested = tree.label[a] === l; }
+      for (let a = parent[v]; a > 0 && !nested; a = parent[a]) { nested = tree.label[a] === l; }
       if (nested) { continue; }
-      total += values[v];
-      const p = tree.parent[v];
-      callers.set(p, (callers.get(p) || 0) + values[v]);
-      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) {
-        const c = tree.children[k];
-        callees.set(tree.label[c], (callees.get(tree.label[c]) || 0) + values[c]);
+      const value = total(v);
+      sum += value;
+      const p = parent[v];
+      callers.set(p, (callers.get(p) || 0) + value);
+      for (let c = v + 1; c < end[v]; c = end[c]) {
+        callees.set(tree.label[c], (callees.get(tree.label[c]) || 0) + total(c));
       }
     }
     const byLabel = new Map();
@@ -265,16 +272,21 @@ const std::string_view html_script_views =
       const name = p === 0 ? '(the root: a thread or the program start)' : LABELS[tree.label[p]];
       byLabel.set(name, (byLabel.get(name) || 0) + v);
     }
-    return { total, callers: byLabel, callees: new Map([...callees].map(([k, v]) => [LABELS[k], v])) };
+    return { total: sum, callers: byLabel, callees: new Map([...callees].map(([k, v]) => [LABELS[k], v])) };
   }
+  // The function of the frame with the largest value of its own (the first of equal ones).
   function heaviestLabel() {
-    let best = -1; let bestValue = -1;
-    for (let v = 1; v < tree.n; ++v) {
-      let self = values[v];
-      for (let k = tree.start[v]; k < tree.start[v + 1]; ++k) { self -= values[tree.children[k]]; }
-      if (self > bestValue) { best = tree.label[v]; bestValue = self; }
+    if (tree.n < 2) { return -1; }
+    let best = 1; let bestValue = 0;
+    const { now } = runningSums(); const samples = tree.samples;
+    for (let k = 0; k < sampleCount;) {
+      const v = tree.sampleNode[samples[k]];
+      let last = k + 1;
+      while (last < sampleCount && tree.sampleNode[samples[last]] === v) { ++last; }
+      if (v !== 0 && now[last] - now[k] > bestValue) { best = v; bestValue = now[last] - now[k]; }
+      k = last;
     }
-    return best;
+    return tree.label[best];
   }
   function callersView() {
     if (state.focus < 0) { state.focus = heaviestLabel(); }
@@ -285,7 +297,7 @@ const std::string_view html_script_views =
     };
     if (l < 0) { $('focus').textContent = 'No function to show'; return; }
     const r = callersAndCallees(l);
-    $('focus').textContent = `${LABELS[l]}: ${show(r.total, state.metric)} ${HEADINGS[METRICS[state.metric].name]} (${pct(r.total, values[0])})`;
+    $('focus').textContent = `${LABELS[l]}: ${show(r.total, state.metric)} ${HEADINGS[METRICS[state.metric].name]} (${pct(r.total, total(0))})`;
     $('focus').dataset.v = r.total;
     fill('callers', r.callers, r.total);
     fill('callees', r.callees, r.total);

@@ -23,6 +23,8 @@ class HtmlLists {
   std::string add(const std::vector<std::uint64_t>& values);
   /// The block, deflated, in base64. Throws Error when zlib fails.
   std::string encoded() const;
+  /// The block's size before it is deflated.
+  std::size_t size() const { return m_bytes.size(); }
 
  private:
   std::string m_bytes;
