@@ -74,7 +74,7 @@ std::string render_diff_html(const Diff& d) {
   }
   j.end_object();
   j.end_object();
-  return detail::html_document(title, data, lists);
+  return detail::html_document(title, data, detail::HtmlLists{}, lists);
 }
 
 }  // namespace measure

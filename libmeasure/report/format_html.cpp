@@ -9,8 +9,12 @@
 //   before it, then how many levels it climbs from that node;
 // - "samples": every selected call site in tree order: "n", its node as the difference from
 //   the previous sample's; "r", its report row (4294967295: several or none); "m", one list
-//   per metric; for a diff "s", its side (0 old, 1 new).
-// Every list of numbers is a reference into the page's block of lists (HtmlLists).
+//   per metric; for a diff "s", its side (0 old, 1 new);
+// - "max_depth": the tree's deepest level; for a report "first", the first view: the part of
+//   the tree the flame graph draws for the first metric, coded the same way, with one list
+//   "m" of that metric (write_first_view).
+// Every list of numbers is a reference into one of the page's blocks of lists (HtmlLists):
+// the first view's and the timeline's in the small block the page reads first.
 // The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
 // searching and folding frames need no new report.
 #include <zlib.h>
@@ -82,6 +86,86 @@ std::string HtmlLists::encoded() const {
   return out;
 }
 
+namespace {
+
+// Every frame a window up to 4096 pixels wide draws is at least half a pixel wide.
+constexpr std::uint64_t first_view_parts = 8192;
+
+// The member "first": the nodes of the tree (`labels`, `depths` in depth-first order, node 0
+// the root) that the page's flame graph looks at: those whose total of `self`'s metric is at
+// least 1/8192 of the root's, and every child of those (where a narrow one starts decides
+// where its next sibling does). Coded as "nodes" is, each with what its children in the view
+// leave of its total as one sample: their totals are the whole tree's, so the page draws the
+// same frames from them. `self` becomes the totals.
+void write_first_view(JsonWriter& j, HtmlLists& first, Metric metric, const std::vector<std::uint32_t>& labels,
+                      const std::vector<std::uint16_t>& depths, std::vector<std::uint64_t>& self) {
+  std::vector<std::uint64_t>& total = self;
+  // Backwards, a node's subtree comes just before it: each depth's running sum is the share
+  // of the node above it.
+  std::vector<std::uint64_t> below;
+  for (std::size_t i = total.size(); i-- > 0;) {
+    std::size_t d = depths[i];
+    if (below.size() < d + 2) {
+      below.resize(d + 2, 0);
+    }
+    total[i] += below[d + 1];
+    below[d + 1] = 0;
+    below[d] += total[i];
+  }
+  std::uint64_t root = total.empty() ? 0 : total[0];
+  std::uint64_t threshold =
+      std::max<std::uint64_t>(root / first_view_parts + (root % first_view_parts != 0 ? 1 : 0), 1);
+  std::vector<std::uint64_t> nodes;
+  std::vector<std::uint64_t> left{root};  // per node in the view: its total less its children's
+  std::vector<std::uint32_t> open{0};     // open[d]: the node in the view open at depth d
+  std::vector<bool> wide{true};           // wide[d]: the last node at depth d is at least threshold
+  std::size_t last_depth = 0;
+  for (std::size_t i = 1; i < total.size(); ++i) {
+    std::size_t d = depths[i];
+    if (wide.size() <= d) {
+      wide.resize(d + 1, false);
+    }
+    // In the view when its parent (the last node at depth d - 1) is wide; wide only then.
+    wide[d] = wide[d - 1] && total[i] >= threshold;
+    if (!wide[d - 1]) {
+      continue;
+    }
+    std::uint64_t climb = last_depth + 1 - d;
+    nodes.push_back(std::uint64_t{labels[i]} * 2 + (climb != 0 ? 1 : 0));
+    if (climb != 0) {
+      nodes.push_back(climb);
+    }
+    auto kept = static_cast<std::uint32_t>(left.size());
+    left[open[d - 1]] -= total[i];
+    left.push_back(total[i]);
+    open.resize(d + 1);
+    open[d] = kept;
+    last_depth = d;
+  }
+  std::vector<std::uint64_t> steps;
+  std::vector<std::uint64_t> values;
+  std::uint64_t previous = 0;
+  for (std::uint64_t k = 0; k < left.size(); ++k) {
+    if (left[k] != 0) {
+      steps.push_back(k - previous);
+      values.push_back(left[k]);
+      previous = k;
+    }
+  }
+  j.key("first").begin_object();
+  j.key("metric").value(metric_name(metric));
+  j.key("nodes").raw(first.add(nodes));
+  j.key("node_count").value(static_cast<std::uint64_t>(left.size()));
+  j.key("samples").begin_object();
+  j.key("count").value(static_cast<std::uint64_t>(steps.size()));
+  j.key("n").raw(first.add(steps));
+  j.key("m").raw(first.add(values));
+  j.end_object();
+  j.end_object();
+}
+
+}  // namespace
+
 void HtmlStacks::add(const Report& report, std::uint8_t side) {
   Side& s = m_sides.emplace_back();
   s.side = side;
@@ -95,7 +179,7 @@ void HtmlStacks::add(const Report& report, std::uint8_t side) {
   s.order = std::move(p.order);
 }
 
-void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
+void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* first, Metric metric) {
   // One sorted list of labels over every side, and each side's labels in it.
   std::vector<std::string> labels;
   for (const Side& s : m_sides) {
@@ -151,7 +235,17 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
   std::vector<std::vector<std::uint64_t>> columns(std::size(all_metrics));
   std::uint64_t node_count = 1;  // the root
   std::size_t last_depth = 0;
+  std::size_t max_depth = 0;
   std::uint64_t last_sample_node = 0;
+  // For the first view: per node its label, depth and the metric of its own samples.
+  std::vector<std::uint32_t> node_labels;
+  std::vector<std::uint16_t> node_depths;
+  std::vector<std::uint64_t> node_self;
+  if (first != nullptr) {
+    node_labels.push_back(0);
+    node_depths.push_back(0);
+    node_self.push_back(0);
+  }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::vector<std::uint32_t>& path = *entries[i].path;
     std::size_t common = 0;
@@ -168,7 +262,13 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
         nodes.push_back(climb);
       }
       last_depth = d + 1;
+      max_depth = std::max(max_depth, last_depth);
       ++node_count;
+      if (first != nullptr) {
+        node_labels.push_back(path[d]);
+        node_depths.push_back(static_cast<std::uint16_t>(std::min<std::size_t>(d + 1, UINT16_MAX)));
+        node_self.push_back(0);
+      }
     }
     // Shorter paths sort first, so a path that adds no node equals the one before.
     std::uint64_t node = i != 0 && common == path.size() ? last_sample_node : node_count - 1;
@@ -179,6 +279,9 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
     sample_sides.push_back(entries[i].side);
     for (std::size_t m = 0; m < std::size(all_metrics); ++m) {
       columns[m].push_back(metric_member(sample.metrics, all_metrics[m]));
+    }
+    if (first != nullptr) {
+      node_self[node] += metric_member(sample.metrics, metric);
     }
   }
 
@@ -197,6 +300,7 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
   j.key("kinds").raw(json_number_array(kinds));
   j.key("nodes").raw(lists.add(nodes));
   j.key("node_count").value(node_count);
+  j.key("max_depth").value(static_cast<std::uint64_t>(max_depth));
   j.key("samples").begin_object();
   j.key("count").value(static_cast<std::uint64_t>(entries.size()));
   j.key("n").raw(lists.add(sample_nodes));
@@ -210,6 +314,9 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides) {
   }
   j.end_array();
   j.end_object();
+  if (first != nullptr && max_depth < UINT16_MAX) {
+    write_first_view(j, *first, metric, node_labels, node_depths, node_self);
+  }
 }
 
 std::uint32_t HtmlStacks::position(const Sample* sample) const {
@@ -236,7 +343,8 @@ void write_html_metrics(JsonWriter& j, MetricSet unknown, const Metrics& totals)
 namespace {
 
 // The capture's intervals, for the page's time range: per interval its end, the toolkit's
-// memory then and the process's live bytes then (as the intervals count them), in `lists`;
+// memory then and the process's live bytes then (as the intervals count them), in `lists`
+// (the first paint's: the timeline draws them);
 // and its changes as (page sample, four counts), in `later` (read at the first range). Each
 // interval's changes are in page order, their samples as differences from the one before,
 // which deflate well; changes of stacks the report left out are dropped.
@@ -348,6 +456,7 @@ std::string render_html(const Report& r) {
   }
   j.end_array();
   detail::write_html_metrics(j, r.unknown_in_rows, r.selected);
+  detail::HtmlLists first;
   detail::HtmlLists lists;
   if (!c.timeline.empty()) {
     // Live bytes and resident memory over the run, for the strip above the views.
@@ -365,18 +474,18 @@ std::string render_html(const Report& r) {
     j.key("peak_after_ns").value(t.peak_after_ns);
     j.key("peak_before_ns").value(t.peak_before_ns);
     j.key("toolkit_bytes").value(c.toolkit_bytes);
-    j.key("t").raw(lists.add(times));
-    j.key("live").raw(lists.add(live));
-    j.key("rss").raw(lists.add(resident));
+    j.key("t").raw(first.add(times));
+    j.key("live").raw(first.add(live));
+    j.key("rss").raw(first.add(resident));
     j.end_object();
   }
   detail::HtmlStacks stacks;
   stacks.add(r, 0);
-  stacks.write(j, lists, false);
+  stacks.write(j, lists, false, &first, sort_metric(r.options.sort));
   detail::HtmlLists later;
   bool ranges = !c.intervals.empty() && !r.options.range && r.options.scope.empty();
   if (ranges) {
-    write_intervals(j, r, stacks, lists, later);
+    write_intervals(j, r, stacks, first, later);
   }
   if (r.options.cumulative) {
     // A sample counts toward several rows: the rows' own sums, as the report made them.
@@ -398,7 +507,7 @@ std::string render_html(const Report& r) {
   j.end_array();
   write_summary(j, r);
   j.end_object();
-  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, lists,
+  return detail::html_document(fmt::format("measure: {}", command_line(c.program)), data, first, lists,
                                ranges ? &later : nullptr);
 }
 

@@ -16,7 +16,7 @@ const std::string_view html_script_controls =
     for (let s = 0; s < sampleCount; ++s) { if (sampleRow[s] < rowCount) { c[sampleRow[s]] += columns[m][s]; } }
     return c;
   }));
-  let rowColumns = makeRowColumns();
+  let rowColumns = null;  // once the page has read every sample
   const TABLE_LIMIT = 1000;
   // A diff's rows as the diff matched them: status, key, and the chosen metric before, after
   // and its change; sorted by the size of the change (a header click sorts by its column).
@@ -150,7 +150,7 @@ const std::string_view html_script_controls =
   // Live bytes (filled) and resident memory (a line) over the run, the exact peak as a step
   // of its own with its mark, from time 0 and no bytes.
   const timeline = D.timeline ? {
-    t: varints(D.timeline.t), live: varints(D.timeline.live), rss: varints(D.timeline.rss),
+    t: varints(D.timeline.t, FIRST), live: varints(D.timeline.live, FIRST), rss: varints(D.timeline.rss, FIRST),
   } : null;
   function duration(ns) {
     if (ns < 1e6) { return `${(ns / 1e6).toFixed(2)} ms`; }
@@ -246,8 +246,24 @@ const std::string_view html_script_controls =
   $('run').textContent = D.run;
   $('totals').textContent = D.totals;
   $('notes').innerHTML = D.notes.map((n) => `<div>${escapeHtml(n)}.</div>`).join('');
+  // The frames drawn, in the data's units.
+  const shownFrames = () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: f.value,
+    old: DIFF ? f.old : null, fill: f.fill, ancestor: f.ancestor }));
   recompute();
   render();
+  let firstFrames = null;
+  if (firstView) {
+    // The first view is drawn; the controls wait for the rest of the page.
+    firstFrames = shownFrames();
+    document.body.classList.add('reading');
+    $('details').textContent = 'Reading the rest of the page\u2026';
+    window.measureFirstPaint = await new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+    await readAll();
+    document.body.classList.remove('reading');
+  }
+  wholeRun.columns = columns;
+  rowColumns = makeRowColumns();
+  if (firstView) { render(); }
   window.addEventListener('resize', () => { if (state.view === 'flame' || state.view === 'icicle') { drawFlame(); } });
 
   // For tests and scripts: the page's state and what it shows, in the data's units.
@@ -255,7 +271,9 @@ const std::string_view html_script_controls =
     metric: () => METRICS[state.metric].name,
     total: () => total(0),
     oldTotal: () => (DIFF ? oldTotal(0) : null),
-    frames: () => drawn.map((f) => ({ name: nodeName(tree, f.node), x: f.x, y: f.y, w: f.w, value: f.value, old: DIFF ? f.old : null, fill: f.fill, ancestor: f.ancestor })),
+    frames: shownFrames,
+    // The first view's frames (null: the page had none), drawn before it read the rest.
+    firstFrames: () => firstFrames,
     hits: () => drawn.filter((f) => f.node !== 0 && state.search && state.search.test(LABELS[tree.label[f.node]])).map((f) => nodeName(tree, f.node)),
     metricsOf: (name) => {
       const f = drawn.find((d) => nodeName(tree, d.node) === name);

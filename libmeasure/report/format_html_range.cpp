@@ -10,9 +10,10 @@ const std::string_view html_script_range =
     R"js(  // ---- a stretch of time -----------------------------------------------------------------
   // The changes themselves are read at the first range, not before the first paint.
   const INTERVALS = D.intervals ? {
-    end: varints(D.intervals.end), toolkit: varints(D.intervals.toolkit), live: varints(D.intervals.live),
-    count: varints(D.intervals.count), sample: null, m: null,
+    end: varints(D.intervals.end, FIRST), toolkit: varints(D.intervals.toolkit, FIRST),
+    live: varints(D.intervals.live, FIRST), count: varints(D.intervals.count, FIRST), sample: null, m: null,
   } : null;
+  // The whole run's columns: set again once the page has read every sample.
   const wholeRun = { columns, unknown: METRICS.map((x) => x.unknown) };
   const metricIndex = (name) => METRICS.findIndex((x) => x.name === name);
   // Kept for the whole run only.

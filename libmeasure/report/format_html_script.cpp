@@ -56,9 +56,12 @@ const std::string_view html_script_model = R"js('use strict';
       size += value.length;
     }
   }
-  let BLOCK;
+  // FIRST: the first paint's lists (the first view, the timeline), before this script in the
+  // page; BLOCK: the others, after it, read once the browser has read them.
+  let FIRST;
+  let BLOCK = null;
   try {
-    BLOCK = await inflate('measure-lists');
+    FIRST = await inflate('measure-first');
   } catch (error) {
     document.getElementById('details').textContent =
       `This browser cannot read the page's data (${error}); any current Chrome, Firefox or Safari can.`;
@@ -100,13 +103,14 @@ const std::string_view html_script_model = R"js('use strict';
     }
     return out.subarray(0, n);
   }
-  const sampleCount = D.samples.count;
+  // The samples: the first view's (D.first: one metric) until the page has read the rest.
+  let sampleCount = 0;
   // Per metric, each sample's value: the whole run's, or a time range's (html_script_range).
-  let columns = D.samples.m.map((ref) => varints(ref));
-  const sampleRow = varints(D.samples.r);
+  let columns = [];
+  let sampleRow = null;
   // A diff: each sample is the old capture's (0) or the new one's (1); widths follow the new.
   const DIFF = Array.isArray(D.samples.s);
-  const sampleSide = DIFF ? varints(D.samples.s) : null;
+  let sampleSide = null;
 
   // A tree of frame labels in depth-first order: node 0 is the root ("all"), a node's subtree
   // is the nodes after it that are deeper, and siblings come in label order (labels are sorted
@@ -159,11 +163,12 @@ const std::string_view html_script_model = R"js('use strict';
     };
   }
 
-  // The tree as written: depth-first, each node as the levels it climbs from the one before.
-  function baseTree() {
-    const n = D.node_count;
+  // The tree as written (`stacks`: D or D.first, its lists in `block`): depth-first, each
+  // node as the levels it climbs from the one before.
+  function baseTree(block, stacks) {
+    const n = stacks.node_count;
     // Read as they are used, without a list of them all: the largest list of the page.
-    const bytes = BLOCK.subarray(D.nodes[0], D.nodes[0] + D.nodes[1]);
+    const bytes = block.subarray(stacks.nodes[0], stacks.nodes[0] + stacks.nodes[1]);
     // Labels fit 16 bits unless there are 65,535 of them; the root's label is never read.
     const label = new (LABELS.length < 65535 ? Uint16Array : Int32Array)(n); let depth = new Uint16Array(n);
     // The subtree ends too: a climb ends the subtrees it leaves (open[d]: the node open at d).
@@ -195,7 +200,7 @@ const std::string_view html_script_model = R"js('use strict';
     }
     for (let k = last; k >= 0; --k) { end[open[k]] = n; }
     const sampleNode = new Int32Array(sampleCount);
-    const steps = varints(D.samples.n);
+    const steps = varints(stacks.samples.n, block);
     let node = 0;
     for (let s = 0; s < sampleCount; ++s) { node += steps[s]; sampleNode[s] = node; }
     // Written depth-first from paths in lexicographic order: siblings come in label order.
@@ -284,10 +289,10 @@ const std::string_view html_script_model = R"js('use strict';
     view: 'flame', metric: Math.max(0, METRICS.findIndex((x) => x.name === D.sort)),
     zoom: 0, search: null, hidden: null, focus: -1, range: null, sortColumn: -1, sortAscending: false, expanded: new Set(),
   };
-  const base = baseTree();
   // Too deep for a window drawn upright: the roots would lie below the fold (as in the svg).
-  if (base.maxDepth > 44) { state.view = 'icicle'; }
-  let tree = base;        // the top-down tree, without hidden frames
+  if (D.max_depth > 44) { state.view = 'icicle'; }
+  let base = null;        // the top-down tree
+  let tree = null;        // the same without hidden frames
   let bottomUp = null;    // the bottom-up tree's nodes, grown as they are opened
   let bottomValues = null;  // per bottom-up node: its total, as asked for
   let drawn = [];         // the flame graph's frames as drawn: {node, x, y, w, value, old, fill, ancestor}
@@ -330,6 +335,33 @@ const std::string_view html_script_model = R"js('use strict';
     const s = runningSums();
     return s.now[samplesFrom(tree, tree.end[v])] - s.now[samplesFrom(tree, v)];
   }
+  // The first view: the frames the flame graph draws for the first metric, and as many
+  // levels as the whole tree (so that it draws them where the whole tree will).
+  function readFirstView() {
+    const first = D.first;
+    sampleCount = first.samples.count;
+    columns = METRICS.map((_, m) => (m === state.metric ? varints(first.samples.m, FIRST) : new Float64Array(sampleCount)));
+    base = baseTree(FIRST, first);
+    base.maxDepth = D.max_depth;
+    tree = base;
+  }
+  // Everything: once the browser has read the rest of the page.
+  async function readAll() {
+    if (document.readyState === 'loading') {
+      await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve));
+    }
+    BLOCK = await inflate('measure-lists');
+    sampleCount = D.samples.count;
+    columns = D.samples.m.map((ref) => varints(ref));
+    sampleRow = varints(D.samples.r);
+    sampleSide = DIFF ? varints(D.samples.s) : null;
+    base = baseTree(BLOCK, D);
+    tree = state.hidden ? derivedTree(base, state.hidden) : base;
+    recompute();
+  }
+  const firstView = D.first && D.first.metric === METRICS[state.metric].name;
+  if (firstView) { readFirstView(); } else { await readAll(); }
+
   function oldTotal(v) {
     const s = runningSums();
     return DIFF ? s.old[samplesFrom(tree, tree.end[v])] - s.old[samplesFrom(tree, v)] : 0;

@@ -40,8 +40,11 @@ class HtmlStacks {
   /// this object.
   void add(const Report& report, std::uint8_t side);
   /// Writes the members, their lists into `lists`; `sides`: also each sample's side ("s").
-  /// Renumbers the stacks' labels in place: call it once, after the last add().
-  void write(JsonWriter& json, HtmlLists& lists, bool sides);
+  /// With `first`: also the member "first", the tree's frames that can be drawn for metric
+  /// `metric` in a window up to 4096 pixels wide, in `first` (the page paints them while it
+  /// reads the rest). Renumbers the stacks' labels in place: call it once, after the last
+  /// add().
+  void write(JsonWriter& json, HtmlLists& lists, bool sides, HtmlLists* first = nullptr, Metric metric = Metric{});
   /// After write(): the position of `sample` (one a report added) in the page's samples, or
   /// UINT32_MAX when it was not added.
   std::uint32_t position(const Sample* sample) const;
@@ -76,10 +79,11 @@ extern const std::string_view html_script_summary;
 extern const std::string_view html_script_range;
 extern const std::string_view html_script_controls;
 
-/// The whole page: style, markup and script around `data` (a JSON object) and its `lists`,
-/// titled `title`; `later`, when given, holds lists the page reads only when asked for (a
-/// time range's), in a block of their own that the first paint does not inflate.
-std::string html_document(std::string_view title, const std::string& data, const HtmlLists& lists,
-                          const HtmlLists* later = nullptr);
+/// The whole page: style, markup and script around `data` (a JSON object) and its lists,
+/// titled `title`. `first` holds the lists of the first paint (read before the rest of the
+/// page is), `lists` the others; `later`, when given, lists the page reads only when asked
+/// for (a time range's).
+std::string html_document(std::string_view title, const std::string& data, const HtmlLists& first,
+                          const HtmlLists& lists, const HtmlLists* later = nullptr);
 
 }  // namespace measure::detail

@@ -139,6 +139,9 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
 
   // Opened: bytes allocated, the report's sort, with "all" at the selected total.
   CHECK(page["initial"]["metric"] == "alloc_bytes");
+  // The first view, drawn from the page's first block before it read the rest, drew exactly
+  // what the whole tree draws.
+  CHECK(page["first_view"] == page["initial"]["frames"]);
   CHECK(page["initial"]["total"] == selected["alloc_bytes"]);
   CHECK(named(page["initial"]["frames"], "all")["value"] == selected["alloc_bytes"]);
   check_frames_against(page["initial"]["frames"], cumulative, "alloc_bytes");
@@ -306,6 +309,32 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
     CHECK(png.size() > 4000);
     CHECK(png.rfind("\x89PNG\r\n\x1a\n", 0) == 0);
   }
+}
+
+TEST_CASE("the html report's first view draws what the whole tree draws") {
+  REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
+  TempDir dir;
+  std::string capture = dir.file("narrow.msr");
+  ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("narrow_fixture")});
+  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  std::string html = dir.file("narrow.html");
+  REQUIRE(run_process({tool_path(), "report", capture, "--format", "html", "-o", html}).status() == 0);
+  json page = json::parse(run_node("tests/integrations/first_view_browser.mjs", {html}));
+  CHECK(page["errors"] == json::array());
+  // Most of the chains' frames are left out of the first view ...
+  CHECK(page["first_view_nodes"].get<int>() * 2 < page["nodes"].get<int>());
+  // ... yet it drew the same frames, at the same places, as the whole tree: the narrow
+  // frames between the wide ones moved them as much.
+  CHECK(page["first_view"] == page["frames"]);
+  std::map<std::string, double> x;
+  for (const json& f : page["frames"]) {
+    x[f["name"].get<std::string>()] = f["x"].get<double>();
+  }
+  REQUIRE(x.count("b_wide") == 1);
+  REQUIRE(x.count("d_wide") == 1);
+  CHECK(x["b_wide"] > 0);
+  CHECK(x["d_wide"] > x["b_wide"]);
+  CHECK(x.count("a_narrow") == 0);  // narrower than half a pixel: not drawn
 }
 
 TEST_CASE("the html diff in headless Chromium: a differential flame graph and the diff's rows") {

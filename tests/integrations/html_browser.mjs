@@ -25,6 +25,7 @@ await withPage(html, { width: 1300, height: 600 }, async ({ page, evaluate, scre
 
   const result = { errors };
   result.initial = await shown();
+  result.first_view = await evaluate('window.measurePage.firstFrames()');
   result.header = await evaluate(`document.getElementById('totals').textContent`);
   result.timeline = await evaluate('window.measurePage.timeline()');
   // Hovering a frame shows all eight metrics of the stacks through it.
