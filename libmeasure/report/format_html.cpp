@@ -12,7 +12,7 @@
 //   per metric; for a diff "s", its side (0 old, 1 new);
 // - "max_depth": the tree's deepest level; for a report "first", the first view: the part of
 //   the tree the flame graph draws for the first metric, coded the same way, with one list
-//   "m" of that metric (write_first_view).
+//   "m" of that metric (FirstView).
 // Every list of numbers is a reference into one of the page's blocks of lists (HtmlLists):
 // the first view's and the timeline's in the small block the page reads first.
 // The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
@@ -91,78 +91,85 @@ namespace {
 // Every frame a window up to 4096 pixels wide draws is at least half a pixel wide.
 constexpr std::uint64_t first_view_parts = 8192;
 
-// The member "first": the nodes of the tree (`labels`, `depths` in depth-first order, node 0
-// the root) that the page's flame graph looks at: those whose total of `self`'s metric is at
-// least 1/8192 of the root's, and every child of those (where a narrow one starts decides
-// where its next sibling does). Coded as "nodes" is, each with what its children in the view
-// leave of its total as one sample: their totals are the whole tree's, so the page draws the
-// same frames from them. `self` becomes the totals.
-void write_first_view(JsonWriter& j, HtmlLists& first, Metric metric, const std::vector<std::uint32_t>& labels,
-                      const std::vector<std::uint16_t>& depths, std::vector<std::uint64_t>& self) {
-  std::vector<std::uint64_t>& total = self;
-  // Backwards, a node's subtree comes just before it: each depth's running sum is the share
-  // of the node above it.
-  std::vector<std::uint64_t> below;
-  for (std::size_t i = total.size(); i-- > 0;) {
-    std::size_t d = depths[i];
-    if (below.size() < d + 2) {
-      below.resize(d + 2, 0);
+// The first view of the tree of `paths` (sorted, as the page's tree is written), each with
+// its `values` of the metric: the nodes the page's flame graph looks at, those whose total is
+// at least 1/8192 of the root's and every child of those (where a narrow one starts decides
+// where its next sibling does). A node is a range of paths sharing its path as a prefix, so
+// its total is a difference of running sums, and only the wide nodes' ranges are read.
+class FirstView {
+ public:
+  FirstView(const std::vector<const std::vector<std::uint32_t>*>& paths, const std::vector<std::uint64_t>& values)
+      : m_paths(paths), m_sums(values.size() + 1, 0) {
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      m_sums[k + 1] = m_sums[k] + values[k];
     }
-    total[i] += below[d + 1];
-    below[d + 1] = 0;
-    below[d] += total[i];
+    std::uint64_t root = m_sums.back();
+    m_threshold = std::max<std::uint64_t>(root / first_view_parts + (root % first_view_parts != 0 ? 1 : 0), 1);
+    m_left.push_back(root);
+    visit(0, paths.size(), 0, 0);
   }
-  std::uint64_t root = total.empty() ? 0 : total[0];
-  std::uint64_t threshold =
-      std::max<std::uint64_t>(root / first_view_parts + (root % first_view_parts != 0 ? 1 : 0), 1);
-  std::vector<std::uint64_t> nodes;
-  std::vector<std::uint64_t> left{root};  // per node in the view: its total less its children's
-  std::vector<std::uint32_t> open{0};     // open[d]: the node in the view open at depth d
-  std::vector<bool> wide{true};           // wide[d]: the last node at depth d is at least threshold
-  std::size_t last_depth = 0;
-  for (std::size_t i = 1; i < total.size(); ++i) {
-    std::size_t d = depths[i];
-    if (wide.size() <= d) {
-      wide.resize(d + 1, false);
+  /// Writes the member "first", its lists into `first`.
+  void write(JsonWriter& j, HtmlLists& first, Metric metric) const {
+    std::vector<std::uint64_t> steps;
+    std::vector<std::uint64_t> values;
+    std::uint64_t previous = 0;
+    for (std::uint64_t k = 0; k < m_left.size(); ++k) {
+      if (m_left[k] != 0) {
+        steps.push_back(k - previous);
+        values.push_back(m_left[k]);
+        previous = k;
+      }
     }
-    // In the view when its parent (the last node at depth d - 1) is wide; wide only then.
-    wide[d] = wide[d - 1] && total[i] >= threshold;
-    if (!wide[d - 1]) {
-      continue;
-    }
-    std::uint64_t climb = last_depth + 1 - d;
-    nodes.push_back(std::uint64_t{labels[i]} * 2 + (climb != 0 ? 1 : 0));
-    if (climb != 0) {
-      nodes.push_back(climb);
-    }
-    auto kept = static_cast<std::uint32_t>(left.size());
-    left[open[d - 1]] -= total[i];
-    left.push_back(total[i]);
-    open.resize(d + 1);
-    open[d] = kept;
-    last_depth = d;
+    j.key("first").begin_object();
+    j.key("metric").value(metric_name(metric));
+    j.key("nodes").raw(first.add(m_nodes));
+    j.key("node_count").value(static_cast<std::uint64_t>(m_left.size()));
+    j.key("samples").begin_object();
+    j.key("count").value(static_cast<std::uint64_t>(steps.size()));
+    j.key("n").raw(first.add(steps));
+    j.key("m").raw(first.add(values));
+    j.end_object();
+    j.end_object();
   }
-  std::vector<std::uint64_t> steps;
-  std::vector<std::uint64_t> values;
-  std::uint64_t previous = 0;
-  for (std::uint64_t k = 0; k < left.size(); ++k) {
-    if (left[k] != 0) {
-      steps.push_back(k - previous);
-      values.push_back(left[k]);
-      previous = k;
+
+ private:
+  // The children of node `node`, at depth `depth`, whose paths are [lo, hi): the paths that
+  // end at it sort first, then one range per child.
+  void visit(std::size_t lo, std::size_t hi, std::size_t depth, std::size_t node) {
+    std::size_t k = lo;
+    while (k < hi && m_paths[k]->size() == depth) {
+      ++k;
+    }
+    while (k < hi) {
+      std::uint32_t label = (*m_paths[k])[depth];
+      std::size_t end = k + 1;
+      while (end < hi && (*m_paths[end])[depth] == label) {
+        ++end;
+      }
+      std::uint64_t total = m_sums[end] - m_sums[k];
+      std::uint64_t climb = m_last_depth - depth;  // the child is at depth + 1
+      m_nodes.push_back(std::uint64_t{label} * 2 + (climb != 0 ? 1 : 0));
+      if (climb != 0) {
+        m_nodes.push_back(climb);
+      }
+      m_last_depth = depth + 1;
+      std::size_t child = m_left.size();
+      m_left.push_back(total);
+      m_left[node] -= total;
+      if (total >= m_threshold) {
+        visit(k, end, depth + 1, child);
+      }
+      k = end;
     }
   }
-  j.key("first").begin_object();
-  j.key("metric").value(metric_name(metric));
-  j.key("nodes").raw(first.add(nodes));
-  j.key("node_count").value(static_cast<std::uint64_t>(left.size()));
-  j.key("samples").begin_object();
-  j.key("count").value(static_cast<std::uint64_t>(steps.size()));
-  j.key("n").raw(first.add(steps));
-  j.key("m").raw(first.add(values));
-  j.end_object();
-  j.end_object();
-}
+
+  const std::vector<const std::vector<std::uint32_t>*>& m_paths;
+  std::vector<std::uint64_t> m_sums;  // of the first k paths' values
+  std::uint64_t m_threshold = 1;
+  std::vector<std::uint64_t> m_nodes;  // coded as the page's "nodes"
+  std::vector<std::uint64_t> m_left;   // per node: its total less its children's in the view
+  std::size_t m_last_depth = 0;
+};
 
 }  // namespace
 
@@ -237,15 +244,6 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
   std::size_t last_depth = 0;
   std::size_t max_depth = 0;
   std::uint64_t last_sample_node = 0;
-  // For the first view: per node its label, depth and the metric of its own samples.
-  std::vector<std::uint32_t> node_labels;
-  std::vector<std::uint16_t> node_depths;
-  std::vector<std::uint64_t> node_self;
-  if (first != nullptr) {
-    node_labels.push_back(0);
-    node_depths.push_back(0);
-    node_self.push_back(0);
-  }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::vector<std::uint32_t>& path = *entries[i].path;
     std::size_t common = 0;
@@ -264,11 +262,6 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
       last_depth = d + 1;
       max_depth = std::max(max_depth, last_depth);
       ++node_count;
-      if (first != nullptr) {
-        node_labels.push_back(path[d]);
-        node_depths.push_back(static_cast<std::uint16_t>(std::min<std::size_t>(d + 1, UINT16_MAX)));
-        node_self.push_back(0);
-      }
     }
     // Shorter paths sort first, so a path that adds no node equals the one before.
     std::uint64_t node = i != 0 && common == path.size() ? last_sample_node : node_count - 1;
@@ -279,9 +272,6 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
     sample_sides.push_back(entries[i].side);
     for (std::size_t m = 0; m < std::size(all_metrics); ++m) {
       columns[m].push_back(metric_member(sample.metrics, all_metrics[m]));
-    }
-    if (first != nullptr) {
-      node_self[node] += metric_member(sample.metrics, metric);
     }
   }
 
@@ -314,8 +304,16 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
   }
   j.end_array();
   j.end_object();
-  if (first != nullptr && max_depth < UINT16_MAX) {
-    write_first_view(j, *first, metric, node_labels, node_depths, node_self);
+  if (first != nullptr) {
+    std::vector<const std::vector<std::uint32_t>*> paths;
+    std::vector<std::uint64_t> values;
+    paths.reserve(entries.size());
+    values.reserve(entries.size());
+    for (const Entry& e : entries) {
+      paths.push_back(e.path);
+      values.push_back(metric_member(e.sample->metrics, metric));
+    }
+    FirstView(paths, values).write(j, *first, metric);
   }
 }
 
