@@ -342,4 +342,17 @@ std::string shorten_templates(std::string_view name) {
   return out;
 }
 
+Capture detail::capture_view(const Capture& capture) {
+  Capture view;
+  view.program = capture.program;
+  view.modules = capture.modules;
+  view.stacks = capture.stacks;
+  view.symbols = capture.symbols;
+  view.diagnostics = capture.diagnostics;
+  view.warnings = capture.warnings;
+  view.toolkit_bytes = capture.toolkit_bytes;
+  view.toolkit_peak_bytes = capture.toolkit_peak_bytes;
+  return view;
+}
+
 }  // namespace measure

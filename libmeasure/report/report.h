@@ -164,6 +164,20 @@ std::string_view unqualified_function(std::string_view name) noexcept;
 /// becomes "std::vector<…>::push_back") for display.
 std::string shorten_templates(std::string_view name);
 
+namespace detail {
+
+/// A copy of `capture` with what names and describes its stacks (the program, modules, stacks,
+/// stored symbols, diagnostics, warnings, the toolkit's memory) and none of its counts (sites,
+/// totals, scopes, timeline, summary, intervals): where a view of a part of it starts.
+Capture capture_view(const Capture& capture);
+
+/// a - b, or 0 when b is larger: a part of a run may free more than it allocated.
+constexpr std::uint64_t floor_difference(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > b ? a - b : 0;
+}
+
+}  // namespace detail
+
 /// The capture as seen from inside the named scope: its call sites are the scope's per-site
 /// counts (allocations and frees made while a scope of that name was open, summed over its
 /// entries), its totals the scope's totals, its peak the largest peak of one entry. A site's

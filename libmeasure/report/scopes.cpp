@@ -28,17 +28,13 @@ const ScopeRecord& find_scope(const Capture& capture, const std::string& name) {
       fmt::format("--scope {}: no scope of that name (this capture has: {})", name, fmt::join(names, ", ")));
 }
 
-std::uint64_t floor_difference(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > b ? a - b : 0;
-}
-
 Metrics scope_metrics(const ScopeRecord& s) noexcept {
   Metrics m;
   m.alloc_count = s.alloc_count;
   m.alloc_bytes = s.alloc_bytes;
   m.free_count = s.free_count;
   m.freed_bytes = s.freed_bytes;
-  m.live_count = floor_difference(s.alloc_count, s.free_count);
+  m.live_count = detail::floor_difference(s.alloc_count, s.free_count);
   m.live_bytes = s.net_bytes > 0 ? static_cast<std::uint64_t>(s.net_bytes) : 0;
   m.peak_bytes = s.peak_max;
   return m;
@@ -48,14 +44,7 @@ Metrics scope_metrics(const ScopeRecord& s) noexcept {
 
 Capture restrict_to_scope(const Capture& capture, const std::string& name) {
   const ScopeRecord& scope = find_scope(capture, name);
-  Capture view;
-  view.program = capture.program;
-  view.modules = capture.modules;
-  view.stacks = capture.stacks;
-  view.diagnostics = capture.diagnostics;
-  view.warnings = capture.warnings;
-  view.toolkit_bytes = capture.toolkit_bytes;
-  view.toolkit_peak_bytes = capture.toolkit_peak_bytes;
+  Capture view = detail::capture_view(capture);
   view.scopes = {scope};
   for (const ScopeSiteCounts& c : scope.sites) {
     Site site;
@@ -64,8 +53,8 @@ Capture restrict_to_scope(const Capture& capture, const std::string& name) {
     site.metrics.alloc_bytes = c.alloc_bytes;
     site.metrics.free_count = c.free_count;
     site.metrics.freed_bytes = c.freed_bytes;
-    site.metrics.live_count = floor_difference(c.alloc_count, c.free_count);
-    site.metrics.live_bytes = floor_difference(c.alloc_bytes, c.freed_bytes);
+    site.metrics.live_count = detail::floor_difference(c.alloc_count, c.free_count);
+    site.metrics.live_bytes = detail::floor_difference(c.alloc_bytes, c.freed_bytes);
     view.sites.push_back(site);
   }
   view.totals = scope_metrics(scope);

@@ -11,10 +11,6 @@
 namespace measure {
 namespace {
 
-std::uint64_t floor_difference(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > b ? a - b : 0;
-}
-
 std::string seconds(std::uint64_t ns) {
   return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
 }
@@ -75,17 +71,9 @@ TimeRange time_range(const Capture& capture, std::uint64_t from_ns, std::uint64_
 }
 
 Capture restrict_to_time(const Capture& capture, const TimeRange& range) {
-  Capture view;
-  view.program = capture.program;
-  view.modules = capture.modules;
-  view.stacks = capture.stacks;
-  view.diagnostics = capture.diagnostics;
-  view.warnings = capture.warnings;
-  view.toolkit_bytes = capture.toolkit_bytes;
-  view.toolkit_peak_bytes = capture.toolkit_peak_bytes;
+  Capture view = detail::capture_view(capture);
   view.resident_bytes = capture.resident_bytes;
   view.threads = capture.threads;
-  view.symbols = capture.symbols;
   view.timeline = capture.timeline;
   struct Sums {
     Metrics in_range;
@@ -115,8 +103,8 @@ Capture restrict_to_time(const Capture& capture, const TimeRange& range) {
   }
   for (std::uint32_t stack = 0; stack < sums.size(); ++stack) {
     Sums& s = sums[stack];
-    s.in_range.live_count = floor_difference(s.allocated_count, s.freed_count);
-    s.in_range.live_bytes = floor_difference(s.allocated_bytes, s.freed_bytes);
+    s.in_range.live_count = detail::floor_difference(s.allocated_count, s.freed_count);
+    s.in_range.live_bytes = detail::floor_difference(s.allocated_bytes, s.freed_bytes);
     if (s.in_range == Metrics{}) {
       continue;
     }

@@ -1,6 +1,8 @@
 // Named scopes through the measure command: `report --by scope`, `report --scope NAME` and
 // `diff --by scope` on real captures of tests/report/scoped.cpp, whose scopes have exactly
 // known costs, and the bad input around them.
+#include <filesystem>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -141,6 +143,25 @@ TEST_CASE("report --scope NAME: the call sites inside one scope, over all its en
   CAPTURE(csv.out);
   CHECK(csv.out.find(",60,3840,60,3840,0,0,—,—,1\n") != std::string::npos);
   CHECK(csv.out.find(",5,50,0,0,5,50,—,—,1\n") != std::string::npos);
+}
+
+TEST_CASE("report --scope NAME names its frames from the capture's stored symbols") {
+  // The program is gone after the run (as after a rebuild): only the symbols measure run
+  // stored in the capture can name its frames.
+  TempDir dir;
+  std::string program = dir.file("scoped-copy");
+  std::filesystem::copy_file(fixture_path("scoped"), program);
+  std::filesystem::permissions(program, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  std::string path = dir.file("gone.msr");
+  ProcessResult r = run_process({tool_path(), "run", "-q", "-o", path, "--", program, "12", "5"});
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+  std::filesystem::remove(program);
+  json render = json_of({"report", path, "--scope", "render", "--by", "function"});
+  REQUIRE(render["rows"].size() == 1);
+  CHECK(render["rows"][0]["key"]["function"].get<std::string>().find("render") != std::string::npos);
+  json parse = json_of({"report", path, "--scope", "parse", "--by", "line", "--top", "0"});
+  REQUIRE(parse["rows"].size() == 2);
+  CHECK(parse["rows"][0]["key"]["line"] == marker_line("parse-temporary"));
 }
 
 TEST_CASE("diff --by scope compares costs per entry") {
