@@ -34,11 +34,12 @@ std::string render_diff_html(const Diff& d) {
   }
   j.end_array();
   detail::write_html_metrics(j, d.unknown_in_rows, d.new_totals);
+  detail::HtmlLists first;
   detail::HtmlLists lists;
   detail::HtmlStacks stacks;
   stacks.add(d.old_report, 0);
   stacks.add(d.new_report, 1);
-  stacks.write(j, lists, true);
+  stacks.write(j, lists, true, &first, sort_metric(d.options.sort));
 
   // The rows: keys, statuses, whether a gate failed on them, and per metric the old and new
   // values (0 on the side a row is missing from).
@@ -74,7 +75,7 @@ std::string render_diff_html(const Diff& d) {
   }
   j.end_object();
   j.end_object();
-  return detail::html_document(title, data, detail::HtmlLists{}, lists);
+  return detail::html_document(title, data, first, lists);
 }
 
 }  // namespace measure

@@ -10,9 +10,9 @@
 // - "samples": every selected call site in tree order: "n", its node as the difference from
 //   the previous sample's; "r", its report row (4294967295: several or none); "m", one list
 //   per metric; for a diff "s", its side (0 old, 1 new);
-// - "max_depth": the tree's deepest level; for a report "first", the first view: the part of
-//   the tree the flame graph draws for the first metric, coded the same way, with one list
-//   "m" of that metric (FirstView).
+// - "max_depth": the tree's deepest level; "first", the first view: the part of the tree the
+//   flame graph draws for the first metric, coded the same way, with one list "m" of that
+//   metric (and "s" for a diff; FirstView).
 // Every list of numbers is a reference into one of the page's blocks of lists (HtmlLists):
 // the first view's and the timeline's in the small block the page reads first.
 // The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
@@ -92,47 +92,68 @@ namespace {
 constexpr std::uint64_t first_view_parts = 8192;
 
 // The first view of the tree of `paths` (sorted, as the page's tree is written), each with
-// its `values` of the metric: the nodes the page's flame graph looks at, those whose total is
-// at least 1/8192 of the root's and every child of those (where a narrow one starts decides
+// its `values` of the metric and, for a diff, its side (`sides`: 0 old, 1 new; empty: every
+// path counts as new): the nodes the page's flame graph looks at, those whose new total is at
+// least 1/8192 of the root's and every child of those (where a narrow one starts decides
 // where its next sibling does). A node is a range of paths sharing its path as a prefix, so
-// its total is a difference of running sums, and only the wide nodes' ranges are read.
+// its totals are differences of running sums, and only the wide nodes' ranges are read.
 class FirstView {
  public:
-  FirstView(const std::vector<const std::vector<std::uint32_t>*>& paths, const std::vector<std::uint64_t>& values)
-      : m_paths(paths), m_sums(values.size() + 1, 0) {
-    for (std::size_t k = 0; k < values.size(); ++k) {
-      m_sums[k + 1] = m_sums[k] + values[k];
+  FirstView(const std::vector<const std::vector<std::uint32_t>*>& paths, const std::vector<std::uint64_t>& values,
+            const std::vector<std::uint8_t>& sides)
+      : m_paths(paths), m_sides(!sides.empty()) {
+    for (Side& side : m_side) {
+      side.sums.assign(values.size() + 1, 0);
     }
-    std::uint64_t root = m_sums.back();
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      bool old = m_sides && sides[k] == 0;
+      m_side[0].sums[k + 1] = m_side[0].sums[k] + (old ? 0 : values[k]);
+      m_side[1].sums[k + 1] = m_side[1].sums[k] + (old ? values[k] : 0);
+    }
+    std::uint64_t root = m_side[0].sums.back();
     m_threshold = std::max<std::uint64_t>(root / first_view_parts + (root % first_view_parts != 0 ? 1 : 0), 1);
-    m_left.push_back(root);
+    for (Side& side : m_side) {
+      side.left.push_back(side.sums.back());
+    }
     visit(0, paths.size(), 0, 0);
   }
   /// Writes the member "first", its lists into `first`.
   void write(JsonWriter& j, HtmlLists& first, Metric metric) const {
     std::vector<std::uint64_t> steps;
+    std::vector<std::uint64_t> sides;
     std::vector<std::uint64_t> values;
     std::uint64_t previous = 0;
-    for (std::uint64_t k = 0; k < m_left.size(); ++k) {
-      if (m_left[k] != 0) {
-        steps.push_back(k - previous);
-        values.push_back(m_left[k]);
-        previous = k;
+    for (std::uint64_t k = 0; k < m_side[0].left.size(); ++k) {
+      for (int s : {1, 0}) {  // the old side first, as the page's samples are
+        if (m_side[s].left[k] != 0) {
+          steps.push_back(k - previous);
+          sides.push_back(s == 0 ? 1 : 0);
+          values.push_back(m_side[s].left[k]);
+          previous = k;
+        }
       }
     }
     j.key("first").begin_object();
     j.key("metric").value(metric_name(metric));
     j.key("nodes").raw(first.add(m_nodes));
-    j.key("node_count").value(static_cast<std::uint64_t>(m_left.size()));
+    j.key("node_count").value(static_cast<std::uint64_t>(m_side[0].left.size()));
     j.key("samples").begin_object();
     j.key("count").value(static_cast<std::uint64_t>(steps.size()));
     j.key("n").raw(first.add(steps));
+    if (m_sides) {
+      j.key("s").raw(first.add(sides));
+    }
     j.key("m").raw(first.add(values));
     j.end_object();
     j.end_object();
   }
 
  private:
+  struct Side {
+    std::vector<std::uint64_t> sums;  // of the first k paths' values
+    std::vector<std::uint64_t> left;  // per node: its total less its children's in the view
+  };
+
   // The children of node `node`, at depth `depth`, whose paths are [lo, hi): the paths that
   // end at it sort first, then one range per child.
   void visit(std::size_t lo, std::size_t hi, std::size_t depth, std::size_t node) {
@@ -146,17 +167,19 @@ class FirstView {
       while (end < hi && (*m_paths[end])[depth] == label) {
         ++end;
       }
-      std::uint64_t total = m_sums[end] - m_sums[k];
       std::uint64_t climb = m_last_depth - depth;  // the child is at depth + 1
       m_nodes.push_back(std::uint64_t{label} * 2 + (climb != 0 ? 1 : 0));
       if (climb != 0) {
         m_nodes.push_back(climb);
       }
       m_last_depth = depth + 1;
-      std::size_t child = m_left.size();
-      m_left.push_back(total);
-      m_left[node] -= total;
-      if (total >= m_threshold) {
+      std::size_t child = m_side[0].left.size();
+      for (Side& side : m_side) {
+        std::uint64_t total = side.sums[end] - side.sums[k];
+        side.left.push_back(total);
+        side.left[node] -= total;
+      }
+      if (m_side[0].left[child] >= m_threshold) {
         visit(k, end, depth + 1, child);
       }
       k = end;
@@ -164,10 +187,10 @@ class FirstView {
   }
 
   const std::vector<const std::vector<std::uint32_t>*>& m_paths;
-  std::vector<std::uint64_t> m_sums;  // of the first k paths' values
+  bool m_sides;
+  Side m_side[2];  // the new (or only) side, the old side
   std::uint64_t m_threshold = 1;
   std::vector<std::uint64_t> m_nodes;  // coded as the page's "nodes"
-  std::vector<std::uint64_t> m_left;   // per node: its total less its children's in the view
   std::size_t m_last_depth = 0;
 };
 
@@ -307,13 +330,17 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
   if (first != nullptr) {
     std::vector<const std::vector<std::uint32_t>*> paths;
     std::vector<std::uint64_t> values;
+    std::vector<std::uint8_t> path_sides;
     paths.reserve(entries.size());
     values.reserve(entries.size());
     for (const Entry& e : entries) {
       paths.push_back(e.path);
       values.push_back(metric_member(e.sample->metrics, metric));
+      if (sides) {
+        path_sides.push_back(e.side);
+      }
     }
-    FirstView(paths, values).write(j, *first, metric);
+    FirstView(paths, values, path_sides).write(j, *first, metric);
   }
 }
 

@@ -341,6 +341,7 @@ const std::string_view html_script_model = R"js('use strict';
     const first = D.first;
     sampleCount = first.samples.count;
     columns = METRICS.map((_, m) => (m === state.metric ? varints(first.samples.m, FIRST) : new Float64Array(sampleCount)));
+    sampleSide = DIFF ? varints(first.samples.s, FIRST) : null;
     base = baseTree(FIRST, first);
     base.maxDepth = D.max_depth;
     tree = base;

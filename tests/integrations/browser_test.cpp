@@ -335,6 +335,18 @@ TEST_CASE("the html report's first view draws what the whole tree draws") {
   CHECK(x["b_wide"] > 0);
   CHECK(x["d_wide"] > x["b_wide"]);
   CHECK(x.count("a_narrow") == 0);  // narrower than half a pixel: not drawn
+
+  // A diff's first view holds both sides' totals: the same frames, colours, old and new values.
+  std::string again = dir.file("narrow-again.msr");
+  run = run_process({tool_path(), "run", "-q", "-o", again, "--", fixture_path("narrow_fixture")});
+  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  std::string diff_html = dir.file("narrow-diff.html");
+  REQUIRE(run_process({tool_path(), "diff", capture, again, "--format", "html", "-o", diff_html}).status() == 0);
+  json diff = json::parse(run_node("tests/integrations/first_view_browser.mjs", {diff_html}));
+  CHECK(diff["errors"] == json::array());
+  CHECK(diff["first_view_nodes"].get<int>() * 2 < diff["nodes"].get<int>());
+  CHECK(diff["first_view"] == diff["frames"]);
+  CHECK(diff["frames"].size() == page["frames"].size());
 }
 
 TEST_CASE("the html diff in headless Chromium: a differential flame graph and the diff's rows") {
@@ -363,6 +375,9 @@ TEST_CASE("the html diff in headless Chromium: a differential flame graph and th
   CHECK(expected["regressed"] == true);
   CHECK(page["verdict_failed"] == true);
   CHECK(page["verdict"].get<std::string>().rfind("Verdict: REGRESSED: 1 of 1 gate failed (alloc_bytes:10%)", 0) == 0);
+  // The first view (both sides' totals, before the page read the rest) drew the same frames,
+  // colours and old and new values as the whole tree.
+  CHECK(page["first_view"] == page["initial"]["frames"]);
 
   // The graph's root holds both totals; the growing call site is drawn red with its old and
   // new values, the steady one in the neutral colour.

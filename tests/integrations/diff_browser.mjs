@@ -19,6 +19,7 @@ await withPage(html, { width: 1300, height: 500 }, async ({ evaluate, screenshot
   result.verdict = await evaluate(`document.getElementById('verdict').textContent`);
   result.verdict_failed = await evaluate(`document.getElementById('verdict').classList.contains('failed')`);
   result.initial = await shown();
+  result.first_view = await evaluate('window.measurePage.firstFrames()');
   await screenshot(join(artifacts, 'diff-1-flame.png'));
 
   await click(`document.querySelector('#metrics button[title="${metric}"]')`);
