@@ -15,7 +15,7 @@
 //   metric (and "s" for a diff; FirstView).
 // Every list of numbers is a reference into one of the page's blocks of lists (HtmlLists):
 // the first view's and the timeline's in the small block the page reads first.
-// The page sums the tree for whichever metric is chosen, so switching metrics, zooming,
+// The page sums the samples for whichever metric is chosen, so switching metrics, zooming,
 // searching and folding frames need no new report.
 #include <zlib.h>
 

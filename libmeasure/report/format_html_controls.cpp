@@ -1,5 +1,6 @@
 // The html page's script, last part: the table (a report's rows, or a diff's), the buttons
-// and fields, the timeline strip, and render(), which shows the chosen view.
+// and fields, the timeline strip, render(), which shows the chosen view, and the start: the
+// first view drawn, then everything once the page has read the rest.
 // `window.measurePage` exposes what is drawn and shown, for tests.
 #include "report/html_page.h"
 

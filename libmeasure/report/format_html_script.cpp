@@ -1,7 +1,8 @@
-// The html page's script, first part: the data as typed arrays, the stack tree (as written,
-// or with hidden frames left out) and its totals for one metric in one pass over its nodes,
-// so a metric switch stays fast at a million nodes; the page's state. The views follow
-// (format_html_views.cpp, format_html_summary.cpp, format_html_range.cpp,
+// The html page's script, first part: the data as typed arrays (the first view's, then
+// everything), the stack tree (as written, or with hidden frames left out) in depth-first
+// order, and a node's totals for one metric from running sums over the samples, so that a
+// metric switch sums the samples, not the nodes (millions of them); the page's state. The
+// views follow (format_html_views.cpp, format_html_summary.cpp, format_html_range.cpp,
 // format_html_controls.cpp); the parts are one function.
 #include "report/html_page.h"
 
@@ -114,9 +115,9 @@ const std::string_view html_script_model = R"js('use strict';
 
   // A tree of frame labels in depth-first order: node 0 is the root ("all"), a node's subtree
   // is the nodes after it that are deeper, and siblings come in label order (labels are sorted
-  // by name: flame graphs draw them that way). Labels and depths are all it keeps whole; the
-  // parents and subtree ends are made on first use: at 9.7 million nodes each array costs
-  // about 0.1 s in fresh memory alone, and the first paint needs neither.
+  // by name: flame graphs draw them that way). It keeps labels, depths and subtree ends (made
+  // with the tree as written, or on first use); the parents only once a view needs them: at
+  // 9.7 million nodes each array costs about 0.1 s in fresh memory alone.
   // `end`: the subtree ends if known, or null.
   function makeTree(label, depth, sampleNode, maxDepth, end = null) {
     const n = label.length;
