@@ -218,9 +218,11 @@ const std::string_view html_script_controls =
     g.textAlign = 'right';
     g.fillText(`${humanBytes(topRss)} RSS`, width - 2, yRss(topRss) + 4);
     if (INTERVALS) {
-      // The toolkit's own memory, a part of the resident memory, on its scale.
+      // The toolkit's own memory, a part of the resident memory, on its scale; a line below
+      // the resident memory's label when the two are close (the toolkit is most of it).
       const last = INTERVALS.toolkit.length - 1;
-      g.fillText('toolkit', width - 2, Math.min(yRss(INTERVALS.toolkit[last]), height - 20) + 4);
+      const at = Math.max(yRss(INTERVALS.toolkit[last]), yRss(topRss) + 13);
+      g.fillText('toolkit', width - 2, Math.min(at, height - 20) + 4);
     }
     g.textAlign = 'left';
     g.fillText('0', x(0) - 3, height - 6);
