@@ -88,6 +88,15 @@ std::string HtmlLists::encoded() const {
 
 namespace {
 
+// Appends a node of the tree's coding ("nodes"): its label, and how many levels it climbs
+// from the node before it.
+void append_node(std::vector<std::uint64_t>& nodes, std::uint32_t label, std::uint64_t climb) {
+  nodes.push_back(std::uint64_t{label} * 2 + (climb != 0 ? 1 : 0));
+  if (climb != 0) {
+    nodes.push_back(climb);
+  }
+}
+
 // Every frame a window up to 4096 pixels wide draws is at least half a pixel wide.
 constexpr std::uint64_t first_view_parts = 8192;
 
@@ -167,11 +176,7 @@ class FirstView {
       while (end < hi && (*m_paths[end])[depth] == label) {
         ++end;
       }
-      std::uint64_t climb = m_last_depth - depth;  // the child is at depth + 1
-      m_nodes.push_back(std::uint64_t{label} * 2 + (climb != 0 ? 1 : 0));
-      if (climb != 0) {
-        m_nodes.push_back(climb);
-      }
+      append_node(m_nodes, label, m_last_depth - depth);  // the child is at depth + 1
       m_last_depth = depth + 1;
       std::size_t child = m_side[0].left.size();
       for (Side& side : m_side) {
@@ -277,11 +282,7 @@ void HtmlStacks::write(JsonWriter& j, HtmlLists& lists, bool sides, HtmlLists* f
       }
     }
     for (std::size_t d = common; d < path.size(); ++d) {
-      std::uint64_t climb = last_depth - d;  // the new node is at depth d + 1, the root at 0
-      nodes.push_back(std::uint64_t{path[d]} * 2 + (climb != 0 ? 1 : 0));
-      if (climb != 0) {
-        nodes.push_back(climb);
-      }
+      append_node(nodes, path[d], last_depth - d);  // the new node is at depth d + 1, the root at 0
       last_depth = d + 1;
       max_depth = std::max(max_depth, last_depth);
       ++node_count;

@@ -273,7 +273,7 @@ const std::string_view html_script_controls =
   window.measurePage = {
     metric: () => METRICS[state.metric].name,
     total: () => total(0),
-    oldTotal: () => (DIFF ? oldTotal(0) : null),
+    oldTotal: () => (DIFF ? total(0, 'old') : null),
     frames: shownFrames,
     // The first view's frames (null: the page had none), drawn before it read the rest.
     firstFrames: () => firstFrames,

@@ -115,13 +115,12 @@ const std::string_view html_script_model = R"js('use strict';
 
   // A tree of frame labels in depth-first order: node 0 is the root ("all"), a node's subtree
   // is the nodes after it that are deeper, and siblings come in label order (labels are sorted
-  // by name: flame graphs draw them that way). It keeps labels, depths and subtree ends (made
-  // with the tree as written, or on first use); the parents only once a view needs them: at
-  // 9.7 million nodes each array costs about 0.1 s in fresh memory alone.
-  // `end`: the subtree ends if known, or null.
-  function makeTree(label, depth, sampleNode, maxDepth, end = null) {
+  // by name: flame graphs draw them that way). It keeps labels and depths; the subtree ends
+  // and parents are made on first use (the parents only once a view needs them): at 9.7
+  // million nodes each array costs about 0.1 s in fresh memory alone.
+  function makeTree(label, depth, sampleNode, maxDepth) {
     const n = label.length;
-    let parent = null; let samples = null;
+    let parent = null; let end = null; let samples = null;
     return {
       n, label, depth, sampleNode, maxDepth,
       // The samples in the order of their nodes: a subtree's samples are consecutive.
@@ -172,9 +171,6 @@ const std::string_view html_script_model = R"js('use strict';
     const bytes = block.subarray(stacks.nodes[0], stacks.nodes[0] + stacks.nodes[1]);
     // Labels fit 16 bits unless there are 65,535 of them; the root's label is never read.
     const label = new (LABELS.length < 65535 ? Uint16Array : Int32Array)(n); let depth = new Uint16Array(n);
-    // The subtree ends too: a climb ends the subtrees it leaves (open[d]: the node open at d).
-    const end = new Int32Array(n);
-    let open = new Int32Array(256);
     // The varints decoded in the loop itself, with its position in a local: a closure that
     // advanced it took twice as long at 9.7 million nodes. Both numbers are under 2^31.
     let at = 0; let last = 0; let maxDepth = 0;
@@ -189,23 +185,16 @@ const std::string_view html_script_model = R"js('use strict';
       }
       const d = last + 1 - climb;
       // Depths fit 16 bits unless an imported stack is deeper (a depth grows one at a time).
-      if (d > maxDepth) {
-        maxDepth = d;
-        if (d === 65536) { depth = Int32Array.from(depth); }
-        if (d === open.length) { const wider = new Int32Array(2 * d); wider.set(open); open = wider; }
-      }
-      for (let k = last; k >= d; --k) { end[open[k]] = i; }
-      open[d] = i;
+      if (d > maxDepth) { maxDepth = d; if (d === 65536) { depth = Int32Array.from(depth); } }
       depth[i] = d; label[i] = first >>> 1;
       last = d;
     }
-    for (let k = last; k >= 0; --k) { end[open[k]] = n; }
     const sampleNode = new Int32Array(sampleCount);
     const steps = varints(stacks.samples.n, block);
     let node = 0;
     for (let s = 0; s < sampleCount; ++s) { node += steps[s]; sampleNode[s] = node; }
     // Written depth-first from paths in lexicographic order: siblings come in label order.
-    return makeTree(label, depth, sampleNode, maxDepth, end);
+    return makeTree(label, depth, sampleNode, maxDepth);
   }
 
   // A tree made in another order (parents before children), renumbered depth-first with
@@ -332,9 +321,13 @@ const std::string_view html_script_model = R"js('use strict';
     }
     return lo;
   }
-  function total(v) {
-    const s = runningSums();
-    return s.now[samplesFrom(tree, tree.end[v])] - s.now[samplesFrom(tree, v)];
+  // Node v's samples: [from, to) in t.samples.
+  function sampleRange(t, v) { return [samplesFrom(t, v), samplesFrom(t, t.end[v])]; }
+  // Node v's total: `which` 'now' (the metric, a diff's new capture) or 'old' (a diff's old one).
+  function total(v, which = 'now') {
+    const [from, to] = sampleRange(tree, v);
+    const sum = runningSums()[which];
+    return sum[to] - sum[from];
   }
   // The first view: the frames the flame graph draws for the first metric, and as many
   // levels as the whole tree (so that it draws them where the whole tree will).
@@ -363,11 +356,6 @@ const std::string_view html_script_model = R"js('use strict';
   }
   const firstView = D.first && D.first.metric === METRICS[state.metric].name;
   if (firstView) { readFirstView(); } else { await readAll(); }
-
-  function oldTotal(v) {
-    const s = runningSums();
-    return DIFF ? s.old[samplesFrom(tree, tree.end[v])] - s.old[samplesFrom(tree, v)] : 0;
-  }
 
 )js";
 

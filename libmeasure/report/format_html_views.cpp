@@ -65,7 +65,7 @@ const std::string_view html_script_views =
     const z = state.zoom;
     if (z !== 0) {
       const parent = tree.parent;
-      for (let v = parent[z]; v >= 0; v = parent[v]) { box(v, 0, width, total(v), oldTotal(v), true); }
+      for (let v = parent[z]; v >= 0; v = parent[v]) { box(v, 0, width, total(v), DIFF ? total(v, 'old') : 0, true); }
     }
     // A frame's children one after another: each child's samples begin where the one
     // before it ended, so one search per child finds its sums.
@@ -84,7 +84,7 @@ const std::string_view html_script_views =
         k = next;
       }
     };
-    walk(z, 0, width, samplesFrom(tree, z), samplesFrom(tree, end[z]));
+    walk(z, 0, width, ...sampleRange(tree, z));
     $('reset').disabled = state.zoom === 0;
   }
 
@@ -104,12 +104,13 @@ const std::string_view html_script_views =
     }
     return `${name}: ${show(f.value, m)} ${HEADINGS[METRICS[m].name]}, ${pct(f.value, drawn.find((g) => g.node === 0).value)}`;
   }
-  // All eight metrics of the stacks through a node: its subtree's samples, found through an
-  // index of samples by node made on the first hover.
+  // All eight metrics of the stacks through a node: its subtree's samples, consecutive in
+  // t.samples.
   function nodeMetrics(t, v) {
     const sums = [METRICS.map(() => 0), METRICS.map(() => 0)];  // [new or all, old]
     const samples = t.samples;
-    for (let k = samplesFrom(t, v), last = samplesFrom(t, t.end[v]); k < last; ++k) {
+    const [from, to] = sampleRange(t, v);
+    for (let k = from; k < to; ++k) {
       const s = samples[k]; const side = DIFF && sampleSide[s] === 0 ? 1 : 0;
       for (let m = 0; m < METRICS.length; ++m) { sums[side][m] += columns[m][s]; }
     }
