@@ -19,6 +19,15 @@ using nlohmann::json;
 inline const char* const metric_names[] = {"alloc_count", "alloc_bytes", "free_count", "freed_bytes",
                                            "live_count",  "live_bytes",  "peak_bytes", "temporary_count"};
 
+// Records the fixture program `fixture`, given `args`, under `measure run` into `capture`.
+inline void record(const std::string& capture, const std::string& fixture,
+                   std::initializer_list<std::string> args = {}) {
+  std::vector<std::string> argv = {tool_path(), "run", "-q", "-o", capture, "--", fixture_path(fixture)};
+  argv.insert(argv.end(), args);
+  ProcessResult r = run_process(argv);
+  REQUIRE_MESSAGE(r.status() == 0, r.err);
+}
+
 inline json report_json(const std::string& capture, std::initializer_list<std::string> options) {
   std::vector<std::string> argv = {tool_path(), "report", capture, "--format", "json", "--top", "0"};
   argv.insert(argv.end(), options);

@@ -17,12 +17,12 @@
 #include "support/subprocess.h"
 
 using measure::test::check_frames_against;
-using measure::test::fixture_path;
 using measure::test::function_row;
 using measure::test::metric_names;
 using measure::test::named;
 using measure::test::ProcessResult;
 using measure::test::read_text;
+using measure::test::record;
 using measure::test::report_json;
 using measure::test::run_node;
 using measure::test::run_process;
@@ -59,9 +59,7 @@ void check_box(const json& f, double x, double width) {
 TEST_CASE("the flame graph in headless Chromium: drawn to scale, zooms on a click, finds by search") {
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
   TempDir dir;
-  ProcessResult run =
-      run_process({tool_path(), "run", "-q", "-o", dir.file("flame.msr"), "--", fixture_path("flame_fixture")});
-  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  record(dir.file("flame.msr"), "flame_fixture");
   std::string artifacts = MEASURE_ARTIFACT_DIR;
   std::filesystem::create_directories(artifacts);
   std::string svg = artifacts + "/flame.svg";
@@ -123,8 +121,7 @@ TEST_CASE("the html report in headless Chromium: every view shows the JSON repor
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
   TempDir dir;
   std::string capture = dir.file("flame.msr");
-  ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("flame_fixture")});
-  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  record(capture, "flame_fixture");
   std::string artifacts = MEASURE_ARTIFACT_DIR;
   std::filesystem::create_directories(artifacts);
   std::string html = artifacts + "/report.html";
@@ -315,8 +312,7 @@ TEST_CASE("the html report's first view draws what the whole tree draws") {
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "Debian's chromium is missing (install-deps.sh)");
   TempDir dir;
   std::string capture = dir.file("narrow.msr");
-  ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("narrow_fixture")});
-  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  record(capture, "narrow_fixture");
   std::string html = dir.file("narrow.html");
   REQUIRE(run_process({tool_path(), "report", capture, "--format", "html", "-o", html}).status() == 0);
   json page = json::parse(run_node("tests/integrations/first_view_browser.mjs", {html}));
@@ -338,8 +334,7 @@ TEST_CASE("the html report's first view draws what the whole tree draws") {
 
   // A diff's first view holds both sides' totals: the same frames, colours, old and new values.
   std::string again = dir.file("narrow-again.msr");
-  run = run_process({tool_path(), "run", "-q", "-o", again, "--", fixture_path("narrow_fixture")});
-  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  record(again, "narrow_fixture");
   std::string diff_html = dir.file("narrow-diff.html");
   REQUIRE(run_process({tool_path(), "diff", capture, again, "--format", "html", "-o", diff_html}).status() == 0);
   json diff = json::parse(run_node("tests/integrations/first_view_browser.mjs", {diff_html}));
@@ -354,10 +349,8 @@ TEST_CASE("the html diff in headless Chromium: a differential flame graph and th
   TempDir dir;
   std::string before = dir.file("before.msr");
   std::string after = dir.file("after.msr");
-  for (const auto& [capture, count] : {std::pair{before, "10"}, std::pair{after, "30"}}) {
-    ProcessResult run = run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("grow_site"), count});
-    REQUIRE_MESSAGE(run.status() == 0, run.err);
-  }
+  record(before, "grow_site", {"10"});
+  record(after, "grow_site", {"30"});
   std::string artifacts = MEASURE_ARTIFACT_DIR;
   std::filesystem::create_directories(artifacts);
   std::string html = artifacts + "/diff.html";

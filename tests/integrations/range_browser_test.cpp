@@ -13,10 +13,9 @@
 #include "support/subprocess.h"
 
 using measure::test::check_frames_against;
-using measure::test::fixture_path;
 using measure::test::metric_names;
-using measure::test::ProcessResult;
 using measure::test::read_text;
+using measure::test::record;
 using measure::test::report_json;
 using measure::test::run_node;
 using measure::test::run_process;
@@ -29,9 +28,7 @@ TEST_CASE("the html report in headless Chromium: a time range dragged on the tim
   TempDir dir;
   std::string capture = dir.file("phases.msr");
   // parse (6 MiB kept), 300 ms, render (2 MiB kept), 300 ms, every block freed.
-  ProcessResult run =
-      run_process({tool_path(), "run", "-q", "-o", capture, "--", fixture_path("flame_fixture"), "300"});
-  REQUIRE_MESSAGE(run.status() == 0, run.err);
+  record(capture, "flame_fixture", {"300"});
   std::string artifacts = MEASURE_ARTIFACT_DIR;
   std::filesystem::create_directories(artifacts);
   std::string html = artifacts + "/range.html";
